@@ -1,0 +1,41 @@
+"""The application factory: `flask --app app ...` and wsgi.py both start here."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from tablequeue import config as configuration
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: configuration from the environment, then `overrides` (tests)."""
+    app = Flask(
+        __name__,
+        instance_path=str(Path(__file__).resolve().parent / "instance"),
+        template_folder="templates",
+        static_folder="static",
+    )
+    app.config.from_mapping(configuration.load(Path(app.instance_path)))
+    if overrides:
+        app.config.from_mapping(overrides)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("tablequeue").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+
+    from tablequeue import db as _engine_hooks  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
+    from tablequeue import cli, pages, sockets  # noqa: F401  (sockets registers its routes)
+    from tablequeue.broadcast import Registry
+    from tablequeue.extensions import db, migrate, sock
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, directory=str(Path(__file__).resolve().parent / "migrations"))
+    sock.init_app(app)
+    app.extensions["tablequeue.registry"] = Registry(
+        display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"]
+    )
+    pages.register(app)
+    cli.register(app)
+    return app

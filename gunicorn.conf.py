@@ -1,0 +1,33 @@
+"""gunicorn settings: the gevent worker, so thousands of websockets share one process.
+
+Never preload: the gevent worker monkey-patches before it imports the app, and a
+preloaded app would have created its locks and sockets unpatched."""
+
+import os
+
+worker_class = "gevent"
+# One worker unless a Redis relay carries broadcasts between workers (see README).
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+# Websockets live for hours; the gevent worker does not apply `timeout` to them.
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+preload_app = False
+accesslog = os.environ.get("ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def on_starting(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+    if server.cfg.workers > 1 and not os.environ.get("REDIS_URL"):
+        raise SystemExit(
+            "tablequeue: more than one worker needs REDIS_URL: without a Redis relay each "
+            "worker would only broadcast to its own connections. Set WEB_CONCURRENCY=1 "
+            "or set REDIS_URL."
+        )
+
+# gunicorn 27's control socket sits at one fixed path per user ($XDG_RUNTIME_DIR or
+# ~/.gunicorn); servers started side by side (tests, several instances) would collide.
+control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "") == ""

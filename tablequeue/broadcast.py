@@ -1,0 +1,167 @@
+"""Who receives what: the per-role registry of live connections and the fan-out of events.
+
+Events reach `Registry.deliver` through a relay: in one process directly, across workers
+and hosts through Redis (see tablequeue.relay). Every message is formatted once per event
+and role, then sent to a snapshot of the audience."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from typing import Callable, Iterable, Protocol
+
+from simple_websocket import ConnectionClosed
+
+from tablequeue import protocol
+from tablequeue.outcomes import (
+    Event, TablePicked, TablesChanged, TableUnpicked, TicketClaimed, TicketCreated,
+    TicketEnded, TicketShown, TicketView,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Role(enum.Enum):
+    STAFF = "staff"
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+
+
+class Socket(Protocol):
+    def send(self, data: str) -> None: ...
+
+
+class Connection:
+    """One websocket and what the server knows about its far end."""
+
+    def __init__(self, ws: Socket, role: Role) -> None:
+        self.ws = ws
+        self.role = role
+        self.staff_id: int | None = None
+        self.token_hash: str | None = None
+        self.holds_table = False
+        # wsproto is not thread-safe: replies and broadcasts from other greenlets take turns.
+        self.lock = threading.Lock()
+        # Tickets announced by the bind replay; a broadcast of one of them is a duplicate.
+        self._replayed: set[int] = set()
+
+    def send(self, message: str) -> None:
+        with self.lock:
+            self._send(message)
+
+    def _send(self, message: str) -> None:
+        try:
+            self.ws.send(message)
+        except (ConnectionClosed, OSError):
+            pass  # the receive loop sees the close and unregisters us
+
+    def send_new(self, ticket_id: int, message: str) -> None:
+        with self.lock:
+            if ticket_id in self._replayed:
+                self._replayed.discard(ticket_id)
+                return
+            self._send(message)
+
+    def bind(self, staff_id: int, token_hash: str, replay: Callable[[], list[TicketView]]) -> None:
+        """Attach a staff member; under the send lock, so no `new` slips between snapshot
+        and registration, and none that the snapshot holds is sent twice."""
+        with self.lock:
+            self.staff_id, self.token_hash = staff_id, token_hash
+            tickets = replay()
+            self._replayed = {t.id for t in tickets}
+            for ticket in tickets:
+                self._send(protocol.staff_new(ticket))
+
+    def unbind(self) -> None:
+        with self.lock:
+            self.staff_id = self.token_hash = None
+            self.holds_table = False
+            self._replayed.clear()
+
+
+class Relay(Protocol):
+    """Carries published events to `Registry.deliver` of every process."""
+
+    def publish(self, events: list[Event]) -> None: ...
+
+
+class LocalRelay:
+    """One process: publishing is delivering."""
+
+    def __init__(self, registry: "Registry") -> None:
+        self.registry = registry
+
+    def publish(self, events: list[Event]) -> None:
+        self.registry.deliver(events)
+
+
+class Registry:
+    def __init__(self, *, display_shows_email: bool) -> None:
+        self.display_shows_email = display_shows_email
+        self._members: dict[Role, set[Connection]] = {role: set() for role in Role}
+        self.relay: Relay = LocalRelay(self)
+
+    def add(self, conn: Connection) -> None:
+        self._members[conn.role].add(conn)
+
+    def remove(self, conn: Connection) -> None:
+        self._members[conn.role].discard(conn)
+
+    def members(self, role: Role) -> list[Connection]:
+        return list(self._members[role])  # a snapshot: joins and leaves may happen mid-send
+
+    def count(self, role: Role) -> int:
+        return len(self._members[role])
+
+    def publish(self, events: list[Event]) -> None:
+        if events:
+            self.relay.publish(events)
+
+    def deliver(self, events: Iterable[Event]) -> None:
+        for event in events:
+            try:
+                self._deliver(event)
+            except Exception:  # one bad event must not starve the ones after it
+                log.exception("delivering %r failed", type(event).__name__)
+
+    def _deliver(self, event: Event) -> None:
+        if isinstance(event, TicketCreated):
+            message = protocol.staff_new(event.ticket)
+            for conn in self._bound_staff():
+                conn.send_new(event.ticket.id, message)
+        elif isinstance(event, TicketClaimed):
+            self._send(self._bound_staff(), protocol.staff_claimed(event.ticket))
+            self._to_displays(self._claimed_on_display(event.ticket, event.table))
+        elif isinstance(event, TicketShown):
+            self._to_displays(self._claimed_on_display(event.ticket, event.table))
+        elif isinstance(event, TicketEnded):
+            ended = protocol.display_complete if event.completed else protocol.display_cancel
+            self._to_displays(ended(event.table))
+        elif isinstance(event, TablePicked):
+            self._to_displays(protocol.display_pick(event.table))
+        elif isinstance(event, TableUnpicked):
+            self._to_displays(protocol.display_unpick(event.table))
+        elif isinstance(event, TablesChanged):
+            self._tables_changed(event)
+
+    def _claimed_on_display(self, ticket: TicketView, table: int) -> str:
+        return protocol.display_claimed(ticket, table, redact_email=not self.display_shows_email)
+
+    def _tables_changed(self, event: TablesChanged) -> None:
+        message = protocol.staff_taken(event.taken)
+        for conn in self.members(Role.STAFF):
+            conn.holds_table = conn.staff_id is not None and conn.staff_id in event.holders
+            if not conn.holds_table:
+                conn.send(message)
+
+    def _bound_staff(self) -> list[Connection]:
+        return [c for c in self.members(Role.STAFF) if c.staff_id is not None]
+
+    def _to_displays(self, message: str) -> None:
+        self._send(self.members(Role.DISPLAY), message)
+
+    @staticmethod
+    def _send(conns: Iterable[Connection], message: str) -> None:
+        for conn in conns:
+            conn.send(message)

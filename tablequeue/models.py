@@ -1,0 +1,123 @@
+"""The queue's tables: typed SQLAlchemy 2.0 models; invariants enforced by the database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, TypeDecorator, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tablequeue.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out; SQLite would otherwise hand back naive ones."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class TicketStatus:
+    """The four states of a ticket, stored as plain strings."""
+
+    WAITING = "waiting"
+    SERVING = "serving"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Staff(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffSession(db.Model):  # type: ignore[name-defined,misc]
+    """A login: the token itself is never stored, only its SHA-256."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    staff: Mapped[Staff] = relationship()
+
+
+class Visitor(db.Model):  # type: ignore[name-defined,misc]
+    """One row per email (stored lower-cased), remembering the latest name given."""
+
+    __tablename__ = "visitors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Ticket(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # One ticket in service per staff member, whatever the concurrency.
+        Index(
+            "uq_tickets_one_serving_per_staff",
+            "staff_id",
+            unique=True,
+            sqlite_where=text("status = 'serving'"),
+            postgresql_where=text("status = 'serving'"),
+        ),
+        Index("ix_tickets_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"))
+    # The email and name exactly as given at the kiosk for this visit.
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.WAITING)
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    table_number: Mapped[Optional[int]]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    staff: Mapped[Optional[Staff]] = relationship()
+
+
+class TableAssignment(db.Model):  # type: ignore[name-defined,misc]
+    """Who holds which table: the primary key and the unique staff_id make it one-to-one."""
+
+    __tablename__ = "table_assignments"
+
+    table_number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), unique=True
+    )
+    picked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff: Mapped[Staff] = relationship()

@@ -1,0 +1,110 @@
+"""The vocabulary the service speaks: what it refuses, what it changed (events), and the
+read-only view of a ticket. Shared by service, protocol and broadcast; no wire strings."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Union
+
+
+class Refusal(enum.Enum):
+    TOKEN_INVALID = "token_invalid"
+    NO_TABLE = "no_table"
+    NO_TICKET = "no_ticket"
+    CLAIMED = "claimed"
+    FINISHED = "finished"
+    BUSY = "busy"
+    NOT_OWNER = "not_owner"
+    TABLE_UNAVAILABLE = "table_unavailable"
+    NO_VISITOR = "no_visitor"
+    EMAIL_MISSING = "email_missing"
+    EMAIL_INVALID = "email_invalid"
+    NAME_MISSING = "name_missing"
+    NAME_TOO_LONG = "name_too_long"
+    NAME_NOT_PRINTABLE = "name_not_printable"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class TicketView:
+    id: int
+    email: str
+    name: str
+    staff: str  # the claiming staff member's username, "" while waiting
+    start: datetime
+    end: datetime | None
+    status: str
+
+
+# ---- events: what changed, published only after the transaction committed ------------
+
+
+@dataclass(frozen=True)
+class TicketCreated:
+    ticket: TicketView
+
+
+@dataclass(frozen=True)
+class TicketClaimed:
+    ticket: TicketView
+    table: int
+
+
+@dataclass(frozen=True)
+class TicketShown:
+    """A ticket in service appears at a (new) table: its staff member moved or came back."""
+
+    ticket: TicketView
+    table: int
+
+
+@dataclass(frozen=True)
+class TicketEnded:
+    ticket: TicketView
+    table: int
+    completed: bool  # False: cancelled (a no-show)
+
+
+@dataclass(frozen=True)
+class TablePicked:
+    table: int
+
+
+@dataclass(frozen=True)
+class TableUnpicked:
+    table: int
+
+
+@dataclass(frozen=True)
+class TablesChanged:
+    """The whole assignment after a change: who holds a table, and which are taken."""
+
+    holders: frozenset[int]
+    taken: tuple[int, ...]
+
+
+Event = Union[
+    TicketCreated, TicketClaimed, TicketShown, TicketEnded, TablePicked, TableUnpicked,
+    TablesChanged,
+]
+
+
+@dataclass
+class Outcome:
+    """The result of one command: a refusal or a value, and the events to publish."""
+
+    refusal: Refusal | None = None
+    value: object = None
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.refusal is None
+
+
+def refused(refusal: Refusal) -> Outcome:
+    return Outcome(refusal=refusal)

@@ -1,0 +1,219 @@
+"""Every wire string of the websocket protocol: parsing client frames, formatting replies
+and broadcasts, and the ticket JSON. Nothing else in the code base spells a message."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable, Union
+
+from tablequeue.outcomes import Refusal, TicketView
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NUMBER = re.compile(r"[0-9]{1,18}", re.ASCII)
+
+STAFF_COMMANDS = frozenset({"pick", "unpick", "accept", "cancel", "complete"})
+KIOSK_COMMANDS = frozenset({"new", "query"})
+DISPLAY_COMMANDS: frozenset[str] = frozenset()
+
+
+# ---- client frames -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pick:
+    table: int | None  # None: not a number, so "not available"
+    token: str | None  # None: not given; a connection bound at the handshake may omit it
+
+
+@dataclass(frozen=True)
+class Unpick:
+    pass
+
+
+@dataclass(frozen=True)
+class Accept:
+    ticket_id: int | None  # None: not a number, so "does not exist"
+
+
+@dataclass(frozen=True)
+class Cancel:
+    ticket_id: int | None
+
+
+@dataclass(frozen=True)
+class Complete:
+    ticket_id: int | None
+
+
+@dataclass(frozen=True)
+class New:
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Query:
+    email: str
+
+
+@dataclass(frozen=True)
+class Unknown:
+    word: str  # "" for an empty frame
+
+
+Command = Union[Pick, Unpick, Accept, Cancel, Complete, New, Query, Unknown]
+
+
+def _number(text: str) -> int | None:
+    return int(text) if _NUMBER.fullmatch(text) else None
+
+
+def parse(frame: str, allowed: frozenset[str]) -> Command:
+    """Parse one text frame; `allowed` is the set of command words of the route."""
+    word, _, rest = frame.strip().partition(" ")
+    if word not in allowed:
+        return Unknown(word)
+    if word == "pick":
+        table, _, token = rest.partition(" ")
+        return Pick(_number(table), token or None)
+    if word == "unpick":
+        return Unpick()
+    if word in ("accept", "cancel", "complete"):
+        return {"accept": Accept, "cancel": Cancel, "complete": Complete}[word](_number(rest))
+    if word == "new":
+        email, _, name = rest.partition(" ")
+        return New(email, name)
+    return Query(rest)
+
+
+def command_word(command: Command) -> str:
+    if isinstance(command, Unknown):
+        return command.word
+    return type(command).__name__.lower()
+
+
+# ---- replies -------------------------------------------------------------------------
+
+_REASONS: dict[tuple[str, Refusal], str] = {
+    ("accept", Refusal.TOKEN_INVALID): "your session token was found to be invalid. please relogin",
+    ("accept", Refusal.NO_TABLE): "you do not have a table chosen",
+    ("cancel", Refusal.NO_TABLE): "you are not assigned to any table",
+    ("complete", Refusal.NO_TABLE): "you are not assigned to any table",
+    ("unpick", Refusal.NO_TABLE): "you do not have a table assigned",
+    ("pick", Refusal.TOKEN_INVALID): "the provided token does not belong to any staff member",
+}
+_DEFAULT_REASONS: dict[Refusal, str] = {
+    Refusal.NO_TICKET: "ticket id does not exist",
+    Refusal.CLAIMED: "this ticket is now claimed",
+    Refusal.FINISHED: "the ticket has already been completed or cancelled",
+    Refusal.BUSY: "you are already serving a ticket",
+    Refusal.NOT_OWNER: "you do not own this ticket",
+    Refusal.TABLE_UNAVAILABLE: "the chosen table is not available",
+    Refusal.NO_VISITOR: "visitor email does not exist",
+    Refusal.EMAIL_MISSING: "email is missing",
+    Refusal.EMAIL_INVALID: "email is not a valid address",
+    Refusal.NAME_MISSING: "name is missing",
+    Refusal.NAME_TOO_LONG: "name is longer than 100 characters",
+    Refusal.NAME_NOT_PRINTABLE: "name contains characters that cannot be printed",
+    Refusal.RATE_LIMITED: "too many requests, wait a moment and try again",
+    Refusal.UNAVAILABLE: "the queue is temporarily unavailable, try again",
+    Refusal.INTERNAL: "internal error",
+}
+
+
+def error(word: str, refusal: Refusal) -> str:
+    """`error <command> <reason>`; an empty or unknown word gets the unknown-command form."""
+    reason = _REASONS.get((word, refusal)) or _DEFAULT_REASONS[refusal]
+    return f"error {word} {reason}"
+
+
+def unknown(word: str) -> str:
+    return f"error {word} unknown command" if word else "error unknown command"
+
+
+BINARY_FRAME = "error binary frames are not part of the protocol, send text"
+
+
+def success_pick(table: int) -> str:
+    return f"success pick {table}"
+
+
+SUCCESS_UNPICK = "success unpick"
+
+
+def success_claimed(ticket_id: int) -> str:
+    return f"success claimed {ticket_id}"
+
+
+def success_cancel(ticket_id: int) -> str:
+    return f"success cancel {ticket_id}"
+
+
+def success_complete(ticket_id: int) -> str:
+    return f"success complete {ticket_id}"
+
+
+def success_new(ticket: TicketView) -> str:
+    return f"success new {ticket_json(ticket)}"
+
+
+def success_query(name: str) -> str:
+    return f"success query {name}"
+
+
+# ---- broadcasts ----------------------------------------------------------------------
+
+
+def _time(moment: datetime | None) -> str:
+    return (moment or EPOCH).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ticket_json(ticket: TicketView, *, redact_email: bool = False) -> str:
+    """The six keys, in order, compact; raw UTF-8 so names round-trip byte for byte."""
+    return json.dumps(
+        {
+            "id": ticket.id,
+            "email": "" if redact_email else ticket.email,
+            "name": ticket.name,
+            "staff": ticket.staff,
+            "start": _time(ticket.start),
+            "end": _time(ticket.end),
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def staff_new(ticket: TicketView) -> str:
+    return f"new {ticket_json(ticket)}"
+
+
+def staff_claimed(ticket: TicketView) -> str:
+    return f"claimed {ticket_json(ticket)}"
+
+
+def staff_taken(tables: Iterable[int]) -> str:
+    return " ".join(["taken", *map(str, sorted(tables))])
+
+
+def display_pick(table: int) -> str:
+    return f"pick {table}"
+
+
+def display_unpick(table: int) -> str:
+    return f"unpick {table}"
+
+
+def display_claimed(ticket: TicketView, table: int, *, redact_email: bool) -> str:
+    return f"claimed {ticket.staff} {table} {ticket_json(ticket, redact_email=redact_email)}"
+
+
+def display_cancel(table: int) -> str:
+    return f"cancel {table}"
+
+
+def display_complete(table: int) -> str:
+    return f"complete {table}"

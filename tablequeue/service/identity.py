@@ -1,0 +1,172 @@
+"""Staff accounts and session tokens: who a token belongs to, issuing and revoking them."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from tablequeue.db import unit_of_work
+from tablequeue.models import Staff, StaffSession, TableAssignment, utcnow
+
+USERNAME = re.compile(r"[A-Za-z0-9._-]{1,32}", re.ASCII)
+# A throwaway hash so a login for an unknown name costs the same time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+class AccountError(ValueError):
+    """An account operation that cannot be done; the message says why, for people."""
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    id: int
+    username: str
+    is_admin: bool
+    active: bool
+    table: int | None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def staff_for_token(session: Session, token_hash: str | None) -> Staff | None:
+    """The active staff member whose unexpired, unrevoked session has this token hash."""
+    if not token_hash:
+        return None
+    return session.scalar(
+        select(Staff)
+        .join(StaffSession, StaffSession.staff_id == Staff.id)
+        .where(
+            StaffSession.token_hash == token_hash,
+            StaffSession.revoked_at.is_(None),
+            StaffSession.expires_at > utcnow(),
+            Staff.active.is_(True),
+        )
+    )
+
+
+def _issue(session: Session, staff: Staff) -> str:
+    token = secrets.token_urlsafe(24)  # 192 bits
+    hours = current_app.config["SESSION_HOURS"]
+    session.add(
+        StaffSession(
+            staff_id=staff.id,
+            token_hash=hash_token(token),
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+    )
+    return token
+
+
+def login(username: str, password: str) -> str | None:
+    """A fresh session token for a correct username and password, else None."""
+    with unit_of_work() as session:
+        staff = session.scalar(select(Staff).where(Staff.username == username))
+        if staff is None or not staff.active:
+            check_password_hash(_DUMMY_HASH, password)
+            return None
+        if not check_password_hash(staff.password_hash, password):
+            return None
+        return _issue(session, staff)
+
+
+def issue_token(username: str) -> str:
+    with unit_of_work() as session:
+        return _issue(session, _get(session, username))
+
+
+def revoke_token(token: str) -> None:
+    with unit_of_work() as session:
+        session.execute(
+            update(StaffSession)
+            .where(StaffSession.token_hash == hash_token(token), StaffSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+
+def revoke_all(session: Session, staff_id: int) -> None:
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def whoami(token: str | None) -> StaffInfo | None:
+    """The staff member a (raw) token belongs to, if it is still valid."""
+    if not token:
+        return None
+    with unit_of_work() as session:
+        staff = staff_for_token(session, hash_token(token))
+        return _info(session, staff) if staff else None
+
+
+def _info(session: Session, staff: Staff) -> StaffInfo:
+    table = session.scalar(
+        select(TableAssignment.table_number).where(TableAssignment.staff_id == staff.id)
+    )
+    return StaffInfo(staff.id, staff.username, staff.is_admin, staff.active, table)
+
+
+def _get(session: Session, username: str) -> Staff:
+    staff = session.scalar(select(Staff).where(Staff.username == username))
+    if staff is None:
+        raise AccountError(f"no staff member named {username!r}")
+    return staff
+
+
+def add_staff(username: str, password: str, *, admin: bool = False) -> StaffInfo:
+    if not USERNAME.fullmatch(username):
+        raise AccountError("a username is 1 to 32 letters, digits, '.', '_' or '-'")
+    if len(password) < 8:
+        raise AccountError("a password needs at least 8 characters")
+    with unit_of_work() as session:
+        if session.scalar(select(Staff.id).where(Staff.username == username)):
+            raise AccountError(f"a staff member named {username!r} exists already")
+        first = session.scalar(select(Staff.id).limit(1)) is None
+        # The first account is the admin: someone has to be able to open /admin.
+        staff = Staff(
+            username=username,
+            password_hash=generate_password_hash(password),
+            is_admin=admin or first,
+        )
+        session.add(staff)
+        session.flush()
+        return _info(session, staff)
+
+
+def list_staff() -> list[StaffInfo]:
+    with unit_of_work() as session:
+        return [_info(session, s) for s in session.scalars(select(Staff).order_by(Staff.username))]
+
+
+def remove_staff(username: str) -> None:
+    """Delete an account; its sessions and table go with it (ON DELETE CASCADE)."""
+    with unit_of_work() as session:
+        session.delete(_get(session, username))
+
+
+def set_password(username: str, password: str) -> None:
+    if len(password) < 8:
+        raise AccountError("a password needs at least 8 characters")
+    with unit_of_work() as session:
+        staff = _get(session, username)
+        staff.password_hash = generate_password_hash(password)
+        revoke_all(session, staff.id)
+
+
+def set_active(username: str, active: bool) -> None:
+    with unit_of_work() as session:
+        staff = _get(session, username)
+        staff.active = active
+        if not active:
+            revoke_all(session, staff.id)

@@ -1,0 +1,186 @@
+"""The three websocket routes: receive a frame, call the service, reply, publish. Thin."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+from flask import current_app, session
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from tablequeue import protocol, service
+from tablequeue.broadcast import Connection, Registry, Role
+from tablequeue.extensions import sock
+from tablequeue.outcomes import Event, Outcome, Refusal
+from tablequeue.service.identity import hash_token
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Answer:
+    """The reply to send, then what to do for this connection, then the events to publish."""
+
+    reply: str
+    then: Callable[[], None] | None = None
+    events: list[Event] = field(default_factory=list)
+
+
+Handler = Callable[[Connection, protocol.Command], Answer]
+
+
+def registry() -> Registry:
+    return current_app.extensions["tablequeue.registry"]  # type: ignore[no-any-return]
+
+
+def _answer(word: str, outcome: Outcome, success: Callable[[object], str]) -> Answer:
+    if not outcome.ok:
+        return Answer(protocol.error(word, outcome.refusal))  # type: ignore[arg-type]
+    return Answer(success(outcome.value), events=outcome.events)
+
+
+# ---- staff ---------------------------------------------------------------------------
+
+
+def _staff_joined(conn: Connection) -> None:
+    """A login cookie binds the connection at the handshake; `taken` unless one holds a table."""
+    token = session.get("token")
+    token_hash = hash_token(token) if isinstance(token, str) else None
+    staff_id = service.staff_id_for(token_hash)
+    if staff_id is not None and token_hash is not None:
+        _bind(conn, staff_id, token_hash)
+    if not conn.holds_table:
+        conn.send(protocol.staff_taken(service.taken()))
+
+
+def _bind(conn: Connection, staff_id: int, token_hash: str) -> None:
+    """Every waiting ticket as `new`, then the one this staff member serves as `claimed`."""
+    conn.bind(staff_id, token_hash, service.waiting_tickets)
+    conn.holds_table = service.holds_table(staff_id)
+    own = service.own_serving(staff_id)
+    if own is not None:
+        conn.send(protocol.staff_claimed(own))
+
+
+def _pick(conn: Connection, command: protocol.Pick) -> Answer:
+    # A connection bound at the handshake may leave the token out.
+    token_hash = hash_token(command.token) if command.token else conn.token_hash
+    outcome = service.pick(token_hash, command.table)
+    if not outcome.ok:
+        return Answer(protocol.error("pick", outcome.refusal))  # type: ignore[arg-type]
+    picked: service.Picked = outcome.value  # type: ignore[assignment]
+    conn.holds_table = True
+    then = None
+    if conn.staff_id != picked.staff_id:
+        then = lambda: _bind(conn, picked.staff_id, picked.token_hash)  # noqa: E731
+    else:
+        conn.token_hash = picked.token_hash
+    return Answer(protocol.success_pick(picked.table), then, outcome.events)
+
+
+def _staff_command(conn: Connection, command: protocol.Command) -> Answer:
+    if isinstance(command, protocol.Pick):
+        return _pick(conn, command)
+    if isinstance(command, protocol.Unpick):
+        return _answer("unpick", service.unpick(conn.token_hash), lambda _: protocol.SUCCESS_UNPICK)
+    if isinstance(command, protocol.Accept):
+        outcome = service.accept(conn.token_hash, command.ticket_id)
+        return _answer("accept", outcome, protocol.success_claimed)  # type: ignore[arg-type]
+    if isinstance(command, protocol.Cancel):
+        outcome = service.cancel(conn.token_hash, command.ticket_id)
+        return _answer("cancel", outcome, protocol.success_cancel)  # type: ignore[arg-type]
+    if isinstance(command, protocol.Complete):
+        outcome = service.complete(conn.token_hash, command.ticket_id)
+        return _answer("complete", outcome, protocol.success_complete)  # type: ignore[arg-type]
+    return Answer(protocol.unknown(protocol.command_word(command)))
+
+
+# ---- kiosk and display ---------------------------------------------------------------
+
+
+def _kiosk_command(conn: Connection, command: protocol.Command) -> Answer:
+    if isinstance(command, protocol.New):
+        outcome = service.new(command.email, command.name)
+        return _answer("new", outcome, protocol.success_new)  # type: ignore[arg-type]
+    if isinstance(command, protocol.Query):
+        return _answer("query", service.query(command.email), protocol.success_query)  # type: ignore[arg-type]
+    return Answer(protocol.unknown(protocol.command_word(command)))
+
+
+def _display_joined(conn: Connection) -> None:
+    """`pick T` for every taken table, then `claimed STAFF T {ticket}` for each in service."""
+    redact = not registry().display_shows_email
+    with conn.lock:
+        for table in service.taken():
+            conn.ws.send(protocol.display_pick(table))  # type: ignore[attr-defined]
+        for ticket, table in service.tickets_at_tables():
+            conn.ws.send(protocol.display_claimed(ticket, table, redact_email=redact))  # type: ignore[attr-defined]
+
+
+def _display_command(conn: Connection, command: protocol.Command) -> Answer:
+    return Answer(protocol.unknown(protocol.command_word(command)))
+
+
+# ---- the routes ----------------------------------------------------------------------
+
+
+@sock.route("/ws/staff")
+def staff_socket(ws: object) -> None:
+    _serve(Connection(ws, Role.STAFF), protocol.STAFF_COMMANDS, _staff_command, _staff_joined)  # type: ignore[arg-type]
+
+
+@sock.route("/ws/kiosk")
+def kiosk_socket(ws: object) -> None:
+    _serve(Connection(ws, Role.KIOSK), protocol.KIOSK_COMMANDS, _kiosk_command)  # type: ignore[arg-type]
+
+
+@sock.route("/ws/display")
+def display_socket(ws: object) -> None:
+    _serve(Connection(ws, Role.DISPLAY), protocol.DISPLAY_COMMANDS, _display_command, _display_joined)  # type: ignore[arg-type]
+
+
+def _serve(
+    conn: Connection,
+    commands: frozenset[str],
+    handle: Handler,
+    on_join: Callable[[Connection], None] | None = None,
+) -> None:
+    """Register, greet, then answer frames until the peer goes; unregister always."""
+    registry().add(conn)
+    try:
+        if on_join:
+            _guarded(conn, "", lambda: on_join(conn))
+        while True:
+            frame = conn.ws.receive()  # type: ignore[attr-defined]
+            if isinstance(frame, bytes):
+                conn.send(protocol.BINARY_FRAME)
+                continue
+            command = protocol.parse(frame, commands)
+            _guarded(conn, protocol.command_word(command), lambda: _respond(conn, handle(conn, command)))
+    finally:
+        registry().remove(conn)
+
+
+def _respond(conn: Connection, answer: Answer) -> None:
+    conn.send(answer.reply)
+    if answer.then:
+        answer.then()
+    registry().publish(answer.events)
+
+
+def _guarded(conn: Connection, word: str, action: Callable[[], None]) -> None:
+    """Run one unit of work; a failure answers `error <word> ...`, never a traceback."""
+    try:
+        action()
+    except (OperationalError, PoolTimeout):
+        log.warning("database unavailable while handling %r", word, exc_info=True)
+        if word:  # a failed greeting has no command to answer; the client may reconnect
+            conn.send(protocol.error(word, Refusal.UNAVAILABLE))
+    except Exception:
+        request_id = uuid.uuid4().hex[:12]
+        log.exception("request %s: %r failed on /ws/%s", request_id, word, conn.role.value)
+        if word:
+            conn.send(protocol.error(word, Refusal.INTERNAL))
