@@ -21,6 +21,15 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 
 def on_starting(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+    """Refuse to start, with one line saying why, rather than respawn failing workers."""
+    from pathlib import Path
+
+    from tablequeue.config import ConfigError, load
+
+    try:
+        load(Path(__file__).resolve().parent / "instance")
+    except ConfigError as error:
+        raise SystemExit(f"tablequeue: configuration error: {error}") from None
     if server.cfg.workers > 1 and not os.environ.get("REDIS_URL"):
         raise SystemExit(
             "tablequeue: more than one worker needs REDIS_URL: without a Redis relay each "
