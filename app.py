@@ -26,7 +26,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     logging.getLogger("tablequeue").setLevel(app.config.get("LOG_LEVEL", "INFO"))
 
     from tablequeue import db as _engine_hooks  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
-    from tablequeue import cli, pages, sockets  # noqa: F401  (sockets registers its routes)
+    from tablequeue import cli, pages, security, sockets, throttle  # noqa: F401  (sockets registers its routes)
     from tablequeue.broadcast import Registry
     from tablequeue.extensions import db, migrate, sock
 
@@ -36,6 +36,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["tablequeue.registry"] = Registry(
         display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"]
     )
+    security.init_app(app)
+    throttle.init_app(app)
     pages.register(app)
     cli.register(app)
     return app

@@ -40,3 +40,42 @@ def on_starting(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
 # gunicorn 27's control socket sits at one fixed path per user ($XDG_RUNTIME_DIR or
 # ~/.gunicorn); servers started side by side (tests, several instances) would collide.
 control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "") == ""
+
+
+# ---- hardening ---------------------------------------------------------------------------
+
+def _drop_server_banner() -> None:
+    """gunicorn writes `Server: gunicorn` into every response head and has no setting to
+    stop it; the banner only helps someone matching exploits to versions."""
+    from gunicorn.http import wsgi
+
+    if getattr(wsgi.Response.default_headers, "_tablequeue", False):
+        return
+    original = wsgi.Response.default_headers
+
+    def default_headers(self):  # noqa: ANN001, ANN202
+        return [line for line in original(self) if not line.lower().startswith("server:")]
+
+    default_headers._tablequeue = True  # type: ignore[attr-defined]
+    wsgi.Response.default_headers = default_headers
+
+
+_drop_server_banner()
+
+
+def post_worker_init(worker):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+    """On SIGTERM, close every websocket with 1001 (going away) so clients reconnect at once
+    to the next server, instead of waiting out graceful_timeout and seeing a dropped TCP
+    connection. gunicorn's own handler only stops the accept loop."""
+    import signal
+
+    import gevent
+
+    stop = worker.handle_exit
+
+    def handle_exit(sig, frame):  # noqa: ANN001, ANN202
+        stop(sig, frame)
+        registry = worker.wsgi.extensions["tablequeue.registry"]
+        gevent.spawn(registry.close_all, 1001, "server is shutting down")
+
+    signal.signal(signal.SIGTERM, handle_exit)

@@ -15,8 +15,8 @@ from simple_websocket import ConnectionClosed
 
 from tablequeue import protocol
 from tablequeue.outcomes import (
-    Event, TablePicked, TablesChanged, TableUnpicked, TicketClaimed, TicketCreated,
-    TicketEnded, TicketShown, TicketView,
+    Event, SessionsRevoked, TablePicked, TablesChanged, TableUnpicked, TicketClaimed,
+    TicketCreated, TicketEnded, TicketShown, TicketView,
 )
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,25 @@ class Registry:
             self._to_displays(protocol.display_unpick(event.table))
         elif isinstance(event, TablesChanged):
             self._tables_changed(event)
+        elif isinstance(event, SessionsRevoked):
+            self._sessions_revoked(event)
+
+    def _sessions_revoked(self, event: SessionsRevoked) -> None:
+        message = protocol.staff_taken(event.taken)
+        for conn in self.members(Role.STAFF):
+            if conn.token_hash is not None and conn.token_hash in event.token_hashes:
+                conn.unbind()
+                conn.send(message)
+
+    def close_all(self, code: int, reason: str) -> None:
+        """Close every connection with `code` (1001 at shutdown: clients reconnect at once)."""
+        for role in Role:
+            for conn in self.members(role):
+                with conn.lock:
+                    try:
+                        conn.ws.close(reason=code, message=reason)  # type: ignore[attr-defined]
+                    except Exception:  # already closed, or the peer vanished
+                        pass
 
     def _claimed_on_display(self, ticket: TicketView, table: int) -> str:
         return protocol.display_claimed(ticket, table, redact_email=not self.display_shows_email)

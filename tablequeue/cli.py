@@ -73,4 +73,9 @@ def password(username: str, password: str) -> None:
 
 
 def register(app: Flask) -> None:
+    from tablequeue.cli_security import device_cli, staff_revoke, visitors_cli
+
+    staff_cli.add_command(staff_revoke)
     app.cli.add_command(staff_cli)
+    app.cli.add_command(device_cli)
+    app.cli.add_command(visitors_cli)

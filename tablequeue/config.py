@@ -36,6 +36,47 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be on or off, got {raw!r}")
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, choices: set[str]) -> str:
+    raw = env.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(sorted(choices))}, got {raw!r}")
+    return raw
+
+
+def _list(env: Mapping[str, str], name: str) -> list[str]:
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+
+
+def _origins(env: Mapping[str, str]) -> list[str]:
+    """ALLOWED_ORIGINS: scheme://host[:port] entries, compared exactly with `Origin`."""
+    origins = [o.rstrip("/").lower() for o in _list(env, "ALLOWED_ORIGINS")]
+    for origin in origins:
+        if not (origin.startswith("http://") or origin.startswith("https://")):
+            raise ConfigError(f"ALLOWED_ORIGINS entries look like https://host[:port], got {origin!r}")
+    return origins
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> tuple[int, int]:
+    """A rate limit written COUNT/SECONDS, e.g. 30/60: at most 30 in any 60-second window."""
+    raw = env.get(name, "").strip() or default
+    count, _, seconds = raw.partition("/")
+    try:
+        rate = int(count), int(seconds)
+    except ValueError:
+        raise ConfigError(f"{name} must look like COUNT/SECONDS (e.g. 30/60), got {raw!r}") from None
+    if rate[0] < 1 or not 1 <= rate[1] <= 86400:
+        raise ConfigError(f"{name}: COUNT must be at least 1 and SECONDS 1 to 86400, got {raw!r}")
+    return rate
+
+
+def _device_keys(env: Mapping[str, str]) -> frozenset[str]:
+    """DEVICE_KEYS: which screens must present a device key (kiosk, display, both or none)."""
+    kinds = frozenset(k.lower() for k in _list(env, "DEVICE_KEYS"))
+    if not kinds <= {"kiosk", "display"}:
+        raise ConfigError(f"DEVICE_KEYS lists kiosk and/or display, got {sorted(kinds)!r}")
+    return kinds
+
+
 def _database_url(env: Mapping[str, str], instance_path: Path) -> str:
     url = env.get("DATABASE_URL", "").strip()
     if not url:
@@ -78,6 +119,7 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
             "pool_pre_ping": True,
             "connect_args": {"connect_timeout": _int(env, "DB_CONNECT_TIMEOUT", 5, 1, 60)},
         }
+    secure_cookies = _choice(env, "SECURE_COOKIES", "auto", {"auto", "on", "off"})
     return {
         "SECRET_KEY": _secret_key(env, instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -89,7 +131,25 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "RATE_LIMITS": _bool(env, "RATE_LIMITS", True),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool(env, "SECURE_COOKIES", False),
+        # auto: Secure whenever the request came over HTTPS (see tablequeue.security).
+        "SECURE_COOKIES": secure_cookies,
+        "SESSION_COOKIE_SECURE": secure_cookies == "on",
+        "ALLOWED_ORIGINS": _origins(env),
+        "TRUSTED_HOSTS": _list(env, "TRUSTED_HOSTS") or None,
+        "PROXY_COUNT": _int(env, "PROXY_COUNT", 0, 0, 5),
+        "DEVICE_KEYS": _device_keys(env),
+        "VISITOR_RETENTION_DAYS": _int(env, "VISITOR_RETENTION_DAYS", 90, 1, 36500),
+        "SESSION_CHECK_SECONDS": _int(env, "SESSION_CHECK_SECONDS", 10, 1, 3600),
+        # Login failures, and kiosk commands: limits a real screen never reaches.
+        "LIMIT_LOGIN_ACCOUNT": _rate(env, "LIMIT_LOGIN_ACCOUNT", "5/900"),
+        "LIMIT_LOGIN_ADDRESS": _rate(env, "LIMIT_LOGIN_ADDRESS", "20/900"),
+        "LIMIT_QUERY_CONNECTION": _rate(env, "LIMIT_QUERY_CONNECTION", "60/60"),
+        "LIMIT_QUERY_ADDRESS": _rate(env, "LIMIT_QUERY_ADDRESS", "180/60"),
+        "LIMIT_NEW_CONNECTION": _rate(env, "LIMIT_NEW_CONNECTION", "30/60"),
+        "LIMIT_NEW_ADDRESS": _rate(env, "LIMIT_NEW_ADDRESS", "300/60"),
+        # A CSRF token lives as long as the browser session: a console left open all day
+        # must still be able to log out.
+        "WTF_CSRF_TIME_LIMIT": None,
         # Flask-Sock: ping keeps idle proxies from dropping the socket and finds dead peers;
         # the size cap closes an oversized frame with 1009 instead of buffering it.
         "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": max_message},

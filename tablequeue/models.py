@@ -121,3 +121,16 @@ class TableAssignment(db.Model):  # type: ignore[name-defined,misc]
     picked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     staff: Mapped[Staff] = relationship()
+
+
+class DeviceKey(db.Model):  # type: ignore[name-defined,misc]
+    """A kiosk's or display's key (see DEVICE_KEYS); like tokens, only its SHA-256 is kept."""
+
+    __tablename__ = "device_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "kiosk" or "display"
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

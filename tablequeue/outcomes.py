@@ -87,9 +87,18 @@ class TablesChanged:
     taken: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class SessionsRevoked:
+    """Sessions ended (logout, password reset, admin, expiry): connections bound with one
+    of them stop receiving visitor data and get `taken` like any unbound console."""
+
+    token_hashes: frozenset[str]
+    taken: tuple[int, ...]
+
+
 Event = Union[
     TicketCreated, TicketClaimed, TicketShown, TicketEnded, TablePicked, TableUnpicked,
-    TablesChanged,
+    TablesChanged, SessionsRevoked,
 ]
 
 

@@ -11,7 +11,7 @@ from flask import current_app, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import protocol, service
+from tablequeue import protocol, security, service, throttle
 from tablequeue.broadcast import Connection, Registry, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
@@ -47,6 +47,7 @@ def _answer(word: str, outcome: Outcome, success: Callable[[object], str]) -> An
 
 def _staff_joined(conn: Connection) -> None:
     """A login cookie binds the connection at the handshake; `taken` unless one holds a table."""
+    security.watch_sessions(current_app._get_current_object())  # type: ignore[attr-defined]
     token = session.get("token")
     token_hash = hash_token(token) if isinstance(token, str) else None
     staff_id = service.staff_id_for(token_hash)
@@ -102,6 +103,11 @@ def _staff_command(conn: Connection, command: protocol.Command) -> Answer:
 
 
 def _kiosk_command(conn: Connection, command: protocol.Command) -> Answer:
+    word = protocol.command_word(command)
+    if word in ("new", "query") and not throttle.limiter().command_allowed(
+        conn, word, throttle.client_address()
+    ):
+        return Answer(protocol.error(word, Refusal.RATE_LIMITED))
     if isinstance(command, protocol.New):
         outcome = service.new(command.email, command.name)
         return _answer("new", outcome, protocol.success_new)  # type: ignore[arg-type]

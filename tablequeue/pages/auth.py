@@ -1,24 +1,39 @@
-"""Staff login and logout: a session token, kept in the signed session cookie."""
+"""Staff login and logout (a session token kept in the signed session cookie), and the page
+where a kiosk or display stores its device key."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint, current_app, flash, redirect, render_template, request, session, url_for,
+)
 from werkzeug.wrappers import Response
 
-from tablequeue.service import identity
+from tablequeue import security, throttle
+from tablequeue.service import devices, identity
 
 bp = Blueprint("auth", __name__)
+_DEVICE_COOKIE_DAYS = 365
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
+        address = throttle.client_address()
+        limiter = throttle.limiter()
+        wait = limiter.login_wait(username, address)
+        if wait:
+            minutes = max(1, round(wait / 60))
+            flash(f"Too many failed log-ins for this account or from this address. "
+                  f"Wait about {minutes} minute{'s' if minutes != 1 else ''} and try again.")
+            return render_template("auth/login.html"), 429
         token = identity.login(username, request.form.get("password", ""))
         if token is not None:
+            limiter.login_succeeded(username, address)
             session.clear()
             session["token"] = token
             return redirect(url_for("staff.index"))
+        limiter.login_failed(username, address)
         flash("That username and password do not match an active staff account.")
     return render_template("auth/login.html")
 
@@ -27,6 +42,28 @@ def login() -> str | Response:
 def logout() -> Response:
     token = session.pop("token", None)
     if isinstance(token, str):
-        identity.revoke_token(token)
+        outcome = identity.revoke_token(token)
+        current_app.extensions["tablequeue.registry"].publish(outcome.events)
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/device", methods=["GET", "POST"])
+def device() -> str | Response | tuple[str, int]:
+    """A screen's operator types the key issued for it once; a cookie keeps it."""
+    target = request.values.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = ""  # only our own paths: never an open redirect
+    if request.method == "POST":
+        key = request.form.get("key", "").strip()
+        kind = devices.kind_of(key)
+        if kind is not None:
+            response = redirect(target or url_for("home.index"))
+            response.set_cookie(
+                security.DEVICE_COOKIE, key, max_age=_DEVICE_COOKIE_DAYS * 86400,
+                httponly=True, samesite="Lax", secure=security.cookie_secure(),
+            )
+            return response
+        flash("That device key is not valid (it may have been revoked).")
+        return render_template("auth/device.html", next=target), 403
+    return render_template("auth/device.html", next=target)

@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Iterable
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -15,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from tablequeue.db import unit_of_work
 from tablequeue.models import Staff, StaffSession, TableAssignment, utcnow
+from tablequeue.outcomes import Outcome, SessionsRevoked
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{1,32}", re.ASCII)
 # A throwaway hash so a login for an unknown name costs the same time as a wrong password.
@@ -84,13 +86,16 @@ def issue_token(username: str) -> str:
         return _issue(session, _get(session, username))
 
 
-def revoke_token(token: str) -> None:
+def revoke_token(token: str) -> Outcome:
+    """Log a session out; the event unbinds the connections it had bound."""
+    token_hash = hash_token(token)
     with unit_of_work() as session:
         session.execute(
             update(StaffSession)
-            .where(StaffSession.token_hash == hash_token(token), StaffSession.revoked_at.is_(None))
+            .where(StaffSession.token_hash == token_hash, StaffSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
+        return Outcome(events=[SessionsRevoked(frozenset({token_hash}), _taken(session))])
 
 
 def revoke_all(session: Session, staff_id: int) -> None:
@@ -99,6 +104,39 @@ def revoke_all(session: Session, staff_id: int) -> None:
         .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+def revoke_sessions(username: str) -> Outcome:
+    """An admin ends every session of an account (it can log in again)."""
+    with unit_of_work() as session:
+        staff = _get(session, username)
+        hashes = frozenset(session.scalars(
+            select(StaffSession.token_hash).where(
+                StaffSession.staff_id == staff.id, StaffSession.revoked_at.is_(None)
+            )
+        ))
+        revoke_all(session, staff.id)
+        return Outcome(events=[SessionsRevoked(hashes, _taken(session))])
+
+
+def valid_token_hashes(token_hashes: Iterable[str]) -> set[str]:
+    """Which of these hashes still belong to a live session of an active account."""
+    wanted = list(token_hashes)
+    with unit_of_work() as session:
+        return set(session.scalars(
+            select(StaffSession.token_hash)
+            .join(Staff, Staff.id == StaffSession.staff_id)
+            .where(
+                StaffSession.token_hash.in_(wanted),
+                StaffSession.revoked_at.is_(None),
+                StaffSession.expires_at > utcnow(),
+                Staff.active.is_(True),
+            )
+        ))
+
+
+def _taken(session: Session) -> tuple[int, ...]:
+    return tuple(session.scalars(select(TableAssignment.table_number).order_by(TableAssignment.table_number)))
 
 
 def whoami(token: str | None) -> StaffInfo | None:

@@ -1,0 +1,168 @@
+"""What every response and handshake must carry or pass: security headers and a CSP without
+inline script, CSRF on forms, cookies marked Secure over HTTPS, the websocket `Origin`
+check, device keys for public screens, and clear answers when the database is down.
+docs/security.md says what each of these defends against."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from tablequeue import service
+from tablequeue.broadcast import Registry, Role
+from tablequeue.outcomes import SessionsRevoked
+from tablequeue.service import devices, identity
+
+log = logging.getLogger(__name__)
+csrf = CSRFProtect()
+DEVICE_COOKIE = "tq_device"
+DEVICE_HEADER = "X-Device-Key"
+_SCREENS = {"/kiosk": "kiosk", "/ws/kiosk": "kiosk", "/display": "display", "/ws/display": "display"}
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """SECURE_COOKIES=auto: the session cookie is Secure whenever the request was HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        mode = app.config["SECURE_COOKIES"]
+        return mode == "on" or (mode == "auto" and request.is_secure)
+
+
+def cookie_secure() -> bool:
+    return _SessionInterface().get_cookie_secure(current_app)
+
+
+def content_security_policy() -> str:
+    """Scripts and styles only from our own files; no frames around us; sockets to us."""
+    host = request.host
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        f"connect-src 'self' ws://{host} wss://{host}",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+def _headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", content_security_policy())
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # same-origin, not no-referrer: Flask-WTF checks the Referer of HTTPS form posts.
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if response.mimetype == "text/html":
+        # Pages carry names, emails and session tokens: no shared or back-button caches.
+        headers.setdefault("Cache-Control", "no-store")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def origin_allowed(origin: str | None) -> bool:
+    """Our own origin or one from ALLOWED_ORIGINS. No Origin at all: not a browser (every
+    browser sends one on a websocket handshake), so cross-site hijacking cannot apply."""
+    if origin is None:
+        return True
+    origin = origin.strip().rstrip("/").lower()
+    if origin in current_app.config["ALLOWED_ORIGINS"]:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc == request.host.lower()
+
+
+def presented_device_key() -> str | None:
+    return request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE)
+
+
+def _plain(text: str, status: int) -> Response:
+    return Response(text + "\n", status, mimetype="text/plain")
+
+
+def _guard_screens() -> Response | None:
+    """Refuse a cross-origin websocket handshake; ask a public screen for its device key."""
+    path = request.path.rstrip("/") or "/"
+    if path.startswith("/ws/") and not origin_allowed(request.headers.get("Origin")):
+        log.warning("refused a websocket handshake to %s from origin %r", path,
+                    request.headers.get("Origin"))
+        return _plain("this origin may not open the queue's websockets", 403)
+    kind = _SCREENS.get(path)
+    if kind is None or kind not in current_app.config["DEVICE_KEYS"]:
+        return None
+    if devices.key_valid(kind, presented_device_key()):
+        return None
+    if path.startswith("/ws/"):
+        return _plain(f"this {kind} needs a valid device key", 403)
+    return redirect(url_for("auth.device", next=path))
+
+
+def _csrf_refused(error: CSRFError) -> Response:
+    return _plain(
+        "This form could not be accepted: its security token is missing or stale "
+        f"({error.description}). Reload the page and try again.", 400,
+    )
+
+
+def _database_down(error: Exception) -> Response:
+    log.warning("database unavailable on %s", request.path, exc_info=error)
+    response = _plain("The queue's database is unavailable right now. "
+                      "This page works again as soon as it is back; try again in a moment.", 503)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def watch_sessions(app: Flask) -> None:
+    """Start, once per process, the sweep that unbinds connections whose session expired or
+    was revoked elsewhere (CLI, another worker without a relay): logout publishes at once,
+    this catches everything else within SESSION_CHECK_SECONDS."""
+    if app.extensions.get("tablequeue.session_watch"):
+        return
+    app.extensions["tablequeue.session_watch"] = True
+    threading.Thread(target=_sweep_forever, args=(app,), name="session-watch", daemon=True).start()
+
+
+def _sweep_forever(app: Flask) -> None:
+    while True:
+        time.sleep(app.config["SESSION_CHECK_SECONDS"])
+        with app.app_context():
+            try:
+                sweep_sessions(app.extensions["tablequeue.registry"])
+            except Exception:  # the database may be down: try again next round
+                log.warning("session sweep failed", exc_info=True)
+
+
+def sweep_sessions(registry: Registry) -> None:
+    bound = {c.token_hash for c in registry.members(Role.STAFF) if c.token_hash}
+    if not bound:
+        return
+    ended = bound - identity.valid_token_hashes(bound)
+    if ended:
+        registry.deliver([SessionsRevoked(frozenset(ended), service.taken())])
+
+
+def init_app(app: Flask) -> None:
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    app.session_interface = _SessionInterface()
+    csrf.init_app(app)
+    app.before_request(_guard_screens)
+    app.after_request(_headers)
+    app.register_error_handler(CSRFError, _csrf_refused)
+    app.register_error_handler(OperationalError, _database_down)
+    app.register_error_handler(PoolTimeout, _database_down)

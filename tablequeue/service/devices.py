@@ -1,0 +1,87 @@
+"""Device keys: a deployment can let only its own kiosks and displays connect.
+
+Keys are issued and revoked by an admin (CLI `flask --app app device ...`, or /admin
+through these functions) and are required only for the kinds listed in DEVICE_KEYS."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from tablequeue.db import unit_of_work
+from tablequeue.models import DeviceKey, utcnow
+from tablequeue.service.identity import USERNAME, hash_token
+
+KINDS = ("kiosk", "display")
+
+
+class DeviceError(ValueError):
+    """A device-key operation that cannot be done; the message says why, for people."""
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    name: str
+    kind: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def issue(kind: str, name: str) -> str:
+    """A new key for the screen called `name`; only this return value ever holds it."""
+    if kind not in KINDS:
+        raise DeviceError(f"a device is a kiosk or a display, not {kind!r}")
+    if not USERNAME.fullmatch(name):
+        raise DeviceError("a device name is 1 to 32 letters, digits, '.', '_' or '-'")
+    key = secrets.token_urlsafe(24)
+    with unit_of_work() as session:
+        if session.scalar(select(DeviceKey.id).where(DeviceKey.name == name)):
+            raise DeviceError(f"a device named {name!r} exists already (revoke it or pick a new name)")
+        session.add(DeviceKey(kind=kind, name=name, key_hash=hash_token(key), created_at=utcnow()))
+    return key
+
+
+def revoke(name: str) -> None:
+    with unit_of_work() as session:
+        done = session.execute(
+            update(DeviceKey)
+            .where(DeviceKey.name == name, DeviceKey.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        ).rowcount
+    if done != 1:
+        raise DeviceError(f"no device named {name!r} with a key in use")
+
+
+def list_devices() -> list[DeviceInfo]:
+    with unit_of_work() as session:
+        rows = session.scalars(select(DeviceKey).order_by(DeviceKey.name))
+        return [DeviceInfo(d.name, d.kind, d.created_at, d.revoked_at) for d in rows]
+
+
+def key_valid(kind: str, key: str | None) -> bool:
+    """True for an unrevoked key issued for this kind of screen."""
+    if not key or len(key) > 256:
+        return False
+    with unit_of_work() as session:
+        return session.scalar(
+            select(DeviceKey.id).where(
+                DeviceKey.key_hash == hash_token(key),
+                DeviceKey.kind == kind,
+                DeviceKey.revoked_at.is_(None),
+            )
+        ) is not None
+
+
+def kind_of(key: str | None) -> str | None:
+    """Which kind of screen an unrevoked key opens, for the page that stores it."""
+    if not key or len(key) > 256:
+        return None
+    with unit_of_work() as session:
+        return session.scalar(
+            select(DeviceKey.kind).where(
+                DeviceKey.key_hash == hash_token(key), DeviceKey.revoked_at.is_(None)
+            )
+        )

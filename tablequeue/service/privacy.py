@@ -1,0 +1,69 @@
+"""Visitor data kept no longer than needed: the periodic purge and deleting one visitor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, exists, func, select, or_, and_
+
+from tablequeue.db import unit_of_work
+from tablequeue.models import Ticket, TicketStatus, Visitor, utcnow
+
+_ACTIVE = (TicketStatus.WAITING, TicketStatus.SERVING)
+
+
+class PrivacyError(ValueError):
+    """A deletion that cannot be done; the message says why, for people."""
+
+
+@dataclass(frozen=True)
+class Purged:
+    tickets: int
+    visitors: int
+
+
+def purge(days: int) -> Purged:
+    """Delete finished tickets that ended more than `days` ago, and visitors not seen since
+    then who have no ticket left. Waiting and in-service tickets are never purged."""
+    if days < 1:
+        raise PrivacyError("keep at least one day of visitor data")
+    cutoff = utcnow() - timedelta(days=days)
+    with unit_of_work() as session:
+        tickets = session.execute(
+            delete(Ticket).where(
+                Ticket.status.not_in(_ACTIVE),
+                or_(Ticket.ended_at < cutoff, and_(Ticket.ended_at.is_(None), Ticket.created_at < cutoff)),
+            ).execution_options(synchronize_session=False)
+        ).rowcount
+        visitors = session.execute(
+            delete(Visitor).where(
+                Visitor.updated_at < cutoff,
+                ~exists().where(Ticket.visitor_id == Visitor.id),
+            ).execution_options(synchronize_session=False)
+        ).rowcount
+    return Purged(tickets, visitors)
+
+
+def delete_visitor(email: str) -> int:
+    """Erase one visitor (matched case-insensitively) and every ticket they had; the number
+    of tickets deleted. Refused while they wait or are being served: finish that first."""
+    key = email.strip().lower()
+    with unit_of_work() as session:
+        visitor = session.scalar(select(Visitor).where(Visitor.email == key))
+        if visitor is None:
+            raise PrivacyError("no visitor has that email")
+        active = session.scalar(
+            select(func.count(Ticket.id)).where(
+                Ticket.visitor_id == visitor.id, Ticket.status.in_(_ACTIVE)
+            )
+        )
+        if active:
+            raise PrivacyError("this visitor has a ticket waiting or in service: "
+                               "complete or cancel it first")
+        count = session.execute(
+            delete(Ticket).where(Ticket.visitor_id == visitor.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.delete(visitor)
+    return count

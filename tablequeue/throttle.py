@@ -1,0 +1,167 @@
+"""Rate limits: fixed-window counters for login failures and kiosk commands.
+
+Per-connection counters live with the connection (a connection lives in one worker).
+Per-address and per-account counters must hold across workers: they live in Redis when
+REDIS_URL is set (the only way to run more than one worker, see gunicorn.conf.py), else
+in this process. If Redis fails, a counter fails open: a throttle is a brake, not a gate,
+and must not stop the kiosk when the relay is down.
+
+`RATE_LIMITS=off` turns every throttle off (load benchmarks)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import weakref
+from typing import Any, Protocol
+
+from flask import Flask, current_app, request
+
+log = logging.getLogger(__name__)
+
+Rate = tuple[int, int]  # (count, seconds): at most `count` in one window of `seconds`
+_MAX_KEY = 64  # a 10 kB username must not become a 10 kB key
+
+
+class Counter(Protocol):
+    def count(self, key: str, seconds: int) -> int: ...
+    def hit(self, key: str, seconds: int) -> int: ...
+    def clear(self, key: str, seconds: int) -> None: ...
+
+
+def _window(seconds: int, now: float | None = None) -> int:
+    return int((time.time() if now is None else now) // seconds)
+
+
+class MemoryCounter:
+    """Counters in this process, pruned of past windows so they cannot grow without end."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[float, int]] = {}  # key -> (window ends at, count)
+        self._lock = threading.Lock()
+
+    def count(self, key: str, seconds: int) -> int:
+        ends, count = self._counts.get(key, (0.0, 0))
+        return count if time.time() < ends else 0
+
+    def hit(self, key: str, seconds: int) -> int:
+        now = time.time()
+        with self._lock:
+            ends, count = self._counts.get(key, (0.0, 0))
+            if now >= ends:
+                ends, count = (_window(seconds, now) + 1) * seconds, 0
+            self._counts[key] = (ends, count + 1)
+            if len(self._counts) > 10_000:
+                self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
+        return count + 1
+
+    def clear(self, key: str, seconds: int) -> None:
+        with self._lock:
+            self._counts.pop(key, None)
+
+
+class RedisCounter:
+    """Counters shared by every worker: INCR on a key per window, expiring with it."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+    def _key(self, key: str, seconds: int) -> str:
+        return f"tablequeue:throttle:{key}:{_window(seconds)}"
+
+    def count(self, key: str, seconds: int) -> int:
+        try:
+            return int(self._redis.get(self._key(key, seconds)) or 0)
+        except Exception:
+            log.warning("throttle: Redis unavailable, not counting", exc_info=True)
+            return 0
+
+    def hit(self, key: str, seconds: int) -> int:
+        name = self._key(key, seconds)
+        try:
+            with self._redis.pipeline() as pipe:
+                count, _ = pipe.incr(name).expire(name, seconds + 1).execute()
+            return int(count)
+        except Exception:
+            log.warning("throttle: Redis unavailable, not counting", exc_info=True)
+            return 0
+
+    def clear(self, key: str, seconds: int) -> None:
+        try:
+            self._redis.delete(self._key(key, seconds))
+        except Exception:
+            log.warning("throttle: Redis unavailable, not clearing", exc_info=True)
+
+
+class Limiter:
+    """The app's throttles; `app.extensions["tablequeue.throttle"]`."""
+
+    def __init__(self, config: Any) -> None:
+        self.enabled: bool = config["RATE_LIMITS"]
+        self.config = config
+        url = config.get("REDIS_URL")
+        self.shared: Counter = RedisCounter(url) if url else MemoryCounter()
+        # Per-connection counters die with their connection.
+        self._per_connection: weakref.WeakKeyDictionary[object, MemoryCounter] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def rate(self, name: str) -> Rate:
+        return self.config[f"LIMIT_{name.upper()}"]  # type: ignore[no-any-return]
+
+    def command_allowed(self, conn: object, word: str, address: str) -> bool:
+        """Count one `word` command of `conn`; False when this connection or address is over."""
+        if not self.enabled:
+            return True
+        per_connection = self._per_connection.setdefault(conn, MemoryCounter())
+        limit, seconds = self.rate(f"{word}_connection")
+        if per_connection.hit(word, seconds) > limit:
+            return False
+        limit, seconds = self.rate(f"{word}_address")
+        return self.shared.hit(f"{word}:{address}", seconds) <= limit
+
+    def login_wait(self, username: str, address: str) -> int:
+        """Seconds until a login may be tried again; 0 when it may be tried now."""
+        if not self.enabled:
+            return 0
+        waits = [0]
+        for name, key in self._login_keys(username, address):
+            limit, seconds = self.rate(name)
+            if self.shared.count(key, seconds) >= limit:
+                waits.append(math.ceil(seconds - time.time() % seconds))
+        return max(waits)
+
+    def login_failed(self, username: str, address: str) -> None:
+        if self.enabled:
+            for name, key in self._login_keys(username, address):
+                self.shared.hit(key, self.rate(name)[1])
+
+    def login_succeeded(self, username: str, address: str) -> None:
+        """The account's failures are forgiven; the address's stay counted."""
+        if self.enabled:
+            name, key = self._login_keys(username, address)[0]
+            self.shared.clear(key, self.rate(name)[1])
+
+    @staticmethod
+    def _login_keys(username: str, address: str) -> list[tuple[str, str]]:
+        return [
+            ("login_account", f"login:account:{username[:_MAX_KEY]}"),
+            ("login_address", f"login:address:{address}"),
+        ]
+
+
+def limiter() -> Limiter:
+    return current_app.extensions["tablequeue.throttle"]  # type: ignore[no-any-return]
+
+
+def client_address() -> str:
+    """The peer's address (the proxy's client address when PROXY_COUNT is set)."""
+    return request.remote_addr or "unknown"
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["tablequeue.throttle"] = Limiter(app.config)
