@@ -68,7 +68,11 @@ class Connection:
         and registration, and none that the snapshot holds is sent twice."""
         with self.lock:
             self.staff_id, self.token_hash = staff_id, token_hash
-            tickets = replay()
+            try:
+                tickets = replay()
+            except Exception:  # the database failed: stay unbound rather than half bound
+                self.staff_id = self.token_hash = None
+                raise
             self._replayed = {t.id for t in tickets}
             for ticket in tickets:
                 self._send(protocol.staff_new(ticket))
@@ -163,6 +167,10 @@ class Registry:
                         conn.ws.close(reason=code, message=reason)  # type: ignore[attr-defined]
                     except Exception:  # already closed, or the peer vanished
                         pass
+                # Wake the receive loop now rather than when (if ever) the peer answers.
+                wake = getattr(conn.ws, "event", None)
+                if wake is not None:
+                    wake.set()
 
     def _claimed_on_display(self, ticket: TicketView, table: int) -> str:
         return protocol.display_claimed(ticket, table, redact_email=not self.display_shows_email)

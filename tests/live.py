@@ -62,6 +62,8 @@ class Client:
             self.ws.close()
         except Exception:
             pass
+        finally:
+            self.ws.shutdown()  # close() gives up without closing the socket if the server left
 
 
 class LiveServer:
