@@ -33,8 +33,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=str(Path(__file__).resolve().parent / "migrations"))
     sock.init_app(app)
+    from tablequeue.service.stats import waiting_counter
+
     app.extensions["tablequeue.registry"] = Registry(
-        display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"]
+        display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"], waiting_count=waiting_counter(app)
     )
     security.init_app(app)
     throttle.init_app(app)

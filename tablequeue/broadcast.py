@@ -15,9 +15,12 @@ from simple_websocket import ConnectionClosed
 
 from tablequeue import protocol
 from tablequeue.outcomes import (
-    Event, SessionsRevoked, TablePicked, TablesChanged, TableUnpicked, TicketClaimed,
-    TicketCreated, TicketEnded, TicketShown, TicketView,
+    Event, SessionsRevoked, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
+    TicketClaimed, TicketCreated, TicketEnded, TicketShown, TicketView, TicketWithdrawn,
 )
+
+# Events after which displays that sent `watch` (an extension) get a fresh `waiting N`.
+_CHANGES_WAITING = (TicketCreated, TicketClaimed, TicketWithdrawn)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ class Connection:
         self.staff_id: int | None = None
         self.token_hash: str | None = None
         self.holds_table = False
+        self.watching = False  # a display that opted in to `waiting N` / `tables N`
         # wsproto is not thread-safe: replies and broadcasts from other greenlets take turns.
         self.lock = threading.Lock()
         # Tickets announced by the bind replay; a broadcast of one of them is a duplicate.
@@ -101,8 +105,11 @@ class LocalRelay:
 
 
 class Registry:
-    def __init__(self, *, display_shows_email: bool) -> None:
+    def __init__(
+        self, *, display_shows_email: bool, waiting_count: Callable[[], int] | None = None
+    ) -> None:
         self.display_shows_email = display_shows_email
+        self.waiting_count = waiting_count
         self._members: dict[Role, set[Connection]] = {role: set() for role in Role}
         self.relay: Relay = LocalRelay(self)
 
@@ -123,11 +130,23 @@ class Registry:
             self.relay.publish(events)
 
     def deliver(self, events: Iterable[Event]) -> None:
+        events = list(events)
         for event in events:
             try:
                 self._deliver(event)
             except Exception:  # one bad event must not starve the ones after it
                 log.exception("delivering %r failed", type(event).__name__)
+        if any(isinstance(event, _CHANGES_WAITING) for event in events):
+            try:
+                self._waiting_changed()
+            except Exception:
+                log.exception("counting waiting tickets for displays failed")
+
+    def _waiting_changed(self) -> None:
+        """One count per batch (closing the day withdraws many tickets at once)."""
+        watchers = [c for c in self.members(Role.DISPLAY) if c.watching]
+        if watchers and self.waiting_count is not None:
+            self._send(watchers, protocol.display_waiting(self.waiting_count()))
 
     def _deliver(self, event: Event) -> None:
         if isinstance(event, TicketCreated):
@@ -150,6 +169,11 @@ class Registry:
             self._tables_changed(event)
         elif isinstance(event, SessionsRevoked):
             self._sessions_revoked(event)
+        elif isinstance(event, TicketWithdrawn):
+            self._send(self._bound_staff(), protocol.staff_withdrawn(event.ticket))
+        elif isinstance(event, TableCountChanged):
+            watchers = [c for c in self.members(Role.DISPLAY) if c.watching]
+            self._send(watchers, protocol.display_tables(event.count))
 
     def _sessions_revoked(self, event: SessionsRevoked) -> None:
         message = protocol.staff_taken(event.taken)

@@ -134,3 +134,12 @@ class DeviceKey(db.Model):  # type: ignore[name-defined,misc]
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class Setting(db.Model):  # type: ignore[name-defined,misc]
+    """A venue setting changed at runtime from /admin (e.g. the number of tables)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))

@@ -96,9 +96,23 @@ class SessionsRevoked:
     taken: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class TicketWithdrawn:
+    """A waiting ticket closed without service (the admin's end of day): no table involved."""
+
+    ticket: TicketView
+
+
+@dataclass(frozen=True)
+class TableCountChanged:
+    """The admin changed how many tables the venue has."""
+
+    count: int
+
+
 Event = Union[
     TicketCreated, TicketClaimed, TicketShown, TicketEnded, TablePicked, TableUnpicked,
-    TablesChanged, SessionsRevoked,
+    TablesChanged, SessionsRevoked, TicketWithdrawn, TableCountChanged,
 ]
 
 

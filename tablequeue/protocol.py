@@ -16,7 +16,8 @@ _NUMBER = re.compile(r"[0-9]{1,18}", re.ASCII)
 
 STAFF_COMMANDS = frozenset({"pick", "unpick", "accept", "cancel", "complete"})
 KIOSK_COMMANDS = frozenset({"new", "query"})
-DISPLAY_COMMANDS: frozenset[str] = frozenset()
+# `watch` is an opt-in extension (docs/protocol.md, "Extensions"): a seed client never sends it.
+DISPLAY_COMMANDS = frozenset({"watch"})
 
 
 # ---- client frames -------------------------------------------------------------------
@@ -60,11 +61,16 @@ class Query:
 
 
 @dataclass(frozen=True)
+class Watch:
+    """Extension: a display asks for `waiting N` and `tables N` now and on every change."""
+
+
+@dataclass(frozen=True)
 class Unknown:
     word: str  # "" for an empty frame
 
 
-Command = Union[Pick, Unpick, Accept, Cancel, Complete, New, Query, Unknown]
+Command = Union[Pick, Unpick, Accept, Cancel, Complete, New, Query, Watch, Unknown]
 
 
 def _number(text: str) -> int | None:
@@ -81,6 +87,8 @@ def parse(frame: str, allowed: frozenset[str]) -> Command:
         return Pick(_number(table), token or None)
     if word == "unpick":
         return Unpick()
+    if word == "watch":
+        return Watch()
     if word in ("accept", "cancel", "complete"):
         return {"accept": Accept, "cancel": Cancel, "complete": Complete}[word](_number(rest))
     if word == "new":
@@ -217,3 +225,21 @@ def display_cancel(table: int) -> str:
 
 def display_complete(table: int) -> str:
     return f"complete {table}"
+
+
+# ---- extensions (opt-in; see docs/protocol.md, "Extensions") ---------------------------
+
+SUCCESS_WATCH = "success watch"
+
+
+def display_waiting(count: int) -> str:
+    return f"waiting {count}"
+
+
+def display_tables(count: int) -> str:
+    return f"tables {count}"
+
+
+def staff_withdrawn(ticket: TicketView) -> str:
+    """A waiting ticket closed at day's end: `claimed` tells seed clients it needs no one."""
+    return staff_claimed(ticket)

@@ -15,6 +15,7 @@ from tablequeue import protocol, security, service, throttle
 from tablequeue.broadcast import Connection, Registry, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
+from tablequeue.service import admin, stats
 from tablequeue.service.identity import hash_token
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,17 @@ def _display_joined(conn: Connection) -> None:
 
 
 def _display_command(conn: Connection, command: protocol.Command) -> Answer:
+    if isinstance(command, protocol.Watch):
+        return Answer(protocol.SUCCESS_WATCH, lambda: _watch(conn))
     return Answer(protocol.unknown(protocol.command_word(command)))
+
+
+def _watch(conn: Connection) -> None:
+    """Extension: the counts now; broadcast keeps them current from here on."""
+    with conn.lock:
+        conn.watching = True
+        conn.ws.send(protocol.display_waiting(stats.waiting_count()))  # type: ignore[attr-defined]
+        conn.ws.send(protocol.display_tables(admin.current_table_count()))  # type: ignore[attr-defined]
 
 
 # ---- the routes ----------------------------------------------------------------------

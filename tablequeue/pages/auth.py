@@ -3,8 +3,12 @@ where a kiosk or display stores its device key."""
 
 from __future__ import annotations
 
+from functools import wraps
+from typing import Callable, TypeVar, cast
+
 from flask import (
-    Blueprint, current_app, flash, redirect, render_template, request, session, url_for,
+    Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
+    url_for,
 )
 from werkzeug.wrappers import Response
 
@@ -13,6 +17,49 @@ from tablequeue.service import devices, identity
 
 bp = Blueprint("auth", __name__)
 _DEVICE_COOKIE_DAYS = 365
+View = TypeVar("View", bound=Callable[..., object])
+
+
+def current_staff() -> identity.StaffInfo | None:
+    """The logged-in staff member, once per request; None without a valid session token."""
+    if "staff" not in g:
+        token = session.get("token")
+        g.staff = identity.whoami(token if isinstance(token, str) else None)
+    return cast("identity.StaffInfo | None", g.staff)
+
+
+def login_required(view: View) -> View:
+    """Send anyone without a valid login to /login, and back here afterwards."""
+
+    @wraps(view)
+    def wrapped(*args: object, **kwargs: object) -> object:
+        if current_staff() is None:
+            return redirect(url_for("auth.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return cast(View, wrapped)
+
+
+def admin_required(view: View) -> View:
+    """Logged in and flagged admin; other staff get 403, not a login loop."""
+
+    @wraps(view)
+    def wrapped(*args: object, **kwargs: object) -> object:
+        me = current_staff()
+        if me is None:
+            return redirect(url_for("auth.login", next=request.path))
+        if not me.is_admin:
+            abort(403, "The admin page is for admin staff accounts.")
+        return view(*args, **kwargs)
+
+    return cast(View, wrapped)
+
+
+def _local(target: str | None) -> str | None:
+    """Only a path on this site may be a post-login destination (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -32,7 +79,7 @@ def login() -> str | Response | tuple[str, int]:
             limiter.login_succeeded(username, address)
             session.clear()
             session["token"] = token
-            return redirect(url_for("staff.index"))
+            return redirect(_local(request.args.get("next")) or url_for("staff.index"))
         limiter.login_failed(username, address)
         flash("That username and password do not match an active staff account.")
     return render_template("auth/login.html")

@@ -1,19 +1,18 @@
-"""The staff console."""
+"""The staff console: everything live arrives over /ws/staff, bound by the login cookie."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, session, url_for
-from werkzeug.wrappers import Response
+from flask import Blueprint, render_template
 
-from tablequeue.service import identity
+from tablequeue.pages.auth import current_staff, login_required
+from tablequeue.service import admin
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
 @bp.route("/")
-def index() -> str | Response:
-    token = session.get("token")
-    me = identity.whoami(token if isinstance(token, str) else None)
-    if me is None:
-        return redirect(url_for("auth.login"))
-    return render_template("staff/index.html", me=me, token=token)
+@login_required
+def index() -> str:
+    return render_template(
+        "staff/index.html", me=current_staff(), table_count=admin.current_table_count()
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from tablequeue.models import TableAssignment
 from tablequeue.outcomes import (
     Event, Outcome, Refusal, TablePicked, TableUnpicked, TicketShown, refused,
 )
+from tablequeue.service.admin import table_count
 from tablequeue.service.identity import staff_for_token
 from tablequeue.service.views import serving_ticket, table_of, tables_changed, ticket_view
 
@@ -43,7 +43,7 @@ def _pick(session: Session, token_hash: str | None, table: int | None) -> Outcom
     staff = staff_for_token(session, token_hash)
     if staff is None or token_hash is None:
         return refused(Refusal.TOKEN_INVALID)
-    if table is None or not 0 <= table < current_app.config["TABLE_COUNT"]:
+    if table is None or not 0 <= table < table_count(session):
         return refused(Refusal.TABLE_UNAVAILABLE)
     picked = Picked(table, staff.id, token_hash)
     old = table_of(session, staff.id)

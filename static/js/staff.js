@@ -1,0 +1,238 @@
+/* The staff console: the table grid from `taken`, the waiting list from `new`/`claimed`,
+ * and the ticket being served. After a reconnect the server replays the waiting list and
+ * our own claimed ticket; we re-send `pick T` so the table is ours again. */
+(function () {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+
+  function minutesSince(iso) {
+    const ms = Date.now() - Date.parse(iso);
+    const minutes = Math.max(0, Math.floor(ms / 60000));
+    return minutes < 1 ? "just now" : minutes + " min";
+  }
+
+  function plain(text) {
+    return text ? text.charAt(0).toUpperCase() + text.slice(1) + "." : "";
+  }
+
+  function start() {
+    const root = $("console");
+    const me = root.dataset.username;
+    const tableCount = Number(root.dataset.tableCount);
+    const state = {
+      table: root.dataset.table === "" ? null : Number(root.dataset.table),
+      taken: new Set(),
+      waiting: new Map(), // id -> ticket, oldest first (ids grow with time)
+      serving: null,
+      known: new Set(), // ticket ids seen on any connection: a replay is not news
+      synced: false, // false while the server replays its state after a (re)connect
+      alerts: localStorage.getItem("tq.alerts") === "on",
+    };
+
+    function showError(id, text) {
+      const el = $(id);
+      el.textContent = plain(text);
+      if (/token|relogin/.test(text)) {
+        const link = document.createElement("a");
+        link.href = root.dataset.loginUrl;
+        link.textContent = " Log in again";
+        el.append(link);
+      }
+    }
+
+    // ---- rendering ---------------------------------------------------------------
+    function renderTables() {
+      $("table-current").classList.toggle("hidden", state.table === null);
+      $("table-picker").classList.toggle("hidden", state.table !== null);
+      $("table-number").textContent = state.table === null ? "" : String(state.table);
+      const grid = $("table-grid");
+      grid.replaceChildren();
+      for (let n = 0; n < tableCount; n += 1) {
+        const button = document.createElement("button");
+        const taken = state.taken.has(n);
+        button.type = "button";
+        button.className = "table-button" + (taken ? " taken" : "");
+        button.disabled = taken;
+        button.dataset.table = String(n);
+        button.textContent = String(n);
+        button.setAttribute("aria-label", "Table " + n + (taken ? ", taken" : ", free"));
+        grid.append(button);
+      }
+    }
+
+    function renderServing() {
+      const t = state.serving;
+      $("serving").classList.toggle("hidden", !t);
+      $("serving-empty").classList.toggle("hidden", !!t);
+      if (!t) return;
+      $("serving-id").textContent = String(t.id);
+      $("serving-name").textContent = t.name;
+      $("serving-email").textContent = t.email;
+      $("serving-waited").textContent = "Signed in at " + new Date(t.start).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    }
+
+    function renderWaiting() {
+      const list = $("waiting-list");
+      const row = $("waiting-row");
+      const blocked = state.table === null ? "Pick a table to accept visitors."
+        : state.serving ? "Complete or mark a no-show to accept the next visitor." : "";
+      $("waiting-hint").textContent = blocked;
+      list.replaceChildren();
+      const ids = [...state.waiting.keys()].sort((a, b) => a - b);
+      for (const id of ids) {
+        const t = state.waiting.get(id);
+        const li = row.content.firstElementChild.cloneNode(true);
+        li.dataset.ticket = String(id);
+        li.querySelector(".row-id").textContent = "#" + id;
+        li.querySelector(".row-name").textContent = t.name;
+        li.querySelector(".row-email").textContent = t.email;
+        li.querySelector(".row-waited").textContent = minutesSince(t.start);
+        const accept = li.querySelector(".accept");
+        accept.dataset.ticket = String(id);
+        accept.disabled = blocked !== "";
+        accept.setAttribute("aria-label", "Accept ticket " + id);
+        list.append(li);
+      }
+      $("waiting-count").textContent = String(ids.length);
+      $("waiting-empty").classList.toggle("hidden", ids.length > 0);
+    }
+
+    function render() {
+      renderTables();
+      renderServing();
+      renderWaiting();
+    }
+
+    // ---- alerts --------------------------------------------------------------------
+    function renderAlerts() {
+      const button = $("alerts");
+      button.setAttribute("aria-pressed", String(state.alerts));
+      button.textContent = state.alerts ? "Sound & alerts on" : "Turn on sound & alerts";
+    }
+
+    $("alerts").addEventListener("click", () => {
+      state.alerts = !state.alerts;
+      localStorage.setItem("tq.alerts", state.alerts ? "on" : "off");
+      if (state.alerts) {
+        TQSound.unlock(); // a click is what browsers require before audio may play
+        if ("Notification" in window && Notification.permission === "default") {
+          Notification.requestPermission();
+        }
+      }
+      renderAlerts();
+    });
+
+    function announce(t) {
+      $("waiting-panel").classList.remove("flash");
+      void $("waiting-panel").offsetWidth; // restart the animation
+      $("waiting-panel").classList.add("flash");
+      if (!state.alerts) return;
+      TQSound.chime();
+      if ("Notification" in window && Notification.permission === "granted") {
+        new Notification("A visitor is waiting", { body: "Ticket " + t.id + ": " + TQ.shortName(t.name), tag: "tq-waiting" });
+      }
+    }
+
+    // ---- protocol --------------------------------------------------------------------
+    function onNew(t) {
+      if (TQ.ended(t)) return;
+      const news = !state.known.has(t.id);
+      const wasEmpty = state.waiting.size === 0;
+      state.known.add(t.id);
+      state.waiting.set(t.id, t);
+      if (news && wasEmpty && state.synced) announce(t);
+    }
+
+    function onClaimed(t) {
+      state.known.add(t.id);
+      state.waiting.delete(t.id);
+      if (t.staff === me && !TQ.ended(t)) state.serving = t;
+    }
+
+    const client = TQ.connect("/ws/staff", {
+      open(c) {
+        state.waiting.clear();
+        state.serving = null;
+        state.synced = false;
+        render();
+        if (state.table !== null) resync(c, state.table);
+      },
+      message(word, rest) {
+        if (word === "taken") {
+          // Only a staff member without a table is sent `taken`.
+          state.taken = new Set(rest.split(" ").filter(Boolean).map(Number));
+          state.table = null;
+          state.synced = true;
+        } else if (word === "new" || word === "claimed") {
+          const t = TQ.ticket(rest);
+          if (t) (word === "new" ? onNew : onClaimed)(t);
+        }
+        render();
+      },
+    });
+
+    async function resync(c, table) {
+      const reply = await c.request("pick " + table);
+      state.synced = true;
+      if (reply.ok) state.table = table;
+      else showError("table-error", "table " + table + " is no longer yours: " + reply.rest);
+      render();
+    }
+
+    // ---- actions -------------------------------------------------------------------
+    $("table-grid").addEventListener("click", async (event) => {
+      const button = event.target.closest("button[data-table]");
+      if (!button) return;
+      $("table-error").textContent = "";
+      const table = Number(button.dataset.table);
+      const reply = await client.request("pick " + table);
+      if (reply.ok) state.table = table;
+      else showError("table-error", reply.rest);
+      render();
+    });
+
+    $("leave").addEventListener("click", async () => {
+      $("table-error").textContent = "";
+      const reply = await client.request("unpick");
+      if (reply.ok) state.table = null;
+      else showError("table-error", reply.rest);
+      render();
+    });
+
+    $("waiting-list").addEventListener("click", async (event) => {
+      const button = event.target.closest("button.accept");
+      if (!button) return;
+      const id = Number(button.dataset.ticket);
+      $("waiting-error").textContent = "";
+      button.disabled = true;
+      const reply = await client.request("accept " + id);
+      if (reply.ok) {
+        if (state.waiting.has(id)) state.serving = state.waiting.get(id);
+        state.waiting.delete(id);
+      } else {
+        showError("waiting-error", "ticket " + id + ": " + reply.rest);
+      }
+      render();
+    });
+
+    async function finish(command) {
+      const t = state.serving;
+      if (!t) return;
+      $("serving-error").textContent = "";
+      const reply = await client.request(command + " " + t.id);
+      if (reply.ok) state.serving = null;
+      else showError("serving-error", reply.rest);
+      render();
+    }
+
+    $("complete").addEventListener("click", () => finish("complete"));
+    $("no-show").addEventListener("click", () => finish("cancel"));
+
+    // Waiting times tick locally; nothing is fetched.
+    setInterval(renderWaiting, 15000);
+    renderAlerts();
+    render();
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+})();

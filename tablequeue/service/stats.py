@@ -1,0 +1,91 @@
+"""Numbers for people: a visitor's position and estimated wait, how many are waiting."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tablequeue.db import unit_of_work
+from tablequeue.models import TableAssignment, Ticket, TicketStatus, utcnow
+
+RECENT_SERVICES = 20  # the estimate follows the last this-many completed tickets...
+RECENT_WINDOW = timedelta(days=30)  # ...that ended within this window
+
+
+@dataclass(frozen=True)
+class KioskTicket:
+    """What the kiosk may show anyone about a ticket: no name, no email."""
+
+    id: int
+    status: str
+    position: int | None  # 1 = next in line; None unless waiting
+    table: int | None  # where to go, once claimed
+    minutes: int | None  # "about N min"; None without recent history
+
+
+def waiting_count() -> int:
+    with unit_of_work() as session:
+        return _waiting(session)
+
+
+def waiting_counter(app: Flask):  # type: ignore[no-untyped-def]
+    """`waiting_count` bound to an app, for a broadcast that may run outside a request."""
+
+    def count() -> int:
+        with app.app_context():
+            return waiting_count()
+
+    return count
+
+
+def _waiting(session: Session) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Ticket).where(Ticket.status == TicketStatus.WAITING)
+    ) or 0
+
+
+def kiosk_ticket(ticket_id: int) -> KioskTicket | None:
+    with unit_of_work() as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            return None
+        if ticket.status != TicketStatus.WAITING:
+            return KioskTicket(ticket.id, ticket.status, None, ticket.table_number, None)
+        position = session.scalar(
+            select(func.count()).select_from(Ticket)
+            .where(Ticket.status == TicketStatus.WAITING, Ticket.id <= ticket.id)
+        ) or 1
+        return KioskTicket(ticket.id, ticket.status, position, None, _estimate(session, position))
+
+
+def average_service(session: Session) -> timedelta | None:
+    """Mean claim-to-complete time of recent completed tickets; None without history."""
+    rows = session.execute(
+        select(Ticket.claimed_at, Ticket.ended_at)
+        .where(
+            Ticket.status == TicketStatus.COMPLETED,
+            Ticket.claimed_at.is_not(None),
+            Ticket.ended_at > utcnow() - RECENT_WINDOW,
+        )
+        .order_by(Ticket.ended_at.desc())
+        .limit(RECENT_SERVICES)
+    ).all()
+    spans = [end - start for start, end in rows if start is not None and end is not None]
+    if not spans:
+        return None
+    return sum(spans, timedelta()) / len(spans)
+
+
+def _estimate(session: Session, position: int) -> int | None:
+    """Minutes until a table is free for this position: position x mean service / open tables."""
+    mean = average_service(session)
+    if mean is None:
+        return None
+    open_tables = session.scalar(select(func.count()).select_from(TableAssignment)) or 1
+    seconds = position * mean.total_seconds() / open_tables
+    return max(1, math.ceil(seconds / 60))
