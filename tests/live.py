@@ -167,7 +167,9 @@ class LiveServer:
         """Empty every table but the schema's, so one test's state cannot leak into the next."""
         engine = self.engine()
         with engine.begin() as conn:
-            for table in ("tickets", "visitors", "table_assignments", "staff_sessions", "staff"):
+            for table in (
+                "tickets", "visitors", "table_assignments", "staff_sessions", "staff", "settings"
+            ):
                 conn.execute(sa.text(f"DELETE FROM {table}"))
         engine.dispose()
 
