@@ -57,7 +57,9 @@
 
     function call(table, t) {
       const text = "Ticket " + t.id + ", " + TQ.shortName(t.name) + ", please go to table " + table;
-      $("display-call").textContent = text;
+      const line = $("display-call");
+      line.textContent = text;
+      line.dataset.calls = String(Number(line.dataset.calls || 0) + 1);
       clearTimeout(state.highlight.get(table));
       state.highlight.set(table, setTimeout(() => {
         state.highlight.delete(table);

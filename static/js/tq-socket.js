@@ -10,7 +10,7 @@
   "use strict";
 
   const BACKOFF_FIRST_MS = 400;
-  const BACKOFF_MAX_MS = 8000;
+  const BACKOFF_MAX_MS = 5000;
   // A reply word that differs from the command that caused it.
   const REPLY_TO = { claimed: "accept" };
 
