@@ -3,13 +3,15 @@ accepts them, the TV calls them to the right table; then complete and no-show.""
 
 from __future__ import annotations
 
+import gzip
 import re
 
 from playwright.sync_api import Page, expect
 
 from tests.browser_kit import (
     KIOSK_LANDSCAPE, KIOSK_PORTRAIT, LAPTOP, SMALL_TV, TV, OpenPage, add_staff, browser,  # noqa: F401
-    connected, kiosk_sign_in, log_in, no_scroll, open_page, pick_table, screenshot, set_tables,  # noqa: F401
+    connected, kiosk_sign_in, log_in, no_scroll, open_page, pick_table, record, screenshot,  # noqa: F401
+    set_tables,
 )
 from tests.live import LiveServer
 
@@ -135,3 +137,27 @@ def test_a_hostile_name_is_text_everywhere(fresh: LiveServer, open_page: OpenPag
     expect(display.locator("#display-call")).to_contain_text("<img O.")
     for page in (kiosk, staff, display):
         assert page.locator("img").count() == 0
+
+
+def test_page_weight_is_recorded(fresh: LiveServer, open_page: OpenPage) -> None:
+    """Bytes of HTML, CSS and JS each page loads (uncompressed and gzipped), for docs/pages.md."""
+    add_staff(fresh, "ada")  # the first account: admin too
+    page = open_page("/login")
+    log_in(page, "ada")
+    weights: dict[str, object] = {}
+    for path in ("/", "/kiosk/", "/staff/", "/display/", "/admin/"):
+        page.goto(path)
+        assets = page.evaluate(
+            """() => ({
+                css: [...document.querySelectorAll('link[rel=stylesheet]')].map((l) => l.href),
+                js: [...document.querySelectorAll('script[src]')].map((s) => s.src),
+            })"""
+        )
+        totals: dict[str, int] = {}
+        for kind, urls in (("html", [path]), ("css", assets["css"]), ("js", assets["js"])):
+            bodies = [page.request.get(url).body() for url in urls]
+            totals[kind] = sum(len(body) for body in bodies)
+            totals[kind + "_gzip"] = sum(len(gzip.compress(body)) for body in bodies)
+        weights[path] = totals
+        assert totals["html"] > 0 and totals["css"] > 0
+    record("page_weight_bytes", weights)

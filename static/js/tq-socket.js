@@ -123,11 +123,5 @@
     return parts[0] + " " + Array.from(parts[parts.length - 1])[0].toUpperCase() + ".";
   }
 
-  /* Send Flask-WTF's token with every htmx request (the header it reads by default). */
-  document.addEventListener("htmx:configRequest", (event) => {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    if (meta && meta.content) event.detail.headers["X-CSRFToken"] = meta.content;
-  });
-
   window.TQ = { connect, split, ticket, ended, shortName };
 })();
