@@ -1,6 +1,6 @@
 """Fixtures: `server` is a live gunicorn + gevent server with a fresh database per test
-module; `fresh` empties it before a test; `staff_token`, `kiosk`, `display`, `staff`
-connect real websocket clients and close them after the test."""
+module; `fresh` empties it before a test; `connect` opens real websocket clients and
+`desk` seats a staff member at a table; every client is closed after the test."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from tests.live import Client, LiveServer
+from tests.live import Client, Desk, LiveServer
 
 
 @pytest.fixture(scope="module")
@@ -39,3 +39,25 @@ def connect(server: LiveServer) -> Iterator[Callable[[str], Client]]:
     yield open_
     for client in opened:
         client.close()
+
+
+@pytest.fixture
+def desk(server: LiveServer, connect: Callable[[str], Client]) -> Callable[..., Desk]:
+    """desk("ada", 3): a new account on a fresh connection that has picked table 3 and
+    whose broadcasts have all gone out (None: connected and unbound). The bind replay is
+    kept in `desk.replay`; `taken` updates seen before the pick are dropped."""
+
+    def seat(name: str, table: int | None = None) -> Desk:
+        token = server.add_staff(name)
+        client = connect("/ws/staff")
+        assert client.recv().startswith("taken"), "an unbound connection is greeted with taken"
+        replay: list[str] = []
+        if table is not None:
+            client.send(f"pick {table} {token}")
+            reply, before = client.reply()
+            assert reply == f"success pick {table}", reply
+            assert all(m.startswith("taken") for m in before), before
+            replay = client.sync()
+        return Desk(name, token, client, table, replay)
+
+    return seat

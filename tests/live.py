@@ -3,21 +3,30 @@ database, and real websocket clients to talk to it."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
-from typing import Iterator
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import sqlalchemy as sa
 import websocket
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = 0.3  # seconds of silence that count as "nothing more is coming"
+EPOCH = "1970-01-01T00:00:00Z"
+TICKET_KEYS = ("id", "email", "name", "staff", "start", "end")
+RFC3339_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
 def free_port() -> int:
@@ -47,6 +56,49 @@ class Client:
     def ask(self, text: str) -> str:
         self.send(text)
         return self.recv()
+
+    def answer(self, text: str, timeout: float = 10) -> str:
+        """Send a command; its `success ...`/`error ...` reply, skipping broadcasts before it."""
+        self.send(text)
+        return self.reply(timeout)[0]
+
+    def reply(self, timeout: float = 10) -> tuple[str, list[str]]:
+        """The next `success ...` or `error ...` frame, and the broadcasts that came before it."""
+        return self.until(lambda m: m.startswith(("success ", "error ")), timeout)
+
+    def until(self, wanted: Callable[[str], bool], timeout: float = 10,
+              limit: int = 1000) -> tuple[str, list[str]]:
+        """The first message `wanted` accepts, and every message skipped on the way."""
+        skipped: list[str] = []
+        for _ in range(limit):
+            message = self.recv(timeout)
+            if wanted(message):
+                return message, skipped
+            skipped.append(message)
+        raise AssertionError(f"no wanted message among {len(skipped)}: {skipped[-5:]!r}")
+
+    def sync(self, timeout: float = 10) -> list[str]:
+        """Round-trip a harmless unknown command; every message that arrived before its reply.
+
+        A connection handles its frames one at a time and publishes a command's events
+        before it reads the next frame, so after `actor.sync()` every broadcast the actor
+        caused has been written to every socket, and `observer.sync()` returns all of them
+        that reached the observer: absence is asserted without waiting for silence."""
+        self.send("sync")
+        return self.until(lambda m: m == "error sync unknown command", timeout)[1]
+
+    def close_code(self, timeout: float = 10) -> int | None:
+        """Read until the server's close frame; its status code (None: closed without one)."""
+        self.ws.settimeout(timeout)
+        for _ in range(1000):
+            try:
+                opcode, frame = self.ws.recv_data_frame(True)
+            except websocket.WebSocketConnectionClosedException:
+                return None
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                data = frame.data or b""
+                return int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+        raise AssertionError("the server never closed the connection")
 
     def drain(self, quiet: float = QUIET) -> list[str]:
         """Every message until the connection has been quiet for `quiet` seconds."""
@@ -84,6 +136,7 @@ class LiveServer:
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / "gunicorn.log"
+        self._app: Flask | None = None
         self.flask("db", "upgrade")
 
     @property
@@ -95,12 +148,28 @@ class LiveServer:
 
     def flask(self, *args: str) -> str:
         """Run `flask --app app ARGS` against this server's database; its stdout."""
-        done = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "app", *args],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60,
-        )
+        done = self.flask_run(*args)
         assert done.returncode == 0, f"flask {' '.join(args)} failed:\n{done.stderr}"
         return done.stdout
+
+    def flask_run(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run `flask --app app ARGS` and return the finished process, failed or not."""
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", *args],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60,
+            input=input, stdin=None if input is not None else subprocess.DEVNULL,
+        )
+
+    @property
+    def app(self) -> Flask:
+        """The application, in this process, on this server's database and configuration:
+        what the CLI runs, without paying for a new interpreter per account."""
+        if self._app is None:
+            from app import create_app
+
+            with _environment(self.env):
+                self._app = create_app()
+        return self._app
 
     def start(self) -> "LiveServer":
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the fd
@@ -139,6 +208,11 @@ class LiveServer:
     def close(self) -> None:
         """Stop the server and drop its PostgreSQL database, if it had one."""
         self.stop()
+        if self._app is not None:
+            from tablequeue.extensions import db
+
+            with self._app.app_context():
+                db.engine.dispose()
         if self.database_url.startswith("postgresql"):
             _drop_postgres_database(self.database_url)
 
@@ -153,12 +227,54 @@ class LiveServer:
         return Client(self.url(path), headers)
 
     def add_staff(self, username: str, password: str = "password123") -> str:
-        """Create a staff account and return a fresh session token for it."""
-        self.flask("staff", "add", username, "--password", password)
-        return self.token(username)
+        """Create a staff account and return a fresh session token for it (the service
+        functions `flask staff add` and `flask staff token` call; tests/test_cli.py runs
+        the commands themselves)."""
+        from tablequeue.service import identity
+
+        with self.app.app_context():
+            identity.add_staff(username, password)
+            return identity.issue_token(username)
+
+    def add_staffs(self, *usernames: str) -> list[str]:
+        """Several accounts at once; their tokens in the same order."""
+        return [self.add_staff(name) for name in usernames]
 
     def token(self, username: str) -> str:
-        return self.flask("staff", "token", username).strip().splitlines()[-1]
+        from tablequeue.service import identity
+
+        with self.app.app_context():
+            return identity.issue_token(username)
+
+    def http(self, method: str, path: str, form: dict[str, str] | None = None,
+             cookie: str | None = None) -> tuple[int, dict[str, str], str]:
+        """One HTTP request; the status, the headers (lower-cased names) and the body."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            headers = {"Cookie": cookie} if cookie else {}
+            body = None
+            if form is not None:
+                body = urllib.parse.urlencode(form)
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode("utf-8", "replace")
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, text
+        finally:
+            conn.close()
+
+    def login(self, username: str, password: str = "password123") -> str | None:
+        """POST /login; the `Cookie` header value to send from now on, None if refused."""
+        status, headers, _ = self.http(
+            "POST", "/login", {"username": username, "password": password}
+        )
+        if status != 302 or "set-cookie" not in headers:
+            return None
+        return headers["set-cookie"].split(";", 1)[0]
+
+    def logout(self, cookie: str) -> None:
+        status, _, _ = self.http("POST", "/logout", {}, cookie)
+        assert status == 302, f"logout answered {status}"
 
     def engine(self) -> sa.Engine:
         return sa.create_engine(self.database_url)
@@ -172,6 +288,19 @@ class LiveServer:
             ):
                 conn.execute(sa.text(f"DELETE FROM {table}"))
         engine.dispose()
+
+
+@contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    """os.environ is `env` inside the block (the app reads its configuration from there)."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _fresh_postgres_database() -> str:
@@ -190,6 +319,45 @@ def _drop_postgres_database(url: str) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
     admin.dispose()
+
+
+def ticket(raw: str) -> dict[str, Any]:
+    """Parse ticket JSON, checking the exact shape: six keys in order, compact, RFC 3339 Z."""
+    pairs = json.loads(raw, object_pairs_hook=lambda items: items)
+    assert tuple(k for k, _ in pairs) == TICKET_KEYS, raw
+    value = dict(pairs)
+    assert json.dumps(value, separators=(",", ":"), ensure_ascii=False) == raw, raw
+    assert isinstance(value["id"], int) and not isinstance(value["id"], bool), raw
+    assert all(isinstance(value[k], str) for k in TICKET_KEYS[1:]), raw
+    assert RFC3339_UTC.fullmatch(value["start"]) and RFC3339_UTC.fullmatch(value["end"]), raw
+    return value
+
+
+def new_ticket(kiosk: Client, email: str, name: str) -> tuple[dict[str, Any], str]:
+    """Sign a visitor in at a kiosk; the ticket and its JSON exactly as the kiosk got it."""
+    reply = kiosk.ask(f"new {email} {name}")
+    assert reply.startswith("success new "), reply
+    raw = reply.removeprefix("success new ")
+    return ticket(raw), raw
+
+
+def silent(*clients: Client, quiet: float = QUIET) -> None:
+    """Assert that none of `clients` receives anything for a quiet period (waited once)."""
+    for i, client in enumerate(clients):
+        got = client.drain(quiet if i == 0 else 0.05)
+        assert got == [], f"client {i} unexpectedly received {got!r}"
+
+
+class Desk:
+    """A staff member's console: an account, its token and a connection (maybe at a table)."""
+
+    def __init__(self, name: str, token: str, client: Client, table: int | None,
+                 replay: list[str] | None = None) -> None:
+        self.name, self.token, self.client, self.table = name, token, client, table
+        self.replay = replay or []
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.client, attr)
 
 
 def clients(server: LiveServer, path: str, n: int) -> Iterator[Client]:
