@@ -111,7 +111,7 @@ class Client:
 
     def close(self) -> None:
         try:
-            self.ws.close()
+            self.ws.close(timeout=1)
         except Exception:
             pass
         finally:
