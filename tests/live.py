@@ -93,7 +93,7 @@ class Client:
         for _ in range(1000):
             try:
                 opcode, frame = self.ws.recv_data_frame(True)
-            except websocket.WebSocketConnectionClosedException:
+            except (websocket.WebSocketConnectionClosedException, ConnectionError):
                 return None
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 data = frame.data or b""
