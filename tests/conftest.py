@@ -13,8 +13,11 @@ from tests.live import Client, Desk, LiveServer
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = LiveServer(Path(tmp_path_factory.mktemp("server"))).start()
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A module may set `SERVER_ENV = {...}` to start its server with extra environment."""
+    env = getattr(request.module, "SERVER_ENV", None)
+    live = LiveServer(Path(tmp_path_factory.mktemp("server")), env).start()
     yield live
     live.close()
 

@@ -264,17 +264,24 @@ class LiveServer:
             conn.close()
 
     def login(self, username: str, password: str = "password123") -> str | None:
-        """POST /login; the `Cookie` header value to send from now on, None if refused."""
-        status, headers, _ = self.http(
-            "POST", "/login", {"username": username, "password": password}
-        )
-        if status != 302 or "set-cookie" not in headers:
+        """Log in through the /login form (with its CSRF token); the `Cookie` header value
+        to send from now on, None if the login was refused."""
+        from tests.http_client import WebClient
+
+        browser = WebClient(self.port)
+        reply = browser.login(username, password)
+        if reply.status != 302:
             return None
-        return headers["set-cookie"].split(";", 1)[0]
+        return "; ".join(f"{k}={v}" for k, v in browser.jar.items())
 
     def logout(self, cookie: str) -> None:
-        status, _, _ = self.http("POST", "/logout", {}, cookie)
-        assert status == 302, f"logout answered {status}"
+        """Press the staff page's log-out button."""
+        from tests.http_client import WebClient
+
+        browser = WebClient(self.port)
+        browser.jar = dict(part.split("=", 1) for part in cookie.split("; "))
+        reply = browser.post("/logout", {"csrf_token": browser.csrf_token("/staff/")})
+        assert reply.status == 302, f"logout answered {reply.status}: {reply.body}"
 
     def engine(self) -> sa.Engine:
         return sa.create_engine(self.database_url)

@@ -11,6 +11,9 @@ import sqlalchemy as sa
 
 from tests.live import Client, LiveServer, new_ticket, ticket
 
+# Throttles are tested in test_security_ws; these tests sign in faster than a person.
+SERVER_ENV = {"RATE_LIMITS": "off"}
+
 ROUTES = ["/ws/staff", "/ws/kiosk", "/ws/display"]
 MAX_MESSAGE_SIZE = 16 * 1024  # the default of MAX_MESSAGE_SIZE
 BINARY = "error binary frames are not part of the protocol, send text"

@@ -7,6 +7,9 @@ import pytest
 
 from tests.live import LiveServer
 
+# Throttles are tested in test_security_ws; these tests sign in faster than a person.
+SERVER_ENV = {"RATE_LIMITS": "off"}
+
 USERNAME_RULE = "a username is 1 to 32 letters, digits, '.', '_' or '-'"
 
 

@@ -10,6 +10,9 @@ import pytest
 
 from tests.live import EPOCH, LiveServer, new_ticket, ticket
 
+# Throttles are tested in test_security_ws; these tests sign in faster than a person.
+SERVER_ENV = {"RATE_LIMITS": "off"}
+
 
 @pytest.fixture
 def kiosk(fresh: LiveServer, connect):

@@ -9,7 +9,11 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from tests.http_client import WebClient
 from tests.live import LiveServer, new_ticket, ticket
+
+# Throttles are tested in test_security_ws; these tests sign in faster than a person.
+SERVER_ENV = {"RATE_LIMITS": "off"}
 
 TOKEN_INVALID = "error accept your session token was found to be invalid. please relogin"
 PICK_TOKEN_INVALID = "error pick the provided token does not belong to any staff member"
@@ -49,15 +53,16 @@ def assert_commands_come_from_nobody(staff, ticket_id: int) -> None:
 
 @pytest.mark.parametrize("username,password", [("ada", "wrong-password"), ("nobody", "password123"),
                                                ("", ""), ("ada", "")])
-def test_login_with_wrong_credentials_is_refused(fresh, username, password):
+def test_login_with_wrong_credentials_is_refused(fresh, connect, username, password):
     fresh.add_staff("ada")
-    status, headers, body = fresh.http("POST", "/login",
-                                       {"username": username, "password": password})
-    assert status == 200
-    assert "do not match" in body
-    cookie = headers.get("set-cookie", "").split(";", 1)[0]
-    if cookie:
-        assert fresh.http("GET", "/staff/", cookie=cookie)[0] == 302
+    browser = WebClient(fresh.port)
+    reply = browser.login(username, password)
+    assert reply.status == 200
+    assert "do not match" in reply.body
+    assert browser.get("/staff/").status == 302
+    cookie = "; ".join(f"{k}={v}" for k, v in browser.jar.items())
+    staff = connect("/ws/staff", [f"Cookie: {cookie}"])
+    assert staff.sync() == ["taken"]
 
 
 def test_staff_page_without_login_redirects_to_login(fresh):
@@ -168,7 +173,13 @@ def test_after_logout_commands_on_a_cookie_bound_connection_come_from_nobody(
     assert staff.answer("pick 3") == "success pick 3"
     t, _ = new_ticket(kiosk, "v@example.org", "Vera")
     assert staff.answer(f"accept {t['id']}") == f"success claimed {t['id']}"
+    staff.sync()
     fresh.logout(cookie)
+    # Unbound at once: greeted like a new console (the table stays the staff member's).
+    assert staff.recv() == "taken 3"
+    new_ticket(kiosk, "w@example.org", "Wendy")
+    kiosk.sync()
+    assert staff.sync() == []  # no visitor data for nobody
     assert_commands_come_from_nobody(staff, t["id"])
 
 

@@ -13,6 +13,9 @@ import sqlalchemy as sa
 
 from tests.live import Client, LiveServer, new_ticket, ticket
 
+# Throttles are tested in test_security_ws; these tests sign in faster than a person.
+SERVER_ENV = {"RATE_LIMITS": "off"}
+
 ROUNDS = 25
 BARRIER_TIMEOUT = 60  # seconds; only reached if a thread is stuck, never by a slow machine
 

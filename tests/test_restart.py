@@ -12,11 +12,14 @@ import pytest
 
 from tests.live import Client, LiveServer, new_ticket
 
+# Throttles are tested in test_security_ws; these tests sign in faster than a person.
+SERVER_ENV = {"RATE_LIMITS": "off"}
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """This module's own server: its tests kill it."""
-    live = LiveServer(Path(tmp_path_factory.mktemp("restart"))).start()
+    live = LiveServer(Path(tmp_path_factory.mktemp("restart")), SERVER_ENV).start()
     yield live
     live.close()
 

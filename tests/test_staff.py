@@ -10,6 +10,9 @@ import sqlalchemy as sa
 
 from tests.live import EPOCH, LiveServer, new_ticket, ticket
 
+# Throttles are tested in test_security_ws; these tests sign in faster than a person.
+SERVER_ENV = {"RATE_LIMITS": "off"}
+
 TOKEN_INVALID = "your session token was found to be invalid. please relogin"
 PICK_TOKEN_INVALID = "error pick the provided token does not belong to any staff member"
 TABLE_UNAVAILABLE = "error pick the chosen table is not available"
