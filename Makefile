@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test clean
+.PHONY: install run test clean bench-install
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench-install: install
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
 
 clean:
 	rm -rf $(VENV) .pytest_cache

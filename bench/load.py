@@ -1,0 +1,251 @@
+"""The load client: one process holds a share of the staff, display and kiosk connections
+and records when each frame arrives, on the machine-wide monotonic clock so the
+coordinator can join records from several processes.
+
+Each role is a handler `on_text(payload, arrival) -> reply or None`, driven either by
+bench.lean (default) or by the `websockets` client (`--no-lean`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from array import array
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection as Pipe
+from typing import Callable, Union
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.launch import raise_fd_limit
+from bench.lean import LeanClient, open_lean
+
+now = time.monotonic
+Handler = Callable[[bytes, float], Union[str, None]]
+
+
+@dataclass
+class Plan:
+    """One client process's share of the load."""
+
+    base: str
+    staff: list[tuple[int, str]]  # (table, token): staff sT sits at table T
+    staff_total: int
+    displays: list[int]  # display numbers, unique across processes
+    kiosks: list[int]
+    kiosk_total: int
+    rate: float  # tickets per second, all kiosks together
+    duration: float
+    tag: str
+    deflate: bool = False
+    lean: bool = True
+    quiet: float = 1.0
+    drain_max: float = 20.0
+
+
+@dataclass
+class Records:
+    sent: dict[str, float] = field(default_factory=dict)  # ticket name -> kiosk `new` sent
+    created: list[str] = field(default_factory=list)  # names answered `success new`
+    staff_new: list[tuple[int, str, float]] = field(default_factory=list)
+    claimed_at: dict[int, float] = field(default_factory=dict)  # `success claimed` received
+    display_who: array = field(default_factory=lambda: array("i"))
+    display_ids: array = field(default_factory=lambda: array("i"))
+    display_at: array = field(default_factory=lambda: array("d"))
+    frames: dict[str, int] = field(default_factory=dict)  # broadcast frames by role and word
+    errors: list[str] = field(default_factory=list)
+    last_frame: float = 0.0
+    lag: float = 0.0  # worst lateness of a kiosk against its schedule
+    cpu: float = 0.0
+    wall: float = 0.0
+
+    def count(self, key: str) -> None:
+        self.frames[key] = self.frames.get(key, 0) + 1
+
+
+def ticket_name(plan: Plan, kiosk: int, seq: int) -> str:
+    """Unique per ticket; ends with the staff member who will take it (round robin)."""
+    target = (kiosk + seq * plan.kiosk_total) % plan.staff_total
+    return f"{plan.tag} k{kiosk} n{seq} s{target}"
+
+
+def staff_handler(table: int, tag: str, rec: Records) -> Handler:
+    """Take this run's tickets addressed to this table, one at a time: accept, complete."""
+    mine: deque[int] = deque()
+    busy = False
+    suffix = f" s{table}"
+
+    def take_next() -> str | None:
+        nonlocal busy
+        busy = bool(mine)
+        return f"accept {mine.popleft()}" if mine else None
+
+    def on_text(payload: bytes, t: float) -> str | None:
+        rec.last_frame = t
+        if payload.startswith(b"new "):
+            ticket = json.loads(payload[4:])
+            rec.staff_new.append((table, ticket["name"], t))
+            rec.count("staff new")
+            if ticket["name"].endswith(suffix) and ticket["name"].startswith(tag):
+                mine.append(ticket["id"])
+                return None if busy else take_next()
+        elif payload.startswith(b"success claimed "):
+            ticket_id = int(payload[16:])
+            rec.claimed_at[ticket_id] = t
+            return f"complete {ticket_id}"
+        elif payload.startswith(b"success complete "):
+            return take_next()
+        elif payload.startswith(b"error"):
+            rec.errors.append(payload.decode())
+            return take_next()
+        else:
+            rec.count("staff " + payload.split(b" ", 1)[0].decode())
+        return None
+
+    return on_text
+
+
+def display_handler(number: int, rec: Records) -> Handler:
+    """Note when each `claimed` arrived, by display and ticket id."""
+
+    def on_text(payload: bytes, t: float) -> None:
+        rec.last_frame = t
+        if payload.startswith(b"claimed "):
+            start = payload.index(b'{"id":') + 6
+            rec.display_ids.append(int(payload[start: payload.index(b",", start)]))
+            rec.display_who.append(number)
+            rec.display_at.append(t)
+            rec.count("display claimed")
+        elif payload.startswith(b"error"):
+            rec.errors.append(payload.decode())
+        else:
+            rec.count("display " + payload.split(b" ", 1)[0].decode())
+
+    return on_text
+
+
+def kiosk_handler(rec: Records) -> Handler:
+    def on_text(payload: bytes, t: float) -> None:
+        rec.last_frame = t
+        if payload.startswith(b"success new "):
+            rec.created.append(json.loads(payload[12:])["name"])
+        else:
+            rec.errors.append(payload.decode())
+
+    return on_text
+
+
+class Peer:
+    """One connection of either kind, with a swappable handler."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.lean: LeanClient | None = None
+        self.ws: ClientConnection | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def on_text(self, payload: bytes, t: float) -> None:
+        reply = self.handler(payload, t)
+        if reply is not None:
+            self.send(reply)
+
+    def send(self, text: str) -> None:
+        if self.lean is not None:
+            self.lean.send_text(text)
+        else:
+            asyncio.ensure_future(self.ws.send(text))  # type: ignore[union-attr]
+
+    async def _pump(self) -> None:
+        async for msg in self.ws:  # type: ignore[union-attr]
+            self.on_text(msg.encode() if isinstance(msg, str) else msg, now())
+
+    async def close(self) -> None:
+        if self.lean is not None:
+            self.lean.close()
+        elif self.ws is not None:
+            if self.task:
+                self.task.cancel()
+            await self.ws.close()
+
+
+async def open_peer(plan: Plan, path: str, handler: Handler, gate: asyncio.Semaphore) -> Peer:
+    peer = Peer(handler)
+    async with gate:
+        if plan.lean:
+            peer.lean = await open_lean(plan.base, path, plan.deflate, peer.on_text)
+        else:
+            peer.ws = await connect(plan.base + path, ping_interval=None, open_timeout=60,
+                                    compression="deflate" if plan.deflate else None,
+                                    max_queue=None)
+            peer.task = asyncio.create_task(peer._pump())
+    return peer
+
+
+async def pick(plan: Plan, table: int, token: str, rec: Records,
+               gate: asyncio.Semaphore) -> Peer:
+    """Connect staff sT and bind it at table T; then hand it the staff handler."""
+    picked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def setup(payload: bytes, _t: float) -> None:
+        if payload.startswith(b"success pick") and not picked.done():
+            picked.set_result(None)
+        elif payload.startswith(b"error") and not picked.done():
+            picked.set_exception(RuntimeError(f"s{table} could not pick: {payload!r}"))
+
+    peer = await open_peer(plan, "/ws/staff", setup, gate)
+    peer.send(f"pick {table} {token}")
+    await asyncio.wait_for(picked, 60)
+    peer.handler = staff_handler(table, plan.tag, rec)
+    return peer
+
+
+async def kiosk_sender(peer: Peer, kiosk: int, plan: Plan, start: float, rec: Records) -> None:
+    """Open loop: each kiosk sends on its own fixed schedule, whatever the replies do."""
+    period = plan.kiosk_total / plan.rate
+    seq = 0
+    while (at := start + kiosk / plan.rate + seq * period) < start + plan.duration:
+        delay = at - now()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        rec.lag = max(rec.lag, -delay)
+        name = ticket_name(plan, kiosk, seq)
+        rec.sent[name] = now()
+        peer.send(f"new k{kiosk}n{seq}@bench.example {name}")
+        seq += 1
+
+
+async def run(pipe: Pipe, plan: Plan) -> Records:
+    rec = Records()
+    gate = asyncio.Semaphore(64)
+    staff = await asyncio.gather(*(pick(plan, t, tok, rec, gate) for t, tok in plan.staff))
+    displays = await asyncio.gather(
+        *(open_peer(plan, "/ws/display", display_handler(n, rec), gate) for n in plan.displays))
+    kiosks = await asyncio.gather(
+        *(open_peer(plan, "/ws/kiosk", kiosk_handler(rec), gate) for _ in plan.kiosks))
+    await asyncio.sleep(0.5)  # the join-time replays (`pick T` ...) arrive; not counted
+    rec.frames.clear()
+    pipe.send("ready")
+    start = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    cpu0, wall0 = time.process_time(), now()
+    await asyncio.gather(*(kiosk_sender(peer, k, plan, start, rec)
+                           for peer, k in zip(kiosks, plan.kiosks)))
+    end = start + plan.duration
+    while now() < end + plan.drain_max:
+        await asyncio.sleep(0.1)
+        replied = len(rec.created) + len(rec.errors) >= len(rec.sent)
+        if replied and now() - max(rec.last_frame, end) > plan.quiet:
+            break
+    rec.cpu, rec.wall = time.process_time() - cpu0, now() - wall0
+    await asyncio.gather(*(p.close() for p in [*staff, *displays, *kiosks]),
+                         return_exceptions=True)
+    return rec
+
+
+def worker(pipe: Pipe, plan: Plan) -> None:
+    """Entry point of a client process: connect, report ready, run at the given start."""
+    raise_fd_limit()
+    try:
+        pipe.send(("ok", asyncio.run(run(pipe, plan))))
+    except Exception as exc:  # reported to the coordinator rather than lost in a child
+        pipe.send(("failed", repr(exc)))

@@ -1,0 +1,98 @@
+"""Profile the worker under load with py-spy and boil the samples down to where time goes:
+the hottest functions (self time) and coarse buckets (database, websocket encoding,
+socket writes, JSON, idle in the gevent hub)."""
+
+from __future__ import annotations
+
+import collections
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.launch import Seed, Server
+from bench.run import Load, Result, measure
+
+# First match wins, testing frames from the leaf upwards.
+BUCKETS = (
+    ("idle (gevent hub waiting)", ("Hub.run (gevent/hub.py",)),
+    ("database (SQLAlchemy, sqlite3)", ("sqlalchemy/", "sqlite3", "psycopg")),
+    ("websocket encoding (wsproto)", ("wsproto/",)),
+    ("socket writes (send syscalls)", ("sendall (", " send (", "_socket3.py", "_socketcommon.py")),
+    ("JSON and message formatting", ("json/", "tablequeue/protocol.py")),
+    ("websocket reading (simple-websocket)", ("simple_websocket/",)),
+    ("fan-out bookkeeping (broadcast.py)", ("tablequeue/broadcast.py", "bench/floor.py")),
+)
+
+
+@dataclass
+class Profile:
+    result: Result
+    samples: int
+    buckets: list[tuple[str, float]]  # share of busy samples
+    top: list[tuple[str, float]]  # self time, share of busy samples
+    busy: float  # share of all samples not idle in the hub
+
+
+def _py_spy() -> str:
+    found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return found
+
+
+def summarize(raw: Path, top_n: int = 12) -> tuple[int, list[tuple[str, float]],
+                                                    list[tuple[str, float]], float]:
+    """Collapsed stacks (`a;b;c N` lines) -> total samples, bucket shares, top self frames."""
+    buckets: collections.Counter[str] = collections.Counter()
+    selfs: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        bucket = "other Python (Flask, service rules, gevent)"
+        for frame in reversed(frames):
+            match = next((name for name, keys in BUCKETS if any(k in frame for k in keys)), None)
+            if match:
+                bucket = match
+                break
+        buckets[bucket] += n
+        if bucket != BUCKETS[0][0]:
+            selfs[frames[-1]] += n
+    idle = buckets.pop(BUCKETS[0][0], 0)
+    busy = max(total - idle, 1)
+    shares = [(name, n / busy) for name, n in buckets.most_common()]
+    top = [(frame, n / busy) for frame, n in selfs.most_common(top_n)]
+    return total, shares, top, (total - idle) / max(total, 1)
+
+
+def profile(floor: bool, seed: Seed, load: Load, out: Path) -> Profile:
+    """One measured run with py-spy recording the worker for the load's duration."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spy: list[subprocess.Popen[bytes]] = []
+
+    def attach(server: Server) -> None:
+        spy.append(subprocess.Popen(
+            [_py_spy(), "record", "--pid", str(server.worker().pid), "--rate", "250",
+             "--duration", str(int(load.duration)), "--format", "raw", "--nonblocking", "--idle", "--nolineno",
+             "--output", str(out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))
+
+    result = measure(floor, seed, load, on_go=attach)
+    for proc in spy:
+        proc.wait(timeout=60)
+    total, buckets, top, busy = summarize(out)
+    return Profile(result, total, buckets, top, busy)
+
+
+def render(p: Profile) -> str:
+    lines = [f"{p.result.line()}", f"samples: {p.samples}, busy: {p.busy:.0%} of them",
+             "where the busy time goes:"]
+    lines += [f"  {share:6.1%}  {name}" for name, share in p.buckets]
+    lines.append("hottest functions (self time, share of busy samples):")
+    lines += [f"  {share:6.1%}  {frame}" for frame, share in p.top]
+    return "\n".join(lines)
