@@ -274,6 +274,16 @@ class LiveServer:
             return None
         return "; ".join(f"{k}={v}" for k, v in browser.jar.items())
 
+    def session_token(self, cookie: str) -> str | None:
+        """The session token a login put in this (signed, not encrypted) session cookie."""
+        from flask.sessions import SecureCookieSessionInterface
+
+        value = dict(part.split("=", 1) for part in cookie.split("; ")).get("session")
+        serializer = SecureCookieSessionInterface().get_signing_serializer(self.app)
+        assert serializer is not None and value
+        token = serializer.loads(value).get("token")
+        return token if isinstance(token, str) else None
+
     def logout(self, cookie: str) -> None:
         """Press the staff page's log-out button."""
         from tests.http_client import WebClient
