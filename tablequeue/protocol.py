@@ -73,8 +73,16 @@ class Unknown:
 Command = Union[Pick, Unpick, Accept, Cancel, Complete, New, Query, Watch, Unknown]
 
 
+# Ids and tables are bounded: anything larger is "does not exist" / "not available", never a
+# value the database column cannot hold (PostgreSQL's integer stops at 2**31 - 1).
+MAX_NUMBER = 2**31 - 1
+
+
 def _number(text: str) -> int | None:
-    return int(text) if _NUMBER.fullmatch(text) else None
+    if not _NUMBER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= MAX_NUMBER else None
 
 
 def parse(frame: str, allowed: frozenset[str]) -> Command:
@@ -114,6 +122,8 @@ _REASONS: dict[tuple[str, Refusal], str] = {
     ("pick", Refusal.TOKEN_INVALID): "the provided token does not belong to any staff member",
 }
 _DEFAULT_REASONS: dict[Refusal, str] = {
+    Refusal.TOKEN_INVALID: "your session token was found to be invalid. please relogin",
+    Refusal.NO_TABLE: "you are not assigned to any table",
     Refusal.NO_TICKET: "ticket id does not exist",
     Refusal.CLAIMED: "this ticket is now claimed",
     Refusal.FINISHED: "the ticket has already been completed or cancelled",

@@ -90,8 +90,8 @@ def _close_code(client: Client) -> int:
     """Read until the close frame; its status code."""
     client.ws.settimeout(15)
     for _ in range(100):
-        opcode, frame = client.ws.recv_data_frame(control_frame=True)
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
+        frame = client.ws.recv_frame()  # no automatic close reply: the server may be gone
+        if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
             return int(struct.unpack("!H", frame.data[:2])[0])
     raise AssertionError("no close frame")
 

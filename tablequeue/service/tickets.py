@@ -40,6 +40,8 @@ def _name_refusal(name: str) -> Refusal | None:
     for char in name:
         if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") or char in _BIDI_CONTROLS:
             return Refusal.NAME_NOT_PRINTABLE
+    if not any(unicodedata.category(char)[0] in "LNPS" for char in name):
+        return Refusal.NAME_NOT_PRINTABLE  # only invisible characters: a blank line on the TV
     return None
 
 
