@@ -34,9 +34,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, render_as_batch=True, directory=str(Path(__file__).resolve().parent / "migrations"))
     sock.init_app(app)
     from tablequeue.service.stats import waiting_counter
+    from tablequeue.service.tables import assignment_reader
 
     app.extensions["tablequeue.registry"] = Registry(
-        display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"], waiting_count=waiting_counter(app)
+        display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"], waiting_count=waiting_counter(app),
+        tables_now=assignment_reader(app),
     )
     security.init_app(app)
     throttle.init_app(app)

@@ -106,10 +106,14 @@ class LocalRelay:
 
 class Registry:
     def __init__(
-        self, *, display_shows_email: bool, waiting_count: Callable[[], int] | None = None
+        self, *, display_shows_email: bool, waiting_count: Callable[[], int] | None = None,
+        tables_now: Callable[[], TablesChanged] | None = None,
     ) -> None:
         self.display_shows_email = display_shows_email
         self.waiting_count = waiting_count
+        self.tables_now = tables_now
+        # Every `taken` is read and sent under this lock: see _current_tables.
+        self._tables_lock = threading.Lock()
         self._members: dict[Role, set[Connection]] = {role: set() for role in Role}
         self.relay: Relay = LocalRelay(self)
 
@@ -176,11 +180,13 @@ class Registry:
             self._send(watchers, protocol.display_tables(event.count))
 
     def _sessions_revoked(self, event: SessionsRevoked) -> None:
-        message = protocol.staff_taken(event.taken)
-        for conn in self.members(Role.STAFF):
-            if conn.token_hash is not None and conn.token_hash in event.token_hashes:
-                conn.unbind()
-                conn.send(message)
+        with self._tables_lock:
+            now = self._current_tables(TablesChanged(frozenset(), event.taken))
+            message = protocol.staff_taken(now.taken)
+            for conn in self.members(Role.STAFF):
+                if conn.token_hash is not None and conn.token_hash in event.token_hashes:
+                    conn.unbind()
+                    conn.send(message)
 
     def close_all(self, code: int, reason: str) -> None:
         """Close every connection with `code` (1001 at shutdown: clients reconnect at once)."""
@@ -200,11 +206,35 @@ class Registry:
         return protocol.display_claimed(ticket, table, redact_email=not self.display_shows_email)
 
     def _tables_changed(self, event: TablesChanged) -> None:
-        message = protocol.staff_taken(event.taken)
-        for conn in self.members(Role.STAFF):
-            conn.holds_table = conn.staff_id is not None and conn.staff_id in event.holders
+        with self._tables_lock:
+            now = self._current_tables(event)
+            message = protocol.staff_taken(now.taken)
+            for conn in self.members(Role.STAFF):
+                conn.holds_table = conn.staff_id is not None and conn.staff_id in now.holders
+                if not conn.holds_table:
+                    conn.send(message)
+
+    def greet_tableless(self, conn: Connection) -> None:
+        """A staff connection's first `taken`, unless its staff member holds a table."""
+        with self._tables_lock:
+            now = self.tables_now() if self.tables_now else TablesChanged(frozenset(), ())
+            conn.holds_table = conn.staff_id is not None and conn.staff_id in now.holders
             if not conn.holds_table:
-                conn.send(message)
+                conn.send(protocol.staff_taken(now.taken))
+
+    def _current_tables(self, event: TablesChanged) -> TablesChanged:
+        """The assignment as committed now, not as `event` saw it. Events of concurrent
+        commits are delivered in any order (greenlets waiting on PostgreSQL, other
+        workers), so an event's own snapshot may be older than one already sent; reading
+        afresh under the lock makes the last `taken` a connection gets, and its
+        holds_table flag, those of the latest commit."""
+        if self.tables_now is None:
+            return event
+        try:
+            return self.tables_now()
+        except Exception:  # the database is unreachable: the event's view is the best left
+            log.warning("reading the table assignment failed; sending the event's", exc_info=True)
+            return event
 
     def _bound_staff(self) -> list[Connection]:
         return [c for c in self.members(Role.STAFF) if c.staff_id is not None]

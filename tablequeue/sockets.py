@@ -54,8 +54,7 @@ def _staff_joined(conn: Connection) -> None:
     staff_id = service.staff_id_for(token_hash)
     if staff_id is not None and token_hash is not None:
         _bind(conn, staff_id, token_hash)
-    if not conn.holds_table:
-        conn.send(protocol.staff_taken(service.taken()))
+    registry().greet_tableless(conn)
 
 
 def _bind(conn: Connection, staff_id: int, token_hash: str) -> None:

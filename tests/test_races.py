@@ -159,3 +159,44 @@ def test_kiosks_signing_in_the_same_email_at_once(fresh, connect, kiosks):
         assert reply.removeprefix("success query ") in names
     assert rows(fresh, "SELECT count(*) FROM visitors") == [(5,)]
     assert rows(fresh, "SELECT count(*) FROM tickets") == [(5 * kiosks,)]
+
+
+def test_taken_stays_true_while_staff_come_and_go_at_once(fresh, connect):
+    """Concurrent unpick/pick cycles: afterwards every tableless console's last `taken` is
+    the real set, and a console whose staff member holds a table gets no `taken`."""
+    names = [f"m{i}" for i in range(8)]
+    tokens = fresh.add_staffs(*names)
+    movers = [connect("/ws/staff") for _ in names]
+    for client, token, i in zip(movers, tokens, range(len(names))):
+        client.recv()
+        assert client.answer(f"pick {i} {token}") == f"success pick {i}"
+    observers = [connect("/ws/staff") for _ in range(3)]
+    for observer in observers:
+        observer.recv()
+    barrier = threading.Barrier(len(movers), timeout=BARRIER_TIMEOUT)
+
+    def churn(i: int) -> None:
+        barrier.wait()
+        for cycle in range(10):
+            assert movers[i].answer("unpick") == "success unpick"
+            table = i if cycle % 2 else i + 20
+            assert movers[i].answer(f"pick {table}") == f"success pick {table}"
+
+    with ThreadPoolExecutor(max_workers=len(movers)) as pool:
+        list(pool.map(churn, range(len(movers))))
+    for client in movers:
+        client.sync()
+    taken = " ".join(["taken", *(str(t) for (t,) in rows(
+        fresh, "SELECT table_number FROM table_assignments ORDER BY table_number"))])
+    for observer in observers:
+        seen = [m for m in observer.sync() if m.startswith("taken")]
+        assert seen[-1] == taken, seen[-3:]
+    # One more change: only tableless consoles hear of it.
+    late = connect("/ws/staff")
+    late.recv()
+    assert late.answer(f"pick 45 {fresh.add_staff('late')}") == "success pick 45"
+    late.sync()
+    for i, client in enumerate(movers):
+        assert client.sync() == [], f"{names[i]} holds a table but was sent taken"
+    for observer in observers:
+        assert observer.sync() == [f"{taken} 45"]

@@ -450,3 +450,44 @@ def test_binding_replays_without_duplicates_while_tickets_arrive(fresh, connect,
         assert len(ids) == len(set(ids)), ids
         assert set(created) <= set(ids)
         staff.close()
+
+
+# ---- numbers and leaving the table while serving --------------------------------------------
+
+
+def test_leading_zeros_are_the_plain_number_in_replies(fresh, desk, kiosk):
+    ada = desk("ada")
+    assert ada.answer(f"pick 003 {ada.token}") == "success pick 3"
+    t, _ = new_ticket(kiosk, "v@example.org", "Vera")
+    assert ada.answer(f"accept {t['id']:06d}") == f"success claimed {t['id']}"
+    assert ada.answer(f"complete 000{t['id']}") == f"success complete {t['id']}"
+
+
+def test_leaving_the_table_while_serving_keeps_the_ticket_for_the_next_table(
+        fresh, connect, desk, kiosk):
+    ada = desk("ada", 3)
+    t, _ = new_ticket(kiosk, "v@example.org", "Vera")
+    assert ada.answer(f"accept {t['id']}") == f"success claimed {t['id']}"
+    ada.sync()
+    display = connect("/ws/display")
+    assert display.sync()[0] == "pick 3"
+    assert ada.answer("unpick") == "success unpick"
+    ada.sync()
+    assert display.sync() == ["unpick 3"]
+    assert connect("/ws/display").sync() == []  # not shown while no table is held
+    assert status_of(fresh, t["id"])[:2] == ("serving", "ada")
+    assert ada.answer(f"complete {t['id']}") == f"error complete {NOT_ASSIGNED}"
+    assert ada.answer("pick 5") == "success pick 5"
+    ada.sync()
+    back = display.sync()
+    assert back[0] == "pick 5" and len(back) == 2
+    assert claimed_at(back[1]) == ("ada", 5, {**t, "staff": "ada", "email": ""})
+    assert ada.answer(f"complete {t['id']}") == f"success complete {t['id']}"
+    ada.sync()
+    assert display.sync() == ["complete 5"]
+
+
+def claimed_at(message: str) -> tuple[str, int, dict]:
+    word, staff, table, raw = message.split(" ", 3)
+    assert word == "claimed"
+    return staff, int(table), ticket(raw)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
+from flask import Flask
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session
 from tablequeue.db import unit_of_work
 from tablequeue.models import TableAssignment
 from tablequeue.outcomes import (
-    Event, Outcome, Refusal, TablePicked, TableUnpicked, TicketShown, refused,
+    Event, Outcome, Refusal, TablePicked, TablesChanged, TableUnpicked, TicketShown, refused,
 )
 from tablequeue.service.admin import table_count
 from tablequeue.service.identity import staff_for_token
@@ -77,6 +79,22 @@ def unpick(token_hash: str | None) -> Outcome:
             return refused(Refusal.NO_TABLE)
         session.execute(delete(TableAssignment).where(TableAssignment.staff_id == staff.id))
         return Outcome(value=old, events=[TableUnpicked(old), tables_changed(session)])
+
+
+def assignment() -> TablesChanged:
+    """Who holds a table and which tables are taken, as committed right now."""
+    with unit_of_work() as session:
+        return tables_changed(session)
+
+
+def assignment_reader(app: Flask) -> Callable[[], TablesChanged]:
+    """`assignment` bound to an app, for a broadcast that may run outside a request."""
+
+    def read() -> TablesChanged:
+        with app.app_context():
+            return assignment()
+
+    return read
 
 
 def taken() -> tuple[int, ...]:
