@@ -200,3 +200,55 @@ def test_taken_stays_true_while_staff_come_and_go_at_once(fresh, connect):
         assert client.sync() == [], f"{names[i]} holds a table but was sent taken"
     for observer in observers:
         assert observer.sync() == [f"{taken} 45"]
+
+
+def display_state(messages: list[str], state: dict[int, object] | None = None) -> dict[int, object]:
+    """What a display shows after `messages`: table -> None (open) or (staff, ticket id)."""
+    state = {} if state is None else state
+    for message in messages:
+        word, _, rest = message.partition(" ")
+        if word == "pick":
+            state[int(rest)] = None
+        elif word == "unpick":
+            state.pop(int(rest), None)
+        elif word in ("complete", "cancel"):
+            assert int(rest) in state, (message, state)
+            state[int(rest)] = None
+        elif word == "claimed":
+            staff, table, raw = rest.split(" ", 2)
+            state[int(table)] = (staff, ticket(raw)["id"])
+    return state
+
+
+def test_a_live_display_ends_where_a_new_one_starts(fresh, connect):
+    """Staff move between few tables at once while serving: the display that watched it all
+    shows exactly what a display connecting afterwards is told."""
+    names = [f"d{i}" for i in range(6)]
+    tokens = fresh.add_staffs(*names)
+    consoles = [connect("/ws/staff") for _ in names]
+    for i, (console, token) in enumerate(zip(consoles, tokens)):
+        console.recv()
+        assert console.answer(f"pick {10 + i} {token}") == f"success pick {10 + i}"
+    kiosk = connect("/ws/kiosk")
+    for i, console in enumerate(consoles[:3]):
+        t, _ = new_ticket(kiosk, f"v{i}@example.org", "Visitor")
+        assert console.answer(f"accept {t['id']}") == f"success claimed {t['id']}"
+    watcher = connect("/ws/display")
+    watched = display_state(watcher.sync())
+    barrier = threading.Barrier(len(consoles), timeout=BARRIER_TIMEOUT)
+
+    def churn(i: int) -> None:
+        barrier.wait()
+        for step in range(12):
+            table = (i + step) % 8 if step % 3 else 10 + i
+            reply = consoles[i].answer(f"pick {table}")
+            assert reply in (f"success pick {table}", "error pick the chosen table is not available")
+            if step % 4 == 3:
+                assert consoles[i].answer("unpick") == "success unpick"
+
+    with ThreadPoolExecutor(max_workers=len(consoles)) as pool:
+        list(pool.map(churn, range(len(consoles))))
+    for console in consoles:
+        console.sync()
+    watched = display_state(watcher.sync(), watched)
+    assert watched == display_state(connect("/ws/display").sync())
