@@ -192,15 +192,7 @@ class Registry:
         """Close every connection with `code` (1001 at shutdown: clients reconnect at once)."""
         for role in Role:
             for conn in self.members(role):
-                with conn.lock:
-                    try:
-                        conn.ws.close(reason=code, message=reason)  # type: ignore[attr-defined]
-                    except Exception:  # already closed, or the peer vanished
-                        pass
-                # Wake the receive loop now rather than when (if ever) the peer answers.
-                wake = getattr(conn.ws, "event", None)
-                if wake is not None:
-                    wake.set()
+                close(conn, code, reason)
 
     def _claimed_on_display(self, ticket: TicketView, table: int) -> str:
         return protocol.display_claimed(ticket, table, redact_email=not self.display_shows_email)
@@ -246,3 +238,16 @@ class Registry:
     def _send(conns: Iterable[Connection], message: str) -> None:
         for conn in conns:
             conn.send(message)
+
+
+def close(conn: Connection, code: int, reason: str) -> None:
+    """Send a close frame with `code`, and wake the receive loop now rather than when (if
+    ever) the peer answers it."""
+    with conn.lock:
+        try:
+            conn.ws.close(reason=code, message=reason)  # type: ignore[attr-defined]
+        except Exception:  # already closed, or the peer vanished
+            pass
+    wake = getattr(conn.ws, "event", None)
+    if wake is not None:
+        wake.set()

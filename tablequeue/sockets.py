@@ -167,6 +167,7 @@ def _serve(
     """Register, greet, then answer frames until the peer goes; unregister always."""
     registry().add(conn)
     try:
+        security.remember_screen(conn)
         if on_join:
             _guarded(conn, "", lambda: on_join(conn))
         while True:

@@ -4,6 +4,7 @@ with 1001, and a crash (SIGKILL) loses no ticket whose `success new` was sent.""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import struct
@@ -148,3 +149,30 @@ def test_sigkill_during_a_burst_of_new_loses_no_acknowledged_ticket(fresh: LiveS
     engine.dispose()
     missing = [t for t in acknowledged if stored.get(t["id"]) != (t["email"], t["name"])]
     assert missing == []
+
+
+def test_a_bug_in_a_handler_answers_internal_error_and_keeps_the_connection(
+        fresh: LiveServer, connect) -> None:
+    token = fresh.add_staff("ada")
+    staff = connect("/ws/staff")
+    assert staff.recv() == "taken"
+
+    def table_count(value: str) -> None:
+        engine = fresh.engine()
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM settings WHERE key = 'table_count'"))
+            conn.execute(sa.text("INSERT INTO settings (key, value) VALUES ('table_count', :v)"),
+                         {"v": value})
+        engine.dispose()
+
+    table_count("lots")  # a corrupt setting: the handler raises where no refusal was foreseen
+    try:
+        assert staff.ask(f"pick 1 {token}") == "error pick internal error"
+        assert staff.ask("unpick") == "error unpick you do not have a table assigned"
+    finally:
+        table_count("50")
+    assert staff.ask(f"pick 1 {token}") == "success pick 1"  # same connection, still up
+    log = fresh.log()
+    found = re.search(r"request ([0-9a-f]{12}): 'pick' failed on /ws/staff", log)
+    assert found, "the failure was not logged with a request id"
+    assert "ValueError" in log[found.start():]  # the traceback is in the log, not the reply

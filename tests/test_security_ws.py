@@ -4,6 +4,7 @@ sessions that expire or are revoked while a console is connected."""
 from __future__ import annotations
 
 import json
+import struct
 import time
 from pathlib import Path
 from typing import Iterator
@@ -120,12 +121,26 @@ def test_screens_need_their_own_valid_device_key(server: LiveServer, keys: dict[
     assert handshake_status(server, "/ws/staff") == 101  # staff log in instead
 
 
-def test_a_revoked_device_key_no_longer_opens_its_screen(server: LiveServer) -> None:
+def test_a_revoked_device_key_closes_its_screen_and_no_longer_opens_it(server: LiveServer) -> None:
     key = server.flask("device", "issue", "kiosk", "lobby-2").strip().splitlines()[-1]
     header = [f"X-Device-Key: {key}"]
-    assert handshake_status(server, "/ws/kiosk", header=header) == 101
-    server.flask("device", "revoke", "lobby-2")
+    live = server.connect("/ws/kiosk", header)
+    try:
+        assert live.ask("query nobody@example.org") == "error query visitor email does not exist"
+        server.flask("device", "revoke", "lobby-2")
+        assert close_code(live) == 1008  # policy violation: the sweep closed it
+    finally:
+        live.close()
     assert handshake_status(server, "/ws/kiosk", header=header) == 403
+
+
+def close_code(client: Client) -> int:
+    client.ws.settimeout(15)
+    for _ in range(100):
+        frame = client.ws.recv_frame()
+        if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
+            return int(struct.unpack("!H", frame.data[:2])[0])
+    raise AssertionError("no close frame")
 
 
 def test_a_browser_screen_stores_its_key_in_a_cookie(server: LiveServer, keys: dict[str, str]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Iterable
 
 from sqlalchemy import select, update
 
@@ -73,6 +74,17 @@ def key_valid(kind: str, key: str | None) -> bool:
                 DeviceKey.revoked_at.is_(None),
             )
         ) is not None
+
+
+def valid_key_hashes(key_hashes: Iterable[str]) -> set[str]:
+    """Which of these key hashes are still in use (the sweep closes screens whose key is not)."""
+    wanted = list(key_hashes)
+    with unit_of_work() as session:
+        return set(session.scalars(
+            select(DeviceKey.key_hash).where(
+                DeviceKey.key_hash.in_(wanted), DeviceKey.revoked_at.is_(None)
+            )
+        ))
 
 
 def kind_of(key: str | None) -> str | None:
