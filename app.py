@@ -26,7 +26,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     logging.getLogger("tablequeue").setLevel(app.config.get("LOG_LEVEL", "INFO"))
 
     from tablequeue import db as _engine_hooks  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
-    from tablequeue import cli, pages, security, sockets, throttle  # noqa: F401  (sockets registers its routes)
+    from tablequeue import cli, health, pages, relay, security, sockets, throttle  # noqa: F401  (sockets registers its routes)
     from tablequeue.broadcast import Registry
     from tablequeue.extensions import db, migrate, sock
 
@@ -36,10 +36,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from tablequeue.service.stats import waiting_counter
     from tablequeue.service.tables import assignment_reader
 
-    app.extensions["tablequeue.registry"] = Registry(
+    registry = Registry(
         display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"], waiting_count=waiting_counter(app),
         tables_now=assignment_reader(app),
     )
+    app.extensions["tablequeue.registry"] = registry
+    relay.install(app, registry)  # with REDIS_URL; wsgi.py starts it in each worker
+    app.register_blueprint(health.bp)
     security.init_app(app)
     throttle.init_app(app)
     pages.register(app)

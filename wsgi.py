@@ -3,3 +3,6 @@
 from app import create_app
 
 app = create_app()
+# Each gunicorn worker imports this module (never preloaded), so each gets its own listener.
+if "tablequeue.relay" in app.extensions:
+    app.extensions["tablequeue.relay"].start()

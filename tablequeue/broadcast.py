@@ -67,6 +67,13 @@ class Connection:
                 return
             self._send(message)
 
+    def announce(self, ticket_id: int, message: str) -> None:
+        """A `new` the relay may have lost: send it once, and drop its late broadcast."""
+        with self.lock:
+            if ticket_id not in self._replayed:
+                self._replayed.add(ticket_id)
+                self._send(message)
+
     def bind(self, staff_id: int, token_hash: str, replay: Callable[[], list[TicketView]]) -> None:
         """Attach a staff member; under the send lock, so no `new` slips between snapshot
         and registration, and none that the snapshot holds is sent twice."""
@@ -91,7 +98,13 @@ class Connection:
 class Relay(Protocol):
     """Carries published events to `Registry.deliver` of every process."""
 
-    def publish(self, events: list[Event]) -> None: ...
+    def publish(self, events: list[Event], reply: Callable[[], None]) -> None:
+        """Deliver `events` everywhere; `reply` (the actor's answer) runs in this process
+        just before they are delivered here, so everyone saw them before the actor's
+        client could act on its answer, and the actor hears its answer first."""
+
+    def settle(self) -> None:
+        """Return once every event published so far has been delivered in this process."""
 
 
 class LocalRelay:
@@ -100,8 +113,12 @@ class LocalRelay:
     def __init__(self, registry: "Registry") -> None:
         self.registry = registry
 
-    def publish(self, events: list[Event]) -> None:
+    def publish(self, events: list[Event], reply: Callable[[], None]) -> None:
+        reply()
         self.registry.deliver(events)
+
+    def settle(self) -> None:
+        pass  # delivery happened inside publish
 
 
 class Registry:
@@ -118,6 +135,8 @@ class Registry:
         self.relay: Relay = LocalRelay(self)
 
     def add(self, conn: Connection) -> None:
+        if conn.role is not Role.KIOSK:
+            self.relay.settle()  # what was published before it joined is in its greeting
         self._members[conn.role].add(conn)
 
     def remove(self, conn: Connection) -> None:
@@ -129,9 +148,11 @@ class Registry:
     def count(self, role: Role) -> int:
         return len(self._members[role])
 
-    def publish(self, events: list[Event]) -> None:
+    def publish(self, events: list[Event], reply: Callable[[], None] = lambda: None) -> None:
         if events:
-            self.relay.publish(events)
+            self.relay.publish(events, reply)
+        else:
+            reply()
 
     def deliver(self, events: Iterable[Event]) -> None:
         events = list(events)

@@ -125,6 +125,8 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
+        # Servers sharing one Redis but not one queue (tests, staging) need their own channel.
+        "REDIS_CHANNEL": env.get("REDIS_CHANNEL", "").strip() or "tablequeue",
         "TABLE_COUNT": _int(env, "TABLE_COUNT", 10, 1, 1000),
         "SESSION_HOURS": _int(env, "SESSION_HOURS", 12, 1, 24 * 365),
         "DISPLAY_SHOWS_EMAIL": _bool(env, "DISPLAY_SHOWS_EMAIL", False),

@@ -67,6 +67,7 @@ def _bind(conn: Connection, staff_id: int, token_hash: str) -> None:
 
 
 def _pick(conn: Connection, command: protocol.Pick) -> Answer:
+    registry().relay.settle()  # a ticket claimed just before must not follow the bind
     # A connection bound at the handshake may leave the token out.
     token_hash = hash_token(command.token) if command.token else conn.token_hash
     outcome = service.pick(token_hash, command.table)
@@ -182,10 +183,12 @@ def _serve(
 
 
 def _respond(conn: Connection, answer: Answer) -> None:
-    conn.send(answer.reply)
-    if answer.then:
-        answer.then()
-    registry().publish(answer.events)
+    def reply() -> None:
+        conn.send(answer.reply)
+        if answer.then:
+            answer.then()
+
+    registry().publish(answer.events, reply)
 
 
 def _guarded(conn: Connection, word: str, action: Callable[[], None]) -> None:

@@ -121,10 +121,18 @@ class Client:
 class LiveServer:
     """One gunicorn process (one gevent worker unless told otherwise) on one database."""
 
-    def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, env: dict[str, str] | None = None, database_url: str | None = None
+    ) -> None:
+        """`database_url`: share another server's database (it is neither migrated afresh
+        nor dropped by this one). TEST_DATABASE_URL / TEST_REDIS_URL select PostgreSQL and a
+        Redis relay (then TEST_WEB_CONCURRENCY workers, default 3, on a private channel)."""
         self.workdir = workdir
         self.port = free_port()
-        self.database_url = os.environ.get("TEST_DATABASE_URL") and _fresh_postgres_database()
+        self.owns_database = database_url is None
+        self.database_url = database_url or (
+            os.environ.get("TEST_DATABASE_URL") and _fresh_postgres_database()
+        )
         self.database_url = self.database_url or f"sqlite:///{workdir / 'queue.sqlite3'}"
         self.env = {
             **os.environ,
@@ -132,12 +140,14 @@ class LiveServer:
             "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
             "TABLE_COUNT": "50",
             "BIND": f"127.0.0.1:{self.port}",
+            **_relay_env(),
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / "gunicorn.log"
         self._app: Flask | None = None
-        self.flask("db", "upgrade")
+        if self.owns_database:
+            self.flask("db", "upgrade")
 
     @property
     def base(self) -> str:
@@ -213,7 +223,7 @@ class LiveServer:
 
             with self._app.app_context():
                 db.engine.dispose()
-        if self.database_url.startswith("postgresql"):
+        if self.owns_database and self.database_url.startswith("postgresql"):
             _drop_postgres_database(self.database_url)
 
     def restart(self, sig: int = signal.SIGTERM) -> None:
@@ -318,6 +328,18 @@ def _environment(env: dict[str, str]) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def _relay_env() -> dict[str, str]:
+    """With TEST_REDIS_URL: a Redis relay on a channel of its own, and several workers."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        return {}
+    return {
+        "REDIS_URL": url,
+        "REDIS_CHANNEL": "tq-test-" + uuid.uuid4().hex[:12],
+        "WEB_CONCURRENCY": os.environ.get("TEST_WEB_CONCURRENCY", "3"),
+    }
 
 
 def _fresh_postgres_database() -> str:

@@ -1,0 +1,90 @@
+"""Events as JSON, so the Redis relay can carry them between processes and hosts.
+
+One relay message is one command's events, in order: `{"v": 1, "o": ORIGIN, "events": [...]}`. Each
+event is its dataclass's fields plus `"type"`; datetimes are ISO 8601 with offset."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from tablequeue.outcomes import (
+    Event, TablePicked, TablesChanged, TableUnpicked, TicketClaimed, TicketCreated,
+    TicketEnded, TicketShown, TicketView,
+)
+
+VERSION = 1
+_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        TicketCreated, TicketClaimed, TicketShown, TicketEnded, TablePicked, TableUnpicked,
+        TablesChanged,
+    )
+}
+
+
+class CodecError(ValueError):
+    """A relay message this version cannot read (another version, or garbage)."""
+
+
+def _ticket_out(ticket: TicketView) -> dict[str, Any]:
+    return {
+        "id": ticket.id, "email": ticket.email, "name": ticket.name, "staff": ticket.staff,
+        "start": ticket.start.isoformat(),
+        "end": ticket.end.isoformat() if ticket.end else None,
+        "status": ticket.status,
+    }
+
+
+def _ticket_in(raw: dict[str, Any]) -> TicketView:
+    return TicketView(
+        id=int(raw["id"]), email=str(raw["email"]), name=str(raw["name"]),
+        staff=str(raw["staff"]), start=datetime.fromisoformat(raw["start"]),
+        end=datetime.fromisoformat(raw["end"]) if raw["end"] else None,
+        status=str(raw["status"]),
+    )
+
+
+def _event_out(event: Event) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": type(event).__name__}
+    for f in fields(event):  # type: ignore[arg-type]
+        value = getattr(event, f.name)
+        if isinstance(value, TicketView):
+            value = _ticket_out(value)
+        elif isinstance(value, (frozenset, tuple)):
+            value = sorted(value)
+        out[f.name] = value
+    return out
+
+
+def _event_in(raw: dict[str, Any]) -> Event:
+    cls = _TYPES.get(raw.get("type", ""))
+    if cls is None:
+        raise CodecError(f"unknown event type {raw.get('type')!r}")
+    if cls is TablesChanged:
+        return TablesChanged(holders=frozenset(raw["holders"]), taken=tuple(raw["taken"]))
+    kwargs = {k: v for k, v in raw.items() if k != "type"}
+    if "ticket" in kwargs:
+        kwargs["ticket"] = _ticket_in(kwargs["ticket"])
+    return cls(**kwargs)  # type: ignore[no-any-return]
+
+
+def encode(events: list[Event], origin: str = "") -> str:
+    """`origin` lets the publishing worker recognise its own message when it comes back."""
+    return json.dumps({"v": VERSION, "o": origin, "events": [_event_out(e) for e in events]},
+                      separators=(",", ":"), ensure_ascii=False)
+
+
+def decode(payload: str | bytes) -> tuple[str, list[Event]]:
+    """The origin and the events of one relay message."""
+    try:
+        message = json.loads(payload)
+        if message.get("v") != VERSION:
+            raise CodecError(f"relay message version {message.get('v')!r}, expected {VERSION}")
+        return str(message.get("o", "")), [_event_in(raw) for raw in message["events"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, CodecError):
+            raise
+        raise CodecError(f"unreadable relay message: {exc}") from exc

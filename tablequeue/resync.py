@@ -1,0 +1,159 @@
+"""Bringing a worker's open screens up to date after its relay may have lost messages.
+
+Redis pub/sub is at-most-once: while a worker's subscription is down, the events published
+meanwhile never reach it. Every connection of a worker saw the same stream (its greeting,
+then every delivered event), so one `Picture` per worker records what its screens were
+told. A resync compares that picture with the database and sends each connection the
+messages of the protocol that carry it from the old state to the current one: `claimed`
+for tickets that left the queue, `new` for the ones that joined it, `unpick`/`pick`/
+`complete`/`cancel`/`claimed` for the display, `taken` for staff without a table. From an
+empty picture this is exactly the greeting a new connection gets. Nothing already known is
+repeated, so a client written against the protocol needs no special case."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from tablequeue import protocol
+from tablequeue.broadcast import Registry, Role
+from tablequeue.db import unit_of_work
+from tablequeue.models import Staff, Ticket, TicketStatus
+from tablequeue.outcomes import (
+    Event, TablePicked, TablesChanged, TableUnpicked, TicketClaimed, TicketCreated,
+    TicketEnded, TicketShown, TicketView,
+)
+from tablequeue.service.views import in_service, tables_changed, ticket_view, waiting
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Picture:
+    """The queue as this worker's connections last heard it."""
+
+    waiting: set[int] = field(default_factory=set)
+    tables: dict[int, int | None] = field(default_factory=dict)  # taken table -> ticket shown
+    changed: TablesChanged = field(default_factory=lambda: TablesChanged(frozenset(), ()))
+
+    def apply(self, event: Event) -> None:
+        """Follow one delivered event (called for every event, in delivery order)."""
+        if isinstance(event, TicketCreated):
+            self.waiting.add(event.ticket.id)
+        elif isinstance(event, (TicketClaimed, TicketShown)):
+            self.waiting.discard(event.ticket.id)
+            self.tables[event.table] = event.ticket.id
+        elif isinstance(event, TicketEnded):
+            if self.tables.get(event.table) == event.ticket.id:
+                self.tables[event.table] = None
+        elif isinstance(event, TablePicked):
+            self.tables.setdefault(event.table, None)
+        elif isinstance(event, TableUnpicked):
+            self.tables.pop(event.table, None)
+        elif isinstance(event, TablesChanged):
+            self.changed = event
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The queue as the database has it now, plus the tickets the picture still mentions."""
+
+    waiting: list[TicketView]
+    at_tables: dict[int, TicketView]
+    changed: TablesChanged
+    mentioned: dict[int, TicketView]
+
+
+def read_truth(picture: Picture) -> Truth:
+    """One short transaction: everything a resync needs to say."""
+    with unit_of_work() as session:
+        ids = picture.waiting | {t for t in picture.tables.values() if t is not None}
+        rows = session.execute(
+            select(Ticket, Staff.username).outerjoin(Staff, Staff.id == Ticket.staff_id)
+            .where(Ticket.id.in_(sorted(ids)))
+        ).all() if ids else []
+        return Truth(
+            waiting=waiting(session),
+            at_tables={table: ticket for ticket, table in in_service(session)},
+            changed=tables_changed(session),
+            mentioned={t.id: ticket_view(t, name) for t, name in rows},
+        )
+
+
+def staff_messages(picture: Picture, truth: Truth) -> tuple[list[str], list[TicketView]]:
+    """`claimed` for each ticket that stopped waiting; the tickets to announce as `new`."""
+    still = {t.id for t in truth.waiting}
+    gone = [truth.mentioned[i] for i in sorted(picture.waiting - still) if i in truth.mentioned]
+    fresh = [t for t in truth.waiting if t.id not in picture.waiting]
+    return [protocol.staff_claimed(t) for t in gone], fresh
+
+
+def display_messages(picture: Picture, truth: Truth, *, redact_email: bool) -> list[str]:
+    """Tables first (as a new display's greeting: `pick` before `claimed`), then tickets."""
+    first: list[str] = []
+    taken = set(truth.changed.taken)
+    for table in sorted(set(picture.tables) | taken):
+        if table not in taken:
+            first.append(protocol.display_unpick(table))
+        elif table not in picture.tables:
+            first.append(protocol.display_pick(table))
+        else:
+            first.extend(_cleared(picture.tables[table], truth, table))
+    then = [
+        protocol.display_claimed(ticket, table, redact_email=redact_email)
+        for table, ticket in sorted(truth.at_tables.items())
+        if picture.tables.get(table) != ticket.id
+    ]
+    return first + then
+
+
+def _cleared(shown: int | None, truth: Truth, table: int) -> list[str]:
+    """A table still taken whose ticket left it: say how it left."""
+    now = truth.at_tables.get(table)
+    if shown is None or (now is not None and now.id == shown):
+        return []
+    old = truth.mentioned.get(shown)
+    if old is not None and old.status == TicketStatus.COMPLETED:
+        return [protocol.display_complete(table)]
+    if old is not None and old.status == TicketStatus.CANCELLED:
+        return [protocol.display_cancel(table)]
+    # Still served elsewhere (its staff member moved): the live stream said unpick, pick.
+    return [protocol.display_unpick(table), protocol.display_pick(table)]
+
+
+def resync(registry: Registry, picture: Picture) -> int:
+    """Send every connection what it missed; then the picture is the truth. Returns how
+    many connections were sent something."""
+    truth = read_truth(picture)
+    gone, fresh = staff_messages(picture, truth)
+    shown = display_messages(picture, truth, redact_email=not registry.display_shows_email)
+    touched = 0
+    for conn in registry.members(Role.STAFF):
+        if conn.staff_id is None or not (gone or fresh):
+            continue
+        for message in gone:
+            conn.send(message)
+        for ticket in fresh:
+            conn.announce(ticket.id, protocol.staff_new(ticket))
+        touched += 1
+    if shown:
+        for conn in registry.members(Role.DISPLAY):
+            for message in shown:
+                conn.send(message)
+            touched += 1
+    if truth.changed != picture.changed:
+        touched += _tables_changed(registry, truth.changed)
+    picture.waiting = {t.id for t in truth.waiting}
+    picture.tables = {t: None for t in truth.changed.taken}
+    picture.tables.update({table: t.id for table, t in truth.at_tables.items()})
+    picture.changed = truth.changed
+    return touched
+
+
+def _tables_changed(registry: Registry, changed: TablesChanged) -> int:
+    """`taken` to staff without a table, exactly as a live change of the set is sent."""
+    before = sum(1 for c in registry.members(Role.STAFF) if not c.holds_table)
+    registry.deliver([changed])
+    return before
