@@ -1,0 +1,143 @@
+"""Redis and PostgreSQL going away under a running server: nothing lost, clear errors,
+every screen right again within seconds, no restart."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.live import Client, LiveServer
+from tests.scale import CuttableProxy, PrivateRedis, Screen, converge, staff_tokens
+
+UNAVAILABLE = "the queue is temporarily unavailable, try again"
+
+
+def _health(server: LiveServer) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(server.base + "/healthz", timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def opened() -> Iterator[list[Client]]:
+    clients: list[Client] = []
+    yield clients
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def redis_and_server(tmp_path: Path) -> Iterator[tuple[PrivateRedis, LiveServer]]:
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    server = LiveServer(tmp_path, env={"REDIS_URL": redis.url, "WEB_CONCURRENCY": "3"})
+    try:
+        server.start()
+        yield redis, server
+    finally:
+        server.close()
+        redis.stop()
+
+
+def _new(kiosk: Client, n: int) -> int:
+    reply = kiosk.ask(f"new v{n}@example.org Visitor {n}")
+    assert reply.startswith("success new "), reply
+    return int(json.loads(reply.removeprefix("success new "))["id"])
+
+
+def _answer(screen: Screen, text: str) -> str:
+    """Send a command; its answer, keeping the broadcasts met on the way in the screen."""
+    screen.client.send(text)
+    while True:
+        message = screen.client.recv()
+        if message.startswith(("success ", "error ")):
+            return message
+        screen.log.append(message)
+        screen._apply(message)
+
+
+def test_redis_restart_during_traffic_loses_nothing(redis_and_server, opened) -> None:
+    redis, server = redis_and_server
+    tokens = staff_tokens(server, ["ann", "bob", "cat", "dan"])
+    connect = lambda path: opened.append(server.connect(path)) or Screen(opened[-1])  # noqa: E731
+    staff = [connect("/ws/staff") for _ in range(3)]
+    for table, (screen, token) in enumerate(zip(staff, tokens)):
+        assert _answer(screen, f"pick {table} {token}") == f"success pick {table}"
+    unbound = [connect("/ws/staff") for _ in range(2)]
+    displays = [connect("/ws/display") for _ in range(3)]
+    kiosk = server.connect("/ws/kiosk")
+    opened.append(kiosk)
+    everyone = staff + unbound + displays
+    first = [_new(kiosk, n) for n in range(3)]
+    assert _answer(staff[0], f"accept {first[0]}") == f"success claimed {first[0]}"
+    converge(everyone, server, staff=staff, unbound=unbound, displays=displays)
+
+    redis.stop()
+    during = [_new(kiosk, n) for n in range(3, 6)]  # the queue keeps working without Redis
+    assert _answer(staff[1], f"accept {first[1]}") == f"success claimed {first[1]}"
+    assert _answer(staff[0], f"complete {first[0]}") == f"success complete {first[0]}"
+    assert _answer(staff[1], f"accept {during[0]}") == "error accept you are already serving a ticket"
+    assert _answer(staff[2], "unpick") == "success unpick"
+    assert _answer(staff[2], f"pick 7 {tokens[2]}") == "success pick 7"
+    assert _answer(staff[2], f"accept {during[1]}") == f"success claimed {during[1]}"
+    assert _health(server)[0] == 503  # the relay is down, and says so
+    redis.start()
+    after = [_new(kiosk, n) for n in range(6, 8)]
+
+    now = converge(everyone, server, staff=staff, unbound=unbound, displays=displays)
+    assert now.waiting == {first[2], during[0], during[2], *after}  # every ticket made it
+    assert now.at_tables == {0: None, 1: first[1], 7: during[1]}
+    status, body = _health(server)
+    assert status == 200 and body["relay"]["state"] == "ok"
+    for screen in staff:  # no ticket announced twice to anyone
+        news = [json.loads(m.split(" ", 1)[1])["id"] for m in screen.log if m.startswith("new ")]
+        assert len(news) == len(set(news)), screen.log
+
+
+@pytest.fixture
+def proxied(tmp_path: Path) -> Iterator[tuple[CuttableProxy, LiveServer]]:
+    owner = LiveServer(tmp_path / "owner")  # creates and migrates the database; never started
+    proxy = CuttableProxy()
+    url = owner.database_url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
+    assert url != owner.database_url
+    server = LiveServer(tmp_path, database_url=url)
+    try:
+        server.start()
+        yield proxy, server
+    finally:
+        server.close()
+        proxy.close()
+        owner.close()
+
+
+def test_postgres_outage_gives_clear_errors_then_recovers(proxied, opened) -> None:
+    proxy, server = proxied
+    (token,) = staff_tokens(server, ["eve"])
+    staff, kiosk, display = (server.connect(p) for p in ("/ws/staff", "/ws/kiosk", "/ws/display"))
+    opened.extend([staff, kiosk, display])
+    assert staff.recv() == "taken"
+    assert staff.ask(f"pick 4 {token}") == "success pick 4"
+    ticket = _new(kiosk, 1)
+    assert staff.recv().startswith("new ")
+
+    proxy.cut()
+    assert kiosk.ask("new cut@example.org Cut Off") == f"error new {UNAVAILABLE}"
+    assert kiosk.ask("query cut@example.org") == f"error query {UNAVAILABLE}"
+    assert staff.ask(f"accept {ticket}") == f"error accept {UNAVAILABLE}"
+    status, body = _health(server)
+    assert status == 503 and body["database"] == "unavailable"
+
+    proxy.restore()
+    assert staff.ask(f"accept {ticket}") == f"success claimed {ticket}"
+    assert staff.recv().startswith("claimed ")
+    assert display.drain()[-1].startswith("claimed eve 4 ")
+    assert _new(kiosk, 2) > ticket
+    assert _health(server)[0] == 200
+    assert server.process is not None and server.process.poll() is None  # never restarted
