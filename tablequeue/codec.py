@@ -8,21 +8,12 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
-from tablequeue.outcomes import (
-    Event, TablePicked, TablesChanged, TableUnpicked, TicketClaimed, TicketCreated,
-    TicketEnded, TicketShown, TicketView,
-)
+from tablequeue.outcomes import Event, TicketView
 
 VERSION = 1
-_TYPES: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (
-        TicketCreated, TicketClaimed, TicketShown, TicketEnded, TablePicked, TableUnpicked,
-        TablesChanged,
-    )
-}
+_TYPES: dict[str, type] = {cls.__name__: cls for cls in get_args(Event)}
 
 
 class CodecError(ValueError):
@@ -63,11 +54,16 @@ def _event_in(raw: dict[str, Any]) -> Event:
     cls = _TYPES.get(raw.get("type", ""))
     if cls is None:
         raise CodecError(f"unknown event type {raw.get('type')!r}")
-    if cls is TablesChanged:
-        return TablesChanged(holders=frozenset(raw["holders"]), taken=tuple(raw["taken"]))
-    kwargs = {k: v for k, v in raw.items() if k != "type"}
-    if "ticket" in kwargs:
-        kwargs["ticket"] = _ticket_in(kwargs["ticket"])
+    kwargs: dict[str, Any] = {}
+    for name, hint in get_type_hints(cls).items():
+        value = raw[name]
+        if hint is TicketView:
+            value = _ticket_in(value)
+        elif get_origin(hint) is frozenset:
+            value = frozenset(value)
+        elif get_origin(hint) is tuple:
+            value = tuple(value)
+        kwargs[name] = value
     return cls(**kwargs)  # type: ignore[no-any-return]
 
 

@@ -22,9 +22,10 @@ from tablequeue.broadcast import Registry, Role
 from tablequeue.db import unit_of_work
 from tablequeue.models import Staff, Ticket, TicketStatus
 from tablequeue.outcomes import (
-    Event, TablePicked, TablesChanged, TableUnpicked, TicketClaimed, TicketCreated,
-    TicketEnded, TicketShown, TicketView,
+    Event, TableCountChanged, TablePicked, TablesChanged, TableUnpicked, TicketClaimed,
+    TicketCreated, TicketEnded, TicketShown, TicketView, TicketWithdrawn,
 )
+from tablequeue.service.admin import table_count as stored_table_count
 from tablequeue.service.views import in_service, tables_changed, ticket_view, waiting
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,14 @@ class Picture:
     waiting: set[int] = field(default_factory=set)
     tables: dict[int, int | None] = field(default_factory=dict)  # taken table -> ticket shown
     changed: TablesChanged = field(default_factory=lambda: TablesChanged(frozenset(), ()))
+    table_count: int | None = None  # what displays that `watch` were told
 
     def apply(self, event: Event) -> None:
         """Follow one delivered event (called for every event, in delivery order)."""
         if isinstance(event, TicketCreated):
             self.waiting.add(event.ticket.id)
+        elif isinstance(event, TicketWithdrawn):
+            self.waiting.discard(event.ticket.id)
         elif isinstance(event, (TicketClaimed, TicketShown)):
             self.waiting.discard(event.ticket.id)
             self.tables[event.table] = event.ticket.id
@@ -54,6 +58,8 @@ class Picture:
             self.tables.pop(event.table, None)
         elif isinstance(event, TablesChanged):
             self.changed = event
+        elif isinstance(event, TableCountChanged):
+            self.table_count = event.count
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class Truth:
     at_tables: dict[int, TicketView]
     changed: TablesChanged
     mentioned: dict[int, TicketView]
+    table_count: int
 
 
 def read_truth(picture: Picture) -> Truth:
@@ -79,6 +86,7 @@ def read_truth(picture: Picture) -> Truth:
             at_tables={table: ticket for ticket, table in in_service(session)},
             changed=tables_changed(session),
             mentioned={t.id: ticket_view(t, name) for t, name in rows},
+            table_count=stored_table_count(session),
         )
 
 
@@ -143,13 +151,29 @@ def resync(registry: Registry, picture: Picture) -> int:
             for message in shown:
                 conn.send(message)
             touched += 1
+    touched += _to_watchers(registry, picture, truth)
     if truth.changed != picture.changed:
         touched += _tables_changed(registry, truth.changed)
     picture.waiting = {t.id for t in truth.waiting}
     picture.tables = {t: None for t in truth.changed.taken}
     picture.tables.update({table: t.id for table, t in truth.at_tables.items()})
     picture.changed = truth.changed
+    picture.table_count = truth.table_count
     return touched
+
+
+def _to_watchers(registry: Registry, picture: Picture, truth: Truth) -> int:
+    """Displays that `watch` the counts: the ones that changed."""
+    counts = []
+    if picture.waiting != {t.id for t in truth.waiting}:
+        counts.append(protocol.display_waiting(len(truth.waiting)))
+    if picture.table_count != truth.table_count:
+        counts.append(protocol.display_tables(truth.table_count))
+    watchers = [c for c in registry.members(Role.DISPLAY) if c.watching] if counts else []
+    for conn in watchers:
+        for message in counts:
+            conn.send(message)
+    return len(watchers)
 
 
 def _tables_changed(registry: Registry, changed: TablesChanged) -> int:
