@@ -152,6 +152,8 @@ class Registry:
         if events:
             self.relay.publish(events, reply)
         else:
+            # As in one process, a reply comes after every broadcast published before it.
+            self.relay.settle()
             reply()
 
     def deliver(self, events: Iterable[Event]) -> None:

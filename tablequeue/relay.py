@@ -41,10 +41,11 @@ TURN_WAIT = 2.0  # longest a reply waits for its events to come back through Red
 
 
 class _Turn:
-    """The listener hands over to the publishing greenlet (`go`) and waits for it (`done`)."""
+    """The listener hands over to the publishing greenlet (`go`), waits for its reply
+    (`done`), delivers the events and says so (`delivered`)."""
 
     def __init__(self) -> None:
-        self.go, self.done = threading.Event(), threading.Event()
+        self.go, self.done, self.delivered = threading.Event(), threading.Event(), threading.Event()
 
 
 class RedisRelay:
@@ -98,6 +99,9 @@ class RedisRelay:
             reply()
         finally:
             turn.done.set()
+        # As in one process: the next frame of this connection is read only after this
+        # command's broadcasts went out on this worker.
+        turn.delivered.wait(TURN_WAIT)
 
     def settle(self, timeout: float = 1.0) -> None:
         """Wait until every event published before now has been delivered here.
@@ -230,6 +234,8 @@ class RedisRelay:
         self.registry.deliver(events)
         for event in events:
             self.picture.apply(event)
+        if turn is not None:
+            turn.delivered.set()
 
     def _resync(self) -> None:
         try:

@@ -196,7 +196,7 @@ class LiveServer:
                 return self
             except websocket.WebSocketBadStatusException:
                 return self  # it answered: a server requiring device keys refuses the probe
-            except OSError:
+            except (OSError, websocket.WebSocketException):  # workers still booting
                 time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not start:\n{self.log()}")
 
