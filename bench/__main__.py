@@ -40,6 +40,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=1, help="client processes")
     p.add_argument("--deflate", action="store_true",
                    help="clients offer permessage-deflate, as browsers do")
+    p.add_argument("--ws-deflate", action="store_true",
+                   help="start the app with WS_DEFLATE=on (it accepts a deflate offer)")
     p.add_argument("--no-lean", dest="lean", action="store_false",
                    help="use the websockets client for every connection")
     p.add_argument("--repeat", type=int, default=3, help="runs per target (--compare, --sweep)")
@@ -96,7 +98,8 @@ def dispatch(args: argparse.Namespace, load: Load, seeded: object) -> None:
 
         say(render(profile(args.target_floor, seeded, load, args.out)))  # type: ignore[arg-type]
     else:
-        result = measure(args.floor, seeded, load)  # type: ignore[arg-type]
+        env = {"WS_DEFLATE": "on"} if args.ws_deflate else None
+        result = measure(args.floor, seeded, load, env=env)  # type: ignore[arg-type]
         say(result.line())
         say(f"kiosk schedule lag {result.kiosk_lag_ms:.1f} ms; errors: {result.error_samples}")
         say(f"load: {asdict(load)}")

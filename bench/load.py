@@ -48,6 +48,7 @@ class Plan:
 class Records:
     sent: dict[str, float] = field(default_factory=dict)  # ticket name -> kiosk `new` sent
     created: list[str] = field(default_factory=list)  # names answered `success new`
+    replied: list[float] = field(default_factory=list)  # when each `success new` arrived
     staff_new: list[tuple[int, str, float]] = field(default_factory=list)
     claimed_at: dict[int, float] = field(default_factory=dict)  # `success claimed` received
     display_who: array = field(default_factory=lambda: array("i"))
@@ -130,6 +131,7 @@ def kiosk_handler(rec: Records) -> Handler:
         rec.last_frame = t
         if payload.startswith(b"success new "):
             rec.created.append(json.loads(payload[12:])["name"])
+            rec.replied.append(t)
         else:
             rec.errors.append(payload.decode())
 

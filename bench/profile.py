@@ -20,9 +20,10 @@ BUCKETS = (
     ("database (SQLAlchemy, sqlite3)", ("sqlalchemy/", "sqlite3", "psycopg")),
     ("websocket encoding (wsproto)", ("wsproto/",)),
     ("socket writes (send syscalls)", ("sendall (", " send (", "_socket3.py", "_socketcommon.py")),
-    ("JSON and message formatting", ("json/", "tablequeue/protocol.py")),
+    ("JSON and message formatting", ("json/", "(protocol.py)")),
     ("websocket reading (simple-websocket)", ("simple_websocket/",)),
-    ("fan-out bookkeeping (broadcast.py)", ("tablequeue/broadcast.py", "bench/floor.py")),
+    ("fan-out bookkeeping (broadcast, delivery, floor)",
+     ("(broadcast.py)", "(delivery.py)", "(floor.py)")),
 )
 
 

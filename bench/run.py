@@ -38,6 +38,8 @@ class Result:
     new_p99: float
     claimed_p50: float  # ms, staff's `success claimed` -> each display's `claimed ...`
     claimed_p99: float
+    reply_p50: float  # ms, kiosk `new` sent -> its `success new` (includes the database)
+    reply_p99: float
     deliveries_per_s: float
     lost_new: int
     lost_claimed: int
@@ -58,6 +60,7 @@ class Result:
             f"{self.target:5} D={self.load['displays']:<4} R={self.load['rate']:<5g} "
             f"tickets={self.tickets:<5} new p50/p99={self.new_p50:6.2f}/{self.new_p99:7.2f} ms  "
             f"claimed p50/p99={self.claimed_p50:6.2f}/{self.claimed_p99:7.2f} ms  "
+            f"reply p50/p99={self.reply_p50:.1f}/{self.reply_p99:.1f}  "
             f"deliveries/s={self.deliveries_per_s:8.0f}  lost={self.lost_new}+{self.lost_claimed} "
             f"errors={self.errors}  cpu server={self.server_cpu:.0%} client={self.client_cpu:.0%}"
         )
@@ -159,12 +162,15 @@ def summarize(target: str, load: Load, records: list[Records], server_cpu: float
                 if claimed_at[ticket] >= measured:
                     claimed_lat.append(t - claimed_at[ticket])
     frames = sum(sum(r.frames.values()) for r in records)
+    reply_lat = [t - sent[name] for r in records for name, t in zip(r.created, r.replied)
+                 if sent[name] >= measured]
     last = max((r.last_frame for r in records), default=first)
     errors = [e for r in records for e in r.errors]
     return Result(
         target=target, load=asdict(load), tickets=len(created),
         new_p50=_pct(new_lat, 0.50), new_p99=_pct(new_lat, 0.99),
         claimed_p50=_pct(claimed_lat, 0.50), claimed_p99=_pct(claimed_lat, 0.99),
+        reply_p50=_pct(reply_lat, 0.50), reply_p99=_pct(reply_lat, 0.99),
         deliveries_per_s=frames / max(last - first, 1e-9),
         lost_new=len(created) * load.staff - len(seen_new),
         lost_claimed=len(claimed_at) * load.displays - len(seen_claimed)

@@ -1,8 +1,8 @@
 """Who receives what: the per-role registry of live connections and the fan-out of events.
 
 Events reach `Registry.deliver` through a relay: in one process directly, across workers
-and hosts through Redis (see tablequeue.relay). Every message is formatted once per event
-and role, then sent to a snapshot of the audience."""
+and hosts through Redis (see tablequeue.relay). Every message is formatted and framed once
+per event and role, then written to a snapshot of the audience (tablequeue.delivery)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Protocol
 from simple_websocket import ConnectionClosed
 
 from tablequeue import protocol
+from tablequeue.delivery import Frame, Outlet
 from tablequeue.outcomes import (
     Event, SessionsRevoked, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
     TicketClaimed, TicketCreated, TicketEnded, TicketShown, TicketView, TicketWithdrawn,
@@ -45,8 +46,9 @@ class Connection:
         self.token_hash: str | None = None
         self.holds_table = False
         self.watching = False  # a display that opted in to `waiting N` / `tables N`
-        # wsproto is not thread-safe: replies and broadcasts from other greenlets take turns.
+        # Replies and broadcasts from other greenlets take turns (frame order, bind replay).
         self.lock = threading.Lock()
+        self.outlet = Outlet(ws)
         # Tickets announced by the bind replay; a broadcast of one of them is a duplicate.
         self._replayed: set[int] = set()
 
@@ -54,18 +56,33 @@ class Connection:
         with self.lock:
             self._send(message)
 
+    def send_held(self, message: str) -> None:
+        """Send while the caller already holds `lock` (a join-time replay)."""
+        self._send(message)
+
     def _send(self, message: str) -> None:
         try:
-            self.ws.send(message)
+            self.outlet.send_text(message)
         except (ConnectionClosed, OSError):
             pass  # the receive loop sees the close and unregisters us
 
-    def send_new(self, ticket_id: int, message: str) -> None:
+    def send_frame(self, frame: Frame) -> None:
+        """A broadcast: the frame's bytes are shared by every plain receiver."""
+        with self.lock:
+            self._send_frame(frame)
+
+    def _send_frame(self, frame: Frame) -> None:
+        try:
+            self.outlet.send_frame(frame)
+        except (ConnectionClosed, OSError):
+            pass
+
+    def send_new(self, ticket_id: int, frame: Frame) -> None:
         with self.lock:
             if ticket_id in self._replayed:
                 self._replayed.discard(ticket_id)
                 return
-            self._send(message)
+            self._send_frame(frame)
 
     def announce(self, ticket_id: int, message: str) -> None:
         """A `new` the relay may have lost: send it once, and drop its late broadcast."""
@@ -177,9 +194,9 @@ class Registry:
 
     def _deliver(self, event: Event) -> None:
         if isinstance(event, TicketCreated):
-            message = protocol.staff_new(event.ticket)
+            frame = Frame(protocol.staff_new(event.ticket))
             for conn in self._bound_staff():
-                conn.send_new(event.ticket.id, message)
+                conn.send_new(event.ticket.id, frame)
         elif isinstance(event, TicketClaimed):
             self._send(self._bound_staff(), protocol.staff_claimed(event.ticket))
             self._to_displays(self._claimed_on_display(event.ticket, event.table))
@@ -259,8 +276,9 @@ class Registry:
 
     @staticmethod
     def _send(conns: Iterable[Connection], message: str) -> None:
+        frame = Frame(message)
         for conn in conns:
-            conn.send(message)
+            conn.send_frame(frame)
 
 
 def close(conn: Connection, code: int, reason: str) -> None:

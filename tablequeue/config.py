@@ -131,6 +131,8 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "SESSION_HOURS": _int(env, "SESSION_HOURS", 12, 1, 24 * 365),
         "DISPLAY_SHOWS_EMAIL": _bool(env, "DISPLAY_SHOWS_EMAIL", False),
         "RATE_LIMITS": _bool(env, "RATE_LIMITS", True),
+        # permessage-deflate on the websocket routes (off: every broadcast is framed once).
+        "WS_DEFLATE": _bool(env, "WS_DEFLATE", False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # auto: Secure whenever the request came over HTTPS (see tablequeue.security).

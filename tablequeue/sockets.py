@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from flask import current_app, session
+from flask import current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -122,9 +122,9 @@ def _display_joined(conn: Connection) -> None:
     redact = not registry().display_shows_email
     with conn.lock:
         for table in service.taken():
-            conn.ws.send(protocol.display_pick(table))  # type: ignore[attr-defined]
+            conn.send_held(protocol.display_pick(table))
         for ticket, table in service.tickets_at_tables():
-            conn.ws.send(protocol.display_claimed(ticket, table, redact_email=redact))  # type: ignore[attr-defined]
+            conn.send_held(protocol.display_claimed(ticket, table, redact_email=redact))
 
 
 def _display_command(conn: Connection, command: protocol.Command) -> Answer:
@@ -137,8 +137,8 @@ def _watch(conn: Connection) -> None:
     """Extension: the counts now; broadcast keeps them current from here on."""
     with conn.lock:
         conn.watching = True
-        conn.ws.send(protocol.display_waiting(stats.waiting_count()))  # type: ignore[attr-defined]
-        conn.ws.send(protocol.display_tables(admin.current_table_count()))  # type: ignore[attr-defined]
+        conn.send_held(protocol.display_waiting(stats.waiting_count()))
+        conn.send_held(protocol.display_tables(admin.current_table_count()))
 
 
 # ---- the routes ----------------------------------------------------------------------
@@ -157,6 +157,15 @@ def kiosk_socket(ws: object) -> None:
 @sock.route("/ws/display")
 def display_socket(ws: object) -> None:
     _serve(Connection(ws, Role.DISPLAY), protocol.DISPLAY_COMMANDS, _display_command, _display_joined)  # type: ignore[arg-type]
+
+
+@sock.bp.before_request  # type: ignore[union-attr]  (the routes above created sock.bp)
+def _decline_deflate() -> None:
+    """Unless WS_DEFLATE is on, hide a client's permessage-deflate offer from the handshake:
+    a deflate connection needs its own compressor (~256 KB) and its own encoding of every
+    broadcast, to save a few hundred bytes per message on a local network."""
+    if not current_app.config.get("WS_DEFLATE"):
+        request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
 
 def _serve(

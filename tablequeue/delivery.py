@@ -1,0 +1,147 @@
+"""How a message's bytes reach one websocket, cheaply and without letting one stalled
+client hold up a broadcast.
+
+A server-to-client text frame is unmasked, so for every receiver that negotiated no
+extension it is byte-for-byte the same: `Frame` builds it once per broadcast, exactly as
+wsproto would (RFC 6455 5.2), and each `Outlet` writes those bytes to its socket. A
+connection that negotiated permessage-deflate keeps its own compressor state, so its
+frames still go through its own wsproto connection.
+
+Writes never wait: under gevent an `Outlet` tries a non-blocking send; whatever the kernel
+will not take now goes to a per-connection backlog that a writer greenlet drains in order.
+A backlog over `BACKLOG_LIMIT` bytes means the client stopped reading: the socket is shut
+down and the receive loop ends the connection, as if the client had left."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+import threading
+from collections import deque
+from typing import Any
+
+from wsproto.events import TextMessage
+
+log = logging.getLogger(__name__)
+
+BACKLOG_LIMIT = 256 * 1024  # ~1,000 display messages a client has not read
+
+
+def text_frame(message: str) -> bytes:
+    """One final, unmasked text frame: the bytes wsproto sends for `message` with no
+    extension."""
+    payload = message.encode("utf-8")
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 0x10000:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
+class Frame:
+    """A message to broadcast; its frame bytes are built on first use, then shared."""
+
+    __slots__ = ("message", "_data")
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self._data: bytes | None = None
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = text_frame(self.message)
+        return self._data
+
+
+def _extensions(ws: Any) -> list[Any] | None:
+    """The extensions simple-websocket's wsproto connection negotiated; None if unknown."""
+    try:
+        return list(ws.ws.connection._proto.extensions)
+    except AttributeError:
+        return None
+
+
+class Outlet:
+    """The sending side of one simple-websocket connection. Callers serialize writes (the
+    connection's lock); under gevent no write yields, so a broadcast never waits here."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.sock: Any = getattr(ws, "sock", None)
+        self.plain = self.sock is not None and _extensions(ws) == []
+        # gevent's socket.send(data, flags, timeout) takes timeout=0.0 as "do not wait".
+        self.cooperative = type(self.sock).__module__.startswith("gevent")
+        self._backlog: deque[bytes] = deque()
+        self._backlog_bytes = 0
+        self._writing = False  # a writer greenlet owns the socket until the backlog is empty
+        self._dead = False
+
+    def send_text(self, message: str) -> None:
+        self.write(text_frame(message) if self.plain else None, message)
+
+    def send_frame(self, frame: Frame) -> None:
+        self.write(frame.data if self.plain else None, frame.message)
+
+    def write(self, data: bytes | None, message: str) -> None:
+        if self._dead or not getattr(self.ws, "connected", True):
+            return  # closed: the receive loop sees it and unregisters the connection
+        if data is None:  # an extension (deflate) was negotiated: wsproto encodes, in order
+            if self.sock is None:
+                self.ws.send(message)
+                return
+            data = self.ws.ws.send(TextMessage(data=message))
+        if self._writing:
+            self._queue(data)
+        elif not self.cooperative:
+            self.sock.sendall(data)  # plain threads: the caller's lock serializes writers
+        else:
+            self._write_now(data)
+
+    def _write_now(self, data: bytes) -> None:
+        try:
+            sent = self.sock.send(data, 0, 0.0)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._dead = True
+            return
+        if sent < len(data):
+            self._writing = True
+            self._queue(data[sent:])
+            threading.Thread(target=self._drain, daemon=True).start()  # a greenlet here
+
+    def _queue(self, data: bytes) -> None:
+        self._backlog.append(data)
+        self._backlog_bytes += len(data)
+        if self._backlog_bytes > BACKLOG_LIMIT:
+            log.warning("dropping a websocket client that stopped reading (%d bytes queued)",
+                        self._backlog_bytes)
+            self._abandon()
+
+    def _drain(self) -> None:
+        """The slow path: write the backlog in order, waiting for the client as long as the
+        backlog stays under the limit."""
+        try:
+            while self._backlog and not self._dead:
+                chunk = b"".join(self._backlog)
+                self._backlog.clear()
+                self._backlog_bytes = 0
+                self.sock.sendall(chunk)
+        except OSError:
+            self._dead = True
+        finally:
+            self._backlog.clear()
+            self._backlog_bytes = 0
+            self._writing = False
+
+    def _abandon(self) -> None:
+        self._dead = True
+        self._backlog.clear()
+        self._backlog_bytes = 0
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
