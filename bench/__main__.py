@@ -42,6 +42,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="clients offer permessage-deflate, as browsers do")
     p.add_argument("--ws-deflate", action="store_true",
                    help="start the app with WS_DEFLATE=on (it accepts a deflate offer)")
+    p.add_argument("--stalled", type=int, default=0,
+                   help="extra displays that stop reading after the handshake")
     p.add_argument("--no-lean", dest="lean", action="store_false",
                    help="use the websockets client for every connection")
     p.add_argument("--repeat", type=int, default=3, help="runs per target (--compare, --sweep)")
@@ -63,8 +65,8 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     raise_fd_limit()
     load = Load(staff=args.staff, displays=args.displays, kiosks=args.kiosks, rate=args.rate,
-                duration=args.duration, warmup=args.warmup, clients=args.clients, deflate=args.deflate,
-                lean=args.lean)
+                duration=args.duration, warmup=args.warmup, clients=args.clients,
+                deflate=args.deflate, stalled=args.stalled, lean=args.lean)
     with tempfile.TemporaryDirectory(prefix="tq-bench-") as tmp:
         print(f"seeding {args.staff} staff accounts ...", flush=True)
         seeded = seed(Path(tmp), max(args.staff, 1))

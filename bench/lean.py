@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import socket
 import time
 import zlib
 from typing import Callable
@@ -124,10 +125,19 @@ class LeanClient(asyncio.Protocol):
 
 
 async def open_lean(base: str, path: str, deflate: bool,
-                        on_text: Callable[[bytes, float], None]) -> LeanClient:
+                    on_text: Callable[[bytes, float], None], stall: bool = False) -> LeanClient:
+    """Connect and shake hands. `stall`: a client that stops reading after the handshake,
+    with a small receive buffer, like a frozen browser tab on a bad network."""
     host, port = base.removeprefix("ws://").split(":")
     loop = asyncio.get_running_loop()
-    _transport, protocol = await loop.create_connection(
-        lambda: LeanClient(host, int(port), path, deflate, on_text), host, int(port))
+    sock = socket.socket()
+    if stall:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await loop.sock_connect(sock, (host, int(port)))
+    transport, protocol = await loop.create_connection(
+        lambda: LeanClient(host, int(port), path, deflate, on_text), sock=sock)
     await asyncio.wait_for(protocol.ready, 60)
+    if stall:
+        transport.pause_reading()
     return protocol

@@ -40,6 +40,7 @@ class Plan:
     tag: str
     deflate: bool = False
     lean: bool = True
+    stalled: int = 0  # extra displays that stop reading after the handshake
     quiet: float = 1.0
     drain_max: float = 20.0
 
@@ -223,6 +224,8 @@ async def run(pipe: Pipe, plan: Plan) -> Records:
     staff = await asyncio.gather(*(pick(plan, t, tok, rec, gate) for t, tok in plan.staff))
     displays = await asyncio.gather(
         *(open_peer(plan, "/ws/display", display_handler(n, rec), gate) for n in plan.displays))
+    stalled = await asyncio.gather(*(open_lean(plan.base, "/ws/display", False, lambda *_: None,
+                                               stall=True) for _ in range(plan.stalled)))
     kiosks = await asyncio.gather(
         *(open_peer(plan, "/ws/kiosk", kiosk_handler(rec), gate) for _ in plan.kiosks))
     await asyncio.sleep(0.5)  # the join-time replays (`pick T` ...) arrive; not counted
@@ -241,6 +244,8 @@ async def run(pipe: Pipe, plan: Plan) -> Records:
     rec.cpu, rec.wall = time.process_time() - cpu0, now() - wall0
     await asyncio.gather(*(p.close() for p in [*staff, *displays, *kiosks]),
                          return_exceptions=True)
+    for client in stalled:
+        client.close()
     return rec
 
 

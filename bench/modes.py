@@ -65,7 +65,7 @@ class Comparison:
         """app / floor: below 1 is better for latencies, above 1 for rates and capacity."""
         out = {key: median(self.app, key) / median(self.floor, key)
                for key in ("new_p50", "new_p99", "claimed_p50", "claimed_p99",
-                           "deliveries_per_s")}
+                           "deliveries_per_s", "cpu_ms_per_ticket")}
         if self.app_capacity and self.floor_capacity and self.floor_capacity.rate:
             out["capacity"] = self.app_capacity.rate / self.floor_capacity.rate
         return out

@@ -20,15 +20,15 @@ from bench.run import Load, Result, measure
 DOC = ROOT / "docs" / "performance.md"
 PLOT = ROOT / "docs" / "fanout-sweep.png"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-COLUMNS = ("target", "new p50", "new p99", "claimed p50", "claimed p99", "deliveries/s",
-           "lost", "errors", "server CPU", "client CPU")
+COLUMNS = ("target", "new p50", "new p99", "claimed p50", "claimed p99", "reply p99",
+           "deliveries/s", "lost", "errors", "server CPU", "CPU ms/ticket", "client CPU")
 
 
 def _row(r: Result, label: str | None = None) -> str:
     cells = (label or r.target, f"{r.new_p50:.1f}", f"{r.new_p99:.1f}", f"{r.claimed_p50:.1f}",
-             f"{r.claimed_p99:.1f}", f"{r.deliveries_per_s:,.0f}",
+             f"{r.claimed_p99:.1f}", f"{r.reply_p99:.1f}", f"{r.deliveries_per_s:,.0f}",
              f"{r.lost_new + r.lost_claimed}", f"{r.errors}", f"{r.server_cpu:.0%}",
-             f"{r.client_cpu:.0%}")
+             f"{r.cpu_ms_per_ticket:.2f}", f"{r.client_cpu:.0%}")
     return "| " + " | ".join(cells) + " |"
 
 
@@ -58,7 +58,8 @@ def report(seed: Seed, load: Load, say: modes.Say) -> None:
                      enumerate(x for pair in zip(cmp.app, cmp.floor) for x in pair)]), ""]
     out += ["Medians and ratios (app / floor; a latency ratio below 1 and a rate ratio above 1 "
             "mean the app is faster):", ""]
-    for key in ("new_p50", "new_p99", "claimed_p50", "claimed_p99", "deliveries_per_s"):
+    for key in ("new_p50", "new_p99", "claimed_p50", "claimed_p99", "deliveries_per_s",
+                "cpu_ms_per_ticket"):
         out.append(f"- {key}: app {modes.spread(cmp.app, key)}, floor "
                    f"{modes.spread(cmp.floor, key)}, ratio {cmp.ratios()[key]:.2f}")
     assert cmp.app_capacity and cmp.floor_capacity

@@ -27,6 +27,7 @@ class Load:
     clients: int = 1
     deflate: bool = False
     lean: bool = True
+    stalled: int = 0  # displays that never read (client process 0); not in the figures
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Result:
     errors: int
     client_cpu: float  # busiest client process: CPU seconds / wall seconds
     server_cpu: float  # the worker: CPU seconds / wall seconds of the run
+    cpu_ms_per_ticket: float  # the worker's CPU time per ticket: robust to a busy machine
     kiosk_lag_ms: float
     error_samples: list[str]
 
@@ -62,7 +64,8 @@ class Result:
             f"claimed p50/p99={self.claimed_p50:6.2f}/{self.claimed_p99:7.2f} ms  "
             f"reply p50/p99={self.reply_p50:.1f}/{self.reply_p99:.1f}  "
             f"deliveries/s={self.deliveries_per_s:8.0f}  lost={self.lost_new}+{self.lost_claimed} "
-            f"errors={self.errors}  cpu server={self.server_cpu:.0%} client={self.client_cpu:.0%}"
+            f"errors={self.errors}  cpu server={self.server_cpu:.0%} "
+            f"({self.cpu_ms_per_ticket:.2f} ms/ticket) client={self.client_cpu:.0%}"
         )
 
 
@@ -79,7 +82,7 @@ def _plans(base: str, tokens: list[str], load: Load) -> list[Plan]:
              displays=_share(list(range(load.displays)), i, n),
              kiosks=_share(list(range(load.kiosks)), i, n), kiosk_total=load.kiosks,
              rate=load.rate, duration=load.warmup + load.duration, tag=tag, deflate=load.deflate,
-             lean=load.lean)
+             lean=load.lean, stalled=load.stalled if i == 0 else 0)
         for i in range(n)
     ]
 
@@ -97,9 +100,9 @@ def _cpu(server: Server) -> tuple[float, float]:
 
 
 def drive(server: Server, tokens: list[str], load: Load,
-          on_go: Callable[[], Any] | None = None) -> tuple[list[Records], float]:
+          on_go: Callable[[], Any] | None = None) -> tuple[list[Records], float, float]:
     """Run the client processes against a started server: their records, and the worker's
-    CPU seconds per wall second from the start signal to the last report."""
+    CPU seconds and the wall seconds from the start signal to the last report."""
     ctx = multiprocessing.get_context("spawn")
     pipes, procs = [], []
     for plan in _plans(server.base, tokens, load):
@@ -126,7 +129,7 @@ def drive(server: Server, tokens: list[str], load: Load,
                 raise RuntimeError(f"client process failed: {value}")
             records.append(value)
         cpu1, wall1 = _cpu(server)
-        return records, (cpu1 - cpu0) / (wall1 - wall0)
+        return records, cpu1 - cpu0, wall1 - wall0
     finally:
         for proc in procs:
             proc.join(timeout=10)
@@ -141,7 +144,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] * 1000
 
 
-def summarize(target: str, load: Load, records: list[Records], server_cpu: float) -> Result:
+def summarize(target: str, load: Load, records: list[Records], cpu: float, wall: float) -> Result:
     sent = {k: v for r in records for k, v in r.sent.items()}
     first = min(sent.values(), default=0.0)
     measured = first + load.warmup  # latencies of tickets from here on; losses count from 0
@@ -177,7 +180,8 @@ def summarize(target: str, load: Load, records: list[Records], server_cpu: float
         + (len(created) - len(claimed_at)) * load.displays,
         errors=len(errors) + max(0, len(sent) - len(created) - len(errors)),  # + unanswered
         client_cpu=max(r.cpu / max(r.wall, 1e-9) for r in records),
-        server_cpu=server_cpu,
+        server_cpu=cpu / wall,
+        cpu_ms_per_ticket=cpu * 1000 / max(len(created), 1),
         kiosk_lag_ms=max(r.lag for r in records) * 1000,
         error_samples=errors[:5],
     )
@@ -190,5 +194,5 @@ def measure(floor: bool, seed: Seed, load: Load, env: dict[str, str] | None = No
     with tempfile.TemporaryDirectory() as tmp:
         with Server(Path(tmp), floor=floor, seed=seed, tables=load.staff, env=env) as server:
             go = (lambda: on_go(server)) if on_go else None
-            records, cpu = drive(server, seed.tokens, load, go)
-        return summarize("floor" if floor else "app", load, records, cpu)
+            records, cpu, wall = drive(server, seed.tokens, load, go)
+        return summarize("floor" if floor else "app", load, records, cpu, wall)
