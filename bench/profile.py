@@ -23,7 +23,7 @@ BUCKETS = (
     ("JSON and message formatting", ("json/", "(protocol.py)")),
     ("websocket reading (simple-websocket)", ("simple_websocket/",)),
     ("fan-out bookkeeping (broadcast, delivery, floor)",
-     ("(broadcast.py)", "(delivery.py)", "(floor.py)")),
+     ("(broadcast.py)", "(delivery.py)", "floor.py)")),
 )
 
 
