@@ -70,16 +70,21 @@ def report(seed: Seed, load: Load, say: modes.Say) -> None:
     out += ["Capacity steps:", "", "```",
             *[s.line() for s in (*cmp.app_capacity.steps, *cmp.floor_capacity.steps)], "```", ""]
     say("== deflate and client checks")
+    deflate = replace(load, deflate=True)
     checks = [
-        (measure(False, seed, replace(load, deflate=True)), "app, clients offer deflate"),
-        (measure(True, seed, replace(load, deflate=True)), "floor, clients offer deflate"),
+        (measure(False, seed, deflate), "app, clients offer deflate (declined)"),
+        (measure(False, seed, deflate, env={"WS_DEFLATE": "on"}),
+         "app, WS_DEFLATE=on: deflate accepted"),
+        (measure(True, seed, deflate), "floor, clients offer deflate (accepted)"),
+        (measure(False, seed, replace(load, stalled=5)), "app, +5 displays that stop reading"),
+        (measure(True, seed, replace(load, stalled=5)), "floor, +5 displays that stop reading"),
         (measure(True, seed, replace(load, clients=2)), "floor, 2 client processes"),
         (measure(True, seed, replace(load, lean=False)), "floor, websockets client"),
         (measure(False, seed, replace(load, lean=False)), "app, websockets client"),
     ]
     for r, label in checks:
         say(f"{label}: {r.line()}")
-    out += ["### Deflate offered, and checks on the client", "",
+    out += ["### Deflate, stalled clients, and checks on the client", "",
             *_table([_row(r, label) for r, label in checks]), ""]
     say("== sweep")
     sweep = modes.sweep(seed, load, say, modes.DISPLAYS, repeat=1)
