@@ -492,3 +492,21 @@ def claimed_at(message: str) -> tuple[str, int, dict]:
     word, staff, table, raw = message.split(" ", 3)
     assert word == "claimed"
     return staff, int(table), ticket(raw)
+
+
+def test_pick_with_another_staff_members_token_rebinds_the_connection(fresh, connect, desk, kiosk):
+    ada, bob = desk("ada", 3), desk("bob", 4)
+    t, raw = new_ticket(kiosk, "v@example.org", "Vera")
+    assert bob.answer(f"accept {t['id']}") == f"success claimed {t['id']}"
+    waiting, waiting_raw = new_ticket(kiosk, "w@example.org", "Wendy")
+    kiosk.sync()
+    ada.sync()
+    # The console now speaks for bob: his table, his replay, his ticket.
+    assert ada.answer(f"pick 4 {bob.token}") == "success pick 4"
+    replay = ada.sync()
+    assert replay[0] == f"new {waiting_raw}"
+    assert len(replay) == 2 and ticket(replay[1].removeprefix("claimed ")) == {**t, "staff": "bob"}
+    assert ada.answer(f"complete {t['id']}") == f"success complete {t['id']}"
+    assert ada.answer(f"accept {waiting['id']}") == f"success claimed {waiting['id']}"
+    assert status_of(fresh, waiting["id"])[:2] == ("serving", "bob")
+    assert connect("/ws/staff").recv() == "taken 3 4"  # ada still holds table 3
