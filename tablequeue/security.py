@@ -16,6 +16,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tablequeue import service
@@ -44,13 +45,16 @@ def cookie_secure() -> bool:
 
 def content_security_policy() -> str:
     """Scripts and styles only from our own files; no frames around us; sockets to us."""
-    host = request.host
+    try:
+        sockets = f" ws://{request.host} wss://{request.host}"
+    except SecurityError:  # an untrusted Host (TRUSTED_HOSTS): its 400 still gets a CSP
+        sockets = ""
     return "; ".join([
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
-        f"connect-src 'self' ws://{host} wss://{host}",
+        f"connect-src 'self'{sockets}",
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
@@ -184,7 +188,9 @@ def sweep_screens() -> None:
 def init_app(app: Flask) -> None:
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        # Not x_host: the proxy passes Host through, and a client-sent X-Forwarded-Host
+        # must never redefine "our own origin" for the websocket check.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.session_interface = _SessionInterface()
     csrf.init_app(app)
     app.before_request(_guard_screens)

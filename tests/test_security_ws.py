@@ -25,6 +25,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = LiveServer(Path(tmp_path_factory.mktemp("server")), env={
         "PROXY_COUNT": "1",
         "ALLOWED_ORIGINS": "https://screens.example",
+        "TRUSTED_HOSTS": "127.0.0.1",
         "DEVICE_KEYS": "kiosk,display",
         "LIMIT_QUERY_CONNECTION": "5/2",
         "LIMIT_QUERY_ADDRESS": "8/2",
@@ -92,6 +93,17 @@ def test_own_and_allowed_origins_and_non_browser_clients_connect(
     assert handshake_status(server, path, origin=own, header=key) == 101
     assert handshake_status(server, path, origin="https://screens.example", header=key) == 101
     assert handshake_status(server, path, suppress_origin=True, header=key) == 101
+
+
+def test_forwarded_host_cannot_make_a_foreign_origin_our_own(server: LiveServer) -> None:
+    evil = ["X-Forwarded-Host: evil.example"]
+    assert handshake_status(server, "/ws/staff", origin="http://evil.example", header=evil) == 403
+
+
+def test_dns_rebinding_is_refused_by_trusted_hosts(server: LiveServer) -> None:
+    # A hostile name resolving to us: the browser sends its own name as Host and Origin.
+    rebound = f"evil.example:{server.port}"
+    assert handshake_status(server, "/ws/staff", host=rebound, origin=f"http://{rebound}") == 400
 
 
 def test_login_cookie_cannot_bind_a_cross_site_console(fresh: LiveServer) -> None:
