@@ -10,6 +10,7 @@ and must not stop the kiosk when the relay is down.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
@@ -65,13 +66,14 @@ class MemoryCounter:
 class RedisCounter:
     """Counters shared by every worker: INCR on a key per window, expiring with it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, namespace: str) -> None:
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._namespace = namespace
 
     def _key(self, key: str, seconds: int) -> str:
-        return f"tablequeue:throttle:{key}:{_window(seconds)}"
+        return f"tablequeue:throttle:{self._namespace}:{key}:{_window(seconds)}"
 
     def count(self, key: str, seconds: int) -> int:
         try:
@@ -104,7 +106,7 @@ class Limiter:
         self.enabled: bool = config["RATE_LIMITS"]
         self.config = config
         url = config.get("REDIS_URL")
-        self.shared: Counter = RedisCounter(url) if url else MemoryCounter()
+        self.shared: Counter = RedisCounter(url, _namespace(config)) if url else MemoryCounter()
         # Per-connection counters die with their connection.
         self._per_connection: weakref.WeakKeyDictionary[object, MemoryCounter] = (
             weakref.WeakKeyDictionary()
@@ -152,6 +154,13 @@ class Limiter:
             ("login_account", f"login:account:{username[:_MAX_KEY]}"),
             ("login_address", f"login:address:{address}"),
         ]
+
+
+def _namespace(config: Any) -> str:
+    """One deployment's counters apart from another's on a shared Redis: same database and
+    relay channel, same counters."""
+    name = f"{config['SQLALCHEMY_DATABASE_URI']}|{config.get('REDIS_CHANNEL', '')}"
+    return hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
 def limiter() -> Limiter:
