@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live import LiveServer
+from tests.live import LiveServer, new_ticket
+from tests.live import ticket as ticket_of
 
 # Throttles are tested in test_security_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}
@@ -109,6 +110,27 @@ def test_remove_deletes_the_account_its_tokens_and_its_table(fresh, connect):
     assert staff.answer(f"pick 5 {token}") == (
         "error pick the provided token does not belong to any staff member")
     assert not fresh.login("ada")
+
+
+@pytest.mark.parametrize("command", [["remove"], ["deactivate"]])
+def test_leaving_for_good_requeues_the_ticket_being_served(fresh, connect, desk, command):
+    ada = desk("ada", 2)
+    kiosk = connect("/ws/kiosk")
+    ticket, _ = new_ticket(kiosk, "grace@example.org", "Grace Hopper")
+    assert ada.answer(f"accept {ticket['id']}") == f"success claimed {ticket['id']}"
+    if command == ["remove"]:
+        fresh.flask("staff", "remove", "ada")
+    else:
+        from app import create_app
+        from tablequeue.service import identity
+
+        with create_app({"SQLALCHEMY_DATABASE_URI": fresh.database_url}).app_context():
+            identity.set_active("ada", False)
+    bob = desk("bob", 2)  # the table is free again, and the visitor waits at the front
+    assert [m.split(" ", 1)[0] for m in bob.replay] == ["new"]
+    again = ticket_of(bob.replay[0].removeprefix("new "))
+    assert (again["id"], again["staff"], again["start"]) == (ticket["id"], "", ticket["start"])
+    assert bob.answer(f"accept {ticket['id']}") == f"success claimed {ticket['id']}"
 
 
 def test_password_changes_the_password_and_revokes_every_session(fresh):

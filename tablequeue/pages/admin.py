@@ -67,7 +67,7 @@ def add_staff() -> str | Response:
 @admin_required
 def reset_password(username: str) -> str | Response:
     def reset() -> str:
-        identity.set_password(username, request.form.get("password", ""))
+        _publish(identity.set_password(username, request.form.get("password", "")))
         return f"New password set for {username}; their open consoles were logged out."
 
     return _act("staff", reset)
@@ -81,8 +81,10 @@ def set_active(username: str) -> str | Response:
         me = current_staff()
         if not active and me is not None and me.username == username:
             raise admin.AdminError("you cannot deactivate your own account")
-        identity.set_active(username, active)
-        return f"{username} can log in again." if active else f"{username} is deactivated and logged out."
+        _publish(identity.set_active(username, active))
+        if active:
+            return f"{username} can log in again."
+        return f"{username} is deactivated and logged out; their visitor, if any, waits again."
 
     return _act("staff", toggle)
 

@@ -16,7 +16,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from tablequeue.db import unit_of_work
 from tablequeue.models import Staff, StaffSession, TableAssignment, utcnow
-from tablequeue.outcomes import Outcome, SessionsRevoked
+from tablequeue.outcomes import Event, Outcome, SessionsRevoked
+from tablequeue.service.departure import release
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{1,32}", re.ASCII)
 # A throwaway hash so a login for an unknown name costs the same time as a wrong password.
@@ -98,25 +99,18 @@ def revoke_token(token: str) -> Outcome:
         return Outcome(events=[SessionsRevoked(frozenset({token_hash}), _taken(session))])
 
 
-def revoke_all(session: Session, staff_id: int) -> None:
-    session.execute(
-        update(StaffSession)
-        .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+def revoke_all(session: Session, staff_id: int) -> SessionsRevoked:
+    """End every live session of a staff member; the event that unbinds their consoles."""
+    live = (StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
+    hashes = frozenset(session.scalars(select(StaffSession.token_hash).where(*live)))
+    session.execute(update(StaffSession).where(*live).values(revoked_at=utcnow()))
+    return SessionsRevoked(hashes, _taken(session))
 
 
 def revoke_sessions(username: str) -> Outcome:
     """An admin ends every session of an account (it can log in again)."""
     with unit_of_work() as session:
-        staff = _get(session, username)
-        hashes = frozenset(session.scalars(
-            select(StaffSession.token_hash).where(
-                StaffSession.staff_id == staff.id, StaffSession.revoked_at.is_(None)
-            )
-        ))
-        revoke_all(session, staff.id)
-        return Outcome(events=[SessionsRevoked(hashes, _taken(session))])
+        return Outcome(events=[revoke_all(session, _get(session, username).id)])
 
 
 def valid_token_hashes(token_hashes: Iterable[str]) -> set[str]:
@@ -187,24 +181,33 @@ def list_staff() -> list[StaffInfo]:
         return [_info(session, s) for s in session.scalars(select(Staff).order_by(Staff.username))]
 
 
-def remove_staff(username: str) -> None:
-    """Delete an account; its sessions and table go with it (ON DELETE CASCADE)."""
+def remove_staff(username: str) -> list[Event]:
+    """Delete an account and its sessions; free its table and requeue its ticket."""
     with unit_of_work() as session:
-        session.delete(_get(session, username))
+        staff = _get(session, username)
+        events = release(session, staff.id)
+        revoked = revoke_all(session, staff.id)
+        session.delete(staff)
+        return [*events, revoked]
 
 
-def set_password(username: str, password: str) -> None:
+def set_password(username: str, password: str) -> list[Event]:
+    """A new password ends every session (whoever had the old one is logged out)."""
     if len(password) < 8:
         raise AccountError("a password needs at least 8 characters")
     with unit_of_work() as session:
         staff = _get(session, username)
         staff.password_hash = generate_password_hash(password)
-        revoke_all(session, staff.id)
+        return [revoke_all(session, staff.id)]
 
 
-def set_active(username: str, active: bool) -> None:
+def set_active(username: str, active: bool) -> list[Event]:
+    """(Re)activate or deactivate an account; deactivating ends its sessions, frees its
+    table and requeues its ticket. The events are for an in-process caller to publish."""
     with unit_of_work() as session:
         staff = _get(session, username)
         staff.active = active
-        if not active:
-            revoke_all(session, staff.id)
+        if active:
+            return []
+        events = release(session, staff.id)
+        return [*events, revoke_all(session, staff.id)]
