@@ -106,10 +106,12 @@ class RedisRelay:
     def settle(self, timeout: float = 1.0) -> None:
         """Wait until every event published before now has been delivered here.
 
-        Called before a connection is greeted or bound: its greeting reads the database,
-        and an event committed just before (still on its way through Redis) must not
-        reach it afterwards as a duplicate. Redis delivers one subscriber's messages in
-        publish order, so once our fence comes back, everything before it has arrived."""
+        Called before a connection is greeted or bound (its greeting reads the database,
+        and an event committed just before, still on its way through Redis, must not
+        reach it afterwards as a duplicate) and before a reply that publishes nothing (a
+        client that saw another's answer then hears, before its own, what that answer
+        announced). Redis delivers one subscriber's messages in publish order, so once
+        our fence comes back, everything published before it has arrived."""
         if self.state != "ok":
             return
         token = uuid.uuid4().hex
