@@ -198,6 +198,7 @@ class LiveServer:
                 return self  # it answered: a server requiring device keys refuses the probe
             except (OSError, websocket.WebSocketException):  # workers still booting
                 time.sleep(0.1)
+        self.stop(signal.SIGKILL)  # a failed start must not leave workers behind
         raise RuntimeError(f"gunicorn did not start:\n{self.log()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
