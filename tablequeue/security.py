@@ -106,7 +106,8 @@ def _guard_screens() -> Response | None:
         log.warning("refused a websocket handshake to %s from origin %r", path,
                     request.headers.get("Origin"))
         return _plain("this origin may not open the queue's websockets", 403)
-    kind = _SCREENS.get(path)
+    # The screen's pages too (/kiosk/ticket/7 is the kiosk's), not only its websocket.
+    kind = _SCREENS.get(path) or _SCREENS.get("/" + path.lstrip("/").split("/", 1)[0])
     if kind is None or kind not in current_app.config["DEVICE_KEYS"]:
         return None
     if devices.key_valid(kind, presented_device_key()):

@@ -157,8 +157,9 @@ def close_code(client: Client) -> int:
 
 def test_a_browser_screen_stores_its_key_in_a_cookie(server: LiveServer, keys: dict[str, str]) -> None:
     web = WebClient(server.port)
-    page = web.get("/display")
-    assert page.status == 302 and "/device" in (page.header("Location") or "")
+    for path in ("/display/", "/kiosk/", "/kiosk/ticket/1"):
+        page = web.get(path)
+        assert page.status == 302 and "/device" in (page.header("Location") or ""), path
     token = web.csrf_token("/device?next=/display")
     assert web.post("/device", {"csrf_token": token, "key": "wrong", "next": "/display"}).status == 403
     saved = web.post("/device", {"csrf_token": token, "key": keys["display"], "next": "/display"})
