@@ -64,18 +64,27 @@ _drop_server_banner()
 
 
 def post_worker_init(worker):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
-    """On SIGTERM, close every websocket with 1001 (going away) so clients reconnect at once
-    to the next server, instead of waiting out graceful_timeout and seeing a dropped TCP
-    connection. gunicorn's own handler only stops the accept loop."""
+    """On SIGTERM (graceful stop) and SIGINT/SIGQUIT (Ctrl-C: quick stop), close every
+    websocket with 1001 (going away) so clients reconnect at once to the next server,
+    instead of waiting out graceful_timeout or seeing a dropped TCP connection.
+    gunicorn's own handlers only stop the accept loop, or exit."""
     import signal
 
     import gevent
 
-    stop = worker.handle_exit
+    def close_all() -> None:
+        worker.wsgi.extensions["tablequeue.registry"].close_all(1001, "server is shutting down")
+
+    stop, quit_ = worker.handle_exit, worker.handle_quit
 
     def handle_exit(sig, frame):  # noqa: ANN001, ANN202
         stop(sig, frame)
-        registry = worker.wsgi.extensions["tablequeue.registry"]
-        gevent.spawn(registry.close_all, 1001, "server is shutting down")
+        gevent.spawn(close_all)
+
+    def handle_quit(sig, frame):  # noqa: ANN001, ANN202
+        # Close first: quitting ends the process without waiting for anything.
+        gevent.spawn(lambda: (close_all(), quit_(sig, frame)))
 
     signal.signal(signal.SIGTERM, handle_exit)
+    signal.signal(signal.SIGINT, handle_quit)
+    signal.signal(signal.SIGQUIT, handle_quit)

@@ -97,7 +97,8 @@ def _close_code(client: Client) -> int:
     raise AssertionError("no close frame")
 
 
-def test_sigterm_closes_every_websocket_with_1001(fresh: LiveServer) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_closes_every_websocket_with_1001(fresh: LiveServer, sig: int) -> None:
     token = fresh.add_staff("ada")
     clients = [fresh.connect(path) for path in ("/ws/staff", "/ws/kiosk", "/ws/display")]
     bound = fresh.connect("/ws/staff")
@@ -105,7 +106,7 @@ def test_sigterm_closes_every_websocket_with_1001(fresh: LiveServer) -> None:
     assert bound.ask(f"pick 2 {token}") == "success pick 2"
     clients.append(bound)
     try:
-        fresh.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+        fresh.process.send_signal(sig)  # type: ignore[union-attr]  (to the arbiter)
         assert [_close_code(c) for c in clients] == [1001] * 4
     finally:
         for client in clients:
