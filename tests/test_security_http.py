@@ -103,6 +103,7 @@ def test_logout_needs_the_csrf_token_in_the_form_or_the_htmx_header(fresh: LiveS
     client.login("ada")
     token = client.csrf_token("/staff/")
     assert client.post("/logout", {}).status == 400  # a cross-site form cannot log us out
+    assert client.get("/logout").status == 405  # nor can a link or an <img>
     assert client.get("/staff/").status == 200
     assert client.post("/logout", {}, {"X-CSRFToken": token}).status == 302
     assert client.get("/staff/").status == 302  # logged out

@@ -85,8 +85,9 @@ def login() -> str | Response | tuple[str, int]:
     return render_template("auth/login.html")
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+@bp.post("/logout")
 def logout() -> Response:
+    """POST only, with the CSRF token: a link or image elsewhere cannot log anyone out."""
     token = session.pop("token", None)
     if isinstance(token, str):
         outcome = identity.revoke_token(token)
