@@ -27,6 +27,20 @@ BUCKETS = (
 )
 
 
+# What the worker was doing, by the outermost recognisable frame (app, then floor).
+PHASES = (
+    ("service.new (kiosk: database)", "new (service/tickets.py)"),
+    ("service.accept (staff: database)", "accept (service/tickets.py)"),
+    ("service.complete (staff: database)", "_end (service/tickets.py)"),
+    ("fan-out (Registry.deliver / floor fan_out)", "Registry.deliver"),
+    ("fan-out (Registry.deliver / floor fan_out)", "fan_out (bench/floor.py)"),
+    ("writing replies", "_respond (sockets.py)"),
+    ("writing replies", "Peer.send (bench/floor.py)"),
+    ("reading frames (simple-websocket reader greenlets)", "_thread (simple_websocket"),
+    ("flushing coalesced writes (hub callback)", "_Flusher.flush"),
+)
+
+
 @dataclass
 class Profile:
     result: Result
@@ -34,11 +48,25 @@ class Profile:
     buckets: list[tuple[str, float]]  # share of busy samples
     top: list[tuple[str, float]]  # self time, share of busy samples
     busy: float  # share of all samples not idle in the hub
+    phases: list[tuple[str, float]]
 
 
 def _py_spy() -> str:
     found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     return found
+
+
+def phases(raw: Path) -> list[tuple[str, float]]:
+    """Busy samples by what the worker was doing (PHASES), as shares."""
+    counts: collections.Counter[str] = collections.Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or stack.endswith(BUCKETS[0][1][0] + ")"):
+            continue
+        phase = next((name for name, key in PHASES if key in stack), "other")
+        counts[phase] += int(count)
+    busy = max(sum(counts.values()), 1)
+    return [(name, n / busy) for name, n in counts.most_common()]
 
 
 def summarize(raw: Path, top_n: int = 12) -> tuple[int, list[tuple[str, float]],
@@ -87,13 +115,15 @@ def profile(floor: bool, seed: Seed, load: Load, out: Path) -> Profile:
     for proc in spy:
         proc.wait(timeout=60)
     total, buckets, top, busy = summarize(out)
-    return Profile(result, total, buckets, top, busy)
+    return Profile(result, total, buckets, top, busy, phases(out))
 
 
 def render(p: Profile) -> str:
     lines = [f"{p.result.line()}", f"samples: {p.samples}, busy: {p.busy:.0%} of them",
              "where the busy time goes:"]
     lines += [f"  {share:6.1%}  {name}" for name, share in p.buckets]
+    lines.append("what the worker was doing (share of busy samples):")
+    lines += [f"  {share:6.1%}  {name}" for name, share in p.phases]
     lines.append("hottest functions (self time, share of busy samples):")
     lines += [f"  {share:6.1%}  {frame}" for frame, share in p.top]
     return "\n".join(lines)

@@ -286,6 +286,7 @@ def close(conn: Connection, code: int, reason: str) -> None:
     ever) the peer answers it."""
     with conn.lock:
         try:
+            conn.outlet.flush()  # frames written before the close go out before it
             conn.ws.close(reason=code, message=reason)  # type: ignore[attr-defined]
         except Exception:  # already closed, or the peer vanished
             pass

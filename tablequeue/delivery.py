@@ -7,9 +7,11 @@ wsproto would (RFC 6455 5.2), and each `Outlet` writes those bytes to its socket
 connection that negotiated permessage-deflate keeps its own compressor state, so its
 frames still go through its own wsproto connection.
 
-Writes never wait: under gevent an `Outlet` tries a non-blocking send; whatever the kernel
-will not take now goes to a per-connection backlog that a writer greenlet drains in order.
-A backlog over `BACKLOG_LIMIT` bytes means the client stopped reading: the socket is shut
+Writes never wait. Under gevent a write is buffered and the buffer flushed as soon as the
+writing greenlet yields to the hub: everything written to one socket meanwhile (under load,
+the broadcasts of several commands) goes out in one non-blocking send. Whatever the kernel
+will not take goes to a per-connection backlog that a writer greenlet drains in order. A
+backlog over `BACKLOG_LIMIT` bytes means the client stopped reading: the socket is shut
 down and the receive loop ends the connection, as if the client had left."""
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-import threading
 from collections import deque
 from typing import Any
 
@@ -64,6 +65,31 @@ def _extensions(ws: Any) -> list[Any] | None:
         return None
 
 
+class _Flusher:
+    """The outlets written since the hub last ran, flushed once each from a hub callback."""
+
+    def __init__(self) -> None:
+        self.dirty: list[Outlet] = []
+
+    def mark(self, outlet: "Outlet") -> None:
+        if not self.dirty:
+            from gevent import get_hub
+
+            get_hub().loop.run_callback(self.flush)
+        self.dirty.append(outlet)
+
+    def flush(self) -> None:
+        dirty, self.dirty = self.dirty, []
+        for outlet in dirty:
+            try:
+                outlet.flush()
+            except Exception:  # a hub callback must not raise; one socket must not stop the rest
+                log.exception("flushing a websocket failed")
+
+
+_flusher = _Flusher()  # the worker has one gevent hub; greenlets all share it
+
+
 class Outlet:
     """The sending side of one simple-websocket connection. Callers serialize writes (the
     connection's lock); under gevent no write yields, so a broadcast never waits here."""
@@ -78,6 +104,7 @@ class Outlet:
         self._backlog_bytes = 0
         self._writing = False  # a writer greenlet owns the socket until the backlog is empty
         self._dead = False
+        self._pending: list[bytes] = []  # written since the hub last ran
 
     def send_text(self, message: str) -> None:
         self.write(text_frame(message) if self.plain else None, message)
@@ -98,6 +125,22 @@ class Outlet:
         elif not self.cooperative:
             self.sock.sendall(data)  # plain threads: the caller's lock serializes writers
         else:
+            if not self._pending:
+                _flusher.mark(self)
+            self._pending.append(data)
+
+    def flush(self) -> None:
+        """Send what was written since the hub last ran, in one non-blocking send."""
+        pending = self._pending
+        if not pending:
+            return
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
+        if self._dead:
+            return
+        if self._writing:
+            self._queue(data)
+        else:
             self._write_now(data)
 
     def _write_now(self, data: bytes) -> None:
@@ -111,7 +154,9 @@ class Outlet:
         if sent < len(data):
             self._writing = True
             self._queue(data[sent:])
-            threading.Thread(target=self._drain, daemon=True).start()  # a greenlet here
+            import gevent  # cooperative implies gevent; spawn never waits, even in the hub
+
+            gevent.spawn(self._drain)
 
     def _queue(self, data: bytes) -> None:
         self._backlog.append(data)
