@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.launch import ROOT, raise_fd_limit, seed
-from bench.run import Load, measure
+from bench.run import Load, measure, workers_env
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -30,6 +30,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     mode.add_argument("--profile", action="store_true", help="py-spy the worker during a run")
     mode.add_argument("--report", action="store_true",
                       help="everything, written into docs/performance.md and its plot")
+    p.add_argument("--quick", action="store_true", help="--report, every experiment tiny")
     p.add_argument("--staff", type=int, default=20)
     p.add_argument("--displays", type=int, default=200)
     p.add_argument("--kiosks", type=int, default=5)
@@ -44,6 +45,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="start the app with WS_DEFLATE=on (it accepts a deflate offer)")
     p.add_argument("--stalled", type=int, default=0,
                    help="extra displays that stop reading after the handshake")
+    p.add_argument("--workers", type=int, default=1,
+                   help="app workers; more than one relays through Redis on 127.0.0.1:6379")
     p.add_argument("--no-lean", dest="lean", action="store_false",
                    help="use the websockets client for every connection")
     p.add_argument("--repeat", type=int, default=3, help="runs per target (--compare, --sweep)")
@@ -80,7 +83,7 @@ def dispatch(args: argparse.Namespace, load: Load, seeded: object) -> None:
     if args.report:
         from bench.report import report
 
-        report(seeded, load, say)  # type: ignore[arg-type]
+        report(seeded, load, say, args.quick)  # type: ignore[arg-type]
     elif args.compare:
         modes.compare(seeded, load, say, args.repeat, args.with_capacity)  # type: ignore[arg-type]
     elif args.capacity:
@@ -100,7 +103,9 @@ def dispatch(args: argparse.Namespace, load: Load, seeded: object) -> None:
 
         say(render(profile(args.target_floor, seeded, load, args.out)))  # type: ignore[arg-type]
     else:
-        env = {"WS_DEFLATE": "on"} if args.ws_deflate else None
+        env = {"WS_DEFLATE": "on"} if args.ws_deflate else {}
+        if args.workers > 1:
+            env.update(workers_env(args.workers))
         result = measure(args.floor, seeded, load, env=env)  # type: ignore[arg-type]
         say(result.line())
         say(f"kiosk schedule lag {result.kiosk_lag_ms:.1f} ms; errors: {result.error_samples}")

@@ -72,7 +72,7 @@ class Comparison:
 
 
 def compare(seed: Seed, load: Load, say: Say, repeat: int = 3, with_capacity: bool = True,
-            env: dict[str, str] | None = None) -> Comparison:
+            env: dict[str, str] | None = None, rates: tuple[int, ...] = RATES) -> Comparison:
     """Alternate app and floor runs `repeat` times, then each one's capacity."""
     app, floor = [], []
     for i in range(repeat):
@@ -83,7 +83,7 @@ def compare(seed: Seed, load: Load, say: Say, repeat: int = 3, with_capacity: bo
     caps: list[Capacity | None] = [None, None]
     if with_capacity:
         for i, is_floor in enumerate((False, True)):
-            caps[i] = capacity(is_floor, seed, load, say)
+            caps[i] = capacity(is_floor, seed, load, say, rates)
             say(f"capacity {caps[i].target}: {caps[i].rate:g} tickets/s")  # type: ignore[union-attr]
     comparison = Comparison(app, floor, caps[0], caps[1])
     say("ratios app/floor (median of runs): " + ", ".join(

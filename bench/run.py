@@ -96,7 +96,8 @@ def _receive(pipe: Any, proc: Any, timeout: float) -> Any:
 
 
 def _cpu(server: Server) -> tuple[float, float]:
-    return sum(server.worker().cpu_times()[:2]), time.monotonic()
+    """User + system CPU seconds of every worker (one unless --workers), and the time."""
+    return sum(sum(w.cpu_times()[:2]) for w in server.workers()), time.monotonic()
 
 
 def drive(server: Server, tokens: list[str], load: Load,
@@ -185,6 +186,13 @@ def summarize(target: str, load: Load, records: list[Records], cpu: float, wall:
         kiosk_lag_ms=max(r.lag for r in records) * 1000,
         error_samples=errors[:5],
     )
+
+
+def workers_env(workers: int) -> dict[str, str]:
+    """Several app workers, their broadcasts relayed by the local Redis on a channel of
+    this run's own."""
+    return {"WEB_CONCURRENCY": str(workers), "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "REDIS_CHANNEL": "bench-" + uuid.uuid4().hex[:8]}
 
 
 def measure(floor: bool, seed: Seed, load: Load, env: dict[str, str] | None = None,
