@@ -17,7 +17,8 @@ from tablequeue import protocol
 from tablequeue.delivery import Frame, Outlet
 from tablequeue.outcomes import (
     Event, SessionsRevoked, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
-    TicketClaimed, TicketCreated, TicketEnded, TicketShown, TicketView, TicketWithdrawn,
+    TicketClaimed, TicketCreated, TicketEnded, TicketRequeued, TicketShown, TicketView,
+    TicketWithdrawn,
 )
 
 # Events after which displays that sent `watch` (an extension) get a fresh `waiting N`.
@@ -193,7 +194,10 @@ class Registry:
             self._send(watchers, protocol.display_waiting(self.waiting_count()))
 
     def _deliver(self, event: Event) -> None:
-        if isinstance(event, TicketCreated):
+        if isinstance(event, TicketRequeued):
+            # Not filtered by the bind replay: that replay saw it before it was claimed.
+            self._send(self._bound_staff(), protocol.staff_new(event.ticket))
+        elif isinstance(event, TicketCreated):
             frame = Frame(protocol.staff_new(event.ticket))
             for conn in self._bound_staff():
                 conn.send_new(event.ticket.id, frame)

@@ -104,6 +104,12 @@ class TicketWithdrawn:
 
 
 @dataclass(frozen=True)
+class TicketRequeued(TicketCreated):
+    """A ticket in service went back to waiting (its staff member's account was removed or
+    deactivated). Staff get `new` again even if their bind replay already announced it."""
+
+
+@dataclass(frozen=True)
 class TableCountChanged:
     """The admin changed how many tables the venue has."""
 
@@ -112,7 +118,7 @@ class TableCountChanged:
 
 Event = Union[
     TicketCreated, TicketClaimed, TicketShown, TicketEnded, TablePicked, TableUnpicked,
-    TablesChanged, SessionsRevoked, TicketWithdrawn, TableCountChanged,
+    TablesChanged, SessionsRevoked, TicketWithdrawn, TableCountChanged, TicketRequeued,
 ]
 
 

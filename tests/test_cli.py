@@ -3,8 +3,11 @@ against the live server's database, with clear errors for what cannot be done.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from tests.http_client import WebClient
 from tests.live import LiveServer, new_ticket
 from tests.live import ticket as ticket_of
 
@@ -112,25 +115,38 @@ def test_remove_deletes_the_account_its_tokens_and_its_table(fresh, connect):
     assert not fresh.login("ada")
 
 
-@pytest.mark.parametrize("command", [["remove"], ["deactivate"]])
-def test_leaving_for_good_requeues_the_ticket_being_served(fresh, connect, desk, command):
+def test_removing_a_staff_member_requeues_the_ticket_being_served(fresh, connect, desk):
     ada = desk("ada", 2)
-    kiosk = connect("/ws/kiosk")
-    ticket, _ = new_ticket(kiosk, "grace@example.org", "Grace Hopper")
+    ticket, _ = new_ticket(connect("/ws/kiosk"), "grace@example.org", "Grace Hopper")
     assert ada.answer(f"accept {ticket['id']}") == f"success claimed {ticket['id']}"
-    if command == ["remove"]:
-        fresh.flask("staff", "remove", "ada")
-    else:
-        from app import create_app
-        from tablequeue.service import identity
-
-        with create_app({"SQLALCHEMY_DATABASE_URI": fresh.database_url}).app_context():
-            identity.set_active("ada", False)
+    fresh.flask("staff", "remove", "ada")
     bob = desk("bob", 2)  # the table is free again, and the visitor waits at the front
     assert [m.split(" ", 1)[0] for m in bob.replay] == ["new"]
     again = ticket_of(bob.replay[0].removeprefix("new "))
     assert (again["id"], again["staff"], again["start"]) == (ticket["id"], "", ticket["start"])
     assert bob.answer(f"accept {ticket['id']}") == f"success claimed {ticket['id']}"
+
+
+def test_deactivating_at_admin_requeues_live_for_every_console(fresh, connect, desk):
+    fresh.add_staff("boss")  # the first account: the admin
+    ticket, _ = new_ticket(connect("/ws/kiosk"), "grace@example.org", "Grace Hopper")
+    carol = desk("carol", 5)  # bound now: her replay already announced the ticket
+    assert [m.split(" ", 1)[0] for m in carol.replay] == ["new"]
+    ada = desk("ada", 2)
+    assert ada.answer(f"accept {ticket['id']}") == f"success claimed {ticket['id']}"
+    display = connect("/ws/display")
+    assert display.sync() == ["pick 2", "pick 5", f"claimed ada 2 {display_json(ticket, 'ada')}"]
+    carol.sync()
+    admin = WebClient(fresh.port)
+    assert admin.login("boss").status == 302
+    token = admin.csrf_token("/admin/")
+    assert admin.post("/admin/staff/ada/active", {"csrf_token": token}).status in (200, 302, 303)
+    # The display clears table 2; every console hears the visitor is waiting again.
+    assert display.until(lambda m: m == "unpick 2")[0] == "unpick 2"
+    back = carol.until(lambda m: m.startswith("new "))[0]
+    assert ticket_of(back.removeprefix("new "))["id"] == ticket["id"]
+    assert ada.answer(f"complete {ticket['id']}") == (
+        "error complete you are not assigned to any table")
 
 
 def test_password_changes_the_password_and_revokes_every_session(fresh):
@@ -150,3 +166,8 @@ def test_password_changes_the_password_and_revokes_every_session(fresh):
 
 def test_db_upgrade_is_idempotent(fresh):
     fresh.flask("db", "upgrade")  # the server fixture ran it once already
+
+
+def display_json(ticket: dict, staff: str) -> str:
+    shown = {**ticket, "email": "", "staff": staff}
+    return json.dumps(shown, separators=(",", ":"), ensure_ascii=False)

@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from tablequeue.models import TableAssignment, TicketStatus
-from tablequeue.outcomes import Event, TableUnpicked, TicketCreated
+from tablequeue.outcomes import Event, TableUnpicked, TicketRequeued
 from tablequeue.service.views import serving_ticket, table_of, tables_changed, ticket_view
 
 
@@ -24,7 +24,7 @@ def release(session: Session, staff_id: int) -> list[Event]:
         # Waiting again with its original id and start time: it keeps its place in line.
         ticket.status, ticket.staff_id, ticket.claimed_at = TicketStatus.WAITING, None, None
         session.flush()
-        events.append(TicketCreated(ticket_view(ticket, None)))
+        events.append(TicketRequeued(ticket_view(ticket, None)))
     if table is not None:
         events.append(tables_changed(session))
     return events
