@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 import websocket
 from flask import Flask
 
@@ -305,7 +306,10 @@ class LiveServer:
         assert reply.status == 302, f"logout answered {reply.status}: {reply.body}"
 
     def engine(self) -> sa.Engine:
-        return sa.create_engine(self.database_url)
+        """An engine on the server's database that keeps no connection open between uses:
+        a pooled psycopg connection left for the garbage collector would raise a
+        ResourceWarning (an error here) inside whichever test happens to be running."""
+        return sa.create_engine(self.database_url, poolclass=NullPool)
 
     def reset(self) -> None:
         """Empty every table but the schema's, so one test's state cannot leak into the next."""
