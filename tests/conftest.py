@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.live import Client, Desk, LiveServer
 
@@ -73,3 +74,10 @@ def desk(server: LiveServer, connect: Callable[[str], Client]) -> Callable[..., 
         return Desk(name, token, client, table, replay)
 
     return seat
+
+
+# Property tests: no per-example deadline (a loaded CI machine is slow, not wrong), and in
+# CI a fixed derandomized search so a green commit stays green; locally they explore freely.
+hypothesis_settings.register_profile("local", deadline=None)
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "local")
