@@ -48,7 +48,7 @@ OpenPage = Callable[..., Page]
 def open_page(browser: Browser, server: LiveServer) -> Iterator[OpenPage]:
     """open_page("/kiosk/", viewport=...) opens a page in its own context (own cookies).
 
-    Any JavaScript error or dialog (an XSS alert would be one) fails the test."""
+    Any JavaScript error, CSP refusal or dialog (an XSS alert would be one) fails the test."""
     contexts = []
     problems: list[str] = []
 
@@ -57,6 +57,10 @@ def open_page(browser: Browser, server: LiveServer) -> Iterator[OpenPage]:
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        # The Content-Security-Policy forbids inline script and style: a page that needs
+        # either shows up here as a refusal.
+        page.on("console", lambda message: "Content Security Policy" in message.text
+                and problems.append(f"CSP: {message.text}"))
         page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
         before = kw.get("before")
         if callable(before):

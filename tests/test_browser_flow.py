@@ -161,3 +161,34 @@ def test_page_weight_is_recorded(fresh: LiveServer, open_page: OpenPage) -> None
         weights[path] = totals
         assert totals["html"] > 0 and totals["css"] > 0
     record("page_weight_bytes", weights)
+
+
+def test_screens_on_a_busy_morning(fresh: LiveServer, open_page: OpenPage, connect) -> None:
+    """The screenshots in README.md: several tables open, some serving, a queue waiting."""
+    set_tables(fresh, 10)
+    visitors = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra",
+                "Barbara Liskov", "Donald Knuth", "Frances Allen"]
+    tickets = [kiosk_sign_in(fresh, f"v{n}@example.org", name) for n, name in enumerate(visitors)]
+    for n, (username, table) in enumerate((("kim", 0), ("lee", 2), ("max", 5), ("noa", 7))):
+        client = connect("/ws/staff")
+        client.drain()
+        assert client.ask(f"pick {table} {fresh.add_staff(username)}") == f"success pick {table}"
+        if n < 3:
+            client.drain()
+            assert client.ask(f"accept {tickets[n]['id']}").startswith("success claimed")
+    add_staff(fresh, "ana")
+    display = open_page("/display/", viewport=TV)
+    connected(display)
+    expect(display.locator("#waiting-count")).to_have_text("4")
+    staff = open_page("/login", viewport=LAPTOP)
+    log_in(staff, "ana")
+    pick_table(staff, 8)
+    staff.locator("#waiting-list button.accept").first.click()
+    expect(staff.locator("#serving-name")).to_have_text("Edsger Dijkstra")
+    expect(display.locator("#table-8 .table-name")).to_have_text("Edsger D.")
+    screenshot(display, "display-busy-1920x1080")
+    assert no_scroll(display)
+    display.set_viewport_size(SMALL_TV)
+    screenshot(display, "display-busy-1280x720")
+    assert no_scroll(display)
+    screenshot(staff, "staff-busy-1366x768")
