@@ -28,13 +28,19 @@ def current_staff() -> identity.StaffInfo | None:
     return cast("identity.StaffInfo | None", g.staff)
 
 
+def _to_login() -> Response:
+    """To /login, and back to this page afterwards (the staff console is the default)."""
+    back = request.path if request.path != url_for("staff.index") else None
+    return redirect(url_for("auth.login", next=back))
+
+
 def login_required(view: View) -> View:
     """Send anyone without a valid login to /login, and back here afterwards."""
 
     @wraps(view)
     def wrapped(*args: object, **kwargs: object) -> object:
         if current_staff() is None:
-            return redirect(url_for("auth.login", next=request.path))
+            return _to_login()
         return view(*args, **kwargs)
 
     return cast(View, wrapped)
@@ -47,7 +53,7 @@ def admin_required(view: View) -> View:
     def wrapped(*args: object, **kwargs: object) -> object:
         me = current_staff()
         if me is None:
-            return redirect(url_for("auth.login", next=request.path))
+            return _to_login()
         if not me.is_admin:
             abort(403, "The admin page is for admin staff accounts.")
         return view(*args, **kwargs)
