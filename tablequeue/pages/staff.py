@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, session
+from flask import Blueprint, render_template
 
 from tablequeue.pages.auth import current_staff, login_required
 from tablequeue.service import admin
@@ -14,6 +14,5 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 @login_required
 def index() -> str:
     return render_template(
-        "staff/index.html", me=current_staff(), table_count=admin.current_table_count(),
-        token=session.get("token"),
+        "staff/index.html", me=current_staff(), table_count=admin.current_table_count()
     )
