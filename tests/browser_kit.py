@@ -52,15 +52,18 @@ def open_page(browser: Browser, server: LiveServer) -> Iterator[OpenPage]:
     contexts = []
     problems: list[str] = []
 
-    def open_(path: str, viewport: dict[str, int] = LAPTOP, touch: bool = False, **kw: object) -> Page:
+    def open_(path: str, viewport: dict[str, int] = LAPTOP, touch: bool = False,
+              csp_probe: bool = False, **kw: object) -> Page:
+        """csp_probe: the test injects script on purpose, so CSP refusals are expected."""
         context = browser.new_context(viewport=viewport, has_touch=touch, base_url=server.base)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
         # The Content-Security-Policy forbids inline script and style: a page that needs
         # either shows up here as a refusal.
-        page.on("console", lambda message: "Content Security Policy" in message.text
-                and problems.append(f"CSP: {message.text}"))
+        if not csp_probe:
+            page.on("console", lambda message: "Content Security Policy" in message.text
+                    and problems.append(f"CSP: {message.text}"))
         page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
         before = kw.get("before")
         if callable(before):

@@ -31,7 +31,8 @@ INJECT = """
 
 
 def watched(open_page: OpenPage, path: str, **kw: object) -> Page:
-    return open_page(path, before=lambda page: page.add_init_script(WATCH_VIOLATIONS), **kw)
+    return open_page(path, before=lambda page: page.add_init_script(WATCH_VIOLATIONS),
+                     csp_probe=True, **kw)
 
 
 def assert_csp_holds(page: Page) -> None:
