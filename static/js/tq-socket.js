@@ -23,7 +23,7 @@
   function showState(state) {
     for (const el of document.querySelectorAll("[data-connection]")) {
       el.dataset.connection = state;
-      el.textContent = state === "connected" ? "Connected" : "Reconnecting…";
+      el.textContent = { connected: "Connected", connecting: "Connecting…" }[state] || "Reconnecting…";
     }
   }
 
@@ -74,11 +74,14 @@
       handlers.message(word, rest, event.data);
     }
 
+    let everConnected = false;
+
     function open() {
-      showState("connecting");
+      showState(everConnected ? "reconnecting" : "connecting");
       socket = new WebSocket(url);
       socket.addEventListener("open", () => {
         attempt = 0;
+        everConnected = true;
         showState("connected");
         if (handlers.open) handlers.open(client);
       });
