@@ -81,3 +81,12 @@ def desk(server: LiveServer, connect: Callable[[str], Client]) -> Callable[..., 
 hypothesis_settings.register_profile("local", deadline=None)
 hypothesis_settings.register_profile("ci", deadline=None, derandomize=True)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "local")
+
+
+@pytest.fixture
+def opened() -> Iterator[list[Client]]:
+    """A list to append clients to; each is closed after the test."""
+    clients: list[Client] = []
+    yield clients
+    for client in clients:
+        client.close()

@@ -32,14 +32,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
         one.close()
 
 
-@pytest.fixture
-def opened() -> Iterator[list[Client]]:
-    clients: list[Client] = []
-    yield clients
-    for client in clients:
-        client.close()
-
-
 def _staff(server: LiveServer, opened: list[Client], token: str, table: int) -> Client:
     client = server.connect("/ws/staff")
     opened.append(client)

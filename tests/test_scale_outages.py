@@ -26,14 +26,6 @@ def _health(server: LiveServer) -> tuple[int, dict]:
 
 
 @pytest.fixture
-def opened() -> Iterator[list[Client]]:
-    clients: list[Client] = []
-    yield clients
-    for client in clients:
-        client.close()
-
-
-@pytest.fixture
 def redis_and_server(tmp_path: Path) -> Iterator[tuple[PrivateRedis, LiveServer]]:
     redis = PrivateRedis(tmp_path)
     redis.start()

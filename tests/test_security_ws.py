@@ -45,14 +45,6 @@ def keys(server: LiveServer) -> dict[str, str]:
     return issued
 
 
-@pytest.fixture
-def opened() -> Iterator[list[Client]]:
-    clients: list[Client] = []
-    yield clients
-    for client in clients:
-        client.close()
-
-
 def screen(server: LiveServer, opened: list[Client], keys: dict[str, str], path: str,
            address: str = "10.9.9.9") -> Client:
     """A kiosk, display or console with its device key, seen as coming from `address`."""

@@ -18,6 +18,7 @@ from tablequeue.db import unit_of_work
 from tablequeue.models import Staff, StaffSession, TableAssignment, utcnow
 from tablequeue.outcomes import Event, Outcome, SessionsRevoked
 from tablequeue.service.departure import release
+from tablequeue.service.views import tables_changed
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{1,32}", re.ASCII)
 # A throwaway hash so a login for an unknown name costs the same time as a wrong password.
@@ -96,7 +97,7 @@ def revoke_token(token: str) -> Outcome:
             .where(StaffSession.token_hash == token_hash, StaffSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
-        return Outcome(events=[SessionsRevoked(frozenset({token_hash}), _taken(session))])
+        return Outcome(events=[SessionsRevoked(frozenset({token_hash}), tables_changed(session).taken)])
 
 
 def revoke_all(session: Session, staff_id: int) -> SessionsRevoked:
@@ -104,7 +105,7 @@ def revoke_all(session: Session, staff_id: int) -> SessionsRevoked:
     live = (StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
     hashes = frozenset(session.scalars(select(StaffSession.token_hash).where(*live)))
     session.execute(update(StaffSession).where(*live).values(revoked_at=utcnow()))
-    return SessionsRevoked(hashes, _taken(session))
+    return SessionsRevoked(hashes, tables_changed(session).taken)
 
 
 def revoke_sessions(username: str) -> Outcome:
@@ -127,10 +128,6 @@ def valid_token_hashes(token_hashes: Iterable[str]) -> set[str]:
                 Staff.active.is_(True),
             )
         ))
-
-
-def _taken(session: Session) -> tuple[int, ...]:
-    return tuple(session.scalars(select(TableAssignment.table_number).order_by(TableAssignment.table_number)))
 
 
 def whoami(token: str | None) -> StaffInfo | None:
