@@ -11,8 +11,10 @@ from flask import Flask
 from tablequeue import config as configuration
 
 
-def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: configuration from the environment, then `overrides` (tests)."""
+def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = False) -> Flask:
+    """Build the app: configuration from the environment, then `overrides` (tests).
+    `serving` (wsgi.py) leaves out what only the `flask` commands use: Flask-Migrate
+    imports Alembic, ~11 MB in every worker."""
     app = Flask(
         __name__,
         instance_path=str(Path(__file__).resolve().parent / "instance"),
@@ -26,12 +28,18 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     logging.getLogger("tablequeue").setLevel(app.config.get("LOG_LEVEL", "INFO"))
 
     from tablequeue import db as _engine_hooks  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
-    from tablequeue import cli, health, pages, relay, security, sockets, throttle  # noqa: F401  (sockets registers its routes)
+    from tablequeue import cli, health, inbound, pages, security, sockets, throttle  # noqa: F401  (sockets registers its routes)
     from tablequeue.broadcast import Registry
-    from tablequeue.extensions import db, migrate, sock
+    from tablequeue.extensions import db, sock
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, directory=str(Path(__file__).resolve().parent / "migrations"))
+    if not serving:
+        from flask_migrate import Migrate
+
+        Migrate(app, db, render_as_batch=True, directory=str(Path(__file__).resolve().parent / "migrations"))
+    # sockets.py reads each websocket in its own request greenlet (tablequeue/inbound.py):
+    # simple-websocket must not start a reader of its own.
+    app.config["SOCK_SERVER_OPTIONS"] = {**app.config["SOCK_SERVER_OPTIONS"], **inbound.SERVER_OPTIONS}
     sock.init_app(app)
     from tablequeue.service.stats import waiting_counter
     from tablequeue.service.tables import assignment_reader
@@ -41,7 +49,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         tables_now=assignment_reader(app),
     )
     app.extensions["tablequeue.registry"] = registry
-    relay.install(app, registry)  # with REDIS_URL; wsgi.py starts it in each worker
+    if app.config.get("REDIS_URL"):  # else redis (~6 MB) is never imported
+        from tablequeue import relay
+
+        relay.install(app, registry)  # wsgi.py starts it in each worker
     app.register_blueprint(health.bp)
     security.init_app(app)
     throttle.init_app(app)

@@ -2,7 +2,7 @@
 
 from app import create_app
 
-app = create_app()
+app = create_app(serving=True)
 # Each gunicorn worker imports this module (never preloaded), so each gets its own listener.
 if "tablequeue.relay" in app.extensions:
     app.extensions["tablequeue.relay"].start()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-from collections import deque
 from typing import Any
 
 from wsproto.events import TextMessage
@@ -100,7 +99,7 @@ class Outlet:
         self.plain = self.sock is not None and _extensions(ws) == []
         # gevent's socket.send(data, flags, timeout) takes timeout=0.0 as "do not wait".
         self.cooperative = type(self.sock).__module__.startswith("gevent")
-        self._backlog: deque[bytes] = deque()
+        self._backlog: list[bytes] = []  # a deque would allocate a block per connection up front
         self._backlog_bytes = 0
         self._writing = False  # a writer greenlet owns the socket until the backlog is empty
         self._dead = False
@@ -175,8 +174,8 @@ class Outlet:
                 self._backlog.clear()
                 self._backlog_bytes = 0
                 self.sock.sendall(chunk)
-        except OSError:
-            self._dead = True
+        except OSError:  # gone, or silent past the reader's socket timeout (inbound.py)
+            self._abandon()  # so the receive loop ends too, not only the writes
         finally:
             self._backlog.clear()
             self._backlog_bytes = 0

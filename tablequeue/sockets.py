@@ -11,7 +11,7 @@ from flask import current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import protocol, security, service, throttle
+from tablequeue import inbound, protocol, security, service, throttle
 from tablequeue.broadcast import Connection, Registry, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
@@ -180,15 +180,17 @@ def _serve(
         security.remember_screen(conn)
         if on_join:
             _guarded(conn, "", lambda: on_join(conn))
-        while True:
-            frame = conn.ws.receive()  # type: ignore[attr-defined]
-            if isinstance(frame, bytes):
-                conn.send(protocol.BINARY_FRAME)
-                continue
-            command = protocol.parse(frame, commands)
-            _guarded(conn, protocol.command_word(command), lambda: _respond(conn, handle(conn, command)))
+        inbound.serve(conn.ws, lambda frame: _received(conn, frame, commands, handle))  # type: ignore[attr-defined]
     finally:
         registry().remove(conn)
+
+
+def _received(conn: Connection, frame: str | bytes, commands: frozenset[str], handle: Handler) -> None:
+    if isinstance(frame, bytes):
+        conn.send(protocol.BINARY_FRAME)
+        return
+    command = protocol.parse(frame, commands)
+    _guarded(conn, protocol.command_word(command), lambda: _respond(conn, handle(conn, command)))
 
 
 def _respond(conn: Connection, answer: Answer) -> None:
