@@ -40,9 +40,10 @@ class Socket(Protocol):
 class Connection:
     """One websocket and what the server knows about its far end."""
 
-    def __init__(self, ws: Socket, role: Role) -> None:
+    def __init__(self, ws: Socket, role: Role, address: str = "unknown") -> None:
         self.ws = ws
         self.role = role
+        self.address = address  # the client's, for throttles (the request may be gone)
         self.staff_id: int | None = None
         self.token_hash: str | None = None
         self.holds_table = False
@@ -56,6 +57,11 @@ class Connection:
     def send(self, message: str) -> None:
         with self.lock:
             self._send(message)
+
+    def write_control(self, data: bytes) -> None:
+        """A control frame (ping), in order with the messages."""
+        with self.lock:
+            self.outlet.write(data, "")
 
     def send_held(self, message: str) -> None:
         """Send while the caller already holds `lock` (a join-time replay)."""

@@ -156,5 +156,8 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "WTF_CSRF_TIME_LIMIT": None,
         # Flask-Sock: ping keeps idle proxies from dropping the socket and finds dead peers;
         # the size cap closes an oversized frame with 1009 instead of buffering it.
-        "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": max_message},
+        "SOCK_SERVER_OPTIONS": {
+            "ping_interval": _int(env, "WS_PING_SECONDS", 25, 1, 300),
+            "max_message_size": max_message,
+        },
     }

@@ -67,13 +67,18 @@ class _Done:
         return iter(())
 
 
+def forget_handshake(wsconn: Any) -> None:
+    """Drop a wsproto connection's finished handshake state."""
+    if wsconn.connection is not None:
+        wsconn.handshake = _Done()
+
+
 def serve(ws: Any, on_message: Callable[[str | bytes], None]) -> None:
     """Hand each complete message the peer sends to `on_message`, until the peer closes,
     goes quiet past a ping, or the socket is shut down; then close the socket, as
     simple-websocket's reader would. A loop, not a generator: every frame of C stack
     (a generator adds one) is copied to the heap each time an idle greenlet waits."""
-    if ws.ws.connection is not None:
-        ws.ws.handshake = _Done()
+    forget_handshake(ws.ws)
     sock = ws.sock
     interval = ws.ping_interval
     next_ping = time.monotonic() + interval if interval else None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Callable
 
-from flask import current_app, request, session
+from flask import Flask, current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import inbound, protocol, security, service, throttle
+from tablequeue import detached, inbound, protocol, security, service, throttle
 from tablequeue.broadcast import Connection, Registry, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
@@ -106,7 +107,7 @@ def _staff_command(conn: Connection, command: protocol.Command) -> Answer:
 def _kiosk_command(conn: Connection, command: protocol.Command) -> Answer:
     word = protocol.command_word(command)
     if word in ("new", "query") and not throttle.limiter().command_allowed(
-        conn, word, throttle.client_address()
+        conn, word, conn.address
     ):
         return Answer(protocol.error(word, Refusal.RATE_LIMITED))
     if isinstance(command, protocol.New):
@@ -146,17 +147,17 @@ def _watch(conn: Connection) -> None:
 
 @sock.route("/ws/staff")
 def staff_socket(ws: object) -> None:
-    _serve(Connection(ws, Role.STAFF), protocol.STAFF_COMMANDS, _staff_command, _staff_joined)  # type: ignore[arg-type]
+    _serve(ws, Role.STAFF, protocol.STAFF_COMMANDS, _staff_command, _staff_joined)
 
 
 @sock.route("/ws/kiosk")
 def kiosk_socket(ws: object) -> None:
-    _serve(Connection(ws, Role.KIOSK), protocol.KIOSK_COMMANDS, _kiosk_command)  # type: ignore[arg-type]
+    _serve(ws, Role.KIOSK, protocol.KIOSK_COMMANDS, _kiosk_command)
 
 
 @sock.route("/ws/display")
 def display_socket(ws: object) -> None:
-    _serve(Connection(ws, Role.DISPLAY), protocol.DISPLAY_COMMANDS, _display_command, _display_joined)  # type: ignore[arg-type]
+    _serve(ws, Role.DISPLAY, protocol.DISPLAY_COMMANDS, _display_command, _display_joined)
 
 
 @sock.bp.before_request  # type: ignore[union-attr]  (the routes above created sock.bp)
@@ -169,20 +170,40 @@ def _decline_deflate() -> None:
 
 
 def _serve(
-    conn: Connection,
+    ws: object,
+    role: Role,
     commands: frozenset[str],
     handle: Handler,
     on_join: Callable[[Connection], None] | None = None,
 ) -> None:
-    """Register, greet, then answer frames until the peer goes; unregister always."""
+    """Register, greet, then answer frames until the peer goes; unregister always. Under
+    gevent the greeted connection is detached from this request (tablequeue.detached),
+    which then ends: an idle websocket keeps no greenlet."""
+    peer = detached.Peer(ws) if detached.supported(ws) else None
+    conn = Connection(peer or ws, role, address=throttle.client_address())  # type: ignore[arg-type]
     registry().add(conn)
+    started = False
     try:
         security.remember_screen(conn)
         if on_join:
             _guarded(conn, "", lambda: on_join(conn))
-        inbound.serve(conn.ws, lambda frame: _received(conn, frame, commands, handle))  # type: ignore[attr-defined]
+        on_frame = lambda frame: _received(conn, frame, commands, handle)  # noqa: E731
+        if peer is None:
+            inbound.serve(ws, on_frame)
+            return
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        peer.start(on_frame, lambda: registry().remove(conn), partial(_in_app, app), conn.write_control)
+        started = True
     finally:
-        registry().remove(conn)
+        if not started:
+            registry().remove(conn)
+            if peer is not None:
+                peer.sock.close()
+
+
+def _in_app(app: Flask, work: Callable[[], None]) -> None:
+    with app.app_context():
+        work()
 
 
 def _received(conn: Connection, frame: str | bytes, commands: frozenset[str], handle: Handler) -> None:

@@ -128,6 +128,14 @@ def test_several_displays_receive_the_same(fresh, connect, desk, kiosk):
     assert seen[1] == seen[0] and seen[2] == seen[0]
 
 
+def test_hundreds_of_idle_displays_all_hear_one_broadcast(fresh, connect, desk):
+    """Idle connections hold no greenlet (tablequeue/detached.py): each must still wake."""
+    displays = [connect("/ws/display") for _ in range(300)]
+    desk("ada", 2)
+    for display in displays:
+        assert display.recv() == "pick 2"
+
+
 # ---- the operator may show emails on the display ----------------------------------------
 
 

@@ -1,0 +1,173 @@
+"""A websocket that outlives the WSGI request that opened it: no greenlet while it is idle.
+
+Flask-Sock does the handshake inside a request, and the request's greenlet would stay
+alive as long as the websocket (with gunicorn's request, the WSGI environ and Flask's
+request context: ~28 KB a connection, most of a worker's memory at a few thousand idle
+displays). `Peer` takes the connection over once the handshake and the greeting are done:
+it duplicates the socket's descriptor, so the request can end and gunicorn can close its
+own descriptor while the TCP connection lives on, and keeps simple-websocket's wsproto
+state. A libev watcher per socket then wakes the worker's hub when bytes arrive, and only
+then does a greenlet run: it reads everything waiting, hands each message to the caller,
+and ends. One sweep greenlet per worker sends the pings.
+
+Frames are handled exactly as simple-websocket handles them: `Peer` borrows its
+`_handle_events` (pings, pongs, close, fragments, the size cap), `send` and `close`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from typing import Any, Callable
+
+import gevent
+from simple_websocket.ws import Base
+from wsproto.events import Ping
+from wsproto.frame_protocol import CloseReason
+from wsproto.utilities import LocalProtocolError
+
+from tablequeue.inbound import Flag, forget_handshake
+
+log = logging.getLogger(__name__)
+
+OnMessage = Callable[[str | bytes], None]
+
+
+def supported(ws: Any) -> bool:
+    """Detaching needs gevent's hub and a gevent socket (gunicorn's gevent worker)."""
+    return type(getattr(ws, "sock", None)).__module__.startswith("gevent")
+
+
+class Peer:
+    """The server side of one websocket after its handshake, owning its own descriptor."""
+
+    _handle_events = Base._handle_events  # simple-websocket's rules, unchanged
+    send = Base.send
+    close = Base.close
+
+    def __init__(self, server: Any) -> None:
+        self.sock = socket.socket(fileno=os.dup(server.sock.fileno()))
+        self.ws = server.ws
+        forget_handshake(self.ws)
+        for name in ("subprotocol", "receive_bytes", "ping_interval", "max_message_size",
+                     "is_server", "close_reason", "close_message"):
+            setattr(self, name, getattr(server, name))
+        self.pong_received = True
+        self.input_buffer: list[str | bytes] = []
+        self.incoming_message: Any = None
+        self.incoming_message_len = 0
+        self.event = Flag()
+        self.connected = True
+        # The request may now end: Flask-Sock's close() of a closed socket does nothing.
+        server.connected = False
+        self._on_message: OnMessage = lambda _m: None
+        self._on_end: Callable[[], None] = lambda: None
+        self._run: Callable[[Callable[[], None]], None] = lambda f: f()
+        self._control: Callable[[bytes], None] = self.sock.sendall
+        self._watcher: Any = None
+        self.next_ping = 0.0
+
+    def start(self, on_message: OnMessage, on_end: Callable[[], None],
+              run: Callable[[Callable[[], None]], None], control: Callable[[bytes], None]) -> None:
+        """From now on, `run(work)` (an app context) calls `on_message` for each message
+        and `on_end` once, when the connection ends for whatever reason. Pings go out
+        through `control`, in order with everything else written to the connection."""
+        self._on_message, self._on_end, self._run = on_message, on_end, run
+        self._control = control
+        self.next_ping = time.monotonic() + (self.ping_interval or 0)
+        _pinger.add(self)
+        self._watcher = gevent.get_hub().loop.io(self.sock.fileno(), 1)
+        self._watcher.start(self._readable)
+
+    def _readable(self) -> None:
+        """In the hub, which must never block: hand the socket to a greenlet."""
+        self._watcher.stop()
+        gevent.spawn(self._run, self._pump)
+
+    def _pump(self) -> None:
+        """Read until the socket has nothing more (the descriptor is non-blocking), then
+        wait for the watcher again; handle messages in order, one at a time."""
+        try:
+            while True:
+                try:
+                    data = os.read(self.sock.fileno(), self.receive_bytes)
+                except BlockingIOError:
+                    break
+                if not data:
+                    return self.end()
+                self.ws.receive_data(data)
+                self.connected = self._handle_events()
+                while self.input_buffer:
+                    self._on_message(self.input_buffer.pop(0))
+                if not self.connected:
+                    return self.end()
+        except (OSError, LocalProtocolError):
+            return self.end()
+        if self.connected and self._watcher is not None:
+            self._watcher.start(self._readable)
+        else:
+            self.end()
+
+    def ping(self, now: float) -> None:
+        """simple-websocket's rule: a peer that has not answered the last ping is gone."""
+        if not self.connected:
+            return self.end()
+        if not self.pong_received:
+            try:
+                self.close(reason=CloseReason.POLICY_VIOLATION, message="Ping/Pong timeout")
+            except Exception:
+                pass
+            return self.end()
+        self.pong_received = False
+        self.next_ping = now + self.ping_interval
+        try:
+            self._control(self.ws.send(Ping()))
+        except OSError:
+            self.end()
+
+    def end(self) -> None:
+        """Stop watching, close the descriptor, tell the owner; once."""
+        if self._watcher is None:
+            return
+        self._watcher.stop()
+        self._watcher = None
+        self.connected = False
+        _pinger.discard(self)
+        try:
+            self.sock.close()
+        finally:
+            try:
+                self._on_end()
+            except Exception:
+                log.exception("ending a websocket failed")
+
+
+class _Pinger:
+    """One greenlet per worker pings every peer whose interval has passed."""
+
+    STEP = 1.0  # seconds between sweeps: a ping is at most this late
+
+    def __init__(self) -> None:
+        self.peers: set[Peer] = set()
+        self._greenlet: Any = None
+
+    def add(self, peer: Peer) -> None:
+        if not peer.ping_interval:
+            return
+        self.peers.add(peer)
+        if self._greenlet is None:
+            self._greenlet = gevent.spawn(self._sweep)
+
+    def discard(self, peer: Peer) -> None:
+        self.peers.discard(peer)
+
+    def _sweep(self) -> None:
+        while True:
+            gevent.sleep(self.STEP)
+            now = time.monotonic()
+            for peer in [p for p in self.peers if p.next_ping <= now]:
+                peer._run(lambda peer=peer: peer.ping(now))  # noqa: B023 (bound per peer)
+
+
+_pinger = _Pinger()
