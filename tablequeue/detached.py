@@ -70,9 +70,10 @@ class Peer:
 
     def start(self, on_message: OnMessage, on_end: Callable[[], None],
               run: Callable[[Callable[[], None]], None], control: Callable[[bytes], None]) -> None:
-        """From now on, `run(work)` (an app context) calls `on_message` for each message
-        and `on_end` once, when the connection ends for whatever reason. Pings go out
-        through `control`, in order with everything else written to the connection."""
+        """From now on, `run(work)` (an app context) calls `on_message` for each message,
+        and `on_end` (which must not need the app context) is called once, when the
+        connection ends for whatever reason. Pings go out through `control`, in order
+        with everything else written to the connection."""
         self._on_message, self._on_end, self._run = on_message, on_end, run
         self._control = control
         self.next_ping = time.monotonic() + (self.ping_interval or 0)
@@ -103,6 +104,9 @@ class Peer:
                 if not self.connected:
                     return self.end()
         except (OSError, LocalProtocolError):
+            return self.end()
+        except Exception:  # a bug: end this connection rather than leave it unread
+            log.exception("reading a websocket failed")
             return self.end()
         if self.connected and self._watcher is not None:
             self._watcher.start(self._readable)
@@ -167,7 +171,7 @@ class _Pinger:
             gevent.sleep(self.STEP)
             now = time.monotonic()
             for peer in [p for p in self.peers if p.next_ping <= now]:
-                peer._run(lambda peer=peer: peer.ping(now))  # noqa: B023 (bound per peer)
+                peer.ping(now)  # never waits: the ping is queued like any other write
 
 
 _pinger = _Pinger()

@@ -191,8 +191,8 @@ def _serve(
         if peer is None:
             inbound.serve(ws, on_frame)
             return
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        peer.start(on_frame, lambda: registry().remove(conn), partial(_in_app, app), conn.write_control)
+        app, members = current_app._get_current_object(), registry()  # type: ignore[attr-defined]
+        peer.start(on_frame, lambda: members.remove(conn), partial(_in_app, app), conn.write_control)
         started = True
     finally:
         if not started:
