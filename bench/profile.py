@@ -21,7 +21,7 @@ BUCKETS = (
     ("websocket encoding (wsproto)", ("wsproto/",)),
     ("socket writes (send syscalls)", ("sendall (", " send (", "_socket3.py", "_socketcommon.py")),
     ("JSON and message formatting", ("json/", "(protocol.py)")),
-    ("websocket reading (simple-websocket)", ("simple_websocket/",)),
+    ("websocket reading (simple-websocket)", ("simple_websocket/", "(detached.py)", "(inbound.py)")),
     ("fan-out bookkeeping (broadcast, delivery, floor)",
      ("(broadcast.py)", "(delivery.py)", "floor.py)")),
 )
@@ -37,6 +37,8 @@ PHASES = (
     ("writing replies", "_respond (sockets.py)"),
     ("writing replies", "Peer.send (bench/floor.py)"),
     ("reading frames (simple-websocket reader greenlets)", "_thread (simple_websocket"),
+    ("reading frames (detached readers, pings)", "Peer._pump (detached.py)"),
+    ("reading frames (detached readers, pings)", "_Pinger._sweep (detached.py)"),
     ("flushing coalesced writes (hub callback)", "_Flusher.flush"),
 )
 
