@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.launch import ROOT, raise_fd_limit, seed
+from bench.launch import ROOT, drop_seed, raise_fd_limit, seed
 from bench.run import Load, measure, workers_env
 
 
@@ -57,6 +57,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--sweep-displays", type=_ints, default=(50, 200, 500, 1000))
     p.add_argument("--plot", type=Path, default=ROOT / "docs" / "fanout-sweep.png")
     p.add_argument("--idle-counts", type=_ints, default=(1000, 5000))
+    p.add_argument("--postgres", metavar="URL", default=None,
+                   help="run the app on PostgreSQL (a fresh database per run on this server, "
+                        "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test), not SQLite")
     p.add_argument("--out", type=Path, default=Path("profile.txt"),
                    help="--profile: where py-spy's collapsed stacks go")
     return p.parse_args(argv)
@@ -72,8 +75,11 @@ def main(argv: list[str]) -> None:
                 deflate=args.deflate, stalled=args.stalled, lean=args.lean)
     with tempfile.TemporaryDirectory(prefix="tq-bench-") as tmp:
         print(f"seeding {args.staff} staff accounts ...", flush=True)
-        seeded = seed(Path(tmp), max(args.staff, 1))
-        dispatch(args, load, seeded)
+        seeded = seed(Path(tmp), max(args.staff, 1), args.postgres)
+        try:
+            dispatch(args, load, seeded)
+        finally:
+            drop_seed(seeded)
 
 
 def dispatch(args: argparse.Namespace, load: Load, seeded: object) -> None:

@@ -37,31 +37,64 @@ def free_port() -> int:
 
 @dataclass
 class Seed:
-    """A migrated database with `staff` accounts s0..sN-1 and one session token each."""
+    """A migrated database with `staff` accounts s0..sN-1 and one session token each: a
+    SQLite file, or (`postgres`) a PostgreSQL database used as a template."""
 
     path: Path
     tokens: list[str]
+    postgres: str | None = None  # the template database's URL
 
 
-def _flask_env(database: Path) -> dict[str, str]:
+def _admin(url: str, sql: str) -> None:
+    """One statement outside a transaction (CREATE/DROP DATABASE) on `url`'s server."""
+    import psycopg
+
+    # The maintenance database: one cannot drop the database one is connected to.
+    dsn = _with_database(url, "postgres").replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+def _with_database(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def _fresh_postgres(template_url: str) -> str:
+    """A copy of the seeded template, for one run (CREATE DATABASE … TEMPLATE is fast)."""
+    name = "tqbench_run_" + uuid.uuid4().hex[:10]
+    _admin(template_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_url.rsplit("/", 1)[1]}"')
+    return _with_database(template_url, name)
+
+
+def _flask_env(database: Path | str) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database if isinstance(database, str) else f"sqlite:///{database}",
         "SECRET_KEY": "bench-" + uuid.uuid4().hex,
         "LOG_LEVEL": "warning",
     }
 
 
-def seed(workdir: Path, staff: int) -> Seed:
-    """Build the template database once; every run starts from a copy of it."""
+def seed(workdir: Path, staff: int, postgres: str | None = None) -> Seed:
+    """Build the template database once; every run starts from a copy of it. With
+    `postgres` (a server URL), the template is a new database on that server."""
     path = workdir / "template.sqlite3"
-    env = _flask_env(path)
+    template = None
+    if postgres:
+        template = _with_database(postgres, "tqbench_seed_" + uuid.uuid4().hex[:10])
+        _admin(postgres, f'CREATE DATABASE "{template.rsplit("/", 1)[1]}"')
+    env = _flask_env(template or path)
     subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
                    cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     done = subprocess.run([sys.executable, "-m", "bench.seed", str(staff), PASSWORD],
                           cwd=ROOT, env=env, check=True, capture_output=True, text=True,
                           timeout=300)
-    return Seed(path, json.loads(done.stdout.strip().splitlines()[-1]))
+    return Seed(path, json.loads(done.stdout.strip().splitlines()[-1]), template)
+
+
+def drop_seed(seeded: Seed) -> None:
+    if seeded.postgres:
+        _admin(seeded.postgres, f'DROP DATABASE IF EXISTS "{seeded.postgres.rsplit("/", 1)[1]}"')
 
 
 class Server:
@@ -83,7 +116,11 @@ class Server:
             "WEB_CONCURRENCY": "1",
             **(env or {}),
         }
-        if not floor:
+        self.database_url: str | None = None
+        if not floor and seed is not None and seed.postgres:
+            self.database_url = _fresh_postgres(seed.postgres)
+            self.env["DATABASE_URL"] = self.database_url
+        elif not floor:
             assert seed is not None
             database = workdir / "queue.sqlite3"
             for suffix in ("", "-wal"):
@@ -151,6 +188,9 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self.process = None
+        if self.database_url:
+            _admin(self.database_url, f'DROP DATABASE IF EXISTS "{self.database_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+            self.database_url = None
 
     def __enter__(self) -> "Server":
         return self.start()
