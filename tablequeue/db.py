@@ -42,3 +42,12 @@ def unit_of_work() -> Iterator[Session]:
     """One short transaction: open, act, commit (or roll back), release the connection."""
     with Session(db.engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+@contextmanager
+def transaction() -> Iterator[Connection]:
+    """unit_of_work without the ORM, for the ticket path's Core statements: one short
+    transaction on a pooled Connection (no identity map, flush or refresh to pay for);
+    an exception rolls it back and propagates."""
+    with db.engine.begin() as connection:
+        yield connection

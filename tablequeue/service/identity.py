@@ -10,7 +10,8 @@ from datetime import timedelta
 from typing import Iterable
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -56,6 +57,42 @@ def staff_for_token(session: Session, token_hash: str | None) -> Staff | None:
             Staff.active.is_(True),
         )
     )
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Who a token belongs to, as the ticket commands need it: one row, one statement."""
+
+    staff_id: int
+    username: str
+    table: int | None
+
+
+_STAFF, _SESSIONS = Staff.__table__, StaffSession.__table__
+_TABLES = TableAssignment.__table__
+# Built once with bound parameters, so its cache key is computed once and the compiled
+# SQL reused: the token's staff member and their table in one round trip.
+_DESK = (
+    select(_STAFF.c.id, _STAFF.c.username, _TABLES.c.table_number)
+    .select_from(
+        _SESSIONS.join(_STAFF, _STAFF.c.id == _SESSIONS.c.staff_id)
+        .outerjoin(_TABLES, _TABLES.c.staff_id == _STAFF.c.id)
+    )
+    .where(
+        _SESSIONS.c.token_hash == bindparam("token_hash"),
+        _SESSIONS.c.revoked_at.is_(None),
+        _SESSIONS.c.expires_at > bindparam("now"),
+        _STAFF.c.active.is_(True),
+    )
+)
+
+
+def desk_for_token(connection: Connection, token_hash: str | None) -> Desk | None:
+    """staff_for_token plus the table they hold, for the ticket path (Core, no ORM)."""
+    if not token_hash:
+        return None
+    row = connection.execute(_DESK, {"token_hash": token_hash, "now": utcnow()}).first()
+    return Desk(row.id, row.username, row.table_number) if row else None
 
 
 def _issue(session: Session, staff: Staff) -> str:

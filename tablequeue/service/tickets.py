@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from tablequeue.db import unit_of_work
-from tablequeue.models import Staff, Ticket, TicketStatus, Visitor, utcnow
+from tablequeue.db import transaction, unit_of_work
+from tablequeue.models import Staff, TicketStatus, Visitor, utcnow
 from tablequeue.outcomes import (
     Outcome, Refusal, TicketClaimed, TicketCreated, TicketEnded, TicketView, refused,
 )
-from tablequeue.service.identity import staff_for_token
-from tablequeue.service.views import in_service, serving_ticket, table_of, ticket_view, waiting
+from tablequeue.service import ticket_sql
+from tablequeue.service.identity import desk_for_token
+from tablequeue.service.views import in_service, serving_ticket, ticket_view, waiting
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 NAME_MAX = 100
@@ -51,28 +53,12 @@ def new(email: str, name: str) -> Outcome:
     refusal = _email_refusal(email) or _name_refusal(name)
     if refusal:
         return refused(refusal)
-    with unit_of_work() as session:
-        visitor = _remember(session, email.lower(), name)
-        ticket = Ticket(visitor_id=visitor.id, email=email, name=name, created_at=utcnow())
-        session.add(ticket)
-        session.flush()
-        view = ticket_view(ticket, None)
+    now = utcnow()
+    with transaction() as connection:
+        visitor_id = ticket_sql.remember(connection, email.lower(), name, now)
+        ticket_id = ticket_sql.add_ticket(connection, visitor_id, email, name, now)
+    view = TicketView(ticket_id, email, name, "", now, None, TicketStatus.WAITING)
     return Outcome(value=view, events=[TicketCreated(view)])
-
-
-def _remember(session: Session, key: str, name: str) -> Visitor:
-    visitor = session.scalar(select(Visitor).where(Visitor.email == key))
-    if visitor is None:
-        try:
-            with session.begin_nested():
-                visitor = Visitor(email=key, name=name)
-                session.add(visitor)
-            return visitor
-        except IntegrityError:
-            # Another kiosk registered the same email a moment ago: update theirs.
-            visitor = session.scalars(select(Visitor).where(Visitor.email == key)).one()
-    visitor.name, visitor.updated_at = name, utcnow()
-    return visitor
 
 
 def query(email: str) -> Outcome:
@@ -88,40 +74,36 @@ def query(email: str) -> Outcome:
 
 def accept(token_hash: str | None, ticket_id: int | None) -> Outcome:
     """Claim a waiting ticket; the conditional UPDATE makes exactly one claim win."""
-    with unit_of_work() as session:
-        staff = staff_for_token(session, token_hash)
-        if staff is None:
-            return refused(Refusal.TOKEN_INVALID)
-        table = table_of(session, staff.id)
-        if table is None:
-            return refused(Refusal.NO_TABLE)
-        ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
-        refusal = _claim_refusal(ticket) or _busy(session, staff.id)
-        if refusal:
-            return refused(refusal)
-        try:
-            with session.begin_nested():
-                claimed = session.execute(
-                    update(Ticket)
-                    .where(Ticket.id == ticket_id, Ticket.status == TicketStatus.WAITING)
-                    .values(
-                        status=TicketStatus.SERVING, staff_id=staff.id,
-                        table_number=table, claimed_at=utcnow(),
-                    )
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-        except IntegrityError:
-            # The partial unique index: this staff member's other connection won a claim.
-            return refused(Refusal.BUSY)
-        if claimed != 1:
-            session.refresh(ticket)
-            return refused(_claim_refusal(ticket) or Refusal.CLAIMED)
-        session.refresh(ticket)
-        view = ticket_view(ticket, staff.username)
-    return Outcome(value=view.id, events=[TicketClaimed(view, table)])
+    try:
+        with transaction() as connection:
+            return _accept(connection, token_hash, ticket_id)
+    except IntegrityError:
+        # The partial unique index: this staff member already serves a ticket (maybe just
+        # claimed on their other connection). The UPDATE was the transaction's only write,
+        # and on PostgreSQL the error aborts the transaction, so it ends here, rolled
+        # back, and becomes the refusal outside it.
+        return refused(Refusal.BUSY)
 
 
-def _claim_refusal(ticket: Ticket | None) -> Refusal | None:
+def _accept(connection: Connection, token_hash: str | None, ticket_id: int | None) -> Outcome:
+    desk = desk_for_token(connection, token_hash)
+    if desk is None:
+        return refused(Refusal.TOKEN_INVALID)
+    if desk.table is None:
+        return refused(Refusal.NO_TABLE)
+    if ticket_id is None:
+        return refused(Refusal.NO_TICKET)
+    # Tried first, explained after: only a refused claim pays for reading why.
+    row = ticket_sql.claim(connection, ticket_id, desk.staff_id, desk.table, utcnow())
+    if row is None:
+        return refused(_claim_refusal(ticket_sql.state(connection, ticket_id)) or Refusal.CLAIMED)
+    view = _view(row, desk.username, TicketStatus.SERVING)
+    return Outcome(value=view.id, events=[TicketClaimed(view, desk.table)])
+
+
+def _claim_refusal(ticket: Row[Any] | None) -> Refusal | None:
+    """Why a ticket cannot be claimed; None for a waiting one (then only BUSY is left,
+    and the UPDATE itself says that)."""
     if ticket is None:
         return Refusal.NO_TICKET
     if ticket.status == TicketStatus.SERVING:
@@ -129,10 +111,6 @@ def _claim_refusal(ticket: Ticket | None) -> Refusal | None:
     if ticket.status in _FINISHED:
         return Refusal.FINISHED
     return None
-
-
-def _busy(session: Session, staff_id: int) -> Refusal | None:
-    return Refusal.BUSY if serving_ticket(session, staff_id) is not None else None
 
 
 def complete(token_hash: str | None, ticket_id: int | None) -> Outcome:
@@ -143,33 +121,36 @@ def cancel(token_hash: str | None, ticket_id: int | None) -> Outcome:
     return _end(token_hash, ticket_id, TicketStatus.CANCELLED)
 
 
-def _end(token_hash: str | None, ticket_id: int | None, status: TicketStatus) -> Outcome:
+def _end(token_hash: str | None, ticket_id: int | None, status: str) -> Outcome:
     """Finish a ticket one owns and is serving; only the owner, only once."""
-    with unit_of_work() as session:
-        staff = staff_for_token(session, token_hash)
-        table = table_of(session, staff.id) if staff else None
-        if staff is None or table is None:
+    with transaction() as connection:
+        desk = desk_for_token(connection, token_hash)
+        if desk is None or desk.table is None:
             return refused(Refusal.NO_TABLE)
-        ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
-        if ticket is None:
+        if ticket_id is None:
             return refused(Refusal.NO_TICKET)
-        if ticket.status in _FINISHED:
-            return refused(Refusal.FINISHED)
-        if ticket.staff_id != staff.id or ticket.status != TicketStatus.SERVING:
-            return refused(Refusal.NOT_OWNER)
-        ended = session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket.id, Ticket.status == TicketStatus.SERVING,
-                   Ticket.staff_id == staff.id)
-            .values(status=status, ended_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if ended != 1:
-            return refused(Refusal.FINISHED)
-        session.refresh(ticket)
-        view = ticket_view(ticket, staff.username)
+        row = ticket_sql.end(connection, ticket_id, desk.staff_id, status, utcnow())
+        if row is None:
+            return refused(_end_refusal(ticket_sql.state(connection, ticket_id), desk.staff_id))
+    view = _view(row, desk.username, status)
     completed = status == TicketStatus.COMPLETED
-    return Outcome(value=view.id, events=[TicketEnded(view, table, completed)])
+    return Outcome(value=view.id, events=[TicketEnded(view, desk.table, completed)])
+
+
+def _end_refusal(ticket: Row[Any] | None, staff_id: int) -> Refusal:
+    """Why the UPDATE matched nothing, in the protocol's order of checks."""
+    if ticket is None:
+        return Refusal.NO_TICKET
+    if ticket.status in _FINISHED:
+        return Refusal.FINISHED
+    if ticket.staff_id != staff_id or ticket.status != TicketStatus.SERVING:
+        return Refusal.NOT_OWNER
+    return Refusal.FINISHED  # it was ended between the UPDATE and this read
+
+
+def _view(row: Row[Any], staff_username: str, status: str) -> TicketView:
+    return TicketView(row.id, row.email, row.name, staff_username, row.created_at,
+                      row.ended_at, status)
 
 
 def waiting_tickets() -> list[TicketView]:

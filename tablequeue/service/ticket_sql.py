@@ -1,0 +1,105 @@
+"""The ticket path's SQL as Core statements built once at import, with bound parameters:
+each statement's cache key is computed once and its compiled form reused, so a command
+costs a few driver calls instead of the ORM's loading, flushing and refreshing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert, Update
+
+from tablequeue.models import Ticket, TicketStatus, Visitor
+
+TICKETS, VISITORS = Ticket.__table__, Visitor.__table__
+# What a TicketView needs beyond what the command already knows.
+VIEW = (TICKETS.c.id, TICKETS.c.email, TICKETS.c.name, TICKETS.c.created_at, TICKETS.c.ended_at)
+
+# Bound parameter names differ from column names: SQLAlchemy reserves those in SET/VALUES.
+_CLAIM = (
+    update(TICKETS)
+    .where(TICKETS.c.id == bindparam("ticket"), TICKETS.c.status == TicketStatus.WAITING)
+    .values(status=TicketStatus.SERVING, staff_id=bindparam("staff"),
+            table_number=bindparam("table"), claimed_at=bindparam("now"))
+)
+_END = (
+    update(TICKETS)
+    .where(TICKETS.c.id == bindparam("ticket"), TICKETS.c.status == TicketStatus.SERVING,
+           TICKETS.c.staff_id == bindparam("staff"))
+    .values(status=bindparam("ended_as"), ended_at=bindparam("now"))
+)
+_CLAIM_RETURNING, _END_RETURNING = _CLAIM.returning(*VIEW), _END.returning(*VIEW)
+_VIEW_OF = select(*VIEW).where(TICKETS.c.id == bindparam("ticket"))
+_STATE = select(TICKETS.c.status, TICKETS.c.staff_id).where(TICKETS.c.id == bindparam("ticket"))
+_NEW_TICKET = insert(TICKETS).values(
+    visitor_id=bindparam("visitor"), email=bindparam("email_given"),
+    name=bindparam("name_given"), status=TicketStatus.WAITING, created_at=bindparam("now"),
+)
+_VISITOR_ID = select(VISITORS.c.id).where(VISITORS.c.email == bindparam("key"))
+
+
+def _upsert(dialect_insert: Callable[[Any], Any]) -> Insert:
+    """Insert the visitor or, if the email is known, take the new name: one statement that
+    also settles two kiosks registering one email at once (no savepoint, no retry)."""
+    stmt = dialect_insert(VISITORS).values(
+        email=bindparam("key"), name=bindparam("name_given"), updated_at=bindparam("now"),
+    )
+    return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=[VISITORS.c.email],
+        set_={"name": stmt.excluded["name"], "updated_at": stmt.excluded["updated_at"]},
+    )
+
+
+_REMEMBER = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+_REMEMBER_RETURNING = {name: stmt.returning(VISITORS.c.id) for name, stmt in _REMEMBER.items()}
+
+
+def _updated(connection: Connection, plain: Update, returning: Update,
+             params: dict[str, Any]) -> Row[Any] | None:
+    """Run a ticket UPDATE that matches at most one row (by primary key); the updated
+    ticket's VIEW columns, or None if it matched nothing. A returned row means rowcount 1.
+    SQLite before 3.35 has no RETURNING: then a SELECT follows a successful UPDATE."""
+    if connection.dialect.update_returning:
+        return connection.execute(returning, params).first()
+    if connection.execute(plain, params).rowcount != 1:
+        return None
+    return connection.execute(_VIEW_OF, params).first()
+
+
+def claim(connection: Connection, ticket_id: int, staff_id: int, table: int,
+          now: datetime) -> Row[Any] | None:
+    """Waiting → serving for this staff member at this table, if the ticket is waiting."""
+    params = {"ticket": ticket_id, "staff": staff_id, "table": table, "now": now}
+    return _updated(connection, _CLAIM, _CLAIM_RETURNING, params)
+
+
+def end(connection: Connection, ticket_id: int, staff_id: int, status: str,
+        now: datetime) -> Row[Any] | None:
+    """Serving → completed or cancelled, only if this staff member is serving it."""
+    params = {"ticket": ticket_id, "staff": staff_id, "ended_as": status, "now": now}
+    return _updated(connection, _END, _END_RETURNING, params)
+
+
+def state(connection: Connection, ticket_id: int) -> Row[Any] | None:
+    """(status, staff_id) of a ticket: read only to say why a claim or an end was refused."""
+    return connection.execute(_STATE, {"ticket": ticket_id}).first()
+
+
+def remember(connection: Connection, key: str, name: str, now: datetime) -> int:
+    """The visitor id for this (lower-cased) email, now carrying the latest name given."""
+    params = {"key": key, "name_given": name, "now": now}
+    dialect = connection.dialect
+    if dialect.insert_returning:
+        return connection.execute(_REMEMBER_RETURNING[dialect.name], params).scalar_one()
+    connection.execute(_REMEMBER[dialect.name], params)
+    return connection.execute(_VISITOR_ID, params).scalar_one()
+
+
+def add_ticket(connection: Connection, visitor_id: int, email: str, name: str,
+               now: datetime) -> int:
+    """A waiting ticket; its new id (RETURNING or the driver's lastrowid, as the dialect can)."""
+    params = {"visitor": visitor_id, "email_given": email, "name_given": name, "now": now}
+    return connection.execute(_NEW_TICKET, params).inserted_primary_key[0]  # type: ignore[index,no-any-return]
