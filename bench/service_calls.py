@@ -111,13 +111,15 @@ def run(url: str, iterations: int, warmup: int, staff: int) -> str:
             if seq == warmup:
                 timings, counts = {w: [] for w in CALLS}, {w: [] for w in CALLS}
                 counter.seen.clear()
+                cpu = time.process_time()
             one_ticket(seq, hashes[seq % staff], timings, counter, counts)
+        cpu_us = (time.process_time() - cpu) * 1e6 / iterations
         db.engine.dispose()
-    return report(url, iterations, timings, counts, counter)
+    return report(url, iterations, timings, counts, counter, cpu_us)
 
 
 def report(url: str, iterations: int, timings: dict[str, list[int]],
-           counts: dict[str, list[int]], counter: Statements) -> str:
+           counts: dict[str, list[int]], counter: Statements, cpu_us: float) -> str:
     backend = url.split(":", 1)[0]
     lines = [f"{backend}: {iterations} tickets (new → accept → complete), per call:"]
     for word in CALLS:
@@ -128,7 +130,7 @@ def report(url: str, iterations: int, timings: dict[str, list[int]],
             f"  statements {statistics.fmean(counts[word]):.2f}"
         )
     total = sum(statistics.median(t) for t in timings.values()) / 1000
-    lines.append(f"  ticket    median sum {total:7.1f} µs")
+    lines.append(f"  ticket    median sum {total:7.1f} µs  (process CPU per ticket {cpu_us:.1f} µs)")
     lines.append("statements seen (first words, per ticket):")
     for words, n in counter.seen.most_common():
         lines.append(f"  {n / iterations:5.2f}  {words}")
