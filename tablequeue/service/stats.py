@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tablequeue.db import unit_of_work
+from tablequeue.db import transaction, unit_of_work
 from tablequeue.models import TableAssignment, Ticket, TicketStatus, utcnow
 
 RECENT_SERVICES = 20  # the estimate follows the last this-many completed tickets...
@@ -28,9 +28,17 @@ class KioskTicket:
     minutes: int | None  # "about N min"; None without recent history
 
 
+# Counted once per event batch for displays that sent `watch`: Core, built once, like the
+# ticket path (see ticket_sql).
+_WAITING_COUNT = (
+    select(func.count()).select_from(Ticket.__table__)
+    .where(Ticket.__table__.c.status == TicketStatus.WAITING)
+)
+
+
 def waiting_count() -> int:
-    with unit_of_work() as session:
-        return _waiting(session)
+    with transaction() as connection:
+        return connection.execute(_WAITING_COUNT).scalar_one()  # type: ignore[no-any-return]
 
 
 def waiting_counter(app: Flask):  # type: ignore[no-untyped-def]
@@ -41,12 +49,6 @@ def waiting_counter(app: Flask):  # type: ignore[no-untyped-def]
             return waiting_count()
 
     return count
-
-
-def _waiting(session: Session) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Ticket).where(Ticket.status == TicketStatus.WAITING)
-    ) or 0
 
 
 def kiosk_ticket(ticket_id: int) -> KioskTicket | None:
