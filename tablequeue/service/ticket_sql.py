@@ -102,4 +102,5 @@ def add_ticket(connection: Connection, visitor_id: int, email: str, name: str,
                now: datetime) -> int:
     """A waiting ticket; its new id (RETURNING or the driver's lastrowid, as the dialect can)."""
     params = {"visitor": visitor_id, "email_given": email, "name_given": name, "now": now}
-    return connection.execute(_NEW_TICKET, params).inserted_primary_key[0]  # type: ignore[index,no-any-return]
+    inserted = connection.execute(_NEW_TICKET, params).inserted_primary_key
+    return inserted[0]  # type: ignore[index,no-any-return]
