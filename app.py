@@ -28,7 +28,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
     logging.getLogger("tablequeue").setLevel(app.config.get("LOG_LEVEL", "INFO"))
 
     from tablequeue import db as _engine_hooks  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
-    from tablequeue import cli, health, inbound, pages, security, sockets, throttle  # noqa: F401  (sockets registers its routes)
+    from tablequeue import cli, detached, health, pages, security, sockets, throttle  # noqa: F401  (sockets registers its routes)
     from tablequeue.broadcast import Registry
     from tablequeue.extensions import db, sock
 
@@ -37,9 +37,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
         from flask_migrate import Migrate
 
         Migrate(app, db, render_as_batch=True, directory=str(Path(__file__).resolve().parent / "migrations"))
-    # sockets.py reads each websocket in its own request greenlet (tablequeue/inbound.py):
-    # simple-websocket must not start a reader of its own.
-    app.config["SOCK_SERVER_OPTIONS"] = {**app.config["SOCK_SERVER_OPTIONS"], **inbound.SERVER_OPTIONS}
+    if detached.available():  # sockets.py reads each websocket itself (tablequeue/detached.py)
+        app.config["SOCK_SERVER_OPTIONS"] = {**app.config["SOCK_SERVER_OPTIONS"], **detached.SERVER_OPTIONS}
     sock.init_app(app)
     from tablequeue.service.stats import waiting_counter
     from tablequeue.service.tables import assignment_reader

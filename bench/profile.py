@@ -21,7 +21,7 @@ BUCKETS = (
     ("websocket encoding (wsproto)", ("wsproto/",)),
     ("socket writes (send syscalls)", ("sendall (", " send (", "_socket3.py", "_socketcommon.py")),
     ("JSON and message formatting", ("json/", "(protocol.py)")),
-    ("websocket reading (simple-websocket)", ("simple_websocket/", "(detached.py)", "(inbound.py)")),
+    ("websocket reading (simple-websocket)", ("simple_websocket/", "(detached.py)")),
     ("fan-out bookkeeping (broadcast, delivery, floor)",
      ("(broadcast.py)", "(delivery.py)", "floor.py)")),
 )

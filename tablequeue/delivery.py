@@ -174,8 +174,8 @@ class Outlet:
                 self._backlog.clear()
                 self._backlog_bytes = 0
                 self.sock.sendall(chunk)
-        except OSError:  # gone, or silent past the reader's socket timeout (inbound.py)
-            self._abandon()  # so the receive loop ends too, not only the writes
+        except OSError:
+            self._abandon()  # so the connection's reader ends too, not only the writes
         finally:
             self._backlog.clear()
             self._backlog_bytes = 0

@@ -10,6 +10,8 @@ state. A libev watcher per socket then wakes the worker's hub when bytes arrive,
 then does a greenlet run: it reads everything waiting, hands each message to the caller,
 and ends. One sweep greenlet per worker sends the pings.
 
+simple-websocket still does the handshake, but is told (`SERVER_OPTIONS`) not to start the
+reader thread it would otherwise run per connection (under gevent, a second greenlet).
 Frames are handled exactly as simple-websocket handles them: `Peer` borrows its
 `_handle_events` (pings, pongs, close, fragments, the size cap), `send` and `close`."""
 
@@ -27,16 +29,68 @@ from wsproto.events import Ping
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
-from tablequeue.inbound import Flag, forget_handshake
-
 log = logging.getLogger(__name__)
 
 OnMessage = Callable[[str | bytes], None]
 
 
-def supported(ws: Any) -> bool:
-    """Detaching needs gevent's hub and a gevent socket (gunicorn's gevent worker)."""
-    return type(getattr(ws, "sock", None)).__module__.startswith("gevent")
+def available() -> bool:
+    """Detaching needs gevent's hub and gevent sockets (gunicorn's gevent worker). Without
+    them (`flask run`), simple-websocket keeps its own reader thread per connection."""
+    from gevent import monkey
+
+    return bool(monkey.is_module_patched("socket"))
+
+
+class Unstarted:
+    """A thread class for simple-websocket whose reader thread never runs: `Peer` reads."""
+
+    def __init__(self, target: Callable[[], None]) -> None:
+        self.name = "websocket reader (inline)"
+
+    def start(self) -> None:
+        pass
+
+
+class Flag:
+    """simple-websocket signals its (unstarted) reader's queue through an event; nothing
+    waits on it here, so a plain flag costs less than a threading.Event (a lock each)."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def clear(self) -> None:
+        self._set = False
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._set
+
+
+# For Flask-Sock's SOCK_SERVER_OPTIONS (the app factory adds them under gevent).
+SERVER_OPTIONS = {"thread_class": Unstarted, "event_class": Flag}
+
+
+class _Done:
+    """Stands in for wsproto's finished HTTP handshake, which otherwise stays referenced
+    (an h11 connection, header lists, a deque: ~3 KB a connection) for nothing."""
+
+    @staticmethod
+    def events() -> Iterator[Any]:
+        return iter(())
+
+
+def forget_handshake(wsconn: Any) -> None:
+    """Drop a wsproto connection's finished handshake state."""
+    if wsconn.connection is not None:
+        wsconn.handshake = _Done()
 
 
 class Peer:

@@ -12,7 +12,7 @@ from flask import Flask, current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import detached, inbound, protocol, security, service, throttle
+from tablequeue import detached, protocol, security, service, throttle
 from tablequeue.broadcast import Connection, Registry, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
@@ -179,7 +179,7 @@ def _serve(
     """Register, greet, then answer frames until the peer goes; unregister always. Under
     gevent the greeted connection is detached from this request (tablequeue.detached),
     which then ends: an idle websocket keeps no greenlet."""
-    peer = detached.Peer(ws) if detached.supported(ws) else None
+    peer = detached.Peer(ws) if detached.available() else None
     conn = Connection(peer or ws, role, address=throttle.client_address())  # type: ignore[arg-type]
     registry().add(conn)
     started = False
@@ -187,11 +187,11 @@ def _serve(
         security.remember_screen(conn)
         if on_join:
             _guarded(conn, "", lambda: on_join(conn))
-        on_frame = lambda frame: _received(conn, frame, commands, handle)  # noqa: E731
-        if peer is None:
-            inbound.serve(ws, on_frame)
-            return
+        if peer is None:  # simple-websocket's own reader; Flask-Sock ends this on close
+            while True:
+                _received(conn, ws.receive(), commands, handle)  # type: ignore[attr-defined]
         app, members = current_app._get_current_object(), registry()  # type: ignore[attr-defined]
+        on_frame = lambda frame: _received(conn, frame, commands, handle)  # noqa: E731
         peer.start(on_frame, lambda: members.remove(conn), partial(_in_app, app), conn.write_control)
         started = True
     finally:
