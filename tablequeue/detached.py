@@ -29,6 +29,8 @@ from wsproto.events import Ping
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
+from tablequeue import protocol
+
 log = logging.getLogger(__name__)
 
 OnMessage = Callable[[str | bytes], None]
@@ -173,7 +175,7 @@ class Peer:
             return self.end()
         if not self.pong_received:
             try:
-                self.close(reason=CloseReason.POLICY_VIOLATION, message="Ping/Pong timeout")
+                self.close(reason=CloseReason.POLICY_VIOLATION, message=protocol.PING_TIMEOUT)
             except Exception:
                 pass
             return self.end()

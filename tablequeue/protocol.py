@@ -153,6 +153,8 @@ def unknown(word: str) -> str:
 
 
 BINARY_FRAME = "error binary frames are not part of the protocol, send text"
+# The close reason (1008) for a client that did not answer a ping: simple-websocket's words.
+PING_TIMEOUT = "Ping/Pong timeout"
 
 
 def success_pick(table: int) -> str:
