@@ -43,19 +43,23 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# The one rule for a token: its session is unrevoked and unexpired, its staff member
+# active. Shared by staff_for_token (ORM) and desk_for_token (the ticket path, Core).
+_LIVE_TOKEN = (
+    StaffSession.token_hash == bindparam("token_hash"),
+    StaffSession.revoked_at.is_(None),
+    StaffSession.expires_at > bindparam("now"),
+    Staff.active.is_(True),
+)
+
+
 def staff_for_token(session: Session, token_hash: str | None) -> Staff | None:
     """The active staff member whose unexpired, unrevoked session has this token hash."""
     if not token_hash:
         return None
     return session.scalar(
-        select(Staff)
-        .join(StaffSession, StaffSession.staff_id == Staff.id)
-        .where(
-            StaffSession.token_hash == token_hash,
-            StaffSession.revoked_at.is_(None),
-            StaffSession.expires_at > utcnow(),
-            Staff.active.is_(True),
-        )
+        select(Staff).join(StaffSession, StaffSession.staff_id == Staff.id).where(*_LIVE_TOKEN),
+        {"token_hash": token_hash, "now": utcnow()},
     )
 
 
@@ -78,12 +82,7 @@ _DESK = (
         _SESSIONS.join(_STAFF, _STAFF.c.id == _SESSIONS.c.staff_id)
         .outerjoin(_TABLES, _TABLES.c.staff_id == _STAFF.c.id)
     )
-    .where(
-        _SESSIONS.c.token_hash == bindparam("token_hash"),
-        _SESSIONS.c.revoked_at.is_(None),
-        _SESSIONS.c.expires_at > bindparam("now"),
-        _STAFF.c.active.is_(True),
-    )
+    .where(*_LIVE_TOKEN)
 )
 
 
