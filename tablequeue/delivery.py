@@ -12,7 +12,9 @@ writing greenlet yields to the hub: everything written to one socket meanwhile (
 the broadcasts of several commands) goes out in one non-blocking send. Whatever the kernel
 will not take goes to a per-connection backlog that a writer greenlet drains in order. A
 backlog over `BACKLOG_LIMIT` bytes means the client stopped reading: the socket is shut
-down and the receive loop ends the connection, as if the client had left."""
+down and the receive loop ends the connection, as if the client had left. Before that, a
+backlog over `READ_PAUSE` stops the connection's own reader (`Outlet.writable`): a client
+that sends commands without reading the replies is not read either."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from wsproto.events import TextMessage
 log = logging.getLogger(__name__)
 
 BACKLOG_LIMIT = 256 * 1024  # ~1,000 display messages a client has not read
+READ_PAUSE = 64 * 1024  # the connection's own replies a client may leave unread
 
 
 def text_frame(message: str) -> bytes:
@@ -104,6 +107,8 @@ class Outlet:
         self._writing = False  # a writer greenlet owns the socket until the backlog is empty
         self._dead = False
         self._pending: list[bytes] = []  # written since the hub last ran
+        self._in_flight = 0  # bytes the writer greenlet is sending now
+        self._drained: Any = None  # a gevent Event, made when a reader first waits
 
     def send_text(self, message: str) -> None:
         self.write(text_frame(message) if self.plain else None, message)
@@ -165,6 +170,17 @@ class Outlet:
                         self._backlog_bytes)
             self._abandon()
 
+    def writable(self) -> None:
+        """Return once at most READ_PAUSE bytes wait for the client (or it is gone): the
+        connection's reader calls this before reading more of the client's commands."""
+        while self._writing and not self._dead and self._backlog_bytes + self._in_flight > READ_PAUSE:
+            if self._drained is None:
+                from gevent.event import Event  # _writing implies gevent (see _write_now)
+
+                self._drained = Event()
+            self._drained.clear()
+            self._drained.wait()
+
     def _drain(self) -> None:
         """The slow path: write the backlog in order, waiting for the client as long as the
         backlog stays under the limit."""
@@ -173,13 +189,21 @@ class Outlet:
                 chunk = b"".join(self._backlog)
                 self._backlog.clear()
                 self._backlog_bytes = 0
+                self._in_flight = len(chunk)
                 self.sock.sendall(chunk)
+                self._in_flight = 0
+                self._wake_reader()
         except OSError:
             self._abandon()  # so the connection's reader ends too, not only the writes
         finally:
             self._backlog.clear()
-            self._backlog_bytes = 0
+            self._backlog_bytes = self._in_flight = 0
             self._writing = False
+            self._wake_reader()
+
+    def _wake_reader(self) -> None:
+        if self._drained is not None:
+            self._drained.set()
 
     def _abandon(self) -> None:
         self._dead = True

@@ -7,8 +7,15 @@ displays). `Peer` takes the connection over once the handshake and the greeting 
 it duplicates the socket's descriptor, so the request can end and gunicorn can close its
 own descriptor while the TCP connection lives on, and keeps simple-websocket's wsproto
 state. A libev watcher per socket then wakes the worker's hub when bytes arrive, and only
-then does a greenlet run: it reads everything waiting, hands each message to the caller,
-and ends. One sweep greenlet per worker sends the pings.
+then does a greenlet run: it reads what is waiting, hands each message to the caller, and
+ends. One sweep greenlet per worker sends the pings.
+
+Fairness: every connection shares the worker's one thread, so a client that sends frames
+as fast as it can must not keep its greenlet running. After `BATCH` messages the greenlet
+waits for the event loop's next iteration (every other connection that became ready goes
+first), and before reading more it waits while the client leaves its replies unread
+(`Peer.start`'s `writable`): such a client stops being read, the kernel's buffers fill, and
+TCP flow control slows it down, instead of its replies piling up in the worker.
 
 simple-websocket still does the handshake, but is told (`SERVER_OPTIONS`) not to start the
 reader thread it would otherwise run per connection (under gevent, a second greenlet).
@@ -21,7 +28,7 @@ import logging
 import os
 import socket
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import gevent
 from simple_websocket.ws import Base
@@ -34,6 +41,10 @@ from tablequeue import protocol
 log = logging.getLogger(__name__)
 
 OnMessage = Callable[[str | bytes], None]
+
+# Messages one connection handles before every other ready connection gets its turn: at
+# ~20 us a command that fails fast, about a millisecond (docs/performance.md, "Fairness").
+BATCH = 50
 
 
 def available() -> bool:
@@ -121,17 +132,20 @@ class Peer:
         self._on_end: Callable[[], None] = lambda: None
         self._run: Callable[[Callable[[], None]], None] = lambda f: f()
         self._control: Callable[[bytes], None] = self.sock.sendall
+        self._writable: Callable[[], None] = lambda: None
         self._watcher: Any = None
         self.next_ping = 0.0
 
     def start(self, on_message: OnMessage, on_end: Callable[[], None],
-              run: Callable[[Callable[[], None]], None], control: Callable[[bytes], None]) -> None:
+              run: Callable[[Callable[[], None]], None], control: Callable[[bytes], None],
+              writable: Callable[[], None] = lambda: None) -> None:
         """From now on, `run(work)` (an app context) calls `on_message` for each message,
         and `on_end` (which must not need the app context) is called once, when the
         connection ends for whatever reason. Pings go out through `control`, in order
-        with everything else written to the connection."""
+        with everything else written to the connection. `writable()` returns once the
+        client has read enough of what was sent to it to be read from again."""
         self._on_message, self._on_end, self._run = on_message, on_end, run
-        self._control = control
+        self._control, self._writable = control, writable
         self.next_ping = time.monotonic() + (self.ping_interval or 0)
         _pinger.add(self)
         self._watcher = gevent.get_hub().loop.io(self.sock.fileno(), 1)
@@ -144,21 +158,31 @@ class Peer:
 
     def _pump(self) -> None:
         """Read until the socket has nothing more (the descriptor is non-blocking), then
-        wait for the watcher again; handle messages in order, one at a time."""
+        wait for the watcher again; handle messages in order, one at a time, `BATCH` per
+        turn of the event loop."""
+        budget = BATCH
         try:
             while True:
-                try:
-                    data = os.read(self.sock.fileno(), self.receive_bytes)
-                except BlockingIOError:
-                    break
-                if not data:
-                    return self.end()
-                self.ws.receive_data(data)
-                self.connected = self._handle_events()
-                while self.input_buffer:
+                if not self.input_buffer:
+                    self._writable()  # back-pressure: no reading while replies pile up
+                    if not self.connected:
+                        return self.end()
+                    try:
+                        data = os.read(self.sock.fileno(), self.receive_bytes)
+                    except BlockingIOError:
+                        break
+                    if not data:
+                        return self.end()
+                    self.ws.receive_data(data)
+                    self.connected = self._handle_events()
+                while self.input_buffer and budget:
                     self._on_message(self.input_buffer.pop(0))
+                    budget -= 1
                 if not self.connected:
                     return self.end()
+                if not budget:
+                    next_turn()
+                    budget = BATCH
         except (OSError, LocalProtocolError):
             return self.end()
         except Exception:  # a bug: end this connection rather than leave it unread
@@ -175,6 +199,9 @@ class Peer:
             return self.end()
         if not self.pong_received:
             try:
+                # The close frame only if it fits now: a client that reads nothing (its
+                # buffers full) must not hold up the sweep, and every other peer's ping.
+                self.sock.settimeout(0.0)
                 self.close(reason=CloseReason.POLICY_VIOLATION, message=protocol.PING_TIMEOUT)
             except Exception:
                 pass
@@ -201,6 +228,15 @@ class Peer:
                 self._on_end()
             except Exception:
                 log.exception("ending a websocket failed")
+
+
+def next_turn() -> None:
+    """Wait for the event loop's next iteration: it polls for I/O and runs every greenlet
+    that became ready before this one runs again (gevent.sleep(0) may resume this greenlet
+    first, for up to the switch interval, 5 ms)."""
+    hub = gevent.get_hub()
+    with hub.loop.timer(0.0) as timer:
+        hub.wait(timer)
 
 
 class _Pinger:

@@ -192,7 +192,8 @@ def _serve(
                 _received(conn, ws.receive(), commands, handle)  # type: ignore[attr-defined]
         app, members = current_app._get_current_object(), registry()  # type: ignore[attr-defined]
         on_frame = lambda frame: _received(conn, frame, commands, handle)  # noqa: E731
-        peer.start(on_frame, lambda: members.remove(conn), partial(_in_app, app), conn.write_control)
+        peer.start(on_frame, lambda: members.remove(conn), partial(_in_app, app),
+                   conn.write_control, conn.outlet.writable)
         started = True
     finally:
         if not started:
