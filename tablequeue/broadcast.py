@@ -65,11 +65,11 @@ class Connection:
 
     def send_held(self, message: str) -> None:
         """Send while the caller already holds `lock` (a join-time replay)."""
-        self._send(message)
+        self._send(message, replay=True)
 
-    def _send(self, message: str) -> None:
+    def _send(self, message: str, replay: bool = False) -> None:
         try:
-            self.outlet.send_text(message)
+            self.outlet.send_text(message, replay)
         except (ConnectionClosed, OSError):
             pass  # the receive loop sees the close and unregisters us
 
@@ -110,7 +110,7 @@ class Connection:
                 raise
             self._replayed = {t.id for t in tickets}
             for ticket in tickets:
-                self._send(protocol.staff_new(ticket))
+                self._send(protocol.staff_new(ticket), replay=True)
 
     def unbind(self) -> None:
         with self.lock:

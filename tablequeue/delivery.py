@@ -12,8 +12,11 @@ writing greenlet yields to the hub: everything written to one socket meanwhile (
 the broadcasts of several commands) goes out in one non-blocking send. Whatever the kernel
 will not take goes to a per-connection backlog that a writer greenlet drains in order. A
 backlog over `BACKLOG_LIMIT` bytes means the client stopped reading: the socket is shut
-down and the receive loop ends the connection, as if the client had left. Before that, a
-backlog over `READ_PAUSE` stops the connection's own reader (`Outlet.writable`): a client
+down and the receive loop ends the connection, as if the client had left. A replay
+(`replay=True`: a console's bind, a display's greeting) is owed to the client whatever its
+size, so its bytes are exempt from that limit until they have gone out: a console binding
+to 10,000 waiting tickets over an ordinary network is not mistaken for a stalled one.
+Before that, a backlog over `READ_PAUSE` stops the connection's own reader (`Outlet.writable`): a client
 that sends commands without reading the replies is not read either."""
 
 from __future__ import annotations
@@ -109,14 +112,17 @@ class Outlet:
         self._pending: list[bytes] = []  # written since the hub last ran
         self._in_flight = 0  # bytes the writer greenlet is sending now
         self._drained: Any = None  # a gevent Event, made when a reader first waits
+        self._owed = 0  # replay bytes not sent yet: exempt from BACKLOG_LIMIT
+        self.written = 0  # bytes written to this outlet, and of those
+        self.sent = 0  # the ones the kernel took: the progress of a slow reader
 
-    def send_text(self, message: str) -> None:
-        self.write(text_frame(message) if self.plain else None, message)
+    def send_text(self, message: str, replay: bool = False) -> None:
+        self.write(text_frame(message) if self.plain else None, message, replay)
 
     def send_frame(self, frame: Frame) -> None:
         self.write(frame.data if self.plain else None, frame.message)
 
-    def write(self, data: bytes | None, message: str) -> None:
+    def write(self, data: bytes | None, message: str, replay: bool = False) -> None:
         if self._dead or not getattr(self.ws, "connected", True):
             return  # closed: the receive loop sees it and unregisters the connection
         if data is None:  # an extension (deflate) was negotiated: wsproto encodes, in order
@@ -124,6 +130,9 @@ class Outlet:
                 self.ws.send(message)
                 return
             data = self.ws.ws.send(TextMessage(data=message))
+        self.written += len(data)
+        if replay and self.cooperative:
+            self._owed += len(data)
         if self._writing:
             self._queue(data)
         elif not self.cooperative:
@@ -155,6 +164,7 @@ class Outlet:
         except OSError:
             self._dead = True
             return
+        self._sent(sent)
         if sent < len(data):
             self._writing = True
             self._queue(data[sent:])
@@ -165,7 +175,7 @@ class Outlet:
     def _queue(self, data: bytes) -> None:
         self._backlog.append(data)
         self._backlog_bytes += len(data)
-        if self._backlog_bytes > BACKLOG_LIMIT:
+        if self._backlog_bytes > BACKLOG_LIMIT + self._owed:
             log.warning("dropping a websocket client that stopped reading (%d bytes queued)",
                         self._backlog_bytes)
             self._abandon()
@@ -190,16 +200,27 @@ class Outlet:
                 self._backlog.clear()
                 self._backlog_bytes = 0
                 self._in_flight = len(chunk)
-                self.sock.sendall(chunk)
-                self._in_flight = 0
-                self._wake_reader()
+                rest = memoryview(chunk)
+                while rest:  # not sendall: progress is seen (and the reader woken) as it goes
+                    sent = self.sock.send(rest)
+                    rest = rest[sent:]
+                    self._in_flight -= sent
+                    self._sent(sent)
+                    self._wake_reader()
         except OSError:
             self._abandon()  # so the connection's reader ends too, not only the writes
         finally:
             self._backlog.clear()
-            self._backlog_bytes = self._in_flight = 0
+            self._backlog_bytes = self._in_flight = self._owed = 0
             self._writing = False
             self._wake_reader()
+
+    def _sent(self, size: int) -> None:
+        """Bytes went out: in order, so a replay's share of them is paid first (or what was
+        written before it, which only makes the exemption end a little later)."""
+        self.sent += size
+        if self._owed:
+            self._owed = max(0, self._owed - size)
 
     def _wake_reader(self) -> None:
         if self._drained is not None:

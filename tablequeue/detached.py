@@ -24,9 +24,12 @@ Frames are handled exactly as simple-websocket handles them: `Peer` borrows its
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import socket
+import struct
+import termios
 import time
 from typing import Any, Callable, Iterator
 
@@ -37,6 +40,7 @@ from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
 from tablequeue import protocol
+from tablequeue.delivery import Outlet
 
 log = logging.getLogger(__name__)
 
@@ -132,20 +136,24 @@ class Peer:
         self._on_end: Callable[[], None] = lambda: None
         self._run: Callable[[Callable[[], None]], None] = lambda f: f()
         self._control: Callable[[bytes], None] = self.sock.sendall
-        self._writable: Callable[[], None] = lambda: None
+        self._outlet: Outlet | None = None
+        self._paused = False  # waiting for the client to read its replies
+        self._delivered_at_check = 0
+        self._ping_end = 0  # where in the outlet's bytes the last ping ends
+        self._ping_was_queued = False  # at the last check, the ping had not gone out yet
         self._watcher: Any = None
         self.next_ping = 0.0
 
     def start(self, on_message: OnMessage, on_end: Callable[[], None],
               run: Callable[[Callable[[], None]], None], control: Callable[[bytes], None],
-              writable: Callable[[], None] = lambda: None) -> None:
+              outlet: Outlet | None = None) -> None:
         """From now on, `run(work)` (an app context) calls `on_message` for each message,
         and `on_end` (which must not need the app context) is called once, when the
         connection ends for whatever reason. Pings go out through `control`, in order
-        with everything else written to the connection. `writable()` returns once the
-        client has read enough of what was sent to it to be read from again."""
+        with everything else written to the connection. While `outlet` (the connection's
+        writer) holds too much the client has not read, the client is not read either."""
         self._on_message, self._on_end, self._run = on_message, on_end, run
-        self._control, self._writable = control, writable
+        self._control, self._outlet = control, outlet
         self.next_ping = time.monotonic() + (self.ping_interval or 0)
         _pinger.add(self)
         self._watcher = gevent.get_hub().loop.io(self.sock.fileno(), 1)
@@ -164,7 +172,7 @@ class Peer:
         try:
             while True:
                 if not self.input_buffer:
-                    self._writable()  # back-pressure: no reading while replies pile up
+                    self._wait_writable()
                     if not self.connected:
                         return self.end()
                     try:
@@ -193,10 +201,35 @@ class Peer:
         else:
             self.end()
 
+    def _wait_writable(self) -> None:
+        """Back-pressure: no reading while the client leaves what it was sent unread."""
+        if self._outlet is not None:
+            self._paused = True
+            try:
+                self._outlet.writable()
+            finally:
+                self._paused = False
+
+    def _reading_slowly(self) -> bool:
+        """A missing pong is not late yet if bytes reach the client and the ping still
+        waits behind them (a long bind replay; once it has arrived, the client gets one
+        more interval to answer), or the pong waits unread behind the client's commands
+        while its reader is paused (back-pressure)."""
+        if self._outlet is None:
+            return False
+        delivered = self._outlet.sent - unacknowledged(self.sock)
+        progress, self._delivered_at_check = delivered != self._delivered_at_check, delivered
+        was_queued, queued = self._ping_was_queued, delivered < self._ping_end
+        self._ping_was_queued = queued
+        return (progress and (queued or self._paused)) or (was_queued and not queued)
+
     def ping(self, now: float) -> None:
         """simple-websocket's rule: a peer that has not answered the last ping is gone."""
         if not self.connected:
             return self.end()
+        if not self.pong_received and self._reading_slowly():
+            self.next_ping = now + self.ping_interval  # no second ping behind the first
+            return
         if not self.pong_received:
             try:
                 # The close frame only if it fits now: a client that reads nothing (its
@@ -211,7 +244,9 @@ class Peer:
         try:
             self._control(self.ws.send(Ping()))
         except OSError:
-            self.end()
+            return self.end()
+        if self._outlet is not None:
+            self._ping_end = self._outlet.written
 
     def end(self) -> None:
         """Stop watching, close the descriptor, tell the owner; once."""
@@ -228,6 +263,16 @@ class Peer:
                 self._on_end()
             except Exception:
                 log.exception("ending a websocket failed")
+
+
+def unacknowledged(sock: socket.socket) -> int:
+    """Bytes the kernel took but the client has not acknowledged yet (Linux's SIOCOUTQ):
+    a send buffer can hold megabytes, so what left the process has not reached the client."""
+    try:
+        raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    except (OSError, AttributeError):  # not Linux, or the socket is gone: count it as arrived
+        return 0
+    return int(struct.unpack("i", raw)[0])
 
 
 def next_turn() -> None:
