@@ -104,7 +104,7 @@ def revoke(username: str) -> str | Response:
 def tables() -> str | Response:
     def resize() -> str:
         raw = request.form.get("count", "").strip()
-        if not raw.isdigit():
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 6:  # not "²", nor 5,000 digits
             raise admin.AdminError("the number of tables must be a whole number")
         _publish(admin.set_table_count(int(raw)))
         return f"The venue now has {int(raw)} tables."

@@ -13,6 +13,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from tablequeue import security, throttle
+from tablequeue.redirects import local_target
 from tablequeue.service import devices, identity
 
 bp = Blueprint("auth", __name__)
@@ -61,13 +62,6 @@ def admin_required(view: View) -> View:
     return cast(View, wrapped)
 
 
-def _local(target: str | None) -> str | None:
-    """Only a path on this site may be a post-login destination (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
     if request.method == "POST":
@@ -85,7 +79,7 @@ def login() -> str | Response | tuple[str, int]:
             limiter.login_succeeded(username, address)
             session.clear()
             session["token"] = token
-            return redirect(_local(request.args.get("next")) or url_for("staff.index"))
+            return redirect(local_target(request.args.get("next")) or url_for("staff.index"))
         limiter.login_failed(username, address)
         flash("That username and password do not match an active staff account.")
     return render_template("auth/login.html")
@@ -105,9 +99,7 @@ def logout() -> Response:
 @bp.route("/device", methods=["GET", "POST"])
 def device() -> str | Response | tuple[str, int]:
     """A screen's operator types the key issued for it once; a cookie keeps it."""
-    target = request.values.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = ""  # only our own paths: never an open redirect
+    target = local_target(request.values.get("next")) or ""  # never an open redirect
     if request.method == "POST":
         key = request.form.get("key", "").strip()
         kind = devices.kind_of(key)
