@@ -144,9 +144,11 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "DEVICE_KEYS": _device_keys(env),
         "VISITOR_RETENTION_DAYS": _int(env, "VISITOR_RETENTION_DAYS", 90, 1, 36500),
         "SESSION_CHECK_SECONDS": _int(env, "SESSION_CHECK_SECONDS", 10, 1, 3600),
-        # Login failures, and kiosk commands: limits a real screen never reaches.
+        # Login attempts (per account from one address or trusted browser, per address, per
+        # account from everywhere else), and kiosk commands: limits a real screen never reaches.
         "LIMIT_LOGIN_ACCOUNT": _rate(env, "LIMIT_LOGIN_ACCOUNT", "5/900"),
         "LIMIT_LOGIN_ADDRESS": _rate(env, "LIMIT_LOGIN_ADDRESS", "20/900"),
+        "LIMIT_LOGIN_ACCOUNT_TOTAL": _rate(env, "LIMIT_LOGIN_ACCOUNT_TOTAL", "50/900"),
         "LIMIT_QUERY_CONNECTION": _rate(env, "LIMIT_QUERY_CONNECTION", "60/60"),
         "LIMIT_QUERY_ADDRESS": _rate(env, "LIMIT_QUERY_ADDRESS", "180/60"),
         "LIMIT_NEW_CONNECTION": _rate(env, "LIMIT_NEW_CONNECTION", "30/60"),

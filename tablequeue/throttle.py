@@ -1,4 +1,5 @@
-"""Rate limits: fixed-window counters for login failures and kiosk commands.
+"""Rate limits: fixed-window counters for login attempts (see tablequeue.login_guard) and
+kiosk commands.
 
 Per-connection counters live with the connection (a connection lives in one worker).
 Per-address and per-account counters must hold across workers: they live in Redis when
@@ -23,12 +24,11 @@ from flask import Flask, current_app, request
 log = logging.getLogger(__name__)
 
 Rate = tuple[int, int]  # (count, seconds): at most `count` in one window of `seconds`
-_MAX_KEY = 64  # a 10 kB username must not become a 10 kB key
 
 
 class Counter(Protocol):
-    def count(self, key: str, seconds: int) -> int: ...
     def hit(self, key: str, seconds: int) -> int: ...
+    def give_back(self, key: str, seconds: int) -> None: ...
     def clear(self, key: str, seconds: int) -> None: ...
 
 
@@ -43,10 +43,6 @@ class MemoryCounter:
         self._counts: dict[str, tuple[float, int]] = {}  # key -> (window ends at, count)
         self._lock = threading.Lock()
 
-    def count(self, key: str, seconds: int) -> int:
-        ends, count = self._counts.get(key, (0.0, 0))
-        return count if time.time() < ends else 0
-
     def hit(self, key: str, seconds: int) -> int:
         now = time.time()
         with self._lock:
@@ -58,9 +54,23 @@ class MemoryCounter:
                 self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
         return count + 1
 
+    def give_back(self, key: str, seconds: int) -> None:
+        with self._lock:
+            ends, count = self._counts.get(key, (0.0, 0))
+            if count > 0 and time.time() < ends:
+                self._counts[key] = (ends, count - 1)
+
     def clear(self, key: str, seconds: int) -> None:
         with self._lock:
             self._counts.pop(key, None)
+
+
+# DECR, but never below zero nor for a window that has ended (the key is gone then).
+_GIVE_BACK = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
 
 
 class RedisCounter:
@@ -75,13 +85,6 @@ class RedisCounter:
     def _key(self, key: str, seconds: int) -> str:
         return f"tablequeue:throttle:{self._namespace}:{key}:{_window(seconds)}"
 
-    def count(self, key: str, seconds: int) -> int:
-        try:
-            return int(self._redis.get(self._key(key, seconds)) or 0)
-        except Exception:
-            log.warning("throttle: Redis unavailable, not counting", exc_info=True)
-            return 0
-
     def hit(self, key: str, seconds: int) -> int:
         name = self._key(key, seconds)
         try:
@@ -91,6 +94,12 @@ class RedisCounter:
         except Exception:
             log.warning("throttle: Redis unavailable, not counting", exc_info=True)
             return 0
+
+    def give_back(self, key: str, seconds: int) -> None:
+        try:
+            self._redis.eval(_GIVE_BACK, 1, self._key(key, seconds))
+        except Exception:
+            log.warning("throttle: Redis unavailable, not giving back", exc_info=True)
 
     def clear(self, key: str, seconds: int) -> None:
         try:
@@ -126,34 +135,26 @@ class Limiter:
         limit, seconds = self.rate(f"{word}_address")
         return self.shared.hit(f"{word}:{address}", seconds) <= limit
 
-    def login_wait(self, username: str, address: str) -> int:
-        """Seconds until a login may be tried again; 0 when it may be tried now."""
+    def reserve(self, places: list[tuple[str, str]]) -> int:
+        """Take one place in each (rate setting, key) counter, in order, atomically each;
+        seconds until the first full one frees up (its window ends), 0 when none is full.
+        A refused reservation takes no place in the counters after the full one."""
         if not self.enabled:
             return 0
-        waits = [0]
-        for name, key in self._login_keys(username, address):
+        for name, key in places:
             limit, seconds = self.rate(name)
-            if self.shared.count(key, seconds) >= limit:
-                waits.append(math.ceil(seconds - time.time() % seconds))
-        return max(waits)
+            if self.shared.hit(key, seconds) > limit:
+                return math.ceil(seconds - time.time() % seconds)
+        return 0
 
-    def login_failed(self, username: str, address: str) -> None:
-        if self.enabled:
-            for name, key in self._login_keys(username, address):
-                self.shared.hit(key, self.rate(name)[1])
-
-    def login_succeeded(self, username: str, address: str) -> None:
-        """The account's failures are forgiven; the address's stay counted."""
-        if self.enabled:
-            name, key = self._login_keys(username, address)[0]
+    def release(self, places: list[tuple[str, str]]) -> None:
+        """A success: the first counter forgets its window (a successful login forgives
+        the failures before it), the others get back the place it took."""
+        if self.enabled and places:
+            (name, key), *rest = places
             self.shared.clear(key, self.rate(name)[1])
-
-    @staticmethod
-    def _login_keys(username: str, address: str) -> list[tuple[str, str]]:
-        return [
-            ("login_account", f"login:account:{username[:_MAX_KEY]}"),
-            ("login_address", f"login:address:{address}"),
-        ]
+            for name, key in rest:
+                self.shared.give_back(key, self.rate(name)[1])
 
 
 def _namespace(config: Any) -> str:

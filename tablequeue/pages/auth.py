@@ -12,7 +12,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from tablequeue import security, throttle
+from tablequeue import login_guard, security
 from tablequeue.redirects import local_target
 from tablequeue.service import devices, identity
 
@@ -66,9 +66,7 @@ def admin_required(view: View) -> View:
 def login() -> str | Response | tuple[str, int]:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
-        address = throttle.client_address()
-        limiter = throttle.limiter()
-        wait = limiter.login_wait(username, address)
+        attempt, wait = login_guard.begin(username)  # counted before the password is checked
         if wait:
             minutes = max(1, round(wait / 60))
             flash(f"Too many failed log-ins for this account or from this address. "
@@ -76,11 +74,10 @@ def login() -> str | Response | tuple[str, int]:
             return render_template("auth/login.html"), 429
         token = identity.login(username, request.form.get("password", ""))
         if token is not None:
-            limiter.login_succeeded(username, address)
             session.clear()
             session["token"] = token
-            return redirect(local_target(request.args.get("next")) or url_for("staff.index"))
-        limiter.login_failed(username, address)
+            target = local_target(request.args.get("next")) or url_for("staff.index")
+            return login_guard.succeeded(attempt, redirect(target))
         flash("That username and password do not match an active staff account.")
     return render_template("auth/login.html")
 
