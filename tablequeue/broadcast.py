@@ -92,11 +92,12 @@ class Connection:
             self._send_frame(frame)
 
     def announce(self, ticket_id: int, message: str) -> None:
-        """A `new` the relay may have lost: send it once, and drop its late broadcast."""
+        """A `new` the relay may have lost: send it once, and drop its late broadcast. Owed
+        like a bind replay: after a long Redis outage there may be many."""
         with self.lock:
             if ticket_id not in self._replayed:
                 self._replayed.add(ticket_id)
-                self._send(message)
+                self._send(message, replay=True)
 
     def bind(self, staff_id: int, token_hash: str, replay: Callable[[], list[TicketView]]) -> None:
         """Attach a staff member; under the send lock, so no `new` slips between snapshot
