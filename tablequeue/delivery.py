@@ -16,8 +16,9 @@ down and the receive loop ends the connection, as if the client had left. A repl
 (`replay=True`: a console's bind, a display's greeting) is owed to the client whatever its
 size, so its bytes are exempt from that limit until they have gone out: a console binding
 to 10,000 waiting tickets over an ordinary network is not mistaken for a stalled one.
-Before that, a backlog over `READ_PAUSE` stops the connection's own reader (`Outlet.writable`): a client
-that sends commands without reading the replies is not read either."""
+Before that, a backlog over `READ_PAUSE` stops the connection's own reader
+(`Outlet.writable`): a client that sends commands without reading the replies is not read
+either."""
 
 from __future__ import annotations
 
@@ -183,7 +184,8 @@ class Outlet:
     def writable(self) -> None:
         """Return once at most READ_PAUSE bytes wait for the client (or it is gone): the
         connection's reader calls this before reading more of the client's commands."""
-        while self._writing and not self._dead and self._backlog_bytes + self._in_flight > READ_PAUSE:
+        while (self._writing and not self._dead
+               and self._backlog_bytes + self._in_flight > READ_PAUSE):
             if self._drained is None:
                 from gevent.event import Event  # _writing implies gevent (see _write_now)
 

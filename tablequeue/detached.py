@@ -14,8 +14,8 @@ Fairness: every connection shares the worker's one thread, so a client that send
 as fast as it can must not keep its greenlet running. After `BATCH` messages the greenlet
 waits for the event loop's next iteration (every other connection that became ready goes
 first), and before reading more it waits while the client leaves its replies unread
-(`Peer.start`'s `writable`): such a client stops being read, the kernel's buffers fill, and
-TCP flow control slows it down, instead of its replies piling up in the worker.
+(`Outlet.writable`): such a client stops being read, the kernel's buffers fill, and TCP
+flow control slows it down, instead of its replies piling up in the worker.
 
 simple-websocket still does the handshake, but is told (`SERVER_OPTIONS`) not to start the
 reader thread it would otherwise run per connection (under gevent, a second greenlet).

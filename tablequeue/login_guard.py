@@ -94,4 +94,5 @@ def _cookie_name(username: str) -> str:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="tablequeue-trusted-device")  # type: ignore[arg-type]
+    key = current_app.secret_key
+    return URLSafeTimedSerializer(key, salt="tablequeue-trusted-device")  # type: ignore[arg-type]

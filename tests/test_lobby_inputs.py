@@ -60,7 +60,8 @@ def test_login_never_redirects_to_another_site(server: LiveServer, ada: str, tar
 
 
 @pytest.mark.parametrize("target", ["/admin/", "/display/?speech=off", "/kiosk/ticket/3"])
-def test_login_still_returns_to_a_page_of_this_site(server: LiveServer, ada: str, target: str) -> None:
+def test_login_still_returns_to_a_page_of_this_site(server: LiveServer, ada: str,
+                                                    target: str) -> None:
     status, location = _login(server, f"next={target}")
     assert (status, location) == (302, target)
 
@@ -108,16 +109,18 @@ def test_a_ticket_command_out_of_range_is_does_not_exist(
 
 
 @pytest.mark.parametrize("number", HUGE[:4])
-def test_a_table_out_of_range_is_not_available(fresh: LiveServer, connect: Callable[[str], Client],
-                                              number: str) -> None:
+def test_a_table_out_of_range_is_not_available(
+        fresh: LiveServer, connect: Callable[[str], Client], number: str) -> None:
     token = fresh.add_staff("ada")
     console = connect("/ws/staff")
     assert console.recv().startswith("taken")
-    assert console.answer(f"pick {number} {token}") == "error pick the chosen table is not available"
+    reply = console.answer(f"pick {number} {token}")
+    assert reply == "error pick the chosen table is not available"
 
 
 @pytest.mark.parametrize("count", ["99999999999999999999", "9" * 5000, "²", "١٢"])
-def test_the_table_count_form_refuses_what_is_not_a_small_number(server: LiveServer, count: str) -> None:
+def test_the_table_count_form_refuses_what_is_not_a_small_number(server: LiveServer,
+                                                                  count: str) -> None:
     from tablequeue.service import identity
 
     with server.app.app_context():

@@ -25,8 +25,8 @@ def seed_waiting(server: LiveServer, count: int) -> None:
     with server.app.app_context():
         people = [{"email": f"visitor{i}@example.org", "name": f"Visitor Number {i}"}
                   for i in range(count)]
-        ids = db.session.scalars(insert(Visitor).returning(Visitor.id, sort_by_parameter_order=True),
-                                 people).all()
+        returning = insert(Visitor).returning(Visitor.id, sort_by_parameter_order=True)
+        ids = db.session.scalars(returning, people).all()
         db.session.execute(insert(Ticket), [
             {"visitor_id": visitor_id, **person} for visitor_id, person in zip(ids, people)])
         db.session.commit()
