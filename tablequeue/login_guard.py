@@ -26,7 +26,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
@@ -68,7 +68,7 @@ def succeeded(attempt: Attempt, response: Response) -> Response:
     device = attempt.device or secrets.token_urlsafe(12)
     response.set_cookie(
         _cookie_name(attempt.username), _serializer().dumps({"u": attempt.username, "d": device}),
-        max_age=TRUSTED_DAYS * 86400, path=request.path, httponly=True, samesite="Lax",
+        max_age=TRUSTED_DAYS * 86400, path=url_for("auth.login"), httponly=True, samesite="Lax",
         secure=security.cookie_secure(),
     )
     return response
