@@ -153,6 +153,8 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "LIMIT_QUERY_ADDRESS": _rate(env, "LIMIT_QUERY_ADDRESS", "180/60"),
         "LIMIT_NEW_CONNECTION": _rate(env, "LIMIT_NEW_CONNECTION", "30/60"),
         "LIMIT_NEW_ADDRESS": _rate(env, "LIMIT_NEW_ADDRESS", "300/60"),
+        # Frames per websocket connection; over it, the connection is closed (1008).
+        "WS_MESSAGE_RATE": _rate(env, "WS_MESSAGE_RATE", "1200/60"),
         # A CSRF token lives as long as the browser session: a console left open all day
         # must still be able to log out.
         "WTF_CSRF_TIME_LIMIT": None,

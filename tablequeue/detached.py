@@ -137,6 +137,9 @@ class Peer:
         self._run: Callable[[Callable[[], None]], None] = lambda f: f()
         self._control: Callable[[bytes], None] = self.sock.sendall
         self._outlet: Outlet | None = None
+        self._rate: tuple[int, int] | None = None  # (messages, seconds) per window
+        self._window_ends = 0.0
+        self._window_left = 0
         self._paused = False  # waiting for the client to read its replies
         self._delivered_at_check = 0
         self._ping_end = 0  # where in the outlet's bytes the last ping ends
@@ -146,14 +149,15 @@ class Peer:
 
     def start(self, on_message: OnMessage, on_end: Callable[[], None],
               run: Callable[[Callable[[], None]], None], control: Callable[[bytes], None],
-              outlet: Outlet | None = None) -> None:
+              outlet: Outlet | None = None, rate: tuple[int, int] | None = None) -> None:
         """From now on, `run(work)` (an app context) calls `on_message` for each message,
         and `on_end` (which must not need the app context) is called once, when the
         connection ends for whatever reason. Pings go out through `control`, in order
         with everything else written to the connection. While `outlet` (the connection's
-        writer) holds too much the client has not read, the client is not read either."""
+        writer) holds too much the client has not read, the client is not read either.
+        A client sending more than `rate` messages in a window is closed (1008)."""
         self._on_message, self._on_end, self._run = on_message, on_end, run
-        self._control, self._outlet = control, outlet
+        self._control, self._outlet, self._rate = control, outlet, rate
         self.next_ping = time.monotonic() + (self.ping_interval or 0)
         _pinger.add(self)
         self._watcher = gevent.get_hub().loop.io(self.sock.fileno(), 1)
@@ -184,6 +188,8 @@ class Peer:
                     self.ws.receive_data(data)
                     self.connected = self._handle_events()
                 while self.input_buffer and budget:
+                    if not self._within_rate():
+                        return self._refuse(protocol.TOO_MANY_MESSAGES)
                     self._on_message(self.input_buffer.pop(0))
                     budget -= 1
                 if not self.connected:
@@ -200,6 +206,28 @@ class Peer:
             self._watcher.start(self._readable)
         else:
             self.end()
+
+    def _within_rate(self) -> bool:
+        """Count one message against this connection's fixed window."""
+        if self._rate is None:
+            return True
+        if self._window_left <= 0:
+            now = time.monotonic()
+            if now < self._window_ends:
+                return False
+            self._window_left, self._window_ends = self._rate[0], now + self._rate[1]
+        self._window_left -= 1
+        return True
+
+    def _refuse(self, reason: str) -> None:
+        """Close with 1008 (policy violation), without waiting for a client that may not
+        read: the close frame goes only if it fits now."""
+        try:
+            self.sock.settimeout(0.0)
+            self.close(reason=CloseReason.POLICY_VIOLATION, message=reason)
+        except Exception:
+            pass
+        self.end()
 
     def _wait_writable(self) -> None:
         """Back-pressure: no reading while the client leaves what it was sent unread."""
@@ -231,14 +259,8 @@ class Peer:
             self.next_ping = now + self.ping_interval  # no second ping behind the first
             return
         if not self.pong_received:
-            try:
-                # The close frame only if it fits now: a client that reads nothing (its
-                # buffers full) must not hold up the sweep, and every other peer's ping.
-                self.sock.settimeout(0.0)
-                self.close(reason=CloseReason.POLICY_VIOLATION, message=protocol.PING_TIMEOUT)
-            except Exception:
-                pass
-            return self.end()
+            # Never waits: a client that reads nothing must not hold up the sweep.
+            return self._refuse(protocol.PING_TIMEOUT)
         self.pong_received = False
         self.next_ping = now + self.ping_interval
         try:

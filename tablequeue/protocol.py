@@ -155,6 +155,8 @@ def unknown(word: str) -> str:
 BINARY_FRAME = "error binary frames are not part of the protocol, send text"
 # The close reason (1008) for a client that did not answer a ping: simple-websocket's words.
 PING_TIMEOUT = "Ping/Pong timeout"
+# The close reason (1008) for a client over WS_MESSAGE_RATE: no screen sends that many.
+TOO_MANY_MESSAGES = "too many messages"
 
 
 def success_pick(table: int) -> str:

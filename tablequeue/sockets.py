@@ -193,7 +193,7 @@ def _serve(
         app, members = current_app._get_current_object(), registry()  # type: ignore[attr-defined]
         on_frame = lambda frame: _received(conn, frame, commands, handle)  # noqa: E731
         peer.start(on_frame, lambda: members.remove(conn), partial(_in_app, app),
-                   conn.write_control, conn.outlet)
+                   conn.write_control, conn.outlet, throttle.limiter().message_rate())
         started = True
     finally:
         if not started:

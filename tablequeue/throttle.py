@@ -135,6 +135,10 @@ class Limiter:
         limit, seconds = self.rate(f"{word}_address")
         return self.shared.hit(f"{word}:{address}", seconds) <= limit
 
+    def message_rate(self) -> Rate | None:
+        """Frames one websocket connection may send per window; None: unlimited."""
+        return self.config["WS_MESSAGE_RATE"] if self.enabled else None  # type: ignore[no-any-return]
+
     def reserve(self, places: list[tuple[str, str]]) -> int:
         """Take one place in each (rate setting, key) counter, in order, atomically each;
         seconds until the first full one frees up (its window ends), 0 when none is full.

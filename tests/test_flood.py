@@ -20,6 +20,9 @@ from tests.live import Client, LiveServer
 # a client can send these far faster than a server can answer them.
 ONE_BYTE_FRAME = bytes((0x81, 0x81, 0, 0, 0, 0)) + b"x"
 FLOOD_CHUNK = ONE_BYTE_FRAME * 10_000
+# Fairness must not depend on the per-connection message rate (tests/test_message_rate.py),
+# which would close this flooder within its first few thousand frames.
+SERVER_ENV = {"RATE_LIMITS": "off"}
 
 
 class Flooder:
