@@ -1,8 +1,8 @@
 """`python -m bench.lobby`: what the defences of issue 17 cost, and what they buy.
 
 1. The fairness mechanism, in this process under gevent: the cost of one `next_turn()`
-   (once per `detached.BATCH` messages) and of one `Outlet.writable()` check (once per
-   read), so the added cost per frame.
+   (once per `detached.BATCH` messages), of one `Outlet.writable()` check (once per
+   read) and of the message-rate count (once per message), so the added cost per frame.
 2. A live server (one gevent worker, SQLite): a client sending 1-byte frames and reading
    its replies (frames handled per second: the per-frame cost of the whole path the
    mechanism sits in), and another kiosk's `query` latency while a client floods and
@@ -15,12 +15,14 @@ Prints figures; docs/performance.md ("Fairness and long replays") keeps them."""
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import socket
 import statistics
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ONE_BYTE_FRAME = bytes((0x81, 0x81, 0, 0, 0, 0)) + b"x"
 
@@ -49,10 +51,18 @@ def micro(calls: int) -> dict[str, float]:
     for _ in range(calls * 10):
         outlet.writable()
     check = (time.perf_counter() - started) / (calls * 10)
+    from types import SimpleNamespace
+
+    peer = SimpleNamespace(_rate=(10**9, 60), _window_ends=0.0, _window_left=0)
+    started = time.perf_counter()
+    for _ in range(calls * 10):
+        detached.Peer._within_rate(peer)  # type: ignore[arg-type]
+    rate = (time.perf_counter() - started) / (calls * 10)
     return {
         "next_turn_us": turn * 1e6,
         "writable_ns": check * 1e9,
-        "added_per_frame_us": (turn / detached.BATCH + check) * 1e6,
+        "message_rate_ns": rate * 1e9,
+        "added_per_frame_us": (turn / detached.BATCH + check + rate) * 1e6,
     }
 
 
@@ -84,7 +94,9 @@ def _throughput(url: str, frames: int) -> float:
     return frames / elapsed
 
 
-def _flood(url: str, stop: threading.Event) -> None:
+def _flood(url: str, stop: Any) -> None:
+    """In its own process: the flood must not share this process's GIL with the client
+    whose latency is measured."""
     import websocket
 
     ws = websocket.create_connection(url, timeout=10,
@@ -122,14 +134,15 @@ def live(port: int, frames: int, queries: int) -> dict[str, float]:
     url = f"ws://127.0.0.1:{port}/ws/kiosk"
     rate = _throughput(url, frames)
     quiet = _query_latencies(url, queries)
-    stop = threading.Event()
-    flooder = threading.Thread(target=_flood, args=(url, stop), daemon=True)
+    stop = multiprocessing.Event()
+    flooder = multiprocessing.Process(target=_flood, args=(url, stop), daemon=True)
     flooder.start()
     time.sleep(1)
     try:
         flooded = _query_latencies(url, queries)
     finally:
         stop.set()
+        flooder.join(timeout=10)
     return {
         "frames_per_s": rate,
         "us_per_frame": 1e6 / rate,

@@ -13,9 +13,11 @@ ends. One sweep greenlet per worker sends the pings.
 Fairness: every connection shares the worker's one thread, so a client that sends frames
 as fast as it can must not keep its greenlet running. After `BATCH` messages the greenlet
 waits for the event loop's next iteration (every other connection that became ready goes
-first), and before reading more it waits while the client leaves its replies unread
-(`Outlet.writable`): such a client stops being read, the kernel's buffers fill, and TCP
-flow control slows it down, instead of its replies piling up in the worker.
+first), and so it does after a read that filled `READ_SIZE` (parsing is work too, and a
+flood of pings has no messages to count). Before reading more it waits while the client
+leaves its replies unread (`Outlet.writable`): such a client stops being read, the
+kernel's buffers fill, and TCP flow control slows it down, instead of its replies piling
+up in the worker.
 
 simple-websocket still does the handshake, but is told (`SERVER_OPTIONS`) not to start the
 reader thread it would otherwise run per connection (under gevent, a second greenlet).
@@ -49,6 +51,10 @@ OnMessage = Callable[[str | bytes], None]
 # Messages one connection handles before every other ready connection gets its turn: at
 # ~20 us a command that fails fast, about a millisecond (docs/performance.md, "Fairness").
 BATCH = 50
+# Bytes read at once, and a full read ends the turn too: wsproto parses everything read
+# before a message is handled (~8 us a tiny frame, pings and fragments included), so a
+# read is the other thing to bound. A command is a few hundred bytes.
+READ_SIZE = 512
 
 
 def available() -> bool:
@@ -170,23 +176,25 @@ class Peer:
 
     def _pump(self) -> None:
         """Read until the socket has nothing more (the descriptor is non-blocking), then
-        wait for the watcher again; handle messages in order, one at a time, `BATCH` per
-        turn of the event loop."""
-        budget = BATCH
+        wait for the watcher again; handle messages in order, one at a time. A turn of
+        the event loop ends after `BATCH` messages or a full read."""
+        budget, size = BATCH, min(self.receive_bytes, READ_SIZE)
         try:
             while True:
+                full = False
                 if not self.input_buffer:
                     self._wait_writable()
                     if not self.connected:
                         return self.end()
                     try:
-                        data = os.read(self.sock.fileno(), self.receive_bytes)
+                        data = os.read(self.sock.fileno(), size)
                     except BlockingIOError:
                         break
                     if not data:
                         return self.end()
                     self.ws.receive_data(data)
                     self.connected = self._handle_events()
+                    full = len(data) == size
                 while self.input_buffer and budget:
                     if not self._within_rate():
                         return self._refuse(protocol.TOO_MANY_MESSAGES)
@@ -194,7 +202,7 @@ class Peer:
                     budget -= 1
                 if not self.connected:
                     return self.end()
-                if not budget:
+                if not budget or full:
                     next_turn()
                     budget = BATCH
         except (OSError, LocalProtocolError):
