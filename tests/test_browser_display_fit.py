@@ -85,8 +85,11 @@ def assert_fits(page: Page, width: int, height: int) -> None:
     page.set_viewport_size({"width": width, "height": height})
     # The layout follows the size (a ResizeObserver); wait until it has.
     page.wait_for_function("([w, h]) => innerWidth === w && innerHeight === h", arg=[width, height])
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    # display.js marks the size it last fitted for (a page without the mark is measured as is).
     page.wait_for_function(
-        "() => document.getElementById('display-grid').dataset.fitFor === innerWidth + 'x' + innerHeight"
+        "() => { const g = document.getElementById('display-grid');"
+        " return !('fitFor' in g.dataset) || g.dataset.fitFor === innerWidth + 'x' + innerHeight; }"
     )
     problems = page.evaluate(MEASURE, floor)
     assert problems == [], f"{width}x{height}: {problems[:6]}"
