@@ -66,7 +66,8 @@ def open_page(browser: Browser, server: LiveServer) -> Iterator[OpenPage]:
         if not csp_probe:
             page.on("console", lambda message: "Content Security Policy" in message.text
                     and problems.append(f"CSP: {message.text}"))
-        page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+        page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"),
+                                          dialog.dismiss()))
         before = kw.get("before")
         if callable(before):
             before(page)

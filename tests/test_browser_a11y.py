@@ -115,7 +115,8 @@ def test_display_idle_busy_called_reconnecting(
     expect(display.locator("#waiting-count")).to_have_text("0")
     audit(display, "display idle")
     seated = [desk(f"s{n}", n) for n in (1, 2, 5)]
-    tickets = [kiosk_sign_in(fresh, f"v{n}@example.org", f"Visitor{n} Long-Surname") for n in range(3)]
+    tickets = [kiosk_sign_in(fresh, f"v{n}@example.org", f"Visitor{n} Long-Surname")
+               for n in range(3)]
     for staff, ticket in zip(seated, tickets):
         staff.drain()
         assert staff.ask(f"accept {ticket['id']}").startswith("success claimed")
@@ -234,6 +235,6 @@ def test_the_display_keeps_still_under_reduced_motion(
     assert moving.locator("#table-1").evaluate(animation) == "call"  # the test can tell
     assert still.locator("#table-1").evaluate(animation) == "none"
     assert still.evaluate(
-        "() => [...document.querySelectorAll('*')].every((el) =>"
-        " ['', '::before', '::after'].every((p) => getComputedStyle(el, p || null).animationName === 'none'))"
+        "() => [...document.querySelectorAll('*')].every((el) => ['', '::before', '::after']"
+        "  .every((p) => getComputedStyle(el, p || null).animationName === 'none'))"
     )

@@ -37,7 +37,8 @@ def seed_busy(server: LiveServer, tables: int, *, busy_every: int = 1, open_ever
         for table in range(0, tables, open_every):
             staff_id = conn.execute(sa.text(
                 "INSERT INTO staff (username, password_hash, is_admin, active, created_at)"
-                " VALUES (:u, 'x', false, true, :now) RETURNING id"), {"u": f"s{table}", "now": now},
+                " VALUES (:u, 'x', false, true, :now) RETURNING id"),
+                {"u": f"s{table}", "now": now},
             ).scalar_one()
             conn.execute(sa.text(
                 "INSERT INTO table_assignments (table_number, staff_id, picked_at)"
@@ -47,7 +48,8 @@ def seed_busy(server: LiveServer, tables: int, *, busy_every: int = 1, open_ever
             name = LONG_NAMES[table % len(LONG_NAMES)]
             email = f"v{table}@example.org"
             visitor = conn.execute(sa.text(
-                "INSERT INTO visitors (email, name, updated_at) VALUES (:e, :n, :now) RETURNING id"),
+                "INSERT INTO visitors (email, name, updated_at)"
+                " VALUES (:e, :n, :now) RETURNING id"),
                 {"e": email, "n": name, "now": now}).scalar_one()
             conn.execute(sa.text(
                 "INSERT INTO tickets (id, visitor_id, email, name, status, staff_id, table_number,"
@@ -65,16 +67,19 @@ MEASURE = """(floorPx) => {
     + ' .display-bottom p, .display-bottom span')];
   for (const el of texts) {
     if (!el.textContent.trim() || !el.getClientRects().length) continue;
-    const what = (el.closest('.table-card')?.id || '') + ' .' + el.className + ' "' + el.textContent + '"';
-    if (el.scrollWidth > el.clientWidth + 1) problems.push(what + ': scrollWidth ' + el.scrollWidth + ' > ' + el.clientWidth);
+    const card = el.closest('.table-card');
+    const what = (card ? card.id : '') + ' .' + el.className + ' "' + el.textContent + '"';
+    if (el.scrollWidth > el.clientWidth + 1)
+      problems.push(what + ': scrollWidth ' + el.scrollWidth + ' > ' + el.clientWidth);
     const range = document.createRange();
     range.selectNodeContents(el);
     const text = range.getBoundingClientRect();
-    const box = (el.closest('.table-card') || document.documentElement).getBoundingClientRect();
-    if (text.left < box.left - 1 || text.right > box.right + 1 || text.top < box.top - 1 || text.bottom > box.bottom + 1)
+    const box = (card || document.documentElement).getBoundingClientRect();
+    if (text.left < box.left - 1 || text.right > box.right + 1
+        || text.top < box.top - 1 || text.bottom > box.bottom + 1)
       problems.push(what + ': text ' + JSON.stringify(text) + ' outside ' + JSON.stringify(box));
     const size = parseFloat(getComputedStyle(el).fontSize);
-    if (el.closest('.table-card') && size < floorPx - 0.5) problems.push(what + ': font ' + size + 'px < floor ' + floorPx);
+    if (card && size < floorPx - 0.5) problems.push(what + ': ' + size + 'px < floor ' + floorPx);
   }
   return problems;
 }"""

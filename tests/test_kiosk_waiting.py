@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 
+import sqlalchemy as sa
+
 from tests.browser_kit import kiosk_sign_in
 from tests.http_client import WebClient
 from tests.live import LiveServer
@@ -38,7 +40,8 @@ def test_no_waiting_ticket_is_204(fresh: LiveServer) -> None:
     ticket = kiosk_sign_in(fresh, "done@example.org", "Done Visitor")
     engine = fresh.engine()
     with engine.begin() as conn:  # served and gone: a new visit is welcome
-        conn.exec_driver_sql("UPDATE tickets SET status = 'completed' WHERE id = %d" % ticket["id"])
+        conn.execute(sa.text("UPDATE tickets SET status = 'completed' WHERE id = :id"),
+                     {"id": ticket["id"]})
     engine.dispose()
     assert ask(fresh, "done@example.org")[0] == 204
 
@@ -53,12 +56,14 @@ def test_it_is_rate_limited_like_query(fresh: LiveServer) -> None:
         time.sleep(61 - time.time() % 60)
     client = WebClient(fresh.port)
     token = client.csrf_token("/kiosk/")
-    statuses = [client.post("/kiosk/waiting", {"csrf_token": token, "email": f"p{n}@example.org"}).status
+    form = {"csrf_token": token}
+    statuses = [client.post("/kiosk/waiting", {**form, "email": f"p{n}@example.org"}).status
                 for n in range(10)]
     assert statuses == [204] * 8 + [429] * 2, statuses
     # The same budget as `query` over the websocket from this address.
     kiosk = fresh.connect("/ws/kiosk")
     try:
-        assert kiosk.ask("query p1@example.org") == "error query too many requests, wait a moment and try again"
+        reply = kiosk.ask("query p1@example.org")
+        assert reply == "error query too many requests, wait a moment and try again"
     finally:
         kiosk.close()
