@@ -29,9 +29,11 @@
     };
 
     // ---- layout: columns and font size from the screen, then every text fitted -----
+    let need = null; // the longest content in em: depends on the font only
+
     function layout() {
       const floor = TQFit.floorPx();
-      const need = TQFit.measure($("table-card").content.firstElementChild, LONGEST, ".table-name");
+      need = need || TQFit.measure($("table-card").content.firstElementChild, LONGEST, ".table-name");
       const gap = parseFloat(getComputedStyle(grid).rowGap) || 0;
       const best = TQFit.grid(state.count, { width: grid.clientWidth, height: grid.clientHeight }, gap, need, floor);
       grid.style.setProperty("--cols", String(best.cols));
@@ -166,7 +168,10 @@
       }
     });
     // A new size (or a call line that changed height) re-fits everything.
-    new ResizeObserver(() => requestAnimationFrame(layout)).observe(grid);
+    new ResizeObserver(() => requestAnimationFrame(() => {
+      need = null;
+      layout();
+    })).observe(grid);
     renderSpeech();
     render();
   }

@@ -100,7 +100,9 @@
         body: new URLSearchParams({ email: visitorEmail }),
         headers: { "X-CSRFToken": meta ? meta.content : "" },
         credentials: "same-origin",
+        redirect: "manual", // a redirect means /device: this kiosk's key is gone
       });
+      if (response.type === "opaqueredirect") throw new Error("this kiosk must be set up again, please ask a member of staff");
       if (response.status === 204) return null;
       if (response.ok) return response.text();
       throw new Error(response.status === 429 ? "too many sign-ins from this kiosk, please wait a minute"
