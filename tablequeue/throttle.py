@@ -135,6 +135,14 @@ class Limiter:
         limit, seconds = self.rate(f"{word}_address")
         return self.shared.hit(f"{word}:{address}", seconds) <= limit
 
+    def address_allowed(self, word: str, address: str) -> bool:
+        """Count one `word` from an address that has no connection (an HTTP request); it
+        shares the address budget of the websocket command of that name."""
+        if not self.enabled:
+            return True
+        limit, seconds = self.rate(f"{word}_address")
+        return self.shared.hit(f"{word}:{address}", seconds) <= limit
+
     def message_rate(self) -> Rate | None:
         """Frames one websocket connection may send per window; None: unlimited."""
         return self.config["WS_MESSAGE_RATE"] if self.enabled else None  # type: ignore[no-any-return]
