@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Union
+from typing import Any, Generic, TypeVar, Union
 
 
 class Refusal(enum.Enum):
@@ -122,18 +122,23 @@ Event = Union[
 ]
 
 
-@dataclass
-class Outcome:
-    """The result of one command: a refusal or a value, and the events to publish."""
+T = TypeVar("T")
 
-    refusal: Refusal | None = None
-    value: object = None
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """The result of one command: a refusal or a value of type T, and the events to publish.
+    Check `refusal` first: a refused outcome carries no value."""
+
+    value: T
     events: list[Event] = field(default_factory=list)
+    refusal: Refusal | None = None
 
     @property
     def ok(self) -> bool:
         return self.refusal is None
 
 
-def refused(refusal: Refusal) -> Outcome:
-    return Outcome(refusal=refusal)
+def refused(refusal: Refusal) -> Outcome[Any]:
+    """A refusal fits any Outcome[T]: callers read `refusal` and never its value."""
+    return Outcome(value=None, refusal=refusal)

@@ -6,7 +6,7 @@ import logging
 import uuid
 from functools import partial
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, TypeVar
 
 from flask import Flask, current_app, request, session
 from sqlalchemy.exc import OperationalError
@@ -31,17 +31,31 @@ class Answer:
     events: list[Event] = field(default_factory=list)
 
 
-Handler = Callable[[Connection, protocol.Command], Answer]
+Handler = Callable[[Connection, Any], Answer]
+T = TypeVar("T")
 
 
 def registry() -> Registry:
     return current_app.extensions["tablequeue.registry"]  # type: ignore[no-any-return]
 
 
-def _answer(word: str, outcome: Outcome, success: Callable[[object], str]) -> Answer:
-    if not outcome.ok:
-        return Answer(protocol.error(word, outcome.refusal))  # type: ignore[arg-type]
+def _reply(word: str, outcome: Outcome[T], success: Callable[[T], str]) -> Answer:
+    if outcome.refusal is not None:
+        return Answer(protocol.error(word, outcome.refusal))
     return Answer(success(outcome.value), events=outcome.events)
+
+
+def _dispatch(handlers: dict[type[Any], Handler]) -> Handler:
+    """One table from command type to handler: adding a command is one line here plus its
+    rule in `service`; a type the route does not list is an unknown command."""
+
+    def handle(conn: Connection, command: protocol.Command) -> Answer:
+        handler = handlers.get(type(command))
+        if handler is None:
+            return Answer(protocol.unknown(protocol.command_word(command)))
+        return handler(conn, command)
+
+    return handle
 
 
 # ---- staff ---------------------------------------------------------------------------
@@ -72,9 +86,9 @@ def _pick(conn: Connection, command: protocol.Pick) -> Answer:
     # A connection bound at the handshake may leave the token out.
     token_hash = hash_token(command.token) if command.token else conn.token_hash
     outcome = service.pick(token_hash, command.table)
-    if not outcome.ok:
-        return Answer(protocol.error("pick", outcome.refusal))  # type: ignore[arg-type]
-    picked: service.Picked = outcome.value  # type: ignore[assignment]
+    if outcome.refusal is not None:
+        return Answer(protocol.error("pick", outcome.refusal))
+    picked = outcome.value
     conn.holds_table = True
     then = None
     if conn.staff_id != picked.staff_id:
@@ -84,24 +98,46 @@ def _pick(conn: Connection, command: protocol.Pick) -> Answer:
     return Answer(protocol.success_pick(picked.table), then, outcome.events)
 
 
-def _staff_command(conn: Connection, command: protocol.Command) -> Answer:
-    if isinstance(command, protocol.Pick):
-        return _pick(conn, command)
-    if isinstance(command, protocol.Unpick):
-        return _answer("unpick", service.unpick(conn.token_hash), lambda _: protocol.SUCCESS_UNPICK)
-    if isinstance(command, protocol.Accept):
-        outcome = service.accept(conn.token_hash, command.ticket_id)
-        return _answer("accept", outcome, protocol.success_claimed)  # type: ignore[arg-type]
-    if isinstance(command, protocol.Cancel):
-        outcome = service.cancel(conn.token_hash, command.ticket_id)
-        return _answer("cancel", outcome, protocol.success_cancel)  # type: ignore[arg-type]
-    if isinstance(command, protocol.Complete):
-        outcome = service.complete(conn.token_hash, command.ticket_id)
-        return _answer("complete", outcome, protocol.success_complete)  # type: ignore[arg-type]
-    return Answer(protocol.unknown(protocol.command_word(command)))
+def _unpick(conn: Connection, command: protocol.Unpick) -> Answer:
+    return _reply("unpick", service.unpick(conn.token_hash), lambda _: protocol.SUCCESS_UNPICK)
+
+
+def _accept(conn: Connection, command: protocol.Accept) -> Answer:
+    outcome = service.accept(conn.token_hash, command.ticket_id)
+    return _reply("accept", outcome, protocol.success_claimed)
+
+
+def _cancel(conn: Connection, command: protocol.Cancel) -> Answer:
+    outcome = service.cancel(conn.token_hash, command.ticket_id)
+    return _reply("cancel", outcome, protocol.success_cancel)
+
+
+def _complete(conn: Connection, command: protocol.Complete) -> Answer:
+    outcome = service.complete(conn.token_hash, command.ticket_id)
+    return _reply("complete", outcome, protocol.success_complete)
+
+
+_staff_command = _dispatch({
+    protocol.Pick: _pick,
+    protocol.Unpick: _unpick,
+    protocol.Accept: _accept,
+    protocol.Cancel: _cancel,
+    protocol.Complete: _complete,
+})
 
 
 # ---- kiosk and display ---------------------------------------------------------------
+
+
+def _new(conn: Connection, command: protocol.New) -> Answer:
+    return _reply("new", service.new(command.email, command.name), protocol.success_new)
+
+
+def _query(conn: Connection, command: protocol.Query) -> Answer:
+    return _reply("query", service.query(command.email), protocol.success_query)
+
+
+_kiosk_handlers = _dispatch({protocol.New: _new, protocol.Query: _query})
 
 
 def _kiosk_command(conn: Connection, command: protocol.Command) -> Answer:
@@ -110,12 +146,7 @@ def _kiosk_command(conn: Connection, command: protocol.Command) -> Answer:
         conn, word, conn.address
     ):
         return Answer(protocol.error(word, Refusal.RATE_LIMITED))
-    if isinstance(command, protocol.New):
-        outcome = service.new(command.email, command.name)
-        return _answer("new", outcome, protocol.success_new)  # type: ignore[arg-type]
-    if isinstance(command, protocol.Query):
-        return _answer("query", service.query(command.email), protocol.success_query)  # type: ignore[arg-type]
-    return Answer(protocol.unknown(protocol.command_word(command)))
+    return _kiosk_handlers(conn, command)
 
 
 def _display_joined(conn: Connection) -> None:
@@ -128,10 +159,11 @@ def _display_joined(conn: Connection) -> None:
             conn.send_held(protocol.display_claimed(ticket, table, redact_email=redact))
 
 
-def _display_command(conn: Connection, command: protocol.Command) -> Answer:
-    if isinstance(command, protocol.Watch):
-        return Answer(protocol.SUCCESS_WATCH, lambda: _watch(conn))
-    return Answer(protocol.unknown(protocol.command_word(command)))
+def _display_watch(conn: Connection, command: protocol.Watch) -> Answer:
+    return Answer(protocol.SUCCESS_WATCH, lambda: _watch(conn))
+
+
+_display_command = _dispatch({protocol.Watch: _display_watch})
 
 
 def _watch(conn: Connection) -> None:

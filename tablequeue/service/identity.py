@@ -124,7 +124,7 @@ def issue_token(username: str) -> str:
         return _issue(session, _get(session, username))
 
 
-def revoke_token(token: str) -> Outcome:
+def revoke_token(token: str) -> Outcome[None]:
     """Log a session out; the event unbinds the connections it had bound."""
     token_hash = hash_token(token)
     with unit_of_work() as session:
@@ -133,7 +133,7 @@ def revoke_token(token: str) -> Outcome:
             .where(StaffSession.token_hash == token_hash, StaffSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
-        return Outcome(events=[SessionsRevoked(frozenset({token_hash}), tables_changed(session).taken)])
+        return Outcome(None, [SessionsRevoked(frozenset({token_hash}), tables_changed(session).taken)])
 
 
 def revoke_all(session: Session, staff_id: int) -> SessionsRevoked:
@@ -144,10 +144,10 @@ def revoke_all(session: Session, staff_id: int) -> SessionsRevoked:
     return SessionsRevoked(hashes, tables_changed(session).taken)
 
 
-def revoke_sessions(username: str) -> Outcome:
+def revoke_sessions(username: str) -> Outcome[None]:
     """An admin ends every session of an account (it can log in again)."""
     with unit_of_work() as session:
-        return Outcome(events=[revoke_all(session, _get(session, username).id)])
+        return Outcome(None, [revoke_all(session, _get(session, username).id)])
 
 
 def valid_token_hashes(token_hashes: Iterable[str]) -> set[str]:

@@ -47,7 +47,7 @@ def _name_refusal(name: str) -> Refusal | None:
     return None
 
 
-def new(email: str, name: str) -> Outcome:
+def new(email: str, name: str) -> Outcome[TicketView]:
     """A walk-in signs in: remember their latest name and give them a waiting ticket."""
     email, name = email.strip(), name.strip()
     refusal = _email_refusal(email) or _name_refusal(name)
@@ -61,7 +61,7 @@ def new(email: str, name: str) -> Outcome:
     return Outcome(value=view, events=[TicketCreated(view)])
 
 
-def query(email: str) -> Outcome:
+def query(email: str) -> Outcome[str]:
     """The name most recently given for this email, compared case-insensitively."""
     email = email.strip()
     refusal = _email_refusal(email)
@@ -72,7 +72,7 @@ def query(email: str) -> Outcome:
     return Outcome(value=name) if name is not None else refused(Refusal.NO_VISITOR)
 
 
-def accept(token_hash: str | None, ticket_id: int | None) -> Outcome:
+def accept(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
     """Claim a waiting ticket; the conditional UPDATE makes exactly one claim win."""
     try:
         with transaction() as connection:
@@ -85,7 +85,8 @@ def accept(token_hash: str | None, ticket_id: int | None) -> Outcome:
         return refused(Refusal.BUSY)
 
 
-def _accept(connection: Connection, token_hash: str | None, ticket_id: int | None) -> Outcome:
+def _accept(connection: Connection, token_hash: str | None,
+            ticket_id: int | None) -> Outcome[int]:
     desk = desk_for_token(connection, token_hash)
     if desk is None:
         return refused(Refusal.TOKEN_INVALID)
@@ -113,15 +114,15 @@ def _claim_refusal(ticket: Row[Any] | None) -> Refusal | None:
     return None
 
 
-def complete(token_hash: str | None, ticket_id: int | None) -> Outcome:
+def complete(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
     return _end(token_hash, ticket_id, TicketStatus.COMPLETED)
 
 
-def cancel(token_hash: str | None, ticket_id: int | None) -> Outcome:
+def cancel(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
     return _end(token_hash, ticket_id, TicketStatus.CANCELLED)
 
 
-def _end(token_hash: str | None, ticket_id: int | None, status: str) -> Outcome:
+def _end(token_hash: str | None, ticket_id: int | None, status: str) -> Outcome[int]:
     """Finish a ticket one owns and is serving; only the owner, only once."""
     with transaction() as connection:
         desk = desk_for_token(connection, token_hash)
