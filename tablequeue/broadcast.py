@@ -46,6 +46,9 @@ class Connection:
         self.address = address  # the client's, for throttles (the request may be gone)
         self.staff_id: int | None = None
         self.token_hash: str | None = None
+        # The login cookie's token, if it bound this connection at the handshake: the only
+        # token a `pick TABLE` without one may use (docs/protocol.md, Identity).
+        self.cookie_token_hash: str | None = None
         self.holds_table = False
         self.watching = False  # a display that opted in to `waiting N` / `tables N`
         # Replies and broadcasts from other greenlets take turns (frame order, bind replay).

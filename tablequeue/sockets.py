@@ -69,6 +69,7 @@ def _staff_joined(conn: Connection) -> None:
     staff_id = service.staff_id_for(token_hash)
     if staff_id is not None and token_hash is not None:
         _bind(conn, staff_id, token_hash)
+        conn.cookie_token_hash = token_hash
     registry().greet_tableless(conn)
 
 
@@ -83,8 +84,9 @@ def _bind(conn: Connection, staff_id: int, token_hash: str) -> None:
 
 def _pick(conn: Connection, command: protocol.Pick) -> Answer:
     registry().relay.settle()  # a ticket claimed just before must not follow the bind
-    # A connection bound at the handshake may leave the token out.
-    token_hash = hash_token(command.token) if command.token else conn.token_hash
+    # Only a connection bound at the handshake may leave the token out: it means the
+    # cookie's login, never whatever token an earlier `pick` happened to bind.
+    token_hash = hash_token(command.token) if command.token else conn.cookie_token_hash
     outcome = service.pick(token_hash, command.table)
     if outcome.refusal is not None:
         return Answer(protocol.error("pick", outcome.refusal))
