@@ -16,7 +16,7 @@ from simple_websocket import ConnectionClosed
 from tablequeue import protocol
 from tablequeue.delivery import Frame, Outlet
 from tablequeue.outcomes import (
-    Event, SessionsRevoked, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
+    Event, SessionsRevoked, TableAway, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
     TicketClaimed, TicketCreated, TicketEnded, TicketRequeued, TicketShown, TicketView,
     TicketWithdrawn,
 )
@@ -206,6 +206,8 @@ class Registry:
         if isinstance(event, TicketRequeued):
             # Not filtered by the bind replay: that replay saw it before it was claimed.
             self._send(self._bound_staff(), protocol.staff_new(event.ticket))
+            if event.table is not None:  # put back by its staff member: clear that table
+                self._to_displays(protocol.display_cancel(event.table))
         elif isinstance(event, TicketCreated):
             frame = Frame(protocol.staff_new(event.ticket))
             for conn in self._bound_staff():
@@ -228,6 +230,9 @@ class Registry:
             self._sessions_revoked(event)
         elif isinstance(event, TicketWithdrawn):
             self._send(self._bound_staff(), protocol.staff_withdrawn(event.ticket))
+        elif isinstance(event, TableAway):
+            say = protocol.table_away if event.away else protocol.table_back
+            self._send(self.watchers(Role.DISPLAY, Role.STAFF), say(event.table))
         elif isinstance(event, TableCountChanged):
             watchers = [c for c in self.members(Role.DISPLAY) if c.watching]
             self._send(watchers, protocol.display_tables(event.count))
@@ -280,6 +285,10 @@ class Registry:
         except Exception:  # the database is unreachable: the event's view is the best left
             log.warning("reading the table assignment failed; sending the event's", exc_info=True)
             return event
+
+    def watchers(self, *roles: Role) -> list[Connection]:
+        """Connections of these roles (default: all) that opted in with `watch`."""
+        return [c for role in roles or tuple(Role) for c in self.members(role) if c.watching]
 
     def _bound_staff(self) -> list[Connection]:
         return [c for c in self.members(Role.STAFF) if c.staff_id is not None]

@@ -144,6 +144,8 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "DEVICE_KEYS": _device_keys(env),
         "VISITOR_RETENTION_DAYS": _int(env, "VISITOR_RETENTION_DAYS", 90, 1, 36500),
         "SESSION_CHECK_SECONDS": _int(env, "SESSION_CHECK_SECONDS", 10, 1, 3600),
+        # A staff member away from their table this long loses it, as if they sent `unpick`.
+        "AWAY_MINUTES": _int(env, "AWAY_MINUTES", 30, 1, 24 * 60),
         # Login failures, and kiosk commands: limits a real screen never reaches.
         "LIMIT_LOGIN_ACCOUNT": _rate(env, "LIMIT_LOGIN_ACCOUNT", "5/900"),
         "LIMIT_LOGIN_ADDRESS": _rate(env, "LIMIT_LOGIN_ADDRESS", "20/900"),

@@ -9,6 +9,10 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar, Union
 
 
+# How often one ticket may be put back in line (`requeue`).
+REQUEUE_LIMIT = 3
+
+
 class Refusal(enum.Enum):
     TOKEN_INVALID = "token_invalid"
     NO_TABLE = "no_table"
@@ -27,6 +31,9 @@ class Refusal(enum.Enum):
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
+    AWAY = "away"  # the staff member stepped away from their table
+    PUT_BACK_LIMIT = "put_back_limit"  # the ticket was put back as often as allowed
+    CLOSED = "closed"  # the line is closed (opening hours or the admin's switch)
 
 
 @dataclass(frozen=True)
@@ -105,8 +112,19 @@ class TicketWithdrawn:
 
 @dataclass(frozen=True)
 class TicketRequeued(TicketCreated):
-    """A ticket in service went back to waiting (its staff member's account was removed or
-    deactivated). Staff get `new` again even if their bind replay already announced it."""
+    """A ticket in service went back to waiting (its staff member put it back, or their
+    account was removed or deactivated). Staff get `new` again even if their bind replay
+    already announced it; with `table`, displays clear it there (`cancel T`)."""
+
+    table: int | None = None
+
+
+@dataclass(frozen=True)
+class TableAway:
+    """The staff member at `table` stepped away (`away`) or came back (`back`)."""
+
+    table: int
+    away: bool
 
 
 @dataclass(frozen=True)
@@ -119,6 +137,7 @@ class TableCountChanged:
 Event = Union[
     TicketCreated, TicketClaimed, TicketShown, TicketEnded, TablePicked, TableUnpicked,
     TablesChanged, SessionsRevoked, TicketWithdrawn, TableCountChanged, TicketRequeued,
+    TableAway,
 ]
 
 

@@ -16,7 +16,7 @@ from tablequeue import detached, protocol, security, service, throttle
 from tablequeue.broadcast import Connection, Registry, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
-from tablequeue.service import admin, stats
+from tablequeue.service import admin, away, putback, stats
 from tablequeue.service.identity import hash_token
 
 log = logging.getLogger(__name__)
@@ -119,12 +119,28 @@ def _complete(conn: Connection, command: protocol.Complete) -> Answer:
     return _reply("complete", outcome, protocol.success_complete)
 
 
+def _requeue(conn: Connection, command: protocol.Requeue) -> Answer:
+    outcome = putback.requeue(conn.token_hash, command.ticket_id)
+    return _reply("requeue", outcome, protocol.success_requeue)
+
+
+def _away(conn: Connection, command: protocol.Away) -> Answer:
+    return _reply("away", away.away(conn.token_hash), lambda _: protocol.SUCCESS_AWAY)
+
+
+def _back(conn: Connection, command: protocol.Back) -> Answer:
+    return _reply("back", away.back(conn.token_hash), lambda _: protocol.SUCCESS_BACK)
+
+
 _staff_command = _dispatch({
     protocol.Pick: _pick,
     protocol.Unpick: _unpick,
     protocol.Accept: _accept,
     protocol.Cancel: _cancel,
     protocol.Complete: _complete,
+    protocol.Requeue: _requeue,
+    protocol.Away: _away,
+    protocol.Back: _back,
 })
 
 
@@ -174,6 +190,8 @@ def _watch(conn: Connection) -> None:
         conn.watching = True
         conn.send_held(protocol.display_waiting(stats.waiting_count()))
         conn.send_held(protocol.display_tables(admin.current_table_count()))
+        for table in away.current_away_tables():
+            conn.send_held(protocol.table_away(table))
 
 
 # ---- the routes ----------------------------------------------------------------------

@@ -92,6 +92,8 @@ def _accept(connection: Connection, token_hash: str | None,
         return refused(Refusal.TOKEN_INVALID)
     if desk.table is None:
         return refused(Refusal.NO_TABLE)
+    if desk.away:  # a property of the staff member, like having no table: before the ticket
+        return refused(Refusal.AWAY)
     if ticket_id is None:
         return refused(Refusal.NO_TICKET)
     # Tried first, explained after: only a refused claim pays for reading why.
