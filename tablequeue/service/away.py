@@ -53,6 +53,12 @@ def away_tables(session: Session) -> list[int]:
     ))
 
 
+def is_away(staff_id: int) -> bool:
+    with unit_of_work() as session:
+        return session.scalar(select(TableAssignment.away_since).where(
+            TableAssignment.staff_id == staff_id)) is not None
+
+
 def current_away_tables() -> list[int]:
     with unit_of_work() as session:
         return away_tables(session)
