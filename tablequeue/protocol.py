@@ -16,8 +16,8 @@ _NUMBER = re.compile(r"[0-9]{1,18}", re.ASCII)
 
 STAFF_COMMANDS = frozenset({"pick", "unpick", "accept", "cancel", "complete",
                             # extensions (docs/protocol.md, "Extensions")
-                            "requeue", "away", "back"})
-KIOSK_COMMANDS = frozenset({"new", "query"})
+                            "requeue", "away", "back", "watch"})
+KIOSK_COMMANDS = frozenset({"new", "query", "watch"})  # watch: an extension
 # `watch` is an opt-in extension (docs/protocol.md, "Extensions"): a seed client never sends it.
 DISPLAY_COMMANDS = frozenset({"watch"})
 
@@ -303,3 +303,19 @@ def table_away(table: int) -> str:
 
 def table_back(table: int) -> str:
     return f"back {table}"
+
+
+def announce(text: str) -> str:
+    """To watchers: show this announcement (replacing any other) until `unannounce`."""
+    return f"announce {text}"
+
+
+UNANNOUNCE = "unannounce"
+
+
+def line_closed(opens_at: datetime | None) -> str:
+    """To watchers: the line is closed; it opens at that UTC time (bare: not scheduled)."""
+    return f"closed {_time(opens_at)}" if opens_at else "closed"
+
+
+LINE_OPEN = "open"

@@ -12,7 +12,7 @@ from flask import Flask, current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import detached, protocol, security, service, throttle
+from tablequeue import detached, floorwatch, protocol, security, service, throttle
 from tablequeue.broadcast import Connection, Registry, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
@@ -132,18 +132,6 @@ def _back(conn: Connection, command: protocol.Back) -> Answer:
     return _reply("back", away.back(conn.token_hash), lambda _: protocol.SUCCESS_BACK)
 
 
-_staff_command = _dispatch({
-    protocol.Pick: _pick,
-    protocol.Unpick: _unpick,
-    protocol.Accept: _accept,
-    protocol.Cancel: _cancel,
-    protocol.Complete: _complete,
-    protocol.Requeue: _requeue,
-    protocol.Away: _away,
-    protocol.Back: _back,
-})
-
-
 # ---- kiosk and display ---------------------------------------------------------------
 
 
@@ -153,9 +141,6 @@ def _new(conn: Connection, command: protocol.New) -> Answer:
 
 def _query(conn: Connection, command: protocol.Query) -> Answer:
     return _reply("query", service.query(command.email), protocol.success_query)
-
-
-_kiosk_handlers = _dispatch({protocol.New: _new, protocol.Query: _query})
 
 
 def _kiosk_command(conn: Connection, command: protocol.Command) -> Answer:
@@ -178,20 +163,49 @@ def _display_joined(conn: Connection) -> None:
 
 
 def _display_watch(conn: Connection, command: protocol.Watch) -> Answer:
-    return Answer(protocol.SUCCESS_WATCH, lambda: _watch(conn))
+    return Answer(protocol.SUCCESS_WATCH, lambda: _watch(conn, counts=True, tables=True))
 
+
+def _staff_watch(conn: Connection, command: protocol.Watch) -> Answer:
+    return Answer(protocol.SUCCESS_WATCH, lambda: _watch(conn, counts=False, tables=True))
+
+
+def _kiosk_watch(conn: Connection, command: protocol.Watch) -> Answer:
+    return Answer(protocol.SUCCESS_WATCH, lambda: _watch(conn, counts=False, tables=False))
+
+
+def _watch(conn: Connection, *, counts: bool, tables: bool) -> None:
+    """Extension (docs/protocol.md): the state now, then every change. Under the floor's
+    lock, so the floor poll neither misses this connection nor tells it twice."""
+    def replay() -> None:
+        if counts:
+            conn.send_held(protocol.display_waiting(stats.waiting_count()))
+            conn.send_held(protocol.display_tables(admin.current_table_count()))
+        if tables:
+            for table in away.current_away_tables():
+                conn.send_held(protocol.table_away(table))
+
+    floorwatch.of(current_app._get_current_object()).watch(conn, replay)  # type: ignore[attr-defined]
+
+
+# ---- one table per route: command type -> handler ---------------------------------
+
+_staff_command = _dispatch({
+    protocol.Pick: _pick,
+    protocol.Unpick: _unpick,
+    protocol.Accept: _accept,
+    protocol.Cancel: _cancel,
+    protocol.Complete: _complete,
+    protocol.Requeue: _requeue,
+    protocol.Away: _away,
+    protocol.Back: _back,
+    protocol.Watch: _staff_watch,
+})
+
+_kiosk_handlers = _dispatch({protocol.New: _new, protocol.Query: _query,
+                             protocol.Watch: _kiosk_watch})
 
 _display_command = _dispatch({protocol.Watch: _display_watch})
-
-
-def _watch(conn: Connection) -> None:
-    """Extension: the counts now; broadcast keeps them current from here on."""
-    with conn.lock:
-        conn.watching = True
-        conn.send_held(protocol.display_waiting(stats.waiting_count()))
-        conn.send_held(protocol.display_tables(admin.current_table_count()))
-        for table in away.current_away_tables():
-            conn.send_held(protocol.table_away(table))
 
 
 # ---- the routes ----------------------------------------------------------------------

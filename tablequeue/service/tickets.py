@@ -16,6 +16,7 @@ from tablequeue.outcomes import (
     Outcome, Refusal, TicketClaimed, TicketCreated, TicketEnded, TicketView, refused,
 )
 from tablequeue.service import ticket_sql
+from tablequeue.service.floor import queue_closed
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.views import in_service, serving_ticket, ticket_view, waiting
 
@@ -51,10 +52,13 @@ def new(email: str, name: str) -> Outcome[TicketView]:
     """A walk-in signs in: remember their latest name and give them a waiting ticket."""
     email, name = email.strip(), name.strip()
     refusal = _email_refusal(email) or _name_refusal(name)
-    if refusal:
-        return refused(refusal)
     now = utcnow()
     with transaction() as connection:
+        # Closed first: a visitor who cannot join now need not fix a typo first.
+        if queue_closed(connection):
+            return refused(Refusal.CLOSED)
+        if refusal:
+            return refused(refusal)
         visitor_id = ticket_sql.remember(connection, email.lower(), name, now)
         ticket_id = ticket_sql.add_ticket(connection, visitor_id, email, name, now)
     view = TicketView(ticket_id, email, name, "", now, None, TicketStatus.WAITING)
