@@ -53,3 +53,80 @@ def test_step_away_shows_back_soon_and_put_back_returns_the_visitor(
     expect(row.locator(".row-name")).to_have_text("Grace Hopper")  # waiting again
     expect(card.locator(".table-ticket")).to_have_text("")
     expect(card.locator(".table-state")).to_have_text("Open")
+
+
+def admin_page(open_page: OpenPage):
+    from tests.browser_kit import PASSWORD
+
+    page = open_page("/admin/", viewport=LAPTOP)
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/admin/")
+    return page
+
+
+def test_an_announcement_from_admin_shows_on_every_screen_and_clears_at_once(
+        fresh: LiveServer, open_page: OpenPage) -> None:
+    from tests.browser_kit import KIOSK_PORTRAIT
+
+    set_tables(fresh, 6)
+    add_staff(fresh, "boss")
+    add_staff(fresh, "ada")
+    kiosk_sign_in(fresh, "grace@example.org", "Grace Hopper")
+    display = open_page("/display/", viewport=TV)
+    kiosk = open_page("/kiosk/", viewport=KIOSK_PORTRAIT, touch=True)
+    staff = open_page("/staff/", viewport=LAPTOP)
+    log_in(staff, "ada")
+    pick_table(staff, 1)
+    for page in (display, kiosk):
+        connected(page)
+    admin = admin_page(open_page)
+    text = "The printer is down — please bring a paper copy of your documents."
+    admin.fill("#announce-text", text)
+    admin.fill("#announce-minutes", "30")
+    admin.click("#announce-post")
+    expect(admin.locator("#admin-announcement")).to_have_text(text)
+    for page in (display, kiosk, staff):
+        expect(page.locator("#floor-banner")).to_have_text(text)
+        expect(page.locator("#floor-banner")).to_be_visible()
+    staff.click("#away")  # for the screenshot: a table "Back soon" beside the banner
+    expect(display.locator("#table-1 .table-state")).to_have_text("Back soon")
+    screenshot(display, "display-announcement-1920x1080")
+    screenshot(kiosk, "kiosk-announcement-800x1280")
+    # A reload (a reconnect) shows it again while it is current.
+    kiosk.reload()
+    expect(kiosk.locator("#floor-banner")).to_have_text(text)
+    admin.click("#announce-clear")
+    expect(admin.locator("#admin-announcement-none")).to_be_visible()
+    for page in (display, kiosk, staff):
+        expect(page.locator("#floor-banner")).to_be_hidden()
+
+
+def test_a_closed_line_shows_on_the_kiosk_and_refuses_sign_in(
+        fresh: LiveServer, open_page: OpenPage) -> None:
+    from tests.browser_kit import KIOSK_PORTRAIT
+
+    add_staff(fresh, "boss")
+    kiosk = open_page("/kiosk/", viewport=KIOSK_PORTRAIT, touch=True)
+    connected(kiosk)
+    expect(kiosk.locator("#kiosk-form")).to_be_visible()
+    fresh.flask("hours", "set", "mon-fri 09:00-17:00", "sat 10:00-13:00")
+    fresh.flask("line", "close")  # closed now whatever the clock says
+    expect(kiosk.locator("#floor-closed")).to_be_visible()
+    expect(kiosk.locator("#floor-closed-when")).to_have_text(
+        re.compile(r"^Closed — we open (today|tomorrow|Monday|Tuesday|Wednesday|Thursday|"
+                   r"Friday|Saturday) at (09|10):00\.$"))
+    expect(kiosk.locator("#kiosk-form")).to_be_hidden()
+    screenshot(kiosk, "kiosk-closed-800x1280")
+    admin = admin_page(open_page)
+    expect(admin.locator("#admin-line")).to_contain_text("Closed")
+    admin.click("#line-switch")
+    expect(admin.locator("#admin-line")).to_contain_text("Open")
+    expect(kiosk.locator("#kiosk-form")).to_be_visible()
+    expect(kiosk.locator("#floor-closed")).to_be_hidden()
+    admin.fill("#hours-text", "mon-xx 09:00-17:00")
+    admin.click("#hours-save")
+    expect(admin.locator("#admin-floor .error")).to_contain_text("is not a day")
+    admin.click("#hours-clear")
+    expect(admin.locator("#admin-floor .notice")).to_contain_text("No opening hours")

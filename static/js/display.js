@@ -91,6 +91,7 @@
 
     TQ.connect("/ws/display", {
       open(client) {
+        TQFloor.reset();
         state.open.clear();
         state.serving.clear();
         state.away.clear();
@@ -101,6 +102,7 @@
         render();
       },
       message(word, rest) {
+        if (TQFloor.handle(word, rest)) return;
         const table = Number(rest);
         if (word === "pick") state.open.add(table);
         else if (word === "unpick") {

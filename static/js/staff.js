@@ -161,9 +161,12 @@
         state.serving = null;
         state.synced = false;
         render();
+        TQFloor.reset();
+        c.request("watch"); // the extension: announcements, the line, who stepped away
         if (state.table !== null) resync(c, state.table);
       },
       message(word, rest) {
+        if (TQFloor.handle(word, rest)) return;
         if (word === "taken") {
           // Only a staff member without a table is sent `taken`.
           state.taken = new Set(rest.split(" ").filter(Boolean).map(Number));
