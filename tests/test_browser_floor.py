@@ -93,6 +93,8 @@ def test_an_announcement_from_admin_shows_on_every_screen_and_clears_at_once(
     staff.click("#away")  # for the screenshot: a table "Back soon" beside the banner
     expect(display.locator("#table-1 .table-state")).to_have_text("Back soon")
     screenshot(display, "display-announcement-1920x1080")
+    expect(staff.locator("#away-note")).to_be_visible()
+    screenshot(staff, "staff-away-announcement-1366x768")
     screenshot(kiosk, "kiosk-announcement-800x1280")
     # A reload (a reconnect) shows it again while it is current.
     kiosk.reload()

@@ -65,7 +65,7 @@ def _parse(raw: Mapping[str, str]) -> Settings:
 
 
 def read(connection: Connection) -> Settings:
-    return _parse(dict(connection.execute(_READ).tuples().all()))
+    return _parse({key: value for key, value in connection.execute(_READ)})
 
 
 def current_settings() -> Settings:
