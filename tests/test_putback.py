@@ -138,3 +138,20 @@ def test_requeue_and_complete_of_one_ticket_race_exactly_one_wins(fresh, connect
         ada.sync(), second.sync()
     assert sum(outcomes.values()) == ROUNDS
     assert rows(fresh, "SELECT count(*) FROM tickets WHERE status != 'completed'") == [(0,)]
+
+
+def test_a_relay_resync_clears_a_put_back_ticket_like_the_live_cancel() -> None:
+    """After a relay gap a worker's displays are brought up to date (tablequeue.resync): a
+    ticket put back meanwhile leaves its table with `cancel T`, as it did live, and the
+    table stays open (it was never left)."""
+    from datetime import datetime, timezone
+
+    from tablequeue.outcomes import TablesChanged, TicketView
+    from tablequeue.resync import Picture, Truth, display_messages
+
+    waiting = TicketView(7, "", "Vera", "", datetime(2026, 12, 5, 9, tzinfo=timezone.utc),
+                         None, "waiting")
+    picture = Picture(tables={3: 7}, changed=TablesChanged(frozenset({1}), (3,)))
+    truth = Truth(waiting=[waiting], at_tables={}, changed=TablesChanged(frozenset({1}), (3,)),
+                  mentioned={7: waiting}, table_count=10)
+    assert display_messages(picture, truth, redact_email=True) == ["cancel 3"]
