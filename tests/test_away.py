@@ -33,18 +33,19 @@ def watching(connect):
 
 def test_away_and_back(fresh, connect, desk, kiosk):
     t, _ = new_ticket(kiosk, "a@example.org", "Ada Visitor")
-    ada = desk("ada", 3)
+    ada, bob = desk("ada", 3), desk("bob", 4)
     seed, watcher = connect("/ws/display"), watching(connect)
     seed.drain()
     assert ada.answer("away") == "success away"
     assert watcher.sync() == ["away 3"]
-    assert seed.sync() == []
+    assert seed.sync() == [] and bob.sync() == [] and ada.sync() == []  # seed staff too
     assert ada.answer(f"accept {t['id']}") == AWAY
     assert rows(fresh, "SELECT status FROM tickets") == [("waiting",)]
-    assert rows(fresh, "SELECT table_number FROM table_assignments") == [(3,)]  # still theirs
+    assert rows(fresh, "SELECT table_number FROM table_assignments WHERE away_since IS NOT NULL"
+                ) == [(3,)]  # still theirs, and away
     assert ada.answer("back") == "success back"
     assert watcher.sync() == ["back 3"]
-    assert seed.sync() == []
+    assert seed.sync() == [] and bob.sync() == []
     assert ada.answer(f"accept {t['id']}") == f"success claimed {t['id']}"
 
 
