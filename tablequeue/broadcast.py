@@ -16,7 +16,7 @@ from simple_websocket import ConnectionClosed
 from tablequeue import protocol
 from tablequeue.delivery import Frame, Outlet
 from tablequeue.outcomes import (
-    Event, SessionsRevoked, TableAway, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
+    Event, FloorChanged, SessionsRevoked, TableAway, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
     TicketClaimed, TicketCreated, TicketEnded, TicketRequeued, TicketShown, TicketView,
     TicketWithdrawn,
 )
@@ -160,6 +160,8 @@ class Registry:
         self._tables_lock = threading.Lock()
         self._members: dict[Role, set[Connection]] = {role: set() for role in Role}
         self.relay: Relay = LocalRelay(self)
+        # Set by tablequeue.floorwatch: read the floor now (a FloorChanged arrived).
+        self.floor_changed: Callable[[], None] | None = None
 
     def add(self, conn: Connection) -> None:
         if conn.role is not Role.KIOSK:
@@ -233,6 +235,9 @@ class Registry:
         elif isinstance(event, TableAway):
             say = protocol.table_away if event.away else protocol.table_back
             self._send(self.watchers(Role.DISPLAY, Role.STAFF), say(event.table))
+        elif isinstance(event, FloorChanged):
+            if self.floor_changed is not None:
+                self.floor_changed()
         elif isinstance(event, TableCountChanged):
             watchers = [c for c in self.members(Role.DISPLAY) if c.watching]
             self._send(watchers, protocol.display_tables(event.count))

@@ -5,12 +5,18 @@ polls these settings (tablequeue.floorwatch), with or without a Redis relay."""
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
+from tablequeue import floornotice
 from tablequeue.service import floor, hours
 
 hours_cli = AppGroup("hours", help="Weekly opening hours in the site's TIMEZONE.")
 line_cli = AppGroup("line", help="Close or reopen the line at once.")
+
+
+def _changed() -> None:
+    floornotice.from_command(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def _status(now: floor.FloorNow) -> str:
@@ -29,6 +35,7 @@ def announce(text: str | None, minutes: int | None, clear: bool) -> None:
         if text or minutes:
             raise click.UsageError("--clear takes no text and no --minutes")
         floor.clear_announcement()
+        _changed()
         click.echo("announcement cleared")
         return
     if not text:
@@ -37,6 +44,7 @@ def announce(text: str | None, minutes: int | None, clear: bool) -> None:
         floor.announce(text, minutes)
     except floor.FloorError as error:
         raise click.ClickException(str(error)) from None
+    _changed()
     click.echo("announced" + (f" for {minutes} minutes" if minutes else " until cleared"))
 
 
@@ -48,6 +56,7 @@ def hours_set(specs: tuple[str, ...]) -> None:
         lines = floor.set_hours(list(specs))
     except (hours.HoursError, floor.FloorError) as error:
         raise click.ClickException(str(error)) from None
+    _changed()
     click.echo("\n".join(lines))
     click.echo(_status(floor.floor_now()))
 
@@ -64,16 +73,21 @@ def hours_show() -> None:
 def hours_clear() -> None:
     """No hours: the line is open unless closed with `line close`."""
     floor.clear_hours()
+    _changed()
     click.echo(f"hours cleared; {_status(floor.floor_now())}")
 
 
 @line_cli.command("close")
 def line_close() -> None:
     """Close now; reopens at the next scheduled opening (without hours: at `line open`)."""
-    click.echo(_status(floor.set_line("closed")))
+    now = floor.set_line("closed")
+    _changed()
+    click.echo(_status(now))
 
 
 @line_cli.command("open")
 def line_open() -> None:
     """Open now; closes again at the next scheduled closing."""
-    click.echo(_status(floor.set_line("open")))
+    now = floor.set_line("open")
+    _changed()
+    click.echo(_status(now))

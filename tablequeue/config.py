@@ -159,6 +159,9 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # A staff member away from their table this long loses it, as if they sent `unpick`.
         "AWAY_MINUTES": _int(env, "AWAY_MINUTES", 30, 1, 24 * 60),
         "TIMEZONE": _timezone(env),
+        # How often each worker reads the floor's settings (announcement, hours, line):
+        # the bound on how late a change made elsewhere (a `flask` command) is on screen.
+        "FLOOR_POLL_SECONDS": _int(env, "FLOOR_POLL_SECONDS", 1, 1, 60),
         # Login failures, and kiosk commands: limits a real screen never reaches.
         "LIMIT_LOGIN_ACCOUNT": _rate(env, "LIMIT_LOGIN_ACCOUNT", "5/900"),
         "LIMIT_LOGIN_ADDRESS": _rate(env, "LIMIT_LOGIN_ADDRESS", "20/900"),

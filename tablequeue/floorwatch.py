@@ -26,7 +26,7 @@ from tablequeue.service.floor import FloorNow
 
 log = logging.getLogger(__name__)
 
-TICK = 1.0  # seconds between looks at the database: a change is on screen within ~1 s
+TICK = 1.0  # default seconds between looks at the database (FLOOR_POLL_SECONDS)
 AWAY_EVERY = 5  # ticks between sweeps for overdue absences (minutes matter, not seconds)
 _NOTHING = FloorNow(None, False, None)  # what a screen shows before it hears anything
 
@@ -72,6 +72,18 @@ class Floor:
         with self.lock:
             self._advance(fresh, read_at)
 
+    def poll_soon(self) -> None:
+        """A FloorChanged came through the relay: poll now, off the delivering thread."""
+
+        def poll() -> None:
+            with self.app.app_context():
+                try:
+                    self.poll()
+                except Exception:
+                    log.warning("floor poll failed", exc_info=True)
+
+        threading.Thread(target=poll, name="floor-poll", daemon=True).start()
+
     def _advance(self, fresh: FloorNow, read_at: float) -> None:
         """Tell every watcher what changed since `now` (call with `lock` held)."""
         if read_at < self._read_at:
@@ -90,6 +102,7 @@ def of(app: Flask) -> Floor:
     if existing is not None:
         return existing  # type: ignore[no-any-return]
     created = app.extensions["tablequeue.floor"] = Floor(app)
+    created.registry.floor_changed = created.poll_soon
     threading.Thread(target=_run, args=(created,), name="floor-watch", daemon=True).start()
     return created
 
@@ -100,13 +113,15 @@ def start(app: Flask) -> None:
 
 def _run(state: Floor) -> None:
     ticks = 0
+    tick = state.app.config.get("FLOOR_POLL_SECONDS", TICK)
+    away_every = max(1, round(AWAY_EVERY * TICK / tick))
     while True:
-        time.sleep(TICK)
+        time.sleep(tick)
         ticks += 1
         with state.app.app_context():
             try:
                 state.poll()
-                if ticks % AWAY_EVERY == 0:
+                if ticks % away_every == 0:
                     events = away.release_overdue(state.app.config["AWAY_MINUTES"])
                     if events:
                         state.registry.publish(events)

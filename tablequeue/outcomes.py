@@ -134,10 +134,16 @@ class TableCountChanged:
     count: int
 
 
+@dataclass(frozen=True)
+class FloorChanged:
+    """The announcement, the hours or the line switch changed: every worker reads the
+    floor now instead of at its next poll (only a shortcut: the poll alone suffices)."""
+
+
 Event = Union[
     TicketCreated, TicketClaimed, TicketShown, TicketEnded, TablePicked, TableUnpicked,
     TablesChanged, SessionsRevoked, TicketWithdrawn, TableCountChanged, TicketRequeued,
-    TableAway,
+    TableAway, FloorChanged,
 ]
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from tablequeue import floornotice
 from tablequeue.models import utcnow
 from tablequeue.pages.admin import bp
 from tablequeue.pages.auth import admin_required
@@ -32,6 +33,7 @@ def floor_context() -> dict[str, object]:
 def _act(action: Callable[[], str]) -> str | Response:
     try:
         message, error = action(), None
+        floornotice.from_server(current_app._get_current_object())  # type: ignore[attr-defined]
     except (floor.FloorError, hours.HoursError) as refusal:
         message, error = None, str(refusal)
     if request.headers.get("HX-Request") == "true":
