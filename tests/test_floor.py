@@ -155,3 +155,15 @@ def test_watch_twice_greets_again_and_keeps_working(fresh, connect):
     assert kiosk.drain() == ["announce Hello"]
     fresh.flask("announce", "--clear")
     assert kiosk.until(lambda m: m == "unannounce", timeout=10)[1] == []
+
+
+def test_the_new_events_cross_the_relay_intact() -> None:
+    """The relay's JSON carries the events this issue added (tablequeue.codec)."""
+    from tablequeue import codec
+    from tablequeue.outcomes import FloorChanged, TableAway, TicketRequeued, TicketView
+
+    ticket = TicketView(7, "a@b.org", "Vera", "", datetime(2026, 12, 5, 9, tzinfo=timezone.utc),
+                        None, "waiting")
+    events = [TicketRequeued(ticket, table=3), TicketRequeued(ticket), TableAway(4, True),
+              TableAway(4, False), FloorChanged()]
+    assert codec.decode(codec.encode(events, origin="x")) == ("x", events)
