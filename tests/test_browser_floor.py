@@ -12,6 +12,7 @@ from tests.browser_kit import (  # noqa: F401  (fixtures)
     pick_table, screenshot, set_tables,
 )
 from tests.live import LiveServer
+from tests.test_browser_a11y import audit
 
 SERVER_ENV = {"RATE_LIMITS": "off"}
 
@@ -36,6 +37,8 @@ def test_step_away_shows_back_soon_and_put_back_returns_the_visitor(
     expect(card).to_have_class(re.compile(r"\baway\b"))
     expect(card.locator(".table-state")).to_have_text("Back soon")
     screenshot(display, "display-back-soon-1920x1080")
+    audit(display, "display with a table back soon")
+    audit(staff, "staff console, away")
     staff.reload()  # the page remembers: still away after a reload
     connected(staff)
     expect(staff.locator("#away-note")).to_be_visible()
@@ -95,6 +98,9 @@ def test_an_announcement_from_admin_shows_on_every_screen_and_clears_at_once(
     screenshot(display, "display-announcement-1920x1080")
     expect(staff.locator("#away-note")).to_be_visible()
     screenshot(staff, "staff-away-announcement-1366x768")
+    audit(display, "display with an announcement")
+    audit(kiosk, "kiosk with an announcement")
+    audit(staff, "staff console with an announcement")
     screenshot(kiosk, "kiosk-announcement-800x1280")
     # A reload (a reconnect) shows it again while it is current.
     kiosk.reload()
@@ -121,7 +127,9 @@ def test_a_closed_line_shows_on_the_kiosk_and_refuses_sign_in(
                    r"Friday|Saturday) at (09|10):00\.$"))
     expect(kiosk.locator("#kiosk-form")).to_be_hidden()
     screenshot(kiosk, "kiosk-closed-800x1280")
+    audit(kiosk, "kiosk closed")
     admin = admin_page(open_page)
+    audit(admin, "admin, floor section")
     expect(admin.locator("#admin-line")).to_contain_text("Closed")
     admin.click("#line-switch")
     expect(admin.locator("#admin-line")).to_contain_text("Open")
