@@ -100,7 +100,7 @@ def test_a_ticket_page_out_of_range_is_not_found(server: LiveServer, number: str
 
 
 @pytest.mark.parametrize("number", HUGE[:4])
-@pytest.mark.parametrize("command", ["accept", "cancel", "complete"])
+@pytest.mark.parametrize("command", ["accept", "cancel", "complete", "requeue"])
 def test_a_ticket_command_out_of_range_is_does_not_exist(
         fresh: LiveServer, desk: Callable[..., Client], command: str, number: str) -> None:
     console = desk("ada", 7)
@@ -131,4 +131,8 @@ def test_the_table_count_form_refuses_what_is_not_a_small_number(server: LiveSer
     reply = web.post("/admin/tables", {"csrf_token": token, "count": count},
                      {"HX-Request": "true"})
     assert reply.status < 500, f"count={count[:20]!r} answered {reply.status}"
+    assert "whole number" in reply.body or "between 1 and" in reply.body
+    reply = web.post("/admin/announcement", {"csrf_token": token, "text": "Back at noon",
+                                             "minutes": count}, {"HX-Request": "true"})
+    assert reply.status < 500, f"minutes={count[:20]!r} answered {reply.status}"
     assert "whole number" in reply.body or "between 1 and" in reply.body
