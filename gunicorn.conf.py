@@ -72,16 +72,24 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201  (gunicorn's hook signatur
 
     import gevent
 
+    from tablequeue import protocol
+
+    registry = worker.wsgi.extensions["tablequeue.registry"]
+
     def close_all() -> None:
-        worker.wsgi.extensions["tablequeue.registry"].close_all(1001, "server is shutting down")
+        registry.close_all(protocol.GOING_AWAY, protocol.SHUTTING_DOWN)
 
     stop, quit_ = worker.handle_exit, worker.handle_quit
 
     def handle_exit(sig, frame):  # noqa: ANN001, ANN202
+        # At once, not when close_all runs: the accept loop goes on for up to a second,
+        # and a websocket accepted meanwhile must be refused, not greeted then dropped.
+        registry.stopping = True
         stop(sig, frame)
         gevent.spawn(close_all)
 
     def handle_quit(sig, frame):  # noqa: ANN001, ANN202
+        registry.stopping = True
         # Close first: quitting ends the process without waiting for anything.
         gevent.spawn(lambda: (close_all(), quit_(sig, frame)))
 

@@ -8,12 +8,12 @@ from functools import partial
 from dataclasses import dataclass, field
 from typing import Callable
 
-from flask import Flask, current_app, request, session
+from flask import Flask, Response, current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tablequeue import detached, protocol, security, service, throttle
-from tablequeue.broadcast import Connection, Registry, Role
+from tablequeue.broadcast import Connection, Registry, Role, close
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
 from tablequeue.service import admin, stats
@@ -169,6 +169,16 @@ def _decline_deflate() -> None:
         request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
 
+@sock.bp.before_request  # type: ignore[union-attr]
+def _refuse_when_stopping() -> Response | None:
+    """A worker told to stop takes no new websocket: 503 before the upgrade, so the client
+    tries again (and reaches a worker that is not stopping) instead of being greeted and
+    then dropped."""
+    if registry().stopping:
+        return Response(protocol.SHUTTING_DOWN, 503, {"Retry-After": "1", "Connection": "close"})
+    return None
+
+
 def _serve(
     ws: object,
     role: Role,
@@ -184,9 +194,12 @@ def _serve(
     registry().add(conn)
     started = False
     try:
+        if registry().stopping:  # told to stop while this handshake ran: see _refuse_when_stopping
+            close(conn, protocol.GOING_AWAY, protocol.SHUTTING_DOWN)
+            return
         security.remember_screen(conn)
-        if on_join:
-            _guarded(conn, "", lambda: on_join(conn))
+        if on_join and not _greeted(conn, on_join):
+            return
         if peer is None:  # simple-websocket's own reader; Flask-Sock ends this on close
             while True:
                 _received(conn, ws.receive(), commands, handle)  # type: ignore[attr-defined]
@@ -199,6 +212,23 @@ def _serve(
             registry().remove(conn)
             if peer is not None:
                 peer.sock.close()
+
+
+def _greeted(conn: Connection, on_join: Callable[[Connection], None]) -> bool:
+    """Greet; a connection whose greeting cannot be completed is closed so that its client
+    reconnects (1013, or 1011 for a bug), never kept open and silent: nothing else would
+    ever tell that screen the state it missed."""
+    try:
+        on_join(conn)
+        return True
+    except (OperationalError, PoolTimeout):
+        log.warning("database unavailable while greeting /ws/%s; closing with %d",
+                    conn.role.value, protocol.TRY_AGAIN_LATER, exc_info=True)
+        close(conn, protocol.TRY_AGAIN_LATER, protocol.COME_BACK)
+    except Exception:
+        log.exception("greeting /ws/%s failed; closing with 1011", conn.role.value)
+        close(conn, protocol.INTERNAL_ERROR, protocol.SERVER_ERROR)
+    return False
 
 
 def _in_app(app: Flask, work: Callable[[], None]) -> None:
