@@ -215,20 +215,29 @@ def _serve(
 
 
 def _greeted(conn: Connection, on_join: Callable[[Connection], None]) -> bool:
-    """Greet; a connection whose greeting cannot be completed is closed so that its client
-    reconnects (1013, or 1011 for a bug), never kept open and silent: nothing else would
-    ever tell that screen the state it missed."""
+    """Greet; a connection whose greeting cannot be completed is told to come back."""
     try:
         on_join(conn)
         return True
-    except (OperationalError, PoolTimeout):
-        log.warning("database unavailable while greeting /ws/%s; closing with %d",
-                    conn.role.value, protocol.TRY_AGAIN_LATER, exc_info=True)
+    except Exception as failure:
+        _come_back(conn, "greeting", failure)
+        return False
+
+
+def _come_back(conn: Connection, what: str, failure: Exception) -> None:
+    """Close a connection that cannot be brought up to date (its greeting, or the replay
+    after `pick`), so that its client reconnects and is greeted afresh: 1013 (try again
+    later) when the database is unavailable, 1011 for a bug. Never kept open and silent,
+    and never a second reply: nothing else would tell that screen what it missed."""
+    if isinstance(failure, (OperationalError, PoolTimeout)):
+        log.warning("database unavailable during the %s of a /ws/%s connection; closing "
+                    "it with %d", what, conn.role.value, protocol.TRY_AGAIN_LATER,
+                    exc_info=failure)
         close(conn, protocol.TRY_AGAIN_LATER, protocol.COME_BACK)
-    except Exception:
-        log.exception("greeting /ws/%s failed; closing with 1011", conn.role.value)
+    else:
+        log.error("the %s of a /ws/%s connection failed; closing it with %d", what,
+                  conn.role.value, protocol.INTERNAL_ERROR, exc_info=failure)
         close(conn, protocol.INTERNAL_ERROR, protocol.SERVER_ERROR)
-    return False
 
 
 def _in_app(app: Flask, work: Callable[[], None]) -> None:
@@ -245,12 +254,22 @@ def _received(conn: Connection, frame: str | bytes, commands: frozenset[str], ha
 
 
 def _respond(conn: Connection, answer: Answer) -> None:
+    """One reply per command, always: what follows the reply (the bind replay after
+    `pick`) cannot take it back, so if it fails the connection is told to come back
+    rather than sent a second, contradicting reply."""
+    failed: list[Exception] = []
+
     def reply() -> None:
         conn.send(answer.reply)
         if answer.then:
-            answer.then()
+            try:
+                answer.then()
+            except Exception as failure:  # the events must still be delivered, below
+                failed.append(failure)
 
     registry().publish(answer.events, reply)
+    if failed:
+        _come_back(conn, "replay", failed[0])
 
 
 def _guarded(conn: Connection, word: str, action: Callable[[], None]) -> None:

@@ -88,8 +88,9 @@ class Client:
         self.send("sync")
         return self.until(lambda m: m == "error sync unknown command", timeout)[1]
 
-    def close_code(self, timeout: float = 10) -> int | None:
-        """Read until the server's close frame; its status code (None: closed without one)."""
+    def close_code(self, timeout: float = 10, seen: list[str] | None = None) -> int | None:
+        """Read until the server's close frame; its status code (None: closed without one).
+        The text messages read on the way are appended to `seen`."""
         self.ws.settimeout(timeout)
         for _ in range(1000):
             try:
@@ -99,6 +100,8 @@ class Client:
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 data = frame.data or b""
                 return int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+            if opcode == websocket.ABNF.OPCODE_TEXT and seen is not None:
+                seen.append(frame.data.decode())
         raise AssertionError("the server never closed the connection")
 
     def drain(self, quiet: float = QUIET) -> list[str]:

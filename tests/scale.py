@@ -207,3 +207,41 @@ class CuttableProxy:
         self._closed = True
         self.cut()
         self.listener.close()
+
+
+class TripProxy(CuttableProxy):
+    """A CuttableProxy that cuts by itself at one precise moment: once `arm()`ed, right
+    after PostgreSQL acknowledges the COMMIT of a transaction whose statements contained
+    `trigger` (say b"INSERT INTO table_assignments"). The server has its commit; its next
+    statement finds the database gone."""
+
+    def __init__(self, trigger: bytes, target_port: int = 5432) -> None:
+        self.trigger = trigger
+        self.armed = False
+        self.tripped = threading.Event()
+        self._wrote: set[socket.socket] = set()  # upstream sockets that carried `trigger`
+        super().__init__(target_port)
+
+    def arm(self) -> None:
+        self.tripped.clear()
+        self.armed = True
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                if self.armed and self.trigger in data:
+                    self._wrote.add(dst)  # client -> PostgreSQL
+                dst.sendall(data)
+                if self.armed and src in self._wrote and b"COMMIT\x00" in data:
+                    self.armed = False
+                    self.cut()
+                    self.tripped.set()
+                    return
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass

@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 from tests.live import Client, LiveServer
-from tests.scale import CuttableProxy, PrivateRedis, Screen, converge, staff_tokens
+from tests.scale import CuttableProxy, PrivateRedis, Screen, TripProxy, converge, staff_tokens
 
 UNAVAILABLE = "the queue is temporarily unavailable, try again"
 
@@ -95,8 +95,17 @@ def test_redis_restart_during_traffic_loses_nothing(redis_and_server, opened) ->
 
 @pytest.fixture
 def proxied(tmp_path: Path) -> Iterator[tuple[CuttableProxy, LiveServer]]:
+    yield from _behind(tmp_path, CuttableProxy())
+
+
+@pytest.fixture
+def tripwired(tmp_path: Path) -> Iterator[tuple[TripProxy, LiveServer]]:
+    yield from _behind(tmp_path, TripProxy(b"INSERT INTO table_assignments"))
+
+
+def _behind(tmp_path: Path, proxy: CuttableProxy) -> Iterator[tuple[CuttableProxy, LiveServer]]:
+    """A server whose every database connection goes through `proxy`."""
     owner = LiveServer(tmp_path / "owner")  # creates and migrates the database; never started
-    proxy = CuttableProxy()
     url = owner.database_url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
     assert url != owner.database_url
     server = LiveServer(tmp_path, database_url=url)
@@ -133,3 +142,60 @@ def test_postgres_outage_gives_clear_errors_then_recovers(proxied, opened) -> No
     assert _new(kiosk, 2) > ticket
     assert _health(server)[0] == 200
     assert server.process is not None and server.process.poll() is None  # never restarted
+
+
+def test_a_replay_that_fails_after_success_pick_closes_instead_of_answering_twice(
+        tripwired, opened) -> None:
+    """Issue 12, defect 2: the database goes away right after the pick's commit, so the
+    bind replay cannot be read. The one reply stays `success pick 3` (the table is taken,
+    that is true); the connection is then closed with 1013 instead of also answered
+    `error pick ...` and left unbound. The reconnect binds and serves as usual."""
+    proxy, server = tripwired
+    (token,) = staff_tokens(server, ["fay"])
+    kiosk, staff = server.connect("/ws/kiosk"), server.connect("/ws/staff")
+    opened.extend([kiosk, staff])
+    ticket = _new(kiosk, 1)
+    assert staff.recv() == "taken"
+
+    proxy.arm()
+    staff.send(f"pick 3 {token}")
+    assert staff.recv(timeout=30) == "success pick 3"
+    assert proxy.tripped.wait(10)
+    after: list[str] = []
+    code = staff.close_code(timeout=30, seen=after)
+    proxy.restore()
+    assert (code, [m for m in after if not m.startswith("taken")]) == (1013, [])
+
+    again = server.connect("/ws/staff")
+    opened.append(again)
+    assert again.recv() == "taken 3"  # held by fay, whose console reconnects unbound
+    assert again.answer(f"pick 3 {token}") == "success pick 3"
+    assert again.recv().startswith(f'new {{"id":{ticket},')
+    assert again.answer(f"accept {ticket}") == f"success claimed {ticket}"
+
+
+def test_a_call_made_during_a_relay_outage_still_reaches_the_displays(
+        redis_and_server, opened) -> None:
+    """Issue 12: a ticket claimed and finished while Redis was down was never shown on the
+    TVs (the resync sent state, not history). Now the resync replays the call, as the
+    seed's `claimed` (its ticket ended, so the page lists it without announcing it) and
+    `complete`."""
+    redis, server = redis_and_server
+    (token,) = staff_tokens(server, ["ann"])
+    staff, display, kiosk = (server.connect(p) for p in ("/ws/staff", "/ws/display", "/ws/kiosk"))
+    opened.extend([staff, display, kiosk])
+    assert staff.recv() == "taken"
+    assert staff.answer(f"pick 1 {token}") == "success pick 1"
+    display.until(lambda m: m == "pick 1")
+
+    redis.stop()
+    ticket = _new(kiosk, 1)
+    assert staff.answer(f"accept {ticket}") == f"success claimed {ticket}"
+    assert staff.answer(f"complete {ticket}") == f"success complete {ticket}"
+    redis.start()
+
+    call, _ = display.until(lambda m: m.startswith("claimed "), timeout=30)
+    staff_name, table, raw = call.removeprefix("claimed ").split(" ", 2)
+    assert (staff_name, table, json.loads(raw)["id"]) == ("ann", "1", ticket)
+    assert not json.loads(raw)["end"].startswith("1970-")  # history: the page stays quiet
+    assert display.recv() == "complete 1"

@@ -69,6 +69,10 @@
       if (state.speech) setTimeout(() => TQSound.speak(text), 900);
     }
 
+    function missed(table, t) {
+      $("display-call").textContent = "Earlier: ticket " + t.id + ", " + TQ.shortName(t.name) + ", table " + table;
+    }
+
     function onClaimed(rest) {
       // claimed STAFF TABLE {ticket}
       const [, afterStaff] = TQ.split(rest);
@@ -81,7 +85,10 @@
       const key = t.id + "@" + table;
       if (!state.announced.has(key)) {
         state.announced.add(key);
-        if (state.synced) call(table, t);
+        // A call missed during an outage, replayed by the server's resync: the ticket
+        // has already ended, so it is listed quietly, never announced as if it were new.
+        if (TQ.ended(t)) missed(table, t);
+        else if (state.synced) call(table, t);
       }
     }
 
