@@ -90,13 +90,20 @@ class Client:
 
     def close_code(self, timeout: float = 10, seen: list[str] | None = None) -> int | None:
         """Read until the server's close frame; its status code (None: closed without one).
-        The text messages read on the way are appended to `seen`."""
-        self.ws.settimeout(timeout)
+        The text messages read on the way are appended to `seen`. `timeout` bounds the
+        whole wait: a connection kept open (pings answered, nothing said) fails it."""
+        deadline = time.monotonic() + timeout
         for _ in range(1000):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"the server kept the connection open for {timeout} s")
+            self.ws.settimeout(remaining)
             try:
                 opcode, frame = self.ws.recv_data_frame(True)
             except (websocket.WebSocketConnectionClosedException, ConnectionError):
                 return None
+            except websocket.WebSocketTimeoutException:
+                raise AssertionError(f"the server kept the connection open for {timeout} s")
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 data = frame.data or b""
                 return int.from_bytes(data[:2], "big") if len(data) >= 2 else None
