@@ -245,3 +245,61 @@ class TripProxy(CuttableProxy):
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+class HangingProxy:
+    """A TCP forwarder to PostgreSQL that can stop forwarding without closing anything:
+    `hang()` is a network that drops every packet (open connections wait, new ones are
+    accepted but get no answer), `flow()` lets everything through again, held bytes first."""
+
+    def __init__(self, target_port: int = 5432) -> None:
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def hang(self) -> None:
+        self.flowing.clear()
+
+    def flow(self) -> None:
+        self.flowing.set()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._join, args=(conn,), daemon=True).start()
+
+    def _join(self, conn: socket.socket) -> None:
+        self.flowing.wait()
+        try:
+            upstream = socket.create_connection(self.target)
+        except OSError:
+            conn.close()
+            return
+        for a, b in ((conn, upstream), (upstream, conn)):
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                self.flowing.wait()
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._closed = True
+        self.flowing.set()
+        self.listener.close()
