@@ -118,6 +118,7 @@ class Drill:
                        for h, host in enumerate(self.hosts)]
         self.actors += self.staff + self.kiosks
         self.rows: list[tuple[str, ...]] = []
+        self.verbose = False
 
     def engine(self) -> sa.Engine:  # tests.scale.truth reads through this
         return sa.create_engine(self.database, poolclass=NullPool)
@@ -155,13 +156,17 @@ class Drill:
             if isinstance(actor, Kiosk):
                 continue
             if screen is None:
-                wrong += 1
+                differs = "not connected"
             elif isinstance(actor, Staff):
-                wrong += frozenset(screen.waiting) != now.waiting or not actor.bound
+                differs = (frozenset(screen.waiting) ^ now.waiting) or (not actor.bound and "unbound")
             elif isinstance(actor, Unbound):
-                wrong += screen.taken != now.taken
+                differs = screen.taken != now.taken and f"{screen.taken} != {now.taken}"
             else:
-                wrong += screen.tables != now.at_tables
+                differs = screen.tables != now.at_tables and f"{screen.tables} != {now.at_tables}"
+            if differs:
+                wrong += 1
+                if self.verbose:
+                    print(f"   {type(actor).__name__} {actor.number}: {differs}", flush=True)
         self.paused.clear()
         return wrong
 
@@ -261,9 +266,11 @@ def main() -> None:
     p.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     p.add_argument("--rate", type=float, default=4.0, help="tickets per second, both kiosks")
     p.add_argument("--only", default="", help="comma-separated fault numbers (1-7) to run")
+    p.add_argument("--verbose", action="store_true", help="print every view that differs")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="tq-drill-") as tmp:
         d = Drill(Path(tmp), args.postgres, args.rate)
+        d.verbose = args.verbose
         try:
             for actor in d.actors:
                 actor.start()
