@@ -13,7 +13,7 @@ repeated, so a client written against the protocol needs no special case.
 A display is also told the calls it missed: a ticket claimed and finished while the
 worker was cut off is replayed as `claimed STAFF T {ticket}` then `complete T` (or
 `cancel T`). Its ticket JSON carries a real `end`, which is how the display page knows it
-is history, to list quietly rather than announce (docs/protocol.md, "Resync")."""
+is history, not a call to announce (docs/protocol.md, "Limits and failures")."""
 
 from __future__ import annotations
 
