@@ -182,7 +182,11 @@ class RedisRelay:
         self.state = "ok"
         self._stale = True  # the first time too: connections may predate the subscription
         log.info("relay: subscribed to %r on %s", self.channel, _safe(self.url))
-        if not first:
+        if first:
+            # A worker that starts may replace one that died (SIGKILL, a crash, a host
+            # restarted) after a commit it never published: ask every worker to resync.
+            self._missed = True
+        else:
             self.stats["reconnects"] += 1
         self._ready.set()
 

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import sqlalchemy as sa
 
@@ -215,8 +216,12 @@ class TripProxy(CuttableProxy):
     `trigger` (say b"INSERT INTO table_assignments"). The server has its commit; its next
     statement finds the database gone."""
 
-    def __init__(self, trigger: bytes, target_port: int = 5432) -> None:
+    def __init__(self, trigger: bytes, target_port: int = 5432,
+                 before_ack: Callable[[], None] | None = None) -> None:
+        """`before_ack`: run instead of cutting, before the COMMIT's acknowledgement is
+        forwarded (say, SIGKILL the worker waiting for it: committed, never published)."""
         self.trigger = trigger
+        self.before_ack = before_ack
         self.armed = False
         self.tripped = threading.Event()
         self._wrote: set[socket.socket] = set()  # upstream sockets that carried `trigger`
@@ -231,6 +236,12 @@ class TripProxy(CuttableProxy):
             while data := src.recv(65536):
                 if self.armed and self.trigger in data:
                     self._wrote.add(dst)  # client -> PostgreSQL
+                if self.armed and src in self._wrote and b"COMMIT\x00" in data \
+                        and self.before_ack is not None:
+                    self.armed = False
+                    self.before_ack()
+                    self.tripped.set()
+                    return
                 dst.sendall(data)
                 if self.armed and src in self._wrote and b"COMMIT\x00" in data:
                     self.armed = False

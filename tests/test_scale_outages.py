@@ -4,6 +4,8 @@ every screen right again within seconds, no restart."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from tests.live import Client, LiveServer
 from tests.scale import CuttableProxy, PrivateRedis, Screen, TripProxy, converge, staff_tokens
@@ -205,3 +208,58 @@ def test_a_call_made_during_a_relay_outage_still_reaches_the_displays(
     assert (staff_name, table, json.loads(raw)["id"]) == ("ann", "1", ticket)
     assert not json.loads(raw)["end"].startswith("1970-")  # history: the page stays quiet
     assert calls[1] == "complete 1"
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def test_a_worker_killed_between_commit_and_publish_loses_no_view(tmp_path: Path, opened) -> None:
+    """Issue 12 drill finding: a worker SIGKILLed after its commit and before its publish
+    took the event with it, and no worker resynced (nobody's relay broke): every other
+    worker's consoles missed that ticket for good. Now the worker gunicorn starts in its
+    place asks every worker to resync once it is subscribed."""
+    owner = LiveServer(tmp_path / "owner")  # the shared database; never started
+    channel = {"REDIS_CHANNEL": "tq-test-kill-" + tmp_path.name[-12:], "WEB_CONCURRENCY": "1"}
+    host1: LiveServer | None = None
+
+    def kill_the_worker() -> None:  # the kiosk's worker, waiting for its COMMIT's ack
+        assert host1 is not None and host1.process is not None
+        for pid in _children(host1.process.pid):
+            os.kill(pid, signal.SIGKILL)
+
+    proxy = TripProxy(b"INSERT INTO tickets", before_ack=kill_the_worker)
+    for name in ("h1", "h2"):
+        (tmp_path / name).mkdir()
+    host1 = LiveServer(tmp_path / "h1", env=channel, database_url=owner.database_url.replace(
+        "@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/"))
+    host2 = LiveServer(tmp_path / "h2", env=channel, database_url=owner.database_url)
+    try:
+        host1.start()
+        host2.start()
+        (token,) = staff_tokens(host2, ["gil"])
+        staff, kiosk = host2.connect("/ws/staff"), host1.connect("/ws/kiosk")
+        opened.extend([staff, kiosk])
+        assert staff.recv() == "taken"
+        assert staff.answer(f"pick 1 {token}") == "success pick 1"
+
+        proxy.arm()
+        kiosk.send("new lost@example.org Lost Ticket")
+        assert proxy.tripped.wait(30)
+        engine = owner.engine()
+        with engine.connect() as conn:  # committed: the kiosk simply never heard so
+            assert conn.execute(sa.text("SELECT count(*) FROM tickets")).scalar() == 1
+        engine.dispose()
+
+        heard: list[str] = []
+        deadline = time.monotonic() + 30  # gunicorn starts a new worker; it subscribes
+        while not any(m.startswith("new ") for m in heard) and time.monotonic() < deadline:
+            heard += staff.drain(0.5)
+        assert [json.loads(m[4:])["email"] for m in heard if m.startswith("new ")] == \
+            ["lost@example.org"]
+    finally:
+        host1.close()
+        host2.close()
+        proxy.close()
+        owner.close()
