@@ -96,3 +96,14 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201  (gunicorn's hook signatur
     signal.signal(signal.SIGTERM, handle_exit)
     signal.signal(signal.SIGINT, handle_quit)
     signal.signal(signal.SIGQUIT, handle_quit)
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+    """A worker that died (SIGKILL, out of memory, a crash) may have committed a change it
+    never published, and no relay broke, so no worker would resync on its own: ask every
+    worker to (a resync that finds nothing missing sends nothing). Runs in the arbiter."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        from tablequeue.resync_request import events_channel, request
+
+        request(url, events_channel(os.environ.get("REDIS_CHANNEL", "").strip() or "tablequeue"))

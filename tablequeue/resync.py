@@ -116,14 +116,15 @@ def read_truth(picture: Picture) -> Truth:
 
 def _missed_calls(session: Session, picture: Picture) -> list[tuple[TicketView, int]]:
     """Tickets claimed at a table and finished since the picture was last complete, that
-    its displays never heard end (nor saw claimed: those are `_cleared`)."""
-    if picture.as_of is None:
-        return []
+    its displays never heard end (nor saw claimed: those are `_cleared`). A picture never
+    complete before (a worker's first resync) missed nothing: the recent ones are returned
+    all the same, so that the resync records them as heard, and sends none of them."""
+    since = picture.as_of or datetime.now(timezone.utc)
     rows = session.execute(
         select(Ticket, Staff.username).outerjoin(Staff, Staff.id == Ticket.staff_id)
         .where(Ticket.status.in_((TicketStatus.COMPLETED, TicketStatus.CANCELLED)),
                Ticket.table_number.is_not(None), Ticket.claimed_at.is_not(None),
-               Ticket.ended_at >= picture.as_of - HISTORY_MARGIN)
+               Ticket.ended_at >= since - HISTORY_MARGIN)
         .order_by(Ticket.claimed_at.desc()).limit(HISTORY_LIMIT)
     ).all()
     shown = set(picture.tables.values())
@@ -144,7 +145,7 @@ def display_messages(picture: Picture, truth: Truth, *, redact_email: bool) -> l
     first: list[str] = []
     taken = set(truth.changed.taken)
     missed: dict[int, list[str]] = {}
-    for ticket, table in truth.missed:
+    for ticket, table in truth.missed if picture.as_of is not None else ():
         ended = protocol.display_complete if ticket.status == TicketStatus.COMPLETED \
             else protocol.display_cancel
         missed.setdefault(table, []).extend(
