@@ -29,9 +29,11 @@ from tablequeue.broadcast import Registry, Role
 from tablequeue.db import unit_of_work
 from tablequeue.models import Staff, Ticket, TicketStatus
 from tablequeue.outcomes import (
-    Event, TableCountChanged, TablePicked, TablesChanged, TableUnpicked, TicketClaimed,
-    TicketCreated, TicketEnded, TicketShown, TicketView, TicketWithdrawn,
+    Event, TableAway, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
+    TicketClaimed, TicketCreated, TicketEnded, TicketRequeued, TicketShown, TicketView,
+    TicketWithdrawn,
 )
+from tablequeue.service.away import away_tables
 from tablequeue.service.admin import table_count as stored_table_count
 from tablequeue.service.views import in_service, tables_changed, ticket_view, waiting
 
@@ -54,12 +56,16 @@ class Picture:
     table_count: int | None = None  # what displays that `watch` were told
     as_of: datetime | None = None  # when the picture was last known complete
     ended: dict[int, None] = field(default_factory=dict)  # recently ended tickets heard of
+    away: set[int] = field(default_factory=set)  # tables shown as "Back soon" to watchers
 
     def apply(self, event: Event) -> None:
         """Follow one delivered event (called for every event, in delivery order)."""
         self.as_of = datetime.now(timezone.utc)
         if isinstance(event, TicketCreated):
             self.waiting.add(event.ticket.id)
+            if isinstance(event, TicketRequeued) and event.table is not None:
+                if self.tables.get(event.table) == event.ticket.id:
+                    self.tables[event.table] = None
         elif isinstance(event, TicketWithdrawn):
             self.waiting.discard(event.ticket.id)
         elif isinstance(event, (TicketClaimed, TicketShown)):
@@ -73,6 +79,9 @@ class Picture:
             self.tables.setdefault(event.table, None)
         elif isinstance(event, TableUnpicked):
             self.tables.pop(event.table, None)
+            self.away.discard(event.table)
+        elif isinstance(event, TableAway):
+            (self.away.add if event.away else self.away.discard)(event.table)
         elif isinstance(event, TablesChanged):
             self.changed = event
         elif isinstance(event, TableCountChanged):
@@ -94,6 +103,7 @@ class Truth:
     mentioned: dict[int, TicketView]
     table_count: int
     missed: list[tuple[TicketView, int]] = field(default_factory=list)  # calls, by claim time
+    away: set[int] = field(default_factory=set)
 
 
 def read_truth(picture: Picture) -> Truth:
@@ -111,6 +121,7 @@ def read_truth(picture: Picture) -> Truth:
             mentioned={t.id: ticket_view(t, name) for t, name in rows},
             table_count=stored_table_count(session),
             missed=_missed_calls(session, picture),
+            away=set(away_tables(session)),
         )
 
 
@@ -174,8 +185,8 @@ def _cleared(shown: int | None, truth: Truth, table: int) -> list[str]:
     old = truth.mentioned.get(shown)
     if old is not None and old.status == TicketStatus.COMPLETED:
         return [protocol.display_complete(table)]
-    if old is not None and old.status == TicketStatus.CANCELLED:
-        return [protocol.display_cancel(table)]
+    if old is not None and old.status in (TicketStatus.CANCELLED, TicketStatus.WAITING):
+        return [protocol.display_cancel(table)]  # a no-show, or put back in line
     # Still served elsewhere (its staff member moved): the live stream said unpick, pick.
     return [protocol.display_unpick(table), protocol.display_pick(table)]
 
@@ -211,6 +222,7 @@ def resync(registry: Registry, picture: Picture) -> int:
     for ticket, _table in truth.missed:
         picture.heard_ended(ticket.id)
     picture.as_of = datetime.now(timezone.utc)
+    picture.away = truth.away
     return touched
 
 
@@ -225,7 +237,14 @@ def _to_watchers(registry: Registry, picture: Picture, truth: Truth) -> int:
     for conn in watchers:
         for message in counts:
             conn.send(message)
-    return len(watchers)
+    taken = set(truth.changed.taken)  # an untaken table's `unpick` already cleared it
+    absences = [protocol.table_away(t) for t in sorted(truth.away - picture.away)]
+    absences += [protocol.table_back(t) for t in sorted((picture.away - truth.away) & taken)]
+    floor = registry.watchers(Role.DISPLAY, Role.STAFF) if absences else []
+    for conn in floor:
+        for message in absences:
+            conn.send(message)
+    return len(watchers) + len(floor)
 
 
 def _tables_changed(registry: Registry, changed: TablesChanged) -> int:
