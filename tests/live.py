@@ -39,8 +39,8 @@ def free_port() -> int:
 class Client:
     """A websocket client that reads like the protocol document."""
 
-    def __init__(self, url: str, headers: list[str] | None = None) -> None:
-        self.ws = websocket.create_connection(url, timeout=10, header=headers or [])
+    def __init__(self, url: str, headers: list[str] | None = None, timeout: float = 10) -> None:
+        self.ws = websocket.create_connection(url, timeout=timeout, header=headers or [])
 
     def send(self, text: str) -> None:
         self.ws.send(text)
