@@ -27,6 +27,11 @@ class Refusal(enum.Enum):
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
+    # Follow links (tablequeue.service.follow): an extension, never sent to seed clients.
+    LINK_INVALID = "link_invalid"
+    NOT_FOLLOWING = "not_following"
+    NOT_WAITING = "not_waiting"
+    MAIL_OFF = "mail_off"
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,18 @@ class TicketView:
     start: datetime
     end: datetime | None
     status: str
+
+
+@dataclass(frozen=True)
+class PhoneState:
+    """What a visitor's phone shows of their own ticket. status: waiting, serving, served,
+    no-show, closed (end of day) or left."""
+
+    id: int
+    status: str
+    ahead: int | None = None  # people ahead, while waiting
+    minutes: int | None = None  # estimated wait, while waiting and with history
+    table: int | None = None  # where to go, while serving
 
 
 # ---- events: what changed, published only after the transaction committed ------------

@@ -159,6 +159,8 @@ def resync(registry: Registry, picture: Picture) -> int:
     picture.tables.update({table: t.id for table, t in truth.at_tables.items()})
     picture.changed = truth.changed
     picture.table_count = truth.table_count
+    for after in registry.after_resync:
+        after()
     return touched
 
 

@@ -12,7 +12,7 @@ from flask import Flask, current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import detached, protocol, security, service, throttle
+from tablequeue import detached, protocol, security, service, throttle, visitor_kiosk
 from tablequeue.broadcast import Connection, Registry, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
@@ -112,7 +112,11 @@ def _kiosk_command(conn: Connection, command: protocol.Command) -> Answer:
         return Answer(protocol.error(word, Refusal.RATE_LIMITED))
     if isinstance(command, protocol.New):
         outcome = service.new(command.email, command.name)
+        if outcome.ok:
+            visitor_kiosk.remember(conn, outcome.value.id)  # type: ignore[attr-defined]
         return _answer("new", outcome, protocol.success_new)  # type: ignore[arg-type]
+    if isinstance(command, (protocol.Link, protocol.Notices)):
+        return Answer(visitor_kiosk.handle(conn, command))  # follow links: an extension
     if isinstance(command, protocol.Query):
         return _answer("query", service.query(command.email), protocol.success_query)  # type: ignore[arg-type]
     return Answer(protocol.unknown(protocol.command_word(command)))
@@ -181,6 +185,7 @@ def _serve(
     which then ends: an idle websocket keeps no greenlet."""
     peer = detached.Peer(ws) if detached.available() else None
     conn = Connection(peer or ws, role, address=throttle.client_address())  # type: ignore[arg-type]
+    conn.base_url = request.host_url
     registry().add(conn)
     started = False
     try:

@@ -21,7 +21,8 @@ from tablequeue.service.views import in_service, serving_ticket, ticket_view, wa
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 NAME_MAX = 100
-_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED)
+# A ticket its visitor left (tablequeue.service.follow) is finished like any other.
+_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED, TicketStatus.LEFT)
 # Bidirectional overrides can make a name display as something else on the TV.
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
