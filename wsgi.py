@@ -6,3 +6,7 @@ app = create_app(serving=True)
 # Each gunicorn worker imports this module (never preloaded), so each gets its own listener.
 if "tablequeue.relay" in app.extensions:
     app.extensions["tablequeue.relay"].start()
+# Each worker sends the mail outbox (tablequeue.mail) when SMTP_URL and MAIL_FROM are set.
+from tablequeue import mail  # noqa: E402
+
+mail.start(app)

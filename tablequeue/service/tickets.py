@@ -15,7 +15,7 @@ from tablequeue.models import Staff, TicketStatus, Visitor, utcnow
 from tablequeue.outcomes import (
     Outcome, Refusal, TicketClaimed, TicketCreated, TicketEnded, TicketView, refused,
 )
-from tablequeue.service import ticket_sql
+from tablequeue.service import outbox, ticket_sql
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.views import in_service, serving_ticket, ticket_view, waiting
 
@@ -98,6 +98,7 @@ def _accept(connection: Connection, token_hash: str | None, ticket_id: int | Non
     row = ticket_sql.claim(connection, ticket_id, desk.staff_id, desk.table, utcnow())
     if row is None:
         return refused(_claim_refusal(ticket_sql.state(connection, ticket_id)) or Refusal.CLAIMED)
+    outbox.on_claimed(connection, ticket_id, desk.table)  # mail, when configured: same transaction
     view = _view(row, desk.username, TicketStatus.SERVING)
     return Outcome(value=view.id, events=[TicketClaimed(view, desk.table)])
 
