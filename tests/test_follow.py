@@ -37,6 +37,7 @@ def test_link_page_and_stored_hash(fresh: LiveServer, connect: Callable[[str], C
     assert status == 200
     assert f'id="phone-number">{ticket_id}<' in body
     assert "Ada" not in body and "example.org" not in body  # only the number
+    assert headers["referrer-policy"] == "no-referrer" and headers["cache-control"] == "no-store"
     status, headers, svg = fresh.http("GET", f"/v/{code}/qr.svg")
     assert status == 200 and headers["content-type"].startswith("image/svg+xml")
     assert "<svg" in svg and "<script" not in svg

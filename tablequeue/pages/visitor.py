@@ -4,7 +4,7 @@ code of a follow link that the kiosk shows. Unknown and expired links look the s
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, make_response, render_template, request
 
 from tablequeue import throttle, visitor_links
 from tablequeue.service import follow
@@ -17,14 +17,17 @@ def _gone(status: int = 404) -> tuple[str, int]:
 
 
 @bp.route("/<code>")
-def follow_page(code: str) -> str | tuple[str, int]:
+def follow_page(code: str) -> Response:
     address = throttle.client_address()
     if visitor_links.blocked(address):
-        return _gone(429)
-    state = visitor_links.lookup(code, address)
-    if state is None:
-        return _gone()
-    return render_template("visitor/index.html", code=code, state=state)
+        response = make_response(_gone(429))
+    else:
+        state = visitor_links.lookup(code, address)
+        page = render_template("visitor/index.html", code=code, state=state) if state else None
+        response = make_response(page or _gone())
+    # The code is the key: it must not leave in a Referer (the page has no forms to check).
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @bp.route("/<code>/qr.svg")
