@@ -98,6 +98,7 @@ class Hub:
 
     def on_events(self, events: Iterable[Event]) -> None:
         moved = False
+        last_followed: int | None = None
         for event in events:
             if isinstance(event, TicketRequeued):
                 for conn in self._of(event.ticket.id):
@@ -108,8 +109,11 @@ class Hub:
             if state is not None:
                 for conn in self._of(state.id):
                     self.send(conn, state)
-            if isinstance(event, (TicketClaimed, TicketWithdrawn)):
-                moved = True
+            if isinstance(event, (TicketClaimed, TicketWithdrawn)) and not moved:
+                # Only a ticket ahead of some followed ticket moves anyone's position.
+                if last_followed is None:
+                    last_followed = max(self._phones, default=0)
+                moved = event.ticket.id < last_followed
         if moved and self._phones:
             self._dirty.set()
 

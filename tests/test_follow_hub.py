@@ -71,3 +71,10 @@ def test_one_query_per_batch_and_only_moved_phones(live: LiveServer) -> None:
         # Nothing moved: a second flush sends nobody anything.
         hub.flush()
         assert [len(c.ws.got) for c in phones] == [2] * len(phones)
+        # A claim behind every followed ticket moves no one: the hub is not even woken.
+        hub._dirty.clear()
+        later = tickets.new("late@example.org", "Late").value
+        hub.on_events([TicketClaimed(later, 2)])
+        assert not hub._dirty.is_set()
+        hub.on_events([TicketClaimed(view, 1)])
+        assert hub._dirty.is_set()
