@@ -69,36 +69,32 @@ class Watch:
     """Extension: a display asks for `waiting N` and `tables N` now and on every change."""
 
 
+# Follow links (extensions): the kiosk's `link ID [email]` and `notices EMAIL`; a phone's
+# `follow CODE`, `refresh` (send the state again now) and `leave` on /ws/visitor.
 @dataclass(frozen=True)
 class Link:
-    """Extension (kiosk): the follow link of a ticket this connection just created."""
-
     ticket_id: int | None
     email: bool  # the visitor ticked "Email me when it's my turn"
 
 
 @dataclass(frozen=True)
 class Notices:
-    """Extension (kiosk): did this visitor ask for email last time?"""
-
     email: str
 
 
 @dataclass(frozen=True)
 class Follow:
-    """/ws/visitor: follow the ticket of this code."""
-
     code: str
 
 
 @dataclass(frozen=True)
 class Refresh:
-    """/ws/visitor: send the state again now (a phone that just woke up)."""
+    pass
 
 
 @dataclass(frozen=True)
 class Leave:
-    """/ws/visitor: the visitor leaves the line."""
+    pass
 
 
 @dataclass(frozen=True)

@@ -152,9 +152,9 @@ class Hub:
             last = time.monotonic()
 
     def flush(self) -> None:
-        for ticket_id in [t for t, phones in self._phones.items() if not phones]:
+        for ticket_id in [t for t, phones in list(self._phones.items()) if not phones]:
             self._phones.pop(ticket_id, None)
-        followed = {t: list(p) for t, p in self._phones.items() if p}
+        followed = {t: list(p) for t, p in list(self._phones.items()) if p}
         if not followed:
             return
         full, self._full = self._full, False
