@@ -14,6 +14,7 @@ from tests.browser_kit import (
     open_page, pick_table, screenshot,  # noqa: F401
 )
 from tests.follow_kit import sign_in_with_link
+from tests.test_browser_a11y import audit
 from tests.live import ROOT, LiveServer
 
 PHONE = {"width": 360, "height": 640}
@@ -21,7 +22,9 @@ SHOTS = ROOT / "docs" / "screenshots"
 
 
 def phone_shot(page: Page, name: str) -> None:
+    """Each state a visitor sees: a screenshot for docs/, and the accessibility audit."""
     shutil.copy(screenshot(page, name), SHOTS / f"{name}.png")
+    audit(page, name)
 
 
 def kiosk_link(kiosk: Page, email: str, name: str) -> str:
@@ -48,6 +51,7 @@ def test_follow_call_offline_and_leave(fresh: LiveServer, open_page: OpenPage) -
     connected(kiosk)
     path = kiosk_link(kiosk, "grace@example.org", "Grace Hopper")
     shutil.copy(screenshot(kiosk, "kiosk-follow-link-800x1280"), SHOTS / "kiosk-follow-link-800x1280.png")
+    audit(kiosk, "kiosk with its follow link")
 
     phone = open_page(path, viewport=PHONE, touch=True)
     expect(phone.locator("#phone-conn")).to_have_attribute("data-connection", "connected")
