@@ -248,11 +248,14 @@ def main() -> None:
                    help="phones following each ticket (1: every phone its own ticket)")
     p.add_argument("--claims", type=int, default=10, help="mover claims, one a second")
     p.add_argument("--duration", type=float, default=12.0)
+    p.add_argument("--no-baseline", dest="baseline", action="store_false",
+                   help="skip the run without phones")
     args = p.parse_args()
     raise_fd_limit()
     load = Load(duration=args.duration)
-    without = run_without_phones(load, args.claims)
-    print("without phones:", json.dumps(without, indent=2), flush=True)
+    if args.baseline:
+        without = run_without_phones(load, args.claims)
+        print("without phones:", json.dumps(without, indent=2), flush=True)
     with_phones = run(args.phones, args.per_ticket, load, args.claims)
     print("with phones:", json.dumps(with_phones, indent=2), flush=True)
 

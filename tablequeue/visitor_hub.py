@@ -31,7 +31,8 @@ from tablequeue.service import follow
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0  # position updates: at most one a second per phone
-BASIS_SECONDS = 60.0  # the estimate's inputs are re-read this often, not per event
+BASIS_SECONDS = 60.0
+YIELD_EVERY = 200  # phones sent to between two yields of a flush  # the estimate's inputs are re-read this often, not per event
 _RANK = {"waiting": 0, "serving": 1}  # anything else is final: 2
 
 
@@ -80,19 +81,22 @@ class Hub:
     def count(self) -> int:
         return sum(len(phones) for phones in self._phones.values())
 
-    def send(self, conn: Connection, state: PhoneState, *, force: bool = False) -> None:
+    def send(self, conn: Connection, state: PhoneState, *, force: bool = False,
+             message: str | None = None) -> bool:
         """Send `state` unless the phone already has it or already knows a later stage
-        (a late event must not take "served" back to "serving"); `force`: a requeue."""
+        (a late event must not take "served" back to "serving"); `force`: a requeue.
+        True if it was sent."""
         following = conn.follow
         if not isinstance(following, Following) or following.ticket_id != state.id:
-            return
+            return False
         rank = _rank(state.status)
-        message = protocol.visitor_state(state)
+        message = message or protocol.visitor_state(state)
         if message == following.sent or (rank < following.rank and not force):
-            return
+            return False
         following.sent, following.rank = message, rank
         self.stats["sent"] += 1
         conn.send(message)
+        return True
 
     # ---- events (called by Registry.deliver, in every worker) ---------------------------
 
@@ -143,13 +147,13 @@ class Hub:
             self._dirty.clear()
             if not woken:
                 self._basis = None  # a quiet minute: estimates may have drifted
+            last = time.monotonic()  # from the start: a slow flush does not delay the next
             try:
                 with self.app.app_context():
                     self.flush()
             except Exception:  # the database may be away: try again on the next wake
                 log.warning("visitor hub: flush failed", exc_info=True)
                 self._full = True
-            last = time.monotonic()
 
     def flush(self) -> None:
         for ticket_id in [t for t, phones in list(self._phones.items()) if not phones]:
@@ -165,13 +169,18 @@ class Hub:
             others = follow.states(connection, sorted(set(followed) - set(line))) if full else []
         self.stats["flushes"] += 1
         basis = self._basis
+        sent = 0
         for position, ticket_id in enumerate(line):
             phones = followed.get(ticket_id)
             if phones:
                 state = PhoneState(ticket_id, "waiting", ahead=position,
                                    minutes=basis.minutes(position + 1) if basis else None)
+                message = protocol.visitor_state(state)
                 for conn in phones:
-                    self.send(conn, state, force=full)
+                    sent += self.send(conn, state, force=full, message=message)
+                if sent >= YIELD_EVERY:
+                    sent = 0
+                    time.sleep(0)  # let replies and broadcasts in between a big batch
         for row in others:
             for conn in followed.get(row.id, []):
                 self.send(conn, follow.state_of(row), force=True)
