@@ -252,3 +252,38 @@ def test_visitor_route_bad_input(fresh: LiveServer, connect: Callable[[str], Cli
     assert kiosk.ask("notices nope") == "error notices email is not a valid address"
     assert kiosk.ask("link 1 email") in ("error link email is not configured here",
                                          "error link ticket id does not exist")
+
+
+def test_no_show_requeue_and_closing_the_day(fresh: LiveServer, desk: Callable[..., Desk]) -> None:
+    from tests.http_client import WebClient
+
+    fresh.add_staff("boss")  # the first account: an admin
+    ada = desk("ada", 2)
+    links = [sign_in_with_link(fresh, f"n{i}@example.org", f"N {i}") for i in range(3)]
+    phones = [follow(fresh, url)[0] for _, url in links]
+    try:
+        first, second, third = (t for t, _ in links)
+        assert ada.answer(f"accept {first}").startswith("success")
+        assert next_state(phones[0])["status"] == "serving"
+        assert ada.answer(f"cancel {first}").startswith("success")
+        assert next_state(phones[0])["status"] == "no-show"
+        assert ada.answer(f"accept {second}").startswith("success")
+        seen = state(phones[1].until(lambda m: '"serving"' in m)[0])
+        assert seen == {"id": second, "status": "serving", "ahead": None, "minutes": None,
+                        "table": 2}
+        admin = WebClient(fresh.port)
+        assert admin.login("boss").status == 302
+        token = admin.csrf_token("/admin/")
+        # Ada's account is deactivated while serving: her visitor waits again, first in line.
+        assert admin.post("/admin/staff/ada/active", {"csrf_token": token}).status in (200, 302, 303)
+        assert next_state(phones[1]) == {"id": second, "status": "waiting", "ahead": 0,
+                                         "minutes": None, "table": None}
+        # The end of the day closes both waiting tickets.
+        assert admin.post("/admin/close-day", {"csrf_token": token}).status in (200, 302, 303)
+        assert next_state(phones[1])["status"] == "closed"
+        states = [state(m) for m in phones[2].drain(1.5)]
+        assert states[-1] == {"id": third, "status": "closed", "ahead": None, "minutes": None,
+                              "table": None}
+    finally:
+        for phone in phones:
+            phone.close()
