@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(ValueError):
@@ -75,6 +76,17 @@ def _device_keys(env: Mapping[str, str]) -> frozenset[str]:
     if not kinds <= {"kiosk", "display"}:
         raise ConfigError(f"DEVICE_KEYS lists kiosk and/or display, got {sorted(kinds)!r}")
     return kinds
+
+
+def _timezone(env: Mapping[str, str]) -> ZoneInfo:
+    """TIMEZONE: the site's IANA zone; times people read (hours, "we open at") are in it."""
+    raw = env.get("TIMEZONE", "").strip() or "UTC"
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"TIMEZONE must be an IANA time zone name such as Europe/Berlin, got {raw!r}"
+        ) from None
 
 
 def _database_url(env: Mapping[str, str], instance_path: Path) -> str:
@@ -160,6 +172,12 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "DEVICE_KEYS": _device_keys(env),
         "VISITOR_RETENTION_DAYS": _int(env, "VISITOR_RETENTION_DAYS", 90, 1, 36500),
         "SESSION_CHECK_SECONDS": _int(env, "SESSION_CHECK_SECONDS", 10, 1, 3600),
+        # A staff member away from their table this long loses it, as if they sent `unpick`.
+        "AWAY_MINUTES": _int(env, "AWAY_MINUTES", 30, 1, 24 * 60),
+        "TIMEZONE": _timezone(env),
+        # How often each worker reads the floor's settings (announcement, hours, line):
+        # the bound on how late a change made elsewhere (a `flask` command) is on screen.
+        "FLOOR_POLL_SECONDS": _int(env, "FLOOR_POLL_SECONDS", 1, 1, 60),
         # Login failures, and kiosk commands: limits a real screen never reaches.
         "LIMIT_LOGIN_ACCOUNT": _rate(env, "LIMIT_LOGIN_ACCOUNT", "5/900"),
         "LIMIT_LOGIN_ADDRESS": _rate(env, "LIMIT_LOGIN_ADDRESS", "20/900"),

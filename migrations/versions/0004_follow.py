@@ -1,14 +1,14 @@
 """follow: follow links for visitors' phones, their email choice, the mail outbox
 
 Revision ID: 0004_follow
-Revises: 0003
+Revises: 0004_floor
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0004_follow"
-down_revision = "0003"
+down_revision = "0004_floor"  # re-chained after issue 13's 0004_floor reached main
 branch_labels = None
 depends_on = None
 

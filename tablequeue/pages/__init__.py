@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from tablequeue.pages import admin, auth, display, home, kiosk, staff, visitor
+from tablequeue.pages import admin, admin_floor, auth, display, home, kiosk, staff, visitor  # noqa: F401  (admin_floor adds routes to admin.bp)
 
 
 def register(app: Flask) -> None:
