@@ -223,6 +223,8 @@ def resync(registry: Registry, picture: Picture) -> int:
         picture.heard_ended(ticket.id)
     picture.as_of = datetime.now(timezone.utc)
     picture.away = truth.away
+    for after in registry.after_resync:
+        after()
     return touched
 
 
