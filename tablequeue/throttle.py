@@ -27,6 +27,7 @@ Rate = tuple[int, int]  # (count, seconds): at most `count` in one window of `se
 
 
 class Counter(Protocol):
+    def count(self, key: str, seconds: int) -> int: ...
     def hit(self, key: str, seconds: int) -> int: ...
     def give_back(self, key: str, seconds: int) -> None: ...
     def clear(self, key: str, seconds: int) -> None: ...
@@ -42,6 +43,10 @@ class MemoryCounter:
     def __init__(self) -> None:
         self._counts: dict[str, tuple[float, int]] = {}  # key -> (window ends at, count)
         self._lock = threading.Lock()
+
+    def count(self, key: str, seconds: int) -> int:
+        ends, count = self._counts.get(key, (0.0, 0))
+        return count if time.time() < ends else 0
 
     def hit(self, key: str, seconds: int) -> int:
         now = time.time()
@@ -84,6 +89,13 @@ class RedisCounter:
 
     def _key(self, key: str, seconds: int) -> str:
         return f"tablequeue:throttle:{self._namespace}:{key}:{_window(seconds)}"
+
+    def count(self, key: str, seconds: int) -> int:
+        try:
+            return int(self._redis.get(self._key(key, seconds)) or 0)
+        except Exception:
+            log.warning("throttle: Redis unavailable, not counting", exc_info=True)
+            return 0
 
     def hit(self, key: str, seconds: int) -> int:
         name = self._key(key, seconds)
