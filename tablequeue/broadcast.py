@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Protocol
 
 from simple_websocket import ConnectionClosed
 
-from tablequeue import protocol
+from tablequeue import claimbook, protocol
 from tablequeue.delivery import Frame, Outlet
 from tablequeue.outcomes import (
     Event, FloorChanged, SessionsRevoked, TableAway, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
@@ -187,6 +187,7 @@ class Registry:
 
     def deliver(self, events: Iterable[Event]) -> None:
         events = list(events)
+        claimbook.book().note(events)  # before anyone hears of them: see claimbook
         for event in events:
             try:
                 self._deliver(event)
