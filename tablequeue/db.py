@@ -33,14 +33,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin_immediate(connection: Connection) -> None:
     # Take the write lock at BEGIN: a read-then-write transaction can then never be
     # overtaken by another writer between its read and its write.
-    if connection.dialect.name == "sqlite" and not connection.get_execution_options().get(
-            READ_ONLY):
+    if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-# A connection that only reads, one statement: on SQLite it runs in autocommit (no BEGIN,
-# so no write lock; WAL gives the statement its own snapshot).
-READ_ONLY = "tablequeue_read_only"
 
 
 @contextmanager
@@ -57,11 +51,3 @@ def transaction() -> Iterator[Connection]:
     an exception rolls it back and propagates."""
     with db.engine.begin() as connection:
         yield connection
-
-
-@contextmanager
-def read_only() -> Iterator[Connection]:
-    """One read-only statement's connection: never takes SQLite's write lock. Whatever it
-    reads is the committed state at that moment; it is rolled back (nothing to undo)."""
-    with db.engine.connect() as connection:
-        yield connection.execution_options(**{READ_ONLY: True})

@@ -5,12 +5,14 @@ nothing to refuse (the ticket is waiting again, or is the caller's): take the wr
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Dialect
 
-from tablequeue.db import read_only
-from tablequeue.models import TicketStatus, utcnow
+from tablequeue.extensions import db
+from tablequeue.models import StaffSession, TicketStatus, utcnow
 from tablequeue.outcomes import Refusal
 from tablequeue.service.identity import _DESK
 from tablequeue.service.ticket_sql import TICKETS
@@ -25,10 +27,56 @@ _DESK_AND_TICKET = _DESK.add_columns(
 )
 
 
-def _read(token_hash: str, ticket_id: int) -> Row[Any] | None:
-    params = {"token_hash": token_hash, "now": utcnow(), "ticket": ticket_id}
-    with read_only() as connection:
-        return connection.execute(_DESK_AND_TICKET, params).first()
+class _Row(NamedTuple):
+    id: int
+    username: str
+    table_number: int | None
+    away_since: Any
+    ticket_status: str | None
+    ticket_staff: int | None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """_DESK_AND_TICKET as this dialect's SQL text, for the driver directly: the loser's
+    read is the hot path of a claim storm, and SQLAlchemy's execute/result machinery
+    around one small SELECT costs more than the SELECT itself."""
+
+    sql: str
+    order: tuple[str, ...] | None  # positional drivers (sqlite3): parameter names in order
+    now: Callable[[Any], Any]  # the column type's own bind processing of a datetime
+
+
+_COMPILED: dict[str, _Compiled] = {}
+
+
+def _compiled(dialect: Dialect) -> _Compiled:
+    found = _COMPILED.get(dialect.name)
+    if found is None:
+        compiled = _DESK_AND_TICKET.compile(dialect=dialect)
+        process = StaffSession.__table__.c.expires_at.type.bind_processor(dialect)
+        order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
+        found = _COMPILED[dialect.name] = _Compiled(str(compiled), order,
+                                                    process or (lambda value: value))
+    return found
+
+
+def _read(token_hash: str, ticket_id: int) -> _Row | None:
+    """One SELECT on a pooled driver connection, no transaction of ours: on SQLite (in
+    autocommit) no BEGIN, so no write lock; the statement reads one committed snapshot."""
+    engine = db.engine
+    stmt = _compiled(engine.dialect)
+    values = {"token_hash": token_hash, "now": stmt.now(utcnow()), "ticket": ticket_id}
+    params: Any = tuple(values[name] for name in stmt.order) if stmt.order else values
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(stmt.sql, params)
+        row = cursor.fetchone()
+        cursor.close()
+    finally:
+        raw.close()  # back to the pool, rolled back (nothing to undo)
+    return _Row(*row) if row else None
 
 
 def accept_refusal(token_hash: str | None, ticket_id: int) -> Refusal | None:
