@@ -4,7 +4,7 @@ run first, never to answer.
 A losing `accept` used to pay a write transaction (on SQLite `BEGIN IMMEDIATE`, the
 database-wide write lock), a failed UPDATE and a re-read. When the book says a ticket is
 taken (serving or ended), the command first runs one read-only statement (the token's desk
-and the ticket's state, `ticket_sql.known`) and answers a refusal from that read, in the
+and the ticket's state, `service/known.py`) and answers a refusal from that read, in the
 protocol's order of checks; only a ticket the read finds waiting (or owned by the caller)
 goes on to the write. So a stale entry costs one extra read and can never change an answer:
 every reply is still what the database says at that moment.
