@@ -35,9 +35,26 @@ class ClaimBook:
         self._size = size
         self._state: OrderedDict[int, str] = OrderedDict()
         self._flights: dict[int, threading.Event] = {}
+        # Token hashes that won a claim here and have not ended or put it back here: their
+        # next accept (the storm's winner, still serving) is likely `busy`.
+        self._busy: OrderedDict[str, None] = OrderedDict()
 
     def taken(self, ticket_id: int) -> bool:
         return ticket_id in self._state
+
+    def busy(self, token_hash: str | None) -> bool:
+        return token_hash in self._busy
+
+    def serving(self, token_hash: str | None, now: bool) -> None:
+        """This token's staff member started (a win, a `busy` refusal) or stopped serving."""
+        if token_hash is None:
+            return
+        if now:
+            self._busy[token_hash] = None
+            while len(self._busy) > self._size:
+                self._busy.popitem(last=False)
+        else:
+            self._busy.pop(token_hash, None)
 
     def ended(self, ticket_id: int) -> bool:
         return self._state.get(ticket_id) == ENDED

@@ -146,3 +146,20 @@ def test_a_released_table_and_a_revoked_token_are_honoured_at_once(fresh, connec
     fresh.flask("staff", "revoke", "bob")
     assert bob.answer(f"accept {t['id']}") == \
         "error accept your session token was found to be invalid. please relogin"
+
+
+def test_a_busy_winner_is_refused_from_a_read_until_it_completes(fresh, connect, desk):
+    """The storm's winner accepts the next ticket while still serving: `busy` (after
+    claimed and finished in the order) from the read once the worker knows; once it
+    completes, its next accept takes the write path and wins."""
+    kiosk = connect("/ws/kiosk")
+    ada = desk("ada", 1)
+    first, _ = new_ticket(kiosk, "first@example.org", "First Visitor")
+    second, _ = new_ticket(kiosk, "second@example.org", "Second Visitor")
+    busy = "error accept you are already serving a ticket"
+    assert ada.answer(f"accept {first['id']}") == f"success claimed {first['id']}"
+    ada.sync()
+    with write_locked(fresh):
+        assert ada.answer(f"accept {second['id']}", UNDER_LOCK) == busy
+    assert ada.answer(f"complete {first['id']}") == f"success complete {first['id']}"
+    assert ada.answer(f"accept {second['id']}") == f"success claimed {second['id']}"

@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select, text
 from sqlalchemy.engine import Dialect
 
 from tablequeue.extensions import db
 from tablequeue.models import StaffSession, TicketStatus, utcnow
 from tablequeue.outcomes import Refusal
-from tablequeue.service.identity import _DESK
+from tablequeue.service.identity import _DESK, _STAFF
 from tablequeue.service.ticket_sql import TICKETS
 
 _FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED)
@@ -24,6 +24,9 @@ _TICKET = TICKETS.c.id == bindparam("ticket")
 _DESK_AND_TICKET = _DESK.add_columns(
     select(TICKETS.c.status).where(_TICKET).scalar_subquery().label("ticket_status"),
     select(TICKETS.c.staff_id).where(_TICKET).scalar_subquery().label("ticket_staff"),
+    # Written as the partial unique index's own WHERE, so the index answers it.
+    exists().where(TICKETS.c.staff_id == _STAFF.c.id,
+                   text("tickets.status = 'serving'")).label("serving"),
 )
 
 
@@ -34,6 +37,7 @@ class _Row(NamedTuple):
     away_since: Any
     ticket_status: str | None
     ticket_staff: int | None
+    serving: Any  # the staff member serves a ticket already (0/1 or bool, by driver)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class _Compiled:
     sql: str
     order: tuple[str, ...] | None  # positional drivers (sqlite3): parameter names in order
     now: Callable[[Any], Any]  # the column type's own bind processing of a datetime
+    constants: dict[str, Any]  # the statement's literal binds ('serving')
 
 
 _COMPILED: dict[str, _Compiled] = {}
@@ -56,8 +61,8 @@ def _compiled(dialect: Dialect) -> _Compiled:
         compiled = _DESK_AND_TICKET.compile(dialect=dialect)
         process = StaffSession.__table__.c.expires_at.type.bind_processor(dialect)
         order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
-        found = _COMPILED[dialect.name] = _Compiled(str(compiled), order,
-                                                    process or (lambda value: value))
+        found = _COMPILED[dialect.name] = _Compiled(
+            str(compiled), order, process or (lambda value: value), dict(compiled.params))
     return found
 
 
@@ -66,7 +71,8 @@ def _read(token_hash: str, ticket_id: int) -> _Row | None:
     autocommit) no BEGIN, so no write lock; the statement reads one committed snapshot."""
     engine = db.engine
     stmt = _compiled(engine.dialect)
-    values = {"token_hash": token_hash, "now": stmt.now(utcnow()), "ticket": ticket_id}
+    values = {**stmt.constants, "token_hash": token_hash, "now": stmt.now(utcnow()),
+              "ticket": ticket_id}
     params: Any = tuple(values[name] for name in stmt.order) if stmt.order else values
     raw = engine.raw_connection()
     try:
@@ -80,7 +86,7 @@ def _read(token_hash: str, ticket_id: int) -> _Row | None:
 
 
 def accept_refusal(token_hash: str | None, ticket_id: int) -> Refusal | None:
-    """accept: token -> table -> away -> no such ticket -> claimed -> finished."""
+    """accept: token -> table -> away -> no such ticket -> claimed -> finished -> busy."""
     if not token_hash:
         return Refusal.TOKEN_INVALID
     row = _read(token_hash, ticket_id)
@@ -96,7 +102,9 @@ def accept_refusal(token_hash: str | None, ticket_id: int) -> Refusal | None:
         return Refusal.CLAIMED
     if row.ticket_status in _FINISHED:
         return Refusal.FINISHED
-    return None  # waiting again (put back): the claim decides
+    if row.serving:
+        return Refusal.BUSY
+    return None  # waiting (again): the claim decides
 
 
 def end_refusal(token_hash: str | None, ticket_id: int) -> Refusal | None:

@@ -46,6 +46,7 @@ def requeue(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
     if ticket_id is not None:
         if outcome.refusal is None:
             claims.forget(ticket_id)  # waiting again: claimable at once
+            claims.serving(token_hash, False)
         else:
             claims.learn(ticket_id, outcome.refusal, None)
     return outcome

@@ -84,13 +84,15 @@ def accept(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
         return _claim(token_hash, ticket_id)
     claims = claimbook.book()
     claims.landing(ticket_id)
-    if claims.taken(ticket_id):
+    if claims.taken(ticket_id) or claims.busy(token_hash):
         refusal = known.accept_refusal(token_hash, ticket_id)
         if refusal is not None:
             return refused(refusal)
     with claims.flying(ticket_id):
         outcome = _claim(token_hash, ticket_id)
     claims.learn(ticket_id, outcome.refusal, claimbook.SERVING)
+    if outcome.refusal in (None, Refusal.BUSY):
+        claims.serving(token_hash, True)
     return outcome
 
 
@@ -156,6 +158,8 @@ def _end(token_hash: str | None, ticket_id: int | None, status: str) -> Outcome[
     outcome = _write_end(token_hash, ticket_id, status)
     if ticket_id is not None:
         claims.learn(ticket_id, outcome.refusal, claimbook.ENDED)
+    if outcome.refusal is None:
+        claims.serving(token_hash, False)
     return outcome
 
 
