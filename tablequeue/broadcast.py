@@ -31,6 +31,7 @@ class Role(enum.Enum):
     STAFF = "staff"
     KIOSK = "kiosk"
     DISPLAY = "display"
+    VISITOR = "visitor"  # a phone following one ticket (tablequeue.visitor_hub)
 
 
 class Socket(Protocol):
@@ -51,6 +52,8 @@ class Connection:
         self.cookie_token_hash: str | None = None
         self.holds_table = False
         self.watching = False  # a display that opted in to `waiting N` / `tables N`
+        self.follow: object | None = None  # a phone's followed ticket (visitor_hub.Following)
+        self.base_url = ""  # the site as the client reached it (follow links, visitor_kiosk)
         # Replies and broadcasts from other greenlets take turns (frame order, bind replay).
         self.lock = threading.Lock()
         self.outlet = Outlet(ws)
@@ -160,6 +163,9 @@ class Registry:
         self._tables_lock = threading.Lock()
         self._members: dict[Role, set[Connection]] = {role: set() for role in Role}
         self.relay: Relay = LocalRelay(self)
+        # Told every delivered batch, and every resync: the visitor hub (phones).
+        self.followers: list[Callable[[list[Event]], None]] = []
+        self.after_resync: list[Callable[[], None]] = []
         # Set by tablequeue.floorwatch: read the floor now (a FloorChanged arrived).
         self.floor_changed: Callable[[], None] | None = None
 
@@ -198,6 +204,11 @@ class Registry:
                 self._waiting_changed()
             except Exception:
                 log.exception("counting waiting tickets for displays failed")
+        for follower in self.followers:
+            try:
+                follower(events)
+            except Exception:
+                log.exception("telling phones about events failed")
 
     def _waiting_changed(self) -> None:
         """One count per batch (closing the day withdraws many tickets at once)."""

@@ -171,6 +171,8 @@ def resync(registry: Registry, picture: Picture) -> int:
     picture.changed = truth.changed
     picture.table_count = truth.table_count
     picture.away = truth.away
+    for after in registry.after_resync:
+        after()
     return touched
 
 

@@ -12,7 +12,7 @@ from flask import Flask, current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import detached, floorwatch, protocol, security, service, throttle
+from tablequeue import detached, floorwatch, protocol, security, service, throttle, visitor_kiosk
 from tablequeue.broadcast import Connection, Registry, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
@@ -136,7 +136,15 @@ def _back(conn: Connection, command: protocol.Back) -> Answer:
 
 
 def _new(conn: Connection, command: protocol.New) -> Answer:
-    return _reply("new", service.new(command.email, command.name), protocol.success_new)
+    outcome = service.new(command.email, command.name)
+    if outcome.ok:
+        visitor_kiosk.remember(conn, outcome.value.id)  # type: ignore[attr-defined]
+    return _reply("new", outcome, protocol.success_new)
+
+
+def _follow_link(conn: Connection, command: protocol.Command) -> Answer:
+    """Extension: `link` and `notices` (tablequeue.visitor_kiosk)."""
+    return Answer(visitor_kiosk.handle(conn, command))
 
 
 def _query(conn: Connection, command: protocol.Query) -> Answer:
@@ -203,7 +211,8 @@ _staff_command = _dispatch({
 })
 
 _kiosk_handlers = _dispatch({protocol.New: _new, protocol.Query: _query,
-                             protocol.Watch: _kiosk_watch})
+                             protocol.Watch: _kiosk_watch, protocol.Link: _follow_link,
+                             protocol.Notices: _follow_link})
 
 _display_command = _dispatch({protocol.Watch: _display_watch})
 
@@ -247,6 +256,7 @@ def _serve(
     which then ends: an idle websocket keeps no greenlet."""
     peer = detached.Peer(ws) if detached.available() else None
     conn = Connection(peer or ws, role, address=throttle.client_address())  # type: ignore[arg-type]
+    conn.base_url = request.host_url
     registry().add(conn)
     started = False
     try:

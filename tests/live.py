@@ -316,7 +316,7 @@ class LiveServer:
         engine = self.engine()
         with engine.begin() as conn:
             for table in (
-                "tickets", "visitors", "table_assignments", "staff_sessions", "staff", "settings"
+                "mail_outbox", "follow_codes", "tickets", "visitors", "table_assignments", "staff_sessions", "staff", "settings"
             ):
                 conn.execute(sa.text(f"DELETE FROM {table}"))
         engine.dispose()

@@ -17,7 +17,7 @@ from tablequeue.outcomes import Refusal
 from tablequeue.service.identity import _DESK, _STAFF
 from tablequeue.service.ticket_sql import TICKETS
 
-_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED)
+_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED, TicketStatus.LEFT)
 _TICKET = TICKETS.c.id == bindparam("ticket")
 # _DESK's row plus the ticket's status and owner: the token's checks and the ticket's in
 # one round trip. No row: the token is not live.

@@ -18,7 +18,7 @@ from tablequeue.service import known
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.ticket_sql import TICKETS, VIEW, _updated
 
-_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED)
+_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED, TicketStatus.LEFT)
 
 # One conditional UPDATE decides: serving, by this staff member, under the limit. A
 # concurrent complete/cancel or a second requeue of the same ticket matches nothing.
