@@ -163,3 +163,22 @@ def test_a_busy_winner_is_refused_from_a_read_until_it_completes(fresh, connect,
         assert ada.answer(f"accept {second['id']}", UNDER_LOCK) == busy
     assert ada.answer(f"complete {first['id']}") == f"success complete {first['id']}"
     assert ada.answer(f"accept {second['id']}") == f"success claimed {second['id']}"
+
+
+def test_a_ticket_the_visitor_left_is_finished_on_the_read_path(fresh, desk):
+    """Leaving from the phone ends the ticket (`left`): staff hear it dropped, their worker
+    marks it ended, and a late accept or complete is refused from the read as finished."""
+    from tests.follow_kit import follow, sign_in_with_link
+
+    ada = desk("ada", 1)
+    gone, url = sign_in_with_link(fresh, "gone@example.org", "Gone Visitor")
+    phone, _ = follow(fresh, url)
+    try:
+        assert phone.ask("leave") == "success leave"
+    finally:
+        phone.close()
+    ada.until(lambda m: m.startswith("claimed {") and f'"id":{gone},' in m)
+    ada.sync()
+    with write_locked(fresh):
+        assert ada.answer(f"accept {gone}", UNDER_LOCK) == f"error accept {FINISHED}"
+        assert ada.answer(f"complete {gone}", UNDER_LOCK) == f"error complete {FINISHED}"
