@@ -60,8 +60,8 @@ class ClaimBook:
         return self._state.get(ticket_id) == ENDED
 
     def mark(self, ticket_id: int, state: str) -> None:
+        self._state.pop(ticket_id, None)  # re-inserted last: the newest survive the bound
         self._state[ticket_id] = state
-        self._state.move_to_end(ticket_id)
         while len(self._state) > self._size:
             self._state.popitem(last=False)
 
