@@ -12,6 +12,7 @@ import threading
 from typing import Callable, Iterable, Protocol
 
 from simple_websocket import ConnectionClosed
+from wsproto.events import CloseConnection
 
 from tablequeue import claimbook, protocol
 from tablequeue.delivery import Frame, Outlet
@@ -163,6 +164,8 @@ class Registry:
         self._tables_lock = threading.Lock()
         self._members: dict[Role, set[Connection]] = {role: set() for role in Role}
         self.relay: Relay = LocalRelay(self)
+        # Set when the worker is told to stop: no new websocket is served from then on.
+        self.stopping = False
         # Told every delivered batch, and every resync: the visitor hub (phones).
         self.followers: list[Callable[[list[Event]], None]] = []
         self.after_resync: list[Callable[[], None]] = []
@@ -321,14 +324,27 @@ class Registry:
 
 
 def close(conn: Connection, code: int, reason: str) -> None:
-    """Send a close frame with `code`, and wake the receive loop now rather than when (if
-    ever) the peer answers it."""
+    """Send a close frame with `code` after everything already queued for the connection,
+    and wake the receive loop now rather than when (if ever) the peer answers it."""
     with conn.lock:
         try:
-            conn.outlet.flush()  # frames written before the close go out before it
-            conn.ws.close(reason=code, message=reason)  # type: ignore[attr-defined]
+            _close_in_order(conn, code, reason)
         except Exception:  # already closed, or the peer vanished
             pass
     wake = getattr(conn.ws, "event", None)
     if wake is not None:
         wake.set()
+
+
+def _close_in_order(conn: Connection, code: int, reason: str) -> None:
+    """simple-websocket's close, but written through the connection's outlet: a backlog
+    the client is still reading (a slow TV) goes out before the close frame, not after
+    it or, worse, interleaved with it."""
+    ws, outlet = conn.ws, conn.outlet
+    outlet.flush()
+    if outlet.sock is None or not getattr(ws, "connected", False):
+        ws.close(reason=code, message=reason)  # type: ignore[attr-defined]
+        return
+    outlet.write(ws.ws.send(CloseConnection(code, reason)), "")  # type: ignore[attr-defined]
+    outlet.flush()
+    ws.connected = False  # type: ignore[attr-defined]

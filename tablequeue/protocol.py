@@ -238,6 +238,15 @@ def unknown(word: str) -> str:
 BINARY_FRAME = "error binary frames are not part of the protocol, send text"
 # The close reason (1008) for a client that did not answer a ping: simple-websocket's words.
 PING_TIMEOUT = "Ping/Pong timeout"
+# Close codes and reasons for a connection the server cannot serve (see docs/protocol.md,
+# "Closing"): 1013 "try again later" when its greeting, or the bind replay after `pick`,
+# could not be read; 1001 "going away" when the server is stopping.
+TRY_AGAIN_LATER = 1013
+COME_BACK = "the queue is temporarily unavailable, reconnect"
+INTERNAL_ERROR = 1011
+SERVER_ERROR = "internal error, reconnect"
+GOING_AWAY = 1001
+SHUTTING_DOWN = "server is shutting down"
 
 
 def success_pick(table: int) -> str:

@@ -8,12 +8,14 @@ from functools import partial
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-from flask import Flask, current_app, request, session
+from flask import Flask, Response, current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import detached, floorwatch, protocol, security, service, throttle, visitor_kiosk
-from tablequeue.broadcast import Connection, Registry, Role
+from tablequeue import (
+    detached, farewell, floorwatch, protocol, security, service, throttle, visitor_kiosk,
+)
+from tablequeue.broadcast import Connection, Registry, Role, close
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
 from tablequeue.service import admin, away, putback, stats
@@ -244,6 +246,16 @@ def _decline_deflate() -> None:
         request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
 
+@sock.bp.before_request  # type: ignore[union-attr]
+def _refuse_when_stopping() -> Response | None:
+    """A worker told to stop takes no new websocket: 503 before the upgrade, so the client
+    tries again (and reaches a worker that is not stopping) instead of being greeted and
+    then dropped."""
+    if registry().stopping:
+        return Response(protocol.SHUTTING_DOWN, 503, {"Retry-After": "1", "Connection": "close"})
+    return None
+
+
 def _serve(
     ws: object,
     role: Role,
@@ -260,9 +272,12 @@ def _serve(
     registry().add(conn)
     started = False
     try:
+        if registry().stopping:  # told to stop while this handshake ran: see _refuse_when_stopping
+            close(conn, protocol.GOING_AWAY, protocol.SHUTTING_DOWN)
+            return
         security.remember_screen(conn)
-        if on_join:
-            _guarded(conn, "", lambda: on_join(conn))
+        if on_join and not farewell.greeted(conn, on_join):
+            return
         if peer is None:  # simple-websocket's own reader; Flask-Sock ends this on close
             while True:
                 _received(conn, ws.receive(), commands, handle)  # type: ignore[attr-defined]
@@ -291,12 +306,22 @@ def _received(conn: Connection, frame: str | bytes, commands: frozenset[str], ha
 
 
 def _respond(conn: Connection, answer: Answer) -> None:
+    """One reply per command, always: what follows the reply (the bind replay after
+    `pick`) cannot take it back, so if it fails the connection is told to come back
+    rather than sent a second, contradicting reply."""
+    failed: list[Exception] = []
+
     def reply() -> None:
         conn.send(answer.reply)
         if answer.then:
-            answer.then()
+            try:
+                answer.then()
+            except Exception as failure:  # the events must still be delivered, below
+                failed.append(failure)
 
     registry().publish(answer.events, reply)
+    if failed:
+        farewell.come_back(conn, "replay", failed[0])
 
 
 def _guarded(conn: Connection, word: str, action: Callable[[], None]) -> None:
