@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(ValueError):
@@ -77,6 +78,17 @@ def _device_keys(env: Mapping[str, str]) -> frozenset[str]:
     return kinds
 
 
+def _timezone(env: Mapping[str, str]) -> ZoneInfo:
+    """TIMEZONE: the site's IANA zone (e.g. America/Chicago); every time a person reads is in it."""
+    raw = env.get("TIMEZONE", "").strip() or "UTC"
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"TIMEZONE must be an IANA time zone name such as Europe/Berlin or UTC, got {raw!r}"
+        ) from None
+
+
 def _database_url(env: Mapping[str, str], instance_path: Path) -> str:
     url = env.get("DATABASE_URL", "").strip()
     if not url:
@@ -127,6 +139,7 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
         # Servers sharing one Redis but not one queue (tests, staging) need their own channel.
         "REDIS_CHANNEL": env.get("REDIS_CHANNEL", "").strip() or "tablequeue",
+        "TIMEZONE": _timezone(env),
         "TABLE_COUNT": _int(env, "TABLE_COUNT", 10, 1, 1000),
         "SESSION_HOURS": _int(env, "SESSION_HOURS", 12, 1, 24 * 365),
         "DISPLAY_SHOWS_EMAIL": _bool(env, "DISPLAY_SHOWS_EMAIL", False),
