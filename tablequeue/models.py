@@ -92,6 +92,10 @@ class Ticket(db.Model):  # type: ignore[name-defined,misc]
             postgresql_where=text("status = 'serving'"),
         ),
         Index("ix_tickets_status_id", "status", "id"),
+        # Reports (migration 0004_reports): a period is a range of start times; returning
+        # visitors look up a visitor's earlier tickets.
+        Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_visitor_created", "visitor_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
