@@ -2,9 +2,9 @@
 
 from flask import Flask
 
-from tablequeue.pages import admin, auth, display, home, kiosk, staff
+from tablequeue.pages import admin, auth, display, home, kiosk, reports, staff
 
 
 def register(app: Flask) -> None:
-    for blueprint in (home.bp, auth.bp, staff.bp, kiosk.bp, display.bp, admin.bp):
+    for blueprint in (home.bp, auth.bp, staff.bp, kiosk.bp, display.bp, admin.bp, reports.bp):
         app.register_blueprint(blueprint)
