@@ -30,7 +30,9 @@ def current_staff() -> identity.StaffInfo | None:
 
 def _to_login() -> Response:
     """To /login, and back to this page afterwards (the staff console is the default)."""
-    back = request.path if request.path != url_for("staff.index") else None
+    # The query string too: a bookmarked report period must survive the login.
+    here = request.full_path.rstrip("?") if request.method == "GET" else request.path
+    back = here if request.path != url_for("staff.index") else None
     return redirect(url_for("auth.login", next=back))
 
 

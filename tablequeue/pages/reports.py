@@ -64,7 +64,10 @@ def index() -> str | tuple[str, int]:
     context = {"r": result, "error": error, "presets": PRESET_LABELS, "minutes": minutes,
                "day": _day, "weekdays": WEEKDAYS, "zone": zone.key, "empty": Spread(),
                **_charts(result)}
-    partial = request.headers.get("HX-Request") == "true"
+    # Back/forward: the page keeps no htmx history snapshot (hx-history=false), so htmx asks
+    # for the whole page again and gets it, not the fragment.
+    partial = (request.headers.get("HX-Request") == "true"
+               and request.headers.get("HX-History-Restore-Request") != "true")
     page = render_template("reports/_report.html" if partial else "reports/index.html", **context)
     return (page, 400) if error and not partial else page
 
