@@ -1,0 +1,82 @@
+"""`python -m bench.reports`: /admin/reports with a year of tickets, on SQLite and PostgreSQL.
+
+Seeds TICKETS tickets (default 1,000,000) spread over the 365 days ending today (site zone
+America/Chicago, so the year has both DST changes) into a scratch database per engine,
+bulk-loaded (executemany on SQLite, COPY on PostgreSQL), then times the whole request for
+the page, in process through the Flask test client (query, Python, template), for the last
+30 days and the whole year, and the CSV for 30 days. Prints a markdown table; the figures
+go to docs/performance.md. Heavy (minutes, ~1 GB of disk): run it once, on a quiet machine."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from app import create_app
+from bench.reports_seed import load
+from bench.service_calls import scratch_database
+from tablequeue.service import identity
+from tablequeue.service.reports.period import today
+
+ZONE = ZoneInfo("America/Chicago")
+
+
+def measure(url: str, count: int, repeat: int) -> dict[str, object]:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TIMEZONE": ZONE,
+                      "SQLALCHEMY_ENGINE_OPTIONS": {}, "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(directory=app.extensions["migrate"].directory)
+        started = time.perf_counter()
+        load(sa.create_engine(url), count, today(ZONE), ZONE)
+        seeded = time.perf_counter() - started
+        identity.add_staff("bench_admin", "bench-password", admin=True)
+        token = identity.issue_token("bench_admin")
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["token"] = token
+    last = today(ZONE)
+    paths = {
+        "page, 30 days": f"/admin/reports?period=30d",
+        "page, 365 days": f"/admin/reports?period=range&from={last - timedelta(days=364)}&to={last}",
+        "CSV, 30 days": f"/admin/reports.csv?from={last - timedelta(days=29)}&to={last}",
+    }
+    result: dict[str, object] = {"seed_s": round(seeded, 1)}
+    for label, path in paths.items():
+        runs = []
+        for _ in range(repeat):
+            began = time.perf_counter()
+            response = client.get(path)
+            body = response.get_data()
+            runs.append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200, body[:300]
+        result[label] = (round(statistics.median(runs)), round(min(runs)), len(body))
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.reports", description=__doc__)
+    p.add_argument("--tickets", type=int, default=1_000_000)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+                   help="server for the PostgreSQL run ('' skips it)")
+    args = p.parse_args()
+    engines = [("SQLite", None)] + ([("PostgreSQL", args.postgres)] if args.postgres else [])
+    print(f"| database | tickets | seeded in | page, 30 days | page, 365 days | CSV, 30 days |")
+    print("|---|---|---|---|---|---|")
+    for name, server in engines:
+        with scratch_database(server) as url:
+            r = measure(url, args.tickets, args.repeat)
+        cells = [f"{r[k][0]} ms (best {r[k][1]})" for k in ("page, 30 days", "page, 365 days",  # type: ignore[index]
+                                                            "CSV, 30 days")]
+        print(f"| {name} | {args.tickets:,} | {r['seed_s']} s | " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
