@@ -43,7 +43,7 @@ def measure(url: str, count: int, repeat: int) -> dict[str, object]:
         session["token"] = token
     last = today(ZONE)
     paths = {
-        "page, 30 days": f"/admin/reports?period=30d",
+        "page, 30 days": "/admin/reports?period=30d",
         "page, 365 days": f"/admin/reports?period=range&from={last - timedelta(days=364)}&to={last}",
         "CSV, 30 days": f"/admin/reports.csv?from={last - timedelta(days=29)}&to={last}",
     }
@@ -68,7 +68,7 @@ def main() -> None:
                    help="server for the PostgreSQL run ('' skips it)")
     args = p.parse_args()
     engines = [("SQLite", None)] + ([("PostgreSQL", args.postgres)] if args.postgres else [])
-    print(f"| database | tickets | seeded in | page, 30 days | page, 365 days | CSV, 30 days |")
+    print("| database | tickets | seeded in | page, 30 days | page, 365 days | CSV, 30 days |")
     print("|---|---|---|---|---|---|")
     for name, server in engines:
         with scratch_database(server) as url:

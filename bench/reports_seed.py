@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 STAFF, TABLES, VISITORS = 25, 10, 60_000
@@ -30,10 +31,10 @@ def tickets(count: int, last_day: date, zone: ZoneInfo, seed: int = 14) -> Itera
             opened + timedelta(hours=rng.choices(hours, hour_weights)[0], seconds=rng.randrange(3600))
             for _ in range(n)
         )
-        closing = datetime.combine(day, time(19), zone).astimezone(timezone.utc)
+        closing = datetime.combine(day, time(19), zone).astimezone(UTC)
         for local in starts:
             ticket_id += 1
-            yield _ticket(rng, ticket_id, local.astimezone(timezone.utc), closing)
+            yield _ticket(rng, ticket_id, local.astimezone(UTC), closing)
 
 
 def _ticket(rng: random.Random, ticket_id: int, start: datetime, closing: datetime) -> tuple[Any, ...]:
@@ -54,7 +55,7 @@ def load(engine: Any, count: int, last_day: date, zone: ZoneInfo) -> None:
     """Staff, visitors and `count` tickets into an empty, migrated database."""
     with engine.begin() as connection:
         dbapi = connection.connection.driver_connection
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         staff = [(n, f"staff{n}", "x", n == 1, True, now) for n in range(1, STAFF + 1)]
         visitors = [(n, f"v{n}@example.org", f"Visitor {n}", now) for n in range(1, VISITORS + 1)]
         if engine.dialect.name == "postgresql":

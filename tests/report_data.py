@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone  # noqa: F401  (tests use them)
+from datetime import UTC, date, datetime, time, timedelta, timezone  # noqa: F401  (tests use them)
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,7 +55,7 @@ def generate(seed: int = 14) -> list[T]:
         # Local wall-clock moments, some in the small hours (the DST night included).
         local = first + timedelta(days=rng.randrange(14), hours=rng.choice([0, 1, 2, 3, 8, 9, 10, 11, 14, 16, 22, 23]),
                                   minutes=rng.randrange(60), seconds=rng.randrange(60))
-        start = local.astimezone(timezone.utc)
+        start = local.astimezone(UTC)
         visitor = rng.randrange(1, 90)
         name = HOSTILE[n % len(HOSTILE)] if n % 37 == 0 else f"Visitor {visitor}"
         email = f"=v{visitor}@example.org" if n % 41 == 0 else f"v{visitor}@example.org"
@@ -121,7 +121,12 @@ def nearest_rank(values: list[float], percent: int) -> float | None:
 
 
 def minutes(seconds: float | None) -> str:
-    return "–" if seconds is None else f"{seconds / 60:.1f}"
+    """One decimal, half up: 0.05 min (3 s) shows as 0.1 (Python's format would round the
+    binary float, sometimes down)."""
+    if seconds is None:
+        return "–"
+    tenths = (int(seconds) + 3) // 6
+    return f"{tenths // 10}.{tenths % 10}"
 
 
 def spread(values: list[float]) -> tuple[str, str, str, str]:
@@ -137,8 +142,8 @@ def expected(tickets: list[T], first: date = FIRST, last: date = LAST) -> dict[s
     returning = {v for v in visitors if sum(1 for t in before_end if t.visitor == v) >= 2}
     claimed = [t for t in period if t.claimed]
     done = [t for t in period if t.status == "completed"]
-    wait = lambda t: (t.claimed - t.start).total_seconds()  # noqa: E731
-    service = lambda t: (t.end - t.claimed).total_seconds()  # noqa: E731
+    wait = lambda t: (t.claimed - t.start).total_seconds()
+    service = lambda t: (t.end - t.claimed).total_seconds()
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     heat = [[0] * 24 for _ in range(7)]
     for t in period:
@@ -176,7 +181,7 @@ def csv_rows(tickets: list[T], first: date = FIRST, last: date = LAST) -> list[l
         return "" if m is None else m.astimezone(ZONE).isoformat()
 
     def mins(a: datetime | None, b: datetime | None) -> str:
-        return "" if a is None or b is None else f"{(a - b).total_seconds() / 60:.1f}"
+        return "" if a is None or b is None else minutes((a - b).total_seconds())
 
     def safe(text: str) -> str:
         return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -5,14 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests import report_data as data
 from tests.browser_kit import (  # noqa: F401  (fixtures)
-    LAPTOP, PASSWORD, OpenPage, browser, open_page, screenshot,
+    LAPTOP,
+    PASSWORD,
+    OpenPage,
+    browser,
+    open_page,
+    screenshot,
 )
 from tests.live import LiveServer
 

@@ -7,7 +7,7 @@ import csv
 import io
 import re
 import socket
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -37,8 +37,8 @@ def boss(server: LiveServer, history: list[data.T]) -> str:
 def _cells(html: str, attribute: str) -> dict[str, list[str]]:
     """{attribute value: [text of each th/td after the row's header]} for data-* rows."""
     rows = {}
-    for key, body in re.findall(rf'<tr {attribute}="([^"]*)">(.*?)</tr>', html, re.S):
-        cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", body, re.S)
+    for key, body in re.findall(rf'<tr {attribute}="([^"]*)">(.*?)</tr>', html, re.DOTALL):
+        cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", body, re.DOTALL)
         rows[key] = [c.strip() for c in cells[1:]]
     return rows
 
@@ -86,7 +86,7 @@ def test_csv_matches_and_neutralises_formulas(server: LiveServer, boss: str,
 
 
 def test_csv_without_dates_is_today(server: LiveServer, boss: str) -> None:
-    status, headers, body = server.http("GET", "/admin/reports.csv", cookie=boss)
+    status, headers, _ = server.http("GET", "/admin/reports.csv", cookie=boss)
     assert status == 200 and re.search(r'filename="tablequeue-(\S+)-to-\1\.csv"',
                                        headers["content-disposition"])
 

@@ -19,9 +19,9 @@ bp = Blueprint("reports", __name__, url_prefix="/admin")
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-def minutes(seconds: float | None) -> str:
-    """Seconds as minutes with one decimal, for people ("–" when nothing was measured)."""
-    return "–" if seconds is None else f"{seconds / 60:.1f}"
+def minutes(tenths: int | None) -> str:
+    """Tenths of a minute as minutes with one decimal ("–" when nothing was measured)."""
+    return "–" if tenths is None else f"{tenths // 10}.{tenths % 10}"
 
 
 def _day(day: date) -> str:
@@ -38,8 +38,8 @@ def _charts(result: Report) -> dict[str, Any]:
     waits = [result.wait_by_day[d] for d in days]
     wait_lines = charts.lines(
         [d.strftime("%d %b") for d in days],
-        [("median", "median", [None if s.median is None else round(s.median / 60, 1) for s in waits]),
-         ("90th percentile", "p90", [None if s.p90 is None else round(s.p90 / 60, 1) for s in waits])],
+        [("median", "median", [None if s.median is None else s.median / 10 for s in waits]),
+         ("90th percentile", "p90", [None if s.p90 is None else s.p90 / 10 for s in waits])],
     )
     staff = charts.bars([(r.name, r.served, f"{r.name} · served {r.served}") for r in result.staff])
     tables = charts.bars([(r.name, r.served, f"table {r.name} · served {r.served}")

@@ -9,8 +9,9 @@ spreadsheet would take for a formula gets a leading apostrophe."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -39,9 +40,11 @@ def _when(moment: datetime | None, zone: ZoneInfo) -> str:
 
 
 def _minutes(later: datetime | None, earlier: datetime | None) -> str:
+    """Whole seconds to minutes with one decimal, half up: the rounding the page uses."""
     if later is None or earlier is None:
         return ""
-    return f"{(later - earlier).total_seconds() / 60:.1f}"
+    tenths = (int((later - earlier).total_seconds()) + 3) // 6
+    return f"{tenths // 10}.{tenths % 10}"
 
 
 def row(ticket: Any, zone: ZoneInfo) -> list[str]:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from tablequeue.db import read_only
 from tablequeue.models import Staff, TicketStatus
@@ -65,51 +66,40 @@ class Report:
 
 
 def report(period: Period) -> Report:
-    """Every figure for the period: one read-only snapshot, five grouped queries."""
+    """Every figure for the period: one read-only snapshot, four grouped queries."""
     with read_only() as connection:
         dialect = connection.dialect.name
         result = Report(period, by_day={day: 0 for day in period.days})
-        outcomes = _arrivals(connection, dialect, result)
+        in_period = sql.in_period(period, sql.prefer_scan(connection, period))
+        outcomes = _arrivals(connection, dialect, result, in_period)
         unique, returning = _visitors(connection, period)
         result.totals = _totals(outcomes, unique, returning)
-        in_period = sql.in_period(period)
         waits = spreads(
             connection, sql.seconds_between(dialect, C.claimed_at, C.created_at),
-            {"all": None, "day": sql.local_day(dialect, period)},
+            {"day": sql.day_index(dialect, period)}, {"all": None, "day": "day"},
             [in_period, C.claimed_at.is_not(None)],
         )
-        services = spreads(
-            connection, sql.seconds_between(dialect, C.ended_at, C.claimed_at),
-            {"all": None, "staff": C.staff_id, "table": C.table_number},
-            [in_period, C.status == TicketStatus.COMPLETED],
-        )
         result.wait = waits["all"].get(None, Spread())
-        result.service = services["all"].get(None, Spread())
-        result.wait_by_day = {day: waits["day"].get(day.isoformat(), Spread())
-                              for day in period.days}
-        staff, tables = _desks(connection, period)
-        names = _staff_names(connection)
-        result.staff = sorted(
-            (Row(_staff_name(k, names), *v, services["staff"].get(k, Spread()))
-             for k, v in staff.items()), key=lambda r: (-r.served, r.name))
-        result.tables = sorted(
-            (Row(str(k), *v, services["table"].get(k, Spread())) for k, v in tables.items()
-             if k is not None), key=lambda r: int(r.name))
+        result.wait_by_day = {day: waits["day"].get(str(n), Spread())
+                              for n, day in enumerate(period.days)}
+        result.service, result.staff, result.tables = _desks(connection, dialect, in_period)
     return result
 
 
-def _arrivals(connection: Connection, dialect: str, result: Report) -> Counter[str]:
-    """Tickets per local (day, hour) and outcome, folded into per day, per hour, weekday x
-    hour; the outcome counts are returned for the totals."""
-    bucket = sql.local_hour(dialect, result.period).label("bucket")
+def _arrivals(connection: Connection, dialect: str, result: Report,
+              in_period: ColumnElement[bool]) -> Counter[str]:
+    """Tickets per hour bucket and outcome, folded into per local day, per local hour and
+    weekday x hour; the outcome counts are returned for the totals."""
+    bucket = sql.hour_bucket(dialect, result.period).label("bucket")
     outcome = sql.OUTCOME.label("outcome")
     outcomes: Counter[str] = Counter()
     rows = connection.execute(
-        select(bucket, outcome, func.count()).where(sql.in_period(result.period))
+        select(bucket, outcome, func.count()).where(in_period)
         .group_by(bucket, outcome)
     )
-    for text, word, count in rows:
-        day, hour = date.fromisoformat(text[:10]), int(text[11:13])
+    zone = result.period.zone
+    for value, word, count in rows:
+        day, hour = sql.local_hour(value, zone)
         result.by_day[day] = result.by_day.get(day, 0) + count
         result.by_hour[hour] += count
         result.heat[day.weekday()][hour] += count
@@ -119,15 +109,17 @@ def _arrivals(connection: Connection, dialect: str, result: Report) -> Counter[s
 
 def _visitors(connection: Connection, period: Period) -> tuple[int, int]:
     """(unique, returning): visitors with a ticket in the period, and those of them who had
-    signed in more than once by its end (an index-only scan of visitor_id, created_at)."""
+    signed in more than once by its end: twice in the period, or once before it (one index
+    probe of (visitor_id, created_at) per visitor seen only once)."""
     per_visitor = (
-        select(C.visitor_id, func.count().label("n"))
-        .where(C.created_at < period.end_utc).group_by(C.visitor_id)
-        .having(func.max(C.created_at) >= period.start_utc).subquery()
+        select(C.visitor_id, func.count().label("n")).where(sql.in_period(period))
+        .group_by(C.visitor_id).subquery()
     )
-    row = connection.execute(
-        select(func.count(), func.coalesce(func.sum(sql.case_one(per_visitor.c.n >= 2)), 0))
-    ).one()
+    earlier = sql.TICKETS.alias("earlier")
+    came_before = exists().where(earlier.c.visitor_id == per_visitor.c.visitor_id,
+                                 earlier.c.created_at < period.start_utc)
+    returning = case((per_visitor.c.n >= 2, 1), (came_before, 1), else_=0)
+    row = connection.execute(select(func.count(), func.coalesce(func.sum(returning), 0))).one()
     return int(row[0]), int(row[1])
 
 
@@ -139,21 +131,38 @@ def _totals(outcomes: Counter[str], unique: int, returning: int) -> Totals:
                   outcomes[TicketStatus.SERVING], other)
 
 
-def _desks(connection: Connection, period: Period) -> tuple[dict[Any, tuple[int, int]], ...]:
-    """(served, no-shows) per staff member and per table, from one grouped query."""
-    is_served = sql.case_one(C.status == TicketStatus.COMPLETED)
+def _desks(connection: Connection, dialect: str, in_period: ColumnElement[bool]
+           ) -> tuple[Spread, list[Row], list[Row]]:
+    """Service spread overall, and served, no-shows and service per staff member and per
+    table: one count query, one spreads statement."""
     rows = connection.execute(
-        select(C.staff_id, C.table_number, func.sum(is_served), func.sum(sql.case_one(sql.IS_NO_SHOW)))
-        .where(sql.in_period(period), C.claimed_at.is_not(None))
+        select(C.staff_id, C.table_number, func.sum(sql.case_one(C.status == TicketStatus.COMPLETED)),
+               func.sum(sql.case_one(sql.IS_NO_SHOW)))
+        .where(in_period, C.claimed_at.is_not(None))
         .group_by(C.staff_id, C.table_number)
+    ).all()
+    services = spreads(
+        connection, sql.seconds_between(dialect, C.ended_at, C.claimed_at),
+        {"staff": C.staff_id, "table": C.table_number},
+        {"all": None, "staff": "staff", "table": "table"},
+        [in_period, C.status == TicketStatus.COMPLETED],
     )
-    staff: dict[Any, tuple[int, int]] = {}
-    tables: dict[Any, tuple[int, int]] = {}
+    staff: dict[Any, list[int]] = {}
+    tables: dict[Any, list[int]] = {}
     for staff_id, table, served, no_shows in rows:
         for per, key in ((staff, staff_id), (tables, table)):
-            before = per.get(key, (0, 0))
-            per[key] = (before[0] + int(served), before[1] + int(no_shows))
-    return staff, tables
+            counts = per.setdefault(key, [0, 0])
+            counts[0] += int(served)
+            counts[1] += int(no_shows)
+    names = _staff_names(connection)
+    staff_rows = sorted(
+        (Row(_staff_name(k, names), served, no_shows,
+             services["staff"].get(None if k is None else str(k), Spread()))
+         for k, (served, no_shows) in staff.items()), key=lambda r: (-r.served, r.name))
+    table_rows = [Row(str(k), served, no_shows, services["table"].get(str(k), Spread()))
+                  for k, (served, no_shows) in sorted(tables.items(), key=lambda kv: kv[0])
+                  if k is not None]
+    return services["all"].get(None, Spread()), staff_rows, table_rows
 
 
 def _staff_names(connection: Connection) -> dict[Any, str]:

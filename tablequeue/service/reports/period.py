@@ -7,7 +7,7 @@ after its last day, both turned into UTC instants for the WHERE clause."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 PRESETS = ("today", "yesterday", "7d", "30d")
@@ -51,11 +51,11 @@ class Period:
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     """The UTC instant of the day's first local moment (zoneinfo resolves a skipped
     midnight, as in zones that change clocks at 00:00, to the instant after the gap)."""
-    return datetime.combine(day, time(0), zone).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
 
 
 def today(zone: ZoneInfo, now: datetime | None = None) -> date:
-    return (now or datetime.now(timezone.utc)).astimezone(zone).date()
+    return (now or datetime.now(UTC)).astimezone(zone).date()
 
 
 def from_preset(preset: str, zone: ZoneInfo, now: datetime | None = None) -> Period:
