@@ -89,6 +89,14 @@ def _timezone(env: Mapping[str, str]) -> ZoneInfo:
         ) from None
 
 
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    """METRICS_TOKEN: unset, /metrics does not exist; set, a scraper sends it as a bearer."""
+    token = env.get("METRICS_TOKEN", "").strip()
+    if token and len(token) < 16:
+        raise ConfigError("METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)")
+    return token or None
+
+
 def _database_url(env: Mapping[str, str], instance_path: Path) -> str:
     url = env.get("DATABASE_URL", "").strip()
     if not url:
@@ -140,6 +148,7 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # Servers sharing one Redis but not one queue (tests, staging) need their own channel.
         "REDIS_CHANNEL": env.get("REDIS_CHANNEL", "").strip() or "tablequeue",
         "TIMEZONE": _timezone(env),
+        "METRICS_TOKEN": _metrics_token(env),
         "TABLE_COUNT": _int(env, "TABLE_COUNT", 10, 1, 1000),
         "SESSION_HOURS": _int(env, "SESSION_HOURS", 12, 1, 24 * 365),
         "DISPLAY_SHOWS_EMAIL": _bool(env, "DISPLAY_SHOWS_EMAIL", False),

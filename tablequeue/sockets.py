@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from time import perf_counter
 from functools import partial
 from dataclasses import dataclass, field
 from typing import Callable
@@ -12,7 +13,7 @@ from flask import Flask, current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import detached, protocol, security, service, throttle
+from tablequeue import detached, metrics, protocol, security, service, throttle
 from tablequeue.broadcast import Connection, Registry, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
@@ -211,10 +212,17 @@ def _received(conn: Connection, frame: str | bytes, commands: frozenset[str], ha
         conn.send(protocol.BINARY_FRAME)
         return
     command = protocol.parse(frame, commands)
-    _guarded(conn, protocol.command_word(command), lambda: _respond(conn, handle(conn, command)))
+    word, started, answered = protocol.command_word(command), perf_counter(), []
+    _guarded(conn, word, lambda: _respond(conn, handle(conn, command), answered))
+    metrics.command(word if word in commands else "unknown", answered == [True],
+                    perf_counter() - started)
 
 
-def _respond(conn: Connection, answer: Answer) -> None:
+def _respond(conn: Connection, answer: Answer, answered: list[bool] | None = None) -> None:
+    if answered is not None:
+        answered.append(protocol.succeeded(answer.reply))
+        metrics.observe_events(answer.events)
+
     def reply() -> None:
         conn.send(answer.reply)
         if answer.then:
