@@ -26,6 +26,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
         app.config.from_mapping(overrides)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("tablequeue").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    from tablequeue import logs
+
+    logs.init_app(app)
 
     from tablequeue import db as _engine_hooks  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
     from tablequeue import cli, detached, health, metrics, pages, security, sockets, throttle  # noqa: F401  (sockets registers its routes)

@@ -44,6 +44,7 @@ class Connection:
         self.ws = ws
         self.role = role
         self.address = address  # the client's, for throttles (the request may be gone)
+        self.request_id: str | None = None  # the handshake's, for LOG_FORMAT=json
         self.staff_id: int | None = None
         self.token_hash: str | None = None
         self.holds_table = False

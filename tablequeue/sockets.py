@@ -13,7 +13,7 @@ from flask import Flask, current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import detached, metrics, protocol, security, service, throttle
+from tablequeue import detached, logs, metrics, protocol, security, service, throttle
 from tablequeue.broadcast import Connection, Registry, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
@@ -183,6 +183,15 @@ def _serve(
     peer = detached.Peer(ws) if detached.available() else None
     conn = Connection(peer or ws, role, address=throttle.client_address())  # type: ignore[arg-type]
     registry().add(conn)
+    conn.request_id, opened = logs.request_id(), perf_counter()
+    logs.event("ws_open", role=role.value, request_id=conn.request_id)
+    members = registry()
+
+    def closed() -> None:
+        members.remove(conn)
+        logs.event("ws_close", role=role.value, request_id=conn.request_id,
+                   seconds=round(perf_counter() - opened, 1))
+
     started = False
     try:
         security.remember_screen(conn)
@@ -191,13 +200,13 @@ def _serve(
         if peer is None:  # simple-websocket's own reader; Flask-Sock ends this on close
             while True:
                 _received(conn, ws.receive(), commands, handle)  # type: ignore[attr-defined]
-        app, members = current_app._get_current_object(), registry()  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
         on_frame = lambda frame: _received(conn, frame, commands, handle)  # noqa: E731
-        peer.start(on_frame, lambda: members.remove(conn), partial(_in_app, app), conn.write_control)
+        peer.start(on_frame, closed, partial(_in_app, app), conn.write_control)
         started = True
     finally:
         if not started:
-            registry().remove(conn)
+            closed()
             if peer is not None:
                 peer.sock.close()
 
@@ -214,13 +223,16 @@ def _received(conn: Connection, frame: str | bytes, commands: frozenset[str], ha
     command = protocol.parse(frame, commands)
     word, started, answered = protocol.command_word(command), perf_counter(), []
     _guarded(conn, word, lambda: _respond(conn, handle(conn, command), answered))
-    metrics.command(word if word in commands else "unknown", answered == [True],
-                    perf_counter() - started)
+    ok, known = bool(answered) and protocol.succeeded(answered[0]), word in commands
+    metrics.command(word if known else "unknown", ok, perf_counter() - started)
+    if not ok and logs.enabled():
+        reply = answered[0] if answered else protocol.error(word, Refusal.INTERNAL)
+        logs.command_refused(conn.role.value, word, known, reply, conn.request_id)
 
 
-def _respond(conn: Connection, answer: Answer, answered: list[bool] | None = None) -> None:
+def _respond(conn: Connection, answer: Answer, answered: list[str] | None = None) -> None:
     if answered is not None:
-        answered.append(protocol.succeeded(answer.reply))
+        answered.append(answer.reply)
         metrics.observe_events(answer.events)
 
     def reply() -> None:
