@@ -70,7 +70,7 @@ def report(period: Period) -> Report:
     with read_only() as connection:
         dialect = connection.dialect.name
         result = Report(period, by_day={day: 0 for day in period.days})
-        in_period = sql.in_period(period, sql.prefer_scan(connection, period))
+        in_period = sql.in_period(period)
         outcomes = _arrivals(connection, dialect, result, in_period)
         unique, returning = _visitors(connection, period)
         result.totals = _totals(outcomes, unique, returning)

@@ -72,7 +72,9 @@ def spreads(connection: Connection, seconds: ColumnElement[Any],
         merged.c.kind, merged.c.k, merged.c.t, merged.c.c,
         cast(func.sum(merged.c.c).over(partition_by=group, order_by=merged.c.t,
                                        rows=(None, 0)), BigInteger).label("cum"),
-        cast(func.sum(merged.c.c).over(partition_by=group), BigInteger).label("n"),
+        # The same window ordering as `cum`, framed over the whole group: one sort for both.
+        cast(func.sum(merged.c.c).over(partition_by=group, order_by=merged.c.t,
+                                       rows=(None, None)), BigInteger).label("n"),
     ).subquery()
     cum, c, n = running.c.cum, running.c.c, running.c.n
     crossing = [and_(cum - c < (p * n + 99) // 100, cum >= (p * n + 99) // 100) for p in PERCENTS]
