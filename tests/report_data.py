@@ -41,9 +41,8 @@ class T:
             return "no-show" if self.claimed else "closed"
         return self.status
 
-    @property
-    def local(self) -> datetime:
-        return self.start.astimezone(ZONE)
+    def local(self, zone: ZoneInfo = ZONE) -> datetime:
+        return self.start.astimezone(zone)
 
 
 def generate(seed: int = 14) -> list[T]:
@@ -108,8 +107,9 @@ def _naive(moment: datetime | None) -> Any:
     return moment
 
 
-def in_period(tickets: list[T], first: date = FIRST, last: date = LAST) -> list[T]:
-    return [t for t in tickets if first <= t.local.date() <= last]
+def in_period(tickets: list[T], first: date = FIRST, last: date = LAST,
+              zone: ZoneInfo = ZONE) -> list[T]:
+    return [t for t in tickets if first <= t.local(zone).date() <= last]
 
 
 def nearest_rank(values: list[float], percent: int) -> float | None:
@@ -134,9 +134,10 @@ def spread(values: list[float]) -> tuple[str, str, str, str]:
             minutes(max(values) if values else None), str(len(values)))
 
 
-def expected(tickets: list[T], first: date = FIRST, last: date = LAST) -> dict[str, Any]:
-    period = in_period(tickets, first, last)
-    end = datetime.combine(last + timedelta(days=1), time(0), ZONE)
+def expected(tickets: list[T], first: date = FIRST, last: date = LAST,
+             zone: ZoneInfo = ZONE) -> dict[str, Any]:
+    period = in_period(tickets, first, last, zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone)
     before_end = [t for t in tickets if t.start < end]
     visitors = {t.visitor for t in period}
     returning = {v for v in visitors if sum(1 for t in before_end if t.visitor == v) >= 2}
@@ -147,7 +148,7 @@ def expected(tickets: list[T], first: date = FIRST, last: date = LAST) -> dict[s
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     heat = [[0] * 24 for _ in range(7)]
     for t in period:
-        heat[t.local.weekday()][t.local.hour] += 1
+        heat[t.local(zone).weekday()][t.local(zone).hour] += 1
     per: dict[str, dict[str, tuple[int, int, str]]] = {"staff": {}, "table": {}}
     for kind, key in (("staff", lambda t: t.staff), ("table", lambda t: str(t.table))):
         for k in sorted({key(t) for t in claimed}):
@@ -165,10 +166,10 @@ def expected(tickets: list[T], first: date = FIRST, last: date = LAST) -> dict[s
         },
         "wait": spread([wait(t) for t in claimed]),
         "service": spread([service(t) for t in done]),
-        "hours": [sum(1 for t in period if t.local.hour == h) for h in range(24)],
-        "days": {d.isoformat(): (sum(1 for t in period if t.local.date() == d),
-                                 minutes(nearest_rank([wait(t) for t in claimed if t.local.date() == d], 50)),
-                                 minutes(nearest_rank([wait(t) for t in claimed if t.local.date() == d], 90)))
+        "hours": [sum(1 for t in period if t.local(zone).hour == h) for h in range(24)],
+        "days": {d.isoformat(): (sum(1 for t in period if t.local(zone).date() == d),
+                                 minutes(nearest_rank([wait(t) for t in claimed if t.local(zone).date() == d], 50)),
+                                 minutes(nearest_rank([wait(t) for t in claimed if t.local(zone).date() == d], 90)))
                  for d in days},
         "heat": heat,
         "staff": per["staff"],

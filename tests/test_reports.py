@@ -147,3 +147,31 @@ def test_csv_is_streamed_in_chunks(server: LiveServer, boss: str, history: list[
     assert "Transfer-Encoding: chunked" in head and "Content-Length" not in head, head
     assert len(sizes) >= 10, sizes
     assert max(sizes) < 200_000
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "Europe/London", "Australia/Lord_Howe"])
+def test_figures_in_other_zones(server: LiveServer, history: list[data.T], zone: str) -> None:
+    """report() on the server's database for other site zones: a half-hour offset (SQLite
+    then groups by minute), no DST in the period (London changes on 2026-03-29), and a
+    half-hour DST step (Lord Howe, 2026-04-05 is outside; its +10:30/+11 offsets are not
+    whole hours). Compared with the independent computation, like the page."""
+    from zoneinfo import ZoneInfo
+
+    from tablequeue.service.reports import report
+    from tablequeue.service.reports.period import from_dates
+
+    tz = ZoneInfo(zone)
+    with server.app.app_context():
+        result = report(from_dates(data.FIRST.isoformat(), data.LAST.isoformat(), tz))
+    want = data.expected(history, zone=tz)
+    assert result.by_hour == want["hours"]
+    assert result.heat == want["heat"]
+    assert {d.isoformat(): n for d, n in result.by_day.items()} == {
+        d: v[0] for d, v in want["days"].items()}
+    assert result.totals.visitors == want["figures"]["visitors"]
+    assert result.totals.returning == want["figures"]["returning"]
+    days = {d.isoformat(): s for d, s in result.wait_by_day.items()}
+    from tablequeue.pages.reports import minutes
+
+    assert {d: (minutes(s.median), minutes(s.p90)) for d, s in days.items()} == {
+        d: (v[1], v[2]) for d, v in want["days"].items()}
