@@ -149,8 +149,10 @@ def test_csv_is_streamed_in_chunks(server: LiveServer, boss: str, history: list[
     assert max(sizes) < 200_000
 
 
-@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "Europe/London", "Australia/Lord_Howe"])
-def test_figures_in_other_zones(server: LiveServer, history: list[data.T], zone: str) -> None:
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "Europe/London", "Australia/Lord_Howe",
+                                  "America/Chicago, SQLite before 3.38"])
+def test_figures_in_other_zones(server: LiveServer, history: list[data.T], zone: str,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
     """report() on the server's database for other site zones: a half-hour offset (SQLite
     then groups by minute), no DST in the period (London changes on 2026-03-29), and a
     half-hour DST step (Lord Howe, 2026-04-05 is outside; its +10:30/+11 offsets are not
@@ -160,6 +162,13 @@ def test_figures_in_other_zones(server: LiveServer, history: list[data.T], zone:
     from tablequeue.service.reports import report
     from tablequeue.service.reports.period import from_dates
 
+    if zone.endswith("before 3.38"):  # no unixepoch(): julianday() arithmetic instead
+        import types
+
+        from tablequeue.service.reports import sql
+
+        monkeypatch.setattr(sql, "sqlite3", types.SimpleNamespace(sqlite_version_info=(3, 37, 2)))
+        zone = zone.split(",")[0]
     tz = ZoneInfo(zone)
     with server.app.app_context():
         result = report(from_dates(data.FIRST.isoformat(), data.LAST.isoformat(), tz))
@@ -175,3 +184,6 @@ def test_figures_in_other_zones(server: LiveServer, history: list[data.T], zone:
 
     assert {d: (minutes(s.median), minutes(s.p90)) for d, s in days.items()} == {
         d: (v[1], v[2]) for d, v in want["days"].items()}
+    durations = [(minutes(s.median), minutes(s.p90), minutes(s.longest), str(s.count))
+                 for s in (result.wait, result.service)]
+    assert durations == [want["wait"], want["service"]]
