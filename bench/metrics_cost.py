@@ -5,7 +5,9 @@ a broadcast makes one `delivered` call per message whatever its number of receiv
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import timeit
@@ -22,7 +24,9 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "bench.metrics_cost", each], check=True)
         return
     if mode == "multiprocess":
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tq-metrics-cost-")
+        directory = tempfile.mkdtemp(prefix="tq-metrics-cost-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        atexit.register(shutil.rmtree, directory, True)
     from flask import Flask
 
     from tablequeue import metrics

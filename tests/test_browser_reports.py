@@ -1,4 +1,5 @@
-"""/admin/reports in Chromium: the period switch over htmx, the charts, the CSV download."""
+"""/admin/reports in Chromium: the period switch over htmx, the charts, the CSV download;
+and the staff console's times in the site's zone."""
 
 from __future__ import annotations
 
@@ -12,12 +13,8 @@ from playwright.sync_api import Page, expect
 
 from tests import report_data as data
 from tests.browser_kit import (  # noqa: F401  (fixtures)
-    LAPTOP,
-    PASSWORD,
-    OpenPage,
-    browser,
-    open_page,
-    screenshot,
+    LAPTOP, PASSWORD, OpenPage, add_staff, browser, kiosk_sign_in, log_in, open_page,
+    pick_table, screenshot,
 )
 from tests.live import LiveServer
 
@@ -89,3 +86,23 @@ def test_period_switch_charts_and_csv(server: LiveServer, open_page: OpenPage,
     expect(page.locator(".period-picker")).to_be_hidden()
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")
+
+
+def test_staff_console_shows_times_in_the_site_zone(server: LiveServer, open_page: OpenPage,
+                                                    history: list[data.T]) -> None:
+    """TIMEZONE, not the laptop's clock (this machine's Chromium runs in UTC): the sign-in
+    time of the visitor being served is Chicago's."""
+    from datetime import datetime
+
+    add_staff(server, "zoe")
+    staff = open_page("/login")
+    log_in(staff, "zoe")
+    pick_table(staff, 9)
+    ticket = kiosk_sign_in(server, "tz@example.org", "Tia Zone")
+    staff.locator(f"#waiting-list li[data-ticket='{ticket['id']}'] button.accept").click()
+    expect(staff.locator("#serving-waited")).to_contain_text("Signed in at")
+    start = datetime.fromisoformat(str(ticket["start"]).replace("Z", "+00:00"))
+    local, utc = start.astimezone(data.ZONE), start
+    shown = staff.locator("#serving-waited").inner_text()
+    assert local.strftime("%I:%M") in shown or local.strftime("%H:%M") in shown, shown
+    assert utc.strftime("%I:%M") not in shown and utc.strftime("%H:%M") not in shown, shown
