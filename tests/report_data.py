@@ -99,6 +99,10 @@ def load(server: LiveServer, tickets: list[T]) -> None:
              "staff_id": ids[t.staff] if t.staff else None, "table_number": t.table,
              "created_at": _naive(t.start), "claimed_at": _naive(t.claimed), "ended_at": _naive(t.end)}
             for t in tickets])
+        if conn.dialect.name == "postgresql":  # explicit ids: move the sequences past them
+            for table in ("visitors", "tickets"):
+                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT max(id) FROM {table}))"))
     engine.dispose()
 
 
