@@ -126,6 +126,14 @@ class Limiter:
         limit, seconds = self.rate(f"{word}_address")
         return self.shared.hit(f"{word}:{address}", seconds) <= limit
 
+    def address_allowed(self, word: str, address: str) -> bool:
+        """Count one `word` from an address that has no connection (an HTTP request); it
+        shares the address budget of the websocket command of that name."""
+        if not self.enabled:
+            return True
+        limit, seconds = self.rate(f"{word}_address")
+        return self.shared.hit(f"{word}:{address}", seconds) <= limit
+
     def login_wait(self, username: str, address: str) -> int:
         """Seconds until a login may be tried again; 0 when it may be tried now."""
         if not self.enabled:

@@ -53,9 +53,11 @@ def open_page(browser: Browser, server: LiveServer) -> Iterator[OpenPage]:
     problems: list[str] = []
 
     def open_(path: str, viewport: dict[str, int] = LAPTOP, touch: bool = False,
-              csp_probe: bool = False, **kw: object) -> Page:
-        """csp_probe: the test injects script on purpose, so CSP refusals are expected."""
-        context = browser.new_context(viewport=viewport, has_touch=touch, base_url=server.base)
+              csp_probe: bool = False, reduced_motion: str | None = None, **kw: object) -> Page:
+        """csp_probe: the test injects script on purpose, so CSP refusals are expected.
+        reduced_motion="reduce": the context emulates prefers-reduced-motion."""
+        context = browser.new_context(viewport=viewport, has_touch=touch, base_url=server.base,
+                                      reduced_motion=reduced_motion)  # type: ignore[arg-type]
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
@@ -64,7 +66,8 @@ def open_page(browser: Browser, server: LiveServer) -> Iterator[OpenPage]:
         if not csp_probe:
             page.on("console", lambda message: "Content Security Policy" in message.text
                     and problems.append(f"CSP: {message.text}"))
-        page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+        page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"),
+                                          dialog.dismiss()))
         before = kw.get("before")
         if callable(before):
             before(page)

@@ -164,6 +164,18 @@ def test_a_browser_screen_stores_its_key_in_a_cookie(server: LiveServer, keys: d
     assert evil.header("Location") == "/"  # never an open redirect
 
 
+def test_the_kiosk_waiting_check_needs_the_kiosk_key(
+    server: LiveServer, keys: dict[str, str]
+) -> None:
+    web = WebClient(server.port)
+    token = web.csrf_token("/device?next=/kiosk")
+    form = {"csrf_token": token, "email": "someone@example.org"}
+    refused = web.post("/kiosk/waiting", form)
+    assert refused.status == 302 and "/device" in (refused.header("Location") or "")
+    assert web.post("/kiosk/waiting", form, {"X-Device-Key": keys["display"]}).status == 302
+    assert web.post("/kiosk/waiting", form, {"X-Device-Key": keys["kiosk"]}).status == 204
+
+
 # ---- throttles -----------------------------------------------------------------------
 
 

@@ -1,14 +1,22 @@
 /* The TV: tables open/closed from `pick`/`unpick`, who is served where from `claimed`,
  * cleared by `complete`/`cancel`. It sends one command, the `watch` extension, to get
  * `waiting N` and `tables N`; its `success watch` reply also marks the end of the replay
- * the server sends on connect, so replayed calls are not announced again. */
+ * the server sends on connect, so replayed calls are not announced again.
+ * A call (yellow card, bottom line) lasts as long as the visit it calls: it ends at once
+ * on `complete`/`cancel`/`unpick` of its table (docs/pages.md, "Display"). */
 (function () {
   "use strict";
   const CALL_HIGHLIGHT_MS = 12000;
+  // The longest content a card must show: a 7-digit ticket, "First L." of a 20-character
+  // first name (one heavy in M and W, the widest letters), and the card's label.
+  const LONGEST = { ".table-label": "Table 88", ".table-ticket": "8888888", ".table-name": "Mwajuma-Wanjiru-Mumo W.", ".table-state": "" }; // a busy card has no state line
   const $ = (id) => document.getElementById(id);
 
   function start() {
     const root = $("display");
+    const grid = $("display-grid");
+    const line = $("display-call");
+    const idleText = line.textContent;
     const state = {
       count: Number(root.dataset.tableCount),
       open: new Set(),
@@ -16,22 +24,34 @@
       announced: new Set(), // "ticket@table" already called out
       synced: false,
       speech: root.dataset.speech === "on",
-      highlight: new Map(), // table -> timer
+      highlight: new Map(), // table -> timer: the card is yellow
+      calls: new Map(), // table -> {id, text}: calls still in force, latest last
     };
 
+    // ---- layout: columns and font size from the screen, then every text fitted -----
+    let need = null; // the longest content in em: depends on the font only
+
     function layout() {
-      // As square as the 16:9 screen allows, so every table fits without scrolling.
-      const cols = Math.max(1, Math.ceil(Math.sqrt((state.count * 16) / 9)));
-      const rows = Math.max(1, Math.ceil(state.count / cols));
-      const grid = $("display-grid");
-      grid.style.setProperty("--cols", String(cols));
-      grid.style.setProperty("--rows", String(rows));
-      grid.classList.toggle("dense", rows > 3);
+      const floor = TQFit.floorPx();
+      need = need || TQFit.measure($("table-card").content.firstElementChild, LONGEST, ".table-name");
+      const gap = parseFloat(getComputedStyle(grid).rowGap) || 0;
+      const best = TQFit.grid(state.count, { width: grid.clientWidth, height: grid.clientHeight }, gap, need, floor);
+      grid.style.setProperty("--cols", String(best.cols));
+      grid.style.setProperty("--rows", String(best.rows));
+      grid.style.setProperty("--u", Math.floor(best.size * 10) / 10 + "px");
+      TQFit.text(grid.querySelectorAll(".table-card p"), floor);
+      fitCallLine(floor);
+      grid.dataset.fitFor = window.innerWidth + "x" + window.innerHeight;
+    }
+
+    function fitCallLine(floor) {
+      line.classList.remove("wraps");
+      TQFit.text([line], floor);
+      // Past the floor a sentence may take two lines rather than lose its end.
+      if (line.scrollWidth > line.clientWidth) line.classList.add("wraps");
     }
 
     function render() {
-      layout();
-      const grid = $("display-grid");
       const template = $("table-card");
       grid.replaceChildren();
       for (let n = 0; n < state.count; n += 1) {
@@ -49,15 +69,25 @@
         card.querySelector(".table-state").textContent = t ? "" : open ? "Open" : "Closed";
         grid.append(card);
       }
+      layout();
     }
 
     function renderSpeech() {
       $("speech-state").textContent = state.speech ? "Voice on (press S to mute)" : "Voice off (press S to turn on)";
     }
 
+    // ---- calls ------------------------------------------------------------------------
+    function renderCallLine() {
+      const calls = [...state.calls.values()];
+      const text = calls.length ? calls[calls.length - 1].text : idleText;
+      if (line.textContent !== text) line.textContent = text;
+      fitCallLine(TQFit.floorPx());
+    }
+
     function call(table, t) {
       const text = "Ticket " + t.id + ", " + TQ.shortName(t.name) + ", please go to table " + table;
-      const line = $("display-call");
+      state.calls.delete(table); // re-inserted: the latest call is the one shown
+      state.calls.set(table, { id: t.id, text });
       line.textContent = text;
       line.dataset.calls = String(Number(line.dataset.calls || 0) + 1);
       clearTimeout(state.highlight.get(table));
@@ -65,8 +95,23 @@
         state.highlight.delete(table);
         render();
       }, CALL_HIGHLIGHT_MS));
+      renderCallLine();
       TQSound.chime();
       if (state.speech) setTimeout(() => TQSound.speak(text), 900);
+    }
+
+    function endCall(table) {
+      clearTimeout(state.highlight.get(table));
+      state.highlight.delete(table);
+      if (state.calls.delete(table)) renderCallLine();
+    }
+
+    function endStaleCalls() {
+      // After a reconnect: a call whose ticket is no longer served at its table is over.
+      for (const [table, c] of [...state.calls]) {
+        const t = state.serving.get(table);
+        if (!t || t.id !== c.id) endCall(table);
+      }
     }
 
     function onClaimed(rest) {
@@ -92,6 +137,8 @@
         state.synced = false;
         client.request("watch").then(() => {
           state.synced = true;
+          endStaleCalls();
+          render();
         });
         render();
       },
@@ -101,8 +148,11 @@
         else if (word === "unpick") {
           state.open.delete(table);
           state.serving.delete(table);
-        } else if (word === "complete" || word === "cancel") state.serving.delete(table);
-        else if (word === "claimed") onClaimed(rest);
+          endCall(table);
+        } else if (word === "complete" || word === "cancel") {
+          state.serving.delete(table);
+          endCall(table);
+        } else if (word === "claimed") onClaimed(rest);
         else if (word === "waiting") {
           $("waiting-count").textContent = rest;
           $("waiting-label").textContent = rest === "1" ? "person waiting" : "people waiting";
@@ -117,6 +167,11 @@
         renderSpeech();
       }
     });
+    // A new size (or a call line that changed height) re-fits everything.
+    new ResizeObserver(() => requestAnimationFrame(() => {
+      need = null;
+      layout();
+    })).observe(grid);
     renderSpeech();
     render();
   }

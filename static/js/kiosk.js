@@ -1,11 +1,15 @@
-/* The kiosk: `query` fills the name of a returning visitor, `new` gets them a ticket. */
+/* The kiosk: `query` fills the name of a returning visitor, `new` gets them a ticket.
+ * Before `new`, the page asks POST /kiosk/waiting whether this email already holds a
+ * waiting ticket; if so the visitor sees that ticket and gets no second one. */
 (function () {
   "use strict";
   const QUERY_DELAY_MS = 350;
   const EMAIL = /^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$/;
 
+  const $ = (id) => document.getElementById(id);
+
   function start() {
-    const root = document.getElementById("kiosk");
+    const root = $("kiosk");
     const form = document.getElementById("kiosk-form");
     const email = document.getElementById("kiosk-email");
     const name = document.getElementById("kiosk-name");
@@ -18,6 +22,7 @@
     const client = TQ.connect("/ws/kiosk", { message() {} });
     let queryTimer = null;
     let autofilled = ""; // the name `query` put there, which we may replace again
+    let autofilledFor = ""; // ...and the (lower-cased) email it belongs to
     let resetTimer = null;
 
     function say(text) {
@@ -31,21 +36,32 @@
       if (!reply.ok || email.value.trim() !== typed) return;
       if (name.value.trim() === "" || name.value === autofilled) {
         name.value = autofilled = reply.rest;
+        autofilledFor = typed.toLowerCase();
         name.classList.add("autofilled");
       }
     }
 
+    function forgetAutofill() {
+      autofilled = autofilledFor = "";
+      name.classList.remove("autofilled");
+    }
+
     email.addEventListener("input", () => {
+      // A name filled in for another email is someone else's: it goes at once (what the
+      // visitor typed themselves stays). `query` fills it again if the email matches again.
+      if (autofilled && name.value === autofilled && email.value.trim().toLowerCase() !== autofilledFor) {
+        name.value = "";
+        forgetAutofill();
+      }
       clearTimeout(queryTimer);
       queryTimer = setTimeout(lookUp, QUERY_DELAY_MS);
     });
-    name.addEventListener("input", () => name.classList.remove("autofilled"));
+    name.addEventListener("input", forgetAutofill);
 
     function reset() {
       clearTimeout(resetTimer);
       form.reset();
-      autofilled = "";
-      name.classList.remove("autofilled");
+      forgetAutofill();
       say("");
       confirmation.classList.add("hidden");
       formView.classList.remove("hidden");
@@ -63,12 +79,42 @@
       number.textContent = String(ticket.id);
       placeholder.append(number);
       document.getElementById("kiosk-ticket").replaceWith(placeholder);
-      formView.classList.add("hidden");
-      confirmation.classList.remove("hidden");
+      showConfirmation();
       // Position and estimate come from the server as a partial (never names or emails).
       const url = root.dataset.ticketUrl.replace(/0$/, String(ticket.id));
       htmx.ajax("GET", url, { target: "#kiosk-ticket", swap: "outerHTML" });
+    }
+
+    function showConfirmation() {
+      formView.classList.add("hidden");
+      confirmation.classList.remove("hidden");
+      $("kiosk-done").focus();
       resetTimer = setTimeout(reset, resetSeconds * 1000);
+    }
+
+    // The visitor's own waiting ticket as the server's partial, or null when they have none.
+    async function waitingTicket(visitorEmail) {
+      const meta = document.querySelector('meta[name="csrf-token"]');
+      const response = await fetch(root.dataset.waitingUrl, {
+        method: "POST",
+        body: new URLSearchParams({ email: visitorEmail }),
+        headers: { "X-CSRFToken": meta ? meta.content : "" },
+        credentials: "same-origin",
+        redirect: "manual", // a redirect means /device: this kiosk's key is gone
+      });
+      if (response.type === "opaqueredirect") throw new Error("this kiosk must be set up again, please ask a member of staff");
+      if (response.status === 204) return null;
+      if (response.ok) return response.text();
+      throw new Error(response.status === 429 ? "too many sign-ins from this kiosk, please wait a minute"
+        : "something went wrong, please try again");
+    }
+
+    function alreadyWaiting(partial, visitor) {
+      greeting.textContent = "You are already in line, " + visitor.split(/\s+/)[0] + "!";
+      const template = document.createElement("template");
+      template.innerHTML = partial; // server-rendered and autoescaped: number and place only
+      $("kiosk-ticket").replaceWith(template.content);
+      showConfirmation();
     }
 
     form.addEventListener("submit", async (event) => {
@@ -79,14 +125,21 @@
       if (!visitorName) return say("please type your name"), name.focus();
       submit.disabled = true;
       say("");
-      const reply = await client.request("new " + visitorEmail + " " + visitorName);
-      submit.disabled = false;
-      const ticket = reply.ok ? TQ.ticket(reply.rest) : null;
-      if (!ticket) return say(reply.ok ? "something went wrong, please try again" : reply.rest);
-      confirm(ticket, visitorName);
+      try {
+        const partial = await waitingTicket(visitorEmail);
+        if (partial) return alreadyWaiting(partial, visitorName);
+        const reply = await client.request("new " + visitorEmail + " " + visitorName);
+        const ticket = reply.ok ? TQ.ticket(reply.rest) : null;
+        if (!ticket) return say(reply.ok ? "something went wrong, please try again" : reply.rest);
+        confirm(ticket, visitorName);
+      } catch (error) {
+        say(error instanceof TypeError ? "the queue cannot be reached, please try again" : error.message);
+      } finally {
+        submit.disabled = false;
+      }
     });
 
-    document.getElementById("kiosk-done").addEventListener("click", reset);
+    $("kiosk-done").addEventListener("click", reset);
   }
 
   document.addEventListener("DOMContentLoaded", start);

@@ -24,6 +24,7 @@
     const state = {
       table: root.dataset.table === "" ? null : Number(root.dataset.table),
       taken: new Set(),
+      tablesKnown: false, // no table is offered until the server has said which are taken
       waiting: new Map(), // id -> ticket, oldest first (ids grow with time)
       serving: null,
       known: new Set(), // ticket ids seen on any connection: a replay is not news
@@ -49,6 +50,9 @@
       $("table-number").textContent = state.table === null ? "" : String(state.table);
       const grid = $("table-grid");
       grid.replaceChildren();
+      $("table-loading").classList.toggle("hidden", state.tablesKnown);
+      grid.setAttribute("aria-busy", String(!state.tablesKnown));
+      if (!state.tablesKnown) return;
       for (let n = 0; n < tableCount; n += 1) {
         const button = document.createElement("button");
         const taken = state.taken.has(n);
@@ -153,6 +157,8 @@
 
     const client = TQ.connect("/ws/staff", {
       open(c) {
+        // Which tables are free may have changed while we were away: ask the server again.
+        if (state.table === null) state.tablesKnown = false;
         state.waiting.clear();
         state.serving = null;
         state.synced = false;
@@ -163,6 +169,7 @@
         if (word === "taken") {
           // Only a staff member without a table is sent `taken`.
           state.taken = new Set(rest.split(" ").filter(Boolean).map(Number));
+          state.tablesKnown = true;
           state.table = null;
           state.synced = true;
         } else if (word === "new" || word === "claimed") {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, Response, abort, render_template, request
 
+from tablequeue import throttle
 from tablequeue.service import stats
+from tablequeue.service.tickets import EMAIL
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
@@ -21,3 +23,21 @@ def ticket(ticket_id: int) -> str:
     if found is None:
         abort(404)
     return render_template("kiosk/_confirmation.html", ticket=found)
+
+
+@bp.post("/waiting")
+def waiting() -> str | Response:
+    """Is the visitor typing this email already waiting? Asked by the page before it sends
+    `new`: 200 with their own ticket's partial (number, place, estimate: what the kiosk
+    showed them when they signed in, nothing more), 204 when not. An email probe like
+    `query`, so it spends the same per-address budget."""
+    if not throttle.limiter().address_allowed("query", throttle.client_address()):
+        return Response("Too many look-ups from this kiosk; wait a minute.\n", 429,
+                        {"Retry-After": "60"}, mimetype="text/plain")
+    email = request.form.get("email", "").strip()
+    if len(email) > 254 or not EMAIL.fullmatch(email):
+        return Response(status=204)  # `new` will say what is wrong with it
+    found = stats.waiting_ticket_of(email)
+    if found is None:
+        return Response(status=204)
+    return render_template("kiosk/_confirmation.html", ticket=found, already=True)

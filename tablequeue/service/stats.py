@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tablequeue.db import transaction, unit_of_work
-from tablequeue.models import TableAssignment, Ticket, TicketStatus, utcnow
+from tablequeue.models import TableAssignment, Ticket, TicketStatus, Visitor, utcnow
 
 RECENT_SERVICES = 20  # the estimate follows the last this-many completed tickets...
 RECENT_WINDOW = timedelta(days=30)  # ...that ended within this window
@@ -63,6 +63,19 @@ def kiosk_ticket(ticket_id: int) -> KioskTicket | None:
             .where(Ticket.status == TicketStatus.WAITING, Ticket.id <= ticket.id)
         ) or 1
         return KioskTicket(ticket.id, ticket.status, position, None, _estimate(session, position))
+
+
+def waiting_ticket_of(email: str) -> KioskTicket | None:
+    """The visitor's own waiting ticket (the oldest, should there be several), by the email
+    compared case-insensitively as `query` does; None when they are not waiting. The kiosk
+    page gives no second ticket to a visitor this finds (docs/pages.md, "Kiosk")."""
+    with unit_of_work() as session:
+        ticket_id = session.scalar(
+            select(func.min(Ticket.id))
+            .join(Visitor, Visitor.id == Ticket.visitor_id)
+            .where(Visitor.email == email.strip().lower(), Ticket.status == TicketStatus.WAITING)
+        )
+    return None if ticket_id is None else kiosk_ticket(ticket_id)
 
 
 def average_service(session: Session) -> timedelta | None:
