@@ -16,7 +16,7 @@ from simple_websocket import ConnectionClosed
 from tablequeue import metrics, protocol
 from tablequeue.delivery import Frame, Outlet
 from tablequeue.outcomes import (
-    Event, SessionsRevoked, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
+    Event, FloorChanged, SessionsRevoked, TableAway, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
     TicketClaimed, TicketCreated, TicketEnded, TicketRequeued, TicketShown, TicketView,
     TicketWithdrawn,
 )
@@ -47,6 +47,9 @@ class Connection:
         self.request_id: str | None = None  # the handshake's, for LOG_FORMAT=json
         self.staff_id: int | None = None
         self.token_hash: str | None = None
+        # The login cookie's token, if it bound this connection at the handshake: the only
+        # token a `pick TABLE` without one may use (docs/protocol.md, Identity).
+        self.cookie_token_hash: str | None = None
         self.holds_table = False
         self.watching = False  # a display that opted in to `waiting N` / `tables N`
         # Replies and broadcasts from other greenlets take turns (frame order, bind replay).
@@ -158,6 +161,8 @@ class Registry:
         self._tables_lock = threading.Lock()
         self._members: dict[Role, set[Connection]] = {role: set() for role in Role}
         self.relay: Relay = LocalRelay(self)
+        # Set by tablequeue.floorwatch: read the floor now (a FloorChanged arrived).
+        self.floor_changed: Callable[[], None] | None = None
 
     def add(self, conn: Connection) -> None:
         if conn.role is not Role.KIOSK:
@@ -206,6 +211,8 @@ class Registry:
         if isinstance(event, TicketRequeued):
             # Not filtered by the bind replay: that replay saw it before it was claimed.
             self._send(self._bound_staff(), protocol.staff_new(event.ticket))
+            if event.table is not None:  # put back by its staff member: clear that table
+                self._to_displays(protocol.display_cancel(event.table))
         elif isinstance(event, TicketCreated):
             frame, bound = Frame(protocol.staff_new(event.ticket)), self._bound_staff()
             for conn in bound:
@@ -229,6 +236,12 @@ class Registry:
             self._sessions_revoked(event)
         elif isinstance(event, TicketWithdrawn):
             self._send(self._bound_staff(), protocol.staff_withdrawn(event.ticket))
+        elif isinstance(event, TableAway):
+            say = protocol.table_away if event.away else protocol.table_back
+            self._send(self.watchers(Role.DISPLAY, Role.STAFF), say(event.table))
+        elif isinstance(event, FloorChanged):
+            if self.floor_changed is not None:
+                self.floor_changed()
         elif isinstance(event, TableCountChanged):
             watchers = [c for c in self.members(Role.DISPLAY) if c.watching]
             self._send(watchers, protocol.display_tables(event.count))
@@ -281,6 +294,10 @@ class Registry:
         except Exception:  # the database is unreachable: the event's view is the best left
             log.warning("reading the table assignment failed; sending the event's", exc_info=True)
             return event
+
+    def watchers(self, *roles: Role) -> list[Connection]:
+        """Connections of these roles (default: all) that opted in with `watch`."""
+        return [c for role in roles or tuple(Role) for c in self.members(role) if c.watching]
 
     def _bound_staff(self) -> list[Connection]:
         return [c for c in self.members(Role.STAFF) if c.staff_id is not None]

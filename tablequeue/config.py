@@ -79,13 +79,13 @@ def _device_keys(env: Mapping[str, str]) -> frozenset[str]:
 
 
 def _timezone(env: Mapping[str, str]) -> ZoneInfo:
-    """TIMEZONE: the site's IANA zone (e.g. America/Chicago); every time a person reads is in it."""
+    """TIMEZONE: the site's IANA zone; times people read (hours, "we open at") are in it."""
     raw = env.get("TIMEZONE", "").strip() or "UTC"
     try:
         return ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"TIMEZONE must be an IANA time zone name such as Europe/Berlin or UTC, got {raw!r}"
+            f"TIMEZONE must be an IANA time zone name such as Europe/Berlin, got {raw!r}"
         ) from None
 
 
@@ -151,7 +151,6 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
         # Servers sharing one Redis but not one queue (tests, staging) need their own channel.
         "REDIS_CHANNEL": env.get("REDIS_CHANNEL", "").strip() or "tablequeue",
-        "TIMEZONE": _timezone(env),
         "METRICS_TOKEN": _metrics_token(env),
         "LOG_FORMAT": _choice(env, "LOG_FORMAT", "text", {"text", "json"}),
         "TABLE_COUNT": _int(env, "TABLE_COUNT", 10, 1, 1000),
@@ -171,6 +170,12 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "DEVICE_KEYS": _device_keys(env),
         "VISITOR_RETENTION_DAYS": _int(env, "VISITOR_RETENTION_DAYS", 90, 1, 36500),
         "SESSION_CHECK_SECONDS": _int(env, "SESSION_CHECK_SECONDS", 10, 1, 3600),
+        # A staff member away from their table this long loses it, as if they sent `unpick`.
+        "AWAY_MINUTES": _int(env, "AWAY_MINUTES", 30, 1, 24 * 60),
+        "TIMEZONE": _timezone(env),
+        # How often each worker reads the floor's settings (announcement, hours, line):
+        # the bound on how late a change made elsewhere (a `flask` command) is on screen.
+        "FLOOR_POLL_SECONDS": _int(env, "FLOOR_POLL_SECONDS", 1, 1, 60),
         # Login failures, and kiosk commands: limits a real screen never reaches.
         "LIMIT_LOGIN_ACCOUNT": _rate(env, "LIMIT_LOGIN_ACCOUNT", "5/900"),
         "LIMIT_LOGIN_ADDRESS": _rate(env, "LIMIT_LOGIN_ADDRESS", "20/900"),

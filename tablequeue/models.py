@@ -111,6 +111,8 @@ class Ticket(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # How often its staff member put it back in line (`requeue`); capped, see service.floor.
+    requeue_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     staff: Mapped[Optional[Staff]] = relationship()
 
@@ -125,6 +127,8 @@ class TableAssignment(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("staff.id", ondelete="CASCADE"), unique=True
     )
     picked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set while the staff member has stepped away (`away`): the table stays theirs.
+    away_since: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     staff: Mapped[Staff] = relationship()
 
@@ -148,4 +152,4 @@ class Setting(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "settings"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String(256))
+    value: Mapped[str] = mapped_column(String(1024))

@@ -6,7 +6,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Union
+from typing import Any, Generic, TypeVar, Union
+
+
+# How often one ticket may be put back in line (`requeue`).
+REQUEUE_LIMIT = 3
 
 
 class Refusal(enum.Enum):
@@ -27,6 +31,9 @@ class Refusal(enum.Enum):
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
+    AWAY = "away"  # the staff member stepped away from their table
+    PUT_BACK_LIMIT = "put_back_limit"  # the ticket was put back as often as allowed
+    CLOSED = "closed"  # the line is closed (opening hours or the admin's switch)
 
 
 @dataclass(frozen=True)
@@ -105,8 +112,19 @@ class TicketWithdrawn:
 
 @dataclass(frozen=True)
 class TicketRequeued(TicketCreated):
-    """A ticket in service went back to waiting (its staff member's account was removed or
-    deactivated). Staff get `new` again even if their bind replay already announced it."""
+    """A ticket in service went back to waiting (its staff member put it back, or their
+    account was removed or deactivated). Staff get `new` again even if their bind replay
+    already announced it; with `table`, displays clear it there (`cancel T`)."""
+
+    table: int | None = None
+
+
+@dataclass(frozen=True)
+class TableAway:
+    """The staff member at `table` stepped away (`away`) or came back (`back`)."""
+
+    table: int
+    away: bool
 
 
 @dataclass(frozen=True)
@@ -116,24 +134,36 @@ class TableCountChanged:
     count: int
 
 
+@dataclass(frozen=True)
+class FloorChanged:
+    """The announcement, the hours or the line switch changed: every worker reads the
+    floor now instead of at its next poll (only a shortcut: the poll alone suffices)."""
+
+
 Event = Union[
     TicketCreated, TicketClaimed, TicketShown, TicketEnded, TablePicked, TableUnpicked,
     TablesChanged, SessionsRevoked, TicketWithdrawn, TableCountChanged, TicketRequeued,
+    TableAway, FloorChanged,
 ]
 
 
-@dataclass
-class Outcome:
-    """The result of one command: a refusal or a value, and the events to publish."""
+T = TypeVar("T")
 
-    refusal: Refusal | None = None
-    value: object = None
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """The result of one command: a refusal or a value of type T, and the events to publish.
+    Check `refusal` first: a refused outcome carries no value."""
+
+    value: T
     events: list[Event] = field(default_factory=list)
+    refusal: Refusal | None = None
 
     @property
     def ok(self) -> bool:
         return self.refusal is None
 
 
-def refused(refusal: Refusal) -> Outcome:
-    return Outcome(refusal=refusal)
+def refused(refusal: Refusal) -> Outcome[Any]:
+    """A refusal fits any Outcome[T]: callers read `refusal` and never its value."""
+    return Outcome(value=None, refusal=refusal)

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Union
 
-from tablequeue.outcomes import Refusal, TicketView
+from tablequeue.outcomes import REQUEUE_LIMIT, Refusal, TicketView
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NUMBER = re.compile(r"[0-9]{1,18}", re.ASCII)
 
-STAFF_COMMANDS = frozenset({"pick", "unpick", "accept", "cancel", "complete"})
-KIOSK_COMMANDS = frozenset({"new", "query"})
+STAFF_COMMANDS = frozenset({"pick", "unpick", "accept", "cancel", "complete",
+                            # extensions (docs/protocol.md, "Extensions")
+                            "requeue", "away", "back", "watch"})
+KIOSK_COMMANDS = frozenset({"new", "query", "watch"})  # watch: an extension
 # `watch` is an opt-in extension (docs/protocol.md, "Extensions"): a seed client never sends it.
 DISPLAY_COMMANDS = frozenset({"watch"})
 
@@ -50,6 +52,23 @@ class Complete:
 
 
 @dataclass(frozen=True)
+class Requeue:
+    """Extension: put the ticket one is serving back in line (its original place)."""
+
+    ticket_id: int | None
+
+
+@dataclass(frozen=True)
+class Away:
+    """Extension: step away from one's table (it stays one's own)."""
+
+
+@dataclass(frozen=True)
+class Back:
+    """Extension: back at one's table."""
+
+
+@dataclass(frozen=True)
 class New:
     email: str
     name: str
@@ -70,7 +89,8 @@ class Unknown:
     word: str  # "" for an empty frame
 
 
-Command = Union[Pick, Unpick, Accept, Cancel, Complete, New, Query, Watch, Unknown]
+Command = Union[Pick, Unpick, Accept, Cancel, Complete, Requeue, Away, Back, New, Query, Watch,
+                Unknown]
 
 
 # Ids and tables are bounded: anything larger is "does not exist" / "not available", never a
@@ -85,6 +105,14 @@ def _number(text: str) -> int | None:
     return value if value <= MAX_NUMBER else None
 
 
+_BARE: dict[str, type[Unpick | Watch | Away | Back]] = {
+    "unpick": Unpick, "watch": Watch, "away": Away, "back": Back,
+}
+_BY_ID: dict[str, type[Accept | Cancel | Complete | Requeue]] = {
+    "accept": Accept, "cancel": Cancel, "complete": Complete, "requeue": Requeue,
+}
+
+
 def parse(frame: str, allowed: frozenset[str]) -> Command:
     """Parse one text frame; `allowed` is the set of command words of the route."""
     word, _, rest = frame.strip().partition(" ")
@@ -93,12 +121,10 @@ def parse(frame: str, allowed: frozenset[str]) -> Command:
     if word == "pick":
         table, _, token = rest.partition(" ")
         return Pick(_number(table), token or None)
-    if word == "unpick":
-        return Unpick()
-    if word == "watch":
-        return Watch()
-    if word in ("accept", "cancel", "complete"):
-        return {"accept": Accept, "cancel": Cancel, "complete": Complete}[word](_number(rest))
+    if word in _BARE:
+        return _BARE[word]()
+    if word in _BY_ID:
+        return _BY_ID[word](_number(rest))
     if word == "new":
         email, _, name = rest.partition(" ")
         return New(email, name)
@@ -120,6 +146,8 @@ _REASONS: dict[tuple[str, Refusal], str] = {
     ("complete", Refusal.NO_TABLE): "you are not assigned to any table",
     ("unpick", Refusal.NO_TABLE): "you do not have a table assigned",
     ("pick", Refusal.TOKEN_INVALID): "the provided token does not belong to any staff member",
+    ("away", Refusal.NO_TABLE): "you do not have a table assigned",
+    ("back", Refusal.NO_TABLE): "you do not have a table assigned",
 }
 _DEFAULT_REASONS: dict[Refusal, str] = {
     Refusal.TOKEN_INVALID: "your session token was found to be invalid. please relogin",
@@ -139,6 +167,9 @@ _DEFAULT_REASONS: dict[Refusal, str] = {
     Refusal.RATE_LIMITED: "too many requests, wait a moment and try again",
     Refusal.UNAVAILABLE: "the queue is temporarily unavailable, try again",
     Refusal.INTERNAL: "internal error",
+    Refusal.AWAY: "you are away from your table",
+    Refusal.PUT_BACK_LIMIT: f"the ticket has already been put back {REQUEUE_LIMIT} times",
+    Refusal.CLOSED: "the queue is closed",
 }
 
 
@@ -260,3 +291,36 @@ def display_tables(count: int) -> str:
 def staff_withdrawn(ticket: TicketView) -> str:
     """A waiting ticket closed at day's end: `claimed` tells seed clients it needs no one."""
     return staff_claimed(ticket)
+
+
+def success_requeue(ticket_id: int) -> str:
+    return f"success requeue {ticket_id}"
+
+
+SUCCESS_AWAY = "success away"
+SUCCESS_BACK = "success back"
+
+
+def table_away(table: int) -> str:
+    """To watchers: the staff member at `table` stepped away (the display shows "Back soon")."""
+    return f"away {table}"
+
+
+def table_back(table: int) -> str:
+    return f"back {table}"
+
+
+def announce(text: str) -> str:
+    """To watchers: show this announcement (replacing any other) until `unannounce`."""
+    return f"announce {text}"
+
+
+UNANNOUNCE = "unannounce"
+
+
+def line_closed(opens_at: datetime | None) -> str:
+    """To watchers: the line is closed; it opens at that UTC time (bare: not scheduled)."""
+    return f"closed {_time(opens_at)}" if opens_at else "closed"
+
+
+LINE_OPEN = "open"

@@ -22,9 +22,11 @@ from tablequeue.broadcast import Registry, Role
 from tablequeue.db import unit_of_work
 from tablequeue.models import Staff, Ticket, TicketStatus
 from tablequeue.outcomes import (
-    Event, TableCountChanged, TablePicked, TablesChanged, TableUnpicked, TicketClaimed,
-    TicketCreated, TicketEnded, TicketShown, TicketView, TicketWithdrawn,
+    Event, TableAway, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
+    TicketClaimed, TicketCreated, TicketEnded, TicketRequeued, TicketShown, TicketView,
+    TicketWithdrawn,
 )
+from tablequeue.service.away import away_tables
 from tablequeue.service.admin import table_count as stored_table_count
 from tablequeue.service.views import in_service, tables_changed, ticket_view, waiting
 
@@ -39,11 +41,15 @@ class Picture:
     tables: dict[int, int | None] = field(default_factory=dict)  # taken table -> ticket shown
     changed: TablesChanged = field(default_factory=lambda: TablesChanged(frozenset(), ()))
     table_count: int | None = None  # what displays that `watch` were told
+    away: set[int] = field(default_factory=set)  # tables shown as "Back soon" to watchers
 
     def apply(self, event: Event) -> None:
         """Follow one delivered event (called for every event, in delivery order)."""
         if isinstance(event, TicketCreated):
             self.waiting.add(event.ticket.id)
+            if isinstance(event, TicketRequeued) and event.table is not None:
+                if self.tables.get(event.table) == event.ticket.id:
+                    self.tables[event.table] = None
         elif isinstance(event, TicketWithdrawn):
             self.waiting.discard(event.ticket.id)
         elif isinstance(event, (TicketClaimed, TicketShown)):
@@ -56,6 +62,9 @@ class Picture:
             self.tables.setdefault(event.table, None)
         elif isinstance(event, TableUnpicked):
             self.tables.pop(event.table, None)
+            self.away.discard(event.table)
+        elif isinstance(event, TableAway):
+            (self.away.add if event.away else self.away.discard)(event.table)
         elif isinstance(event, TablesChanged):
             self.changed = event
         elif isinstance(event, TableCountChanged):
@@ -71,6 +80,7 @@ class Truth:
     changed: TablesChanged
     mentioned: dict[int, TicketView]
     table_count: int
+    away: set[int] = field(default_factory=set)
 
 
 def read_truth(picture: Picture) -> Truth:
@@ -87,6 +97,7 @@ def read_truth(picture: Picture) -> Truth:
             changed=tables_changed(session),
             mentioned={t.id: ticket_view(t, name) for t, name in rows},
             table_count=stored_table_count(session),
+            away=set(away_tables(session)),
         )
 
 
@@ -125,8 +136,8 @@ def _cleared(shown: int | None, truth: Truth, table: int) -> list[str]:
     old = truth.mentioned.get(shown)
     if old is not None and old.status == TicketStatus.COMPLETED:
         return [protocol.display_complete(table)]
-    if old is not None and old.status == TicketStatus.CANCELLED:
-        return [protocol.display_cancel(table)]
+    if old is not None and old.status in (TicketStatus.CANCELLED, TicketStatus.WAITING):
+        return [protocol.display_cancel(table)]  # a no-show, or put back in line
     # Still served elsewhere (its staff member moved): the live stream said unpick, pick.
     return [protocol.display_unpick(table), protocol.display_pick(table)]
 
@@ -159,6 +170,7 @@ def resync(registry: Registry, picture: Picture) -> int:
     picture.tables.update({table: t.id for table, t in truth.at_tables.items()})
     picture.changed = truth.changed
     picture.table_count = truth.table_count
+    picture.away = truth.away
     return touched
 
 
@@ -173,7 +185,14 @@ def _to_watchers(registry: Registry, picture: Picture, truth: Truth) -> int:
     for conn in watchers:
         for message in counts:
             conn.send(message)
-    return len(watchers)
+    taken = set(truth.changed.taken)  # an untaken table's `unpick` already cleared it
+    absences = [protocol.table_away(t) for t in sorted(truth.away - picture.away)]
+    absences += [protocol.table_back(t) for t in sorted((picture.away - truth.away) & taken)]
+    floor = registry.watchers(Role.DISPLAY, Role.STAFF) if absences else []
+    for conn in floor:
+        for message in absences:
+            conn.send(message)
+    return len(watchers) + len(floor)
 
 
 def _tables_changed(registry: Registry, changed: TablesChanged) -> int:

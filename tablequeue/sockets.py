@@ -7,17 +7,17 @@ import uuid
 from time import perf_counter
 from functools import partial
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, TypeVar
 
 from flask import Flask, current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import detached, logs, metrics, protocol, security, service, throttle
+from tablequeue import detached, floorwatch, logs, metrics, protocol, security, service, throttle
 from tablequeue.broadcast import Connection, Registry, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
-from tablequeue.service import admin, stats
+from tablequeue.service import admin, away, putback, stats
 from tablequeue.service.identity import hash_token
 
 log = logging.getLogger(__name__)
@@ -32,17 +32,31 @@ class Answer:
     events: list[Event] = field(default_factory=list)
 
 
-Handler = Callable[[Connection, protocol.Command], Answer]
+Handler = Callable[[Connection, Any], Answer]
+T = TypeVar("T")
 
 
 def registry() -> Registry:
     return current_app.extensions["tablequeue.registry"]  # type: ignore[no-any-return]
 
 
-def _answer(word: str, outcome: Outcome, success: Callable[[object], str]) -> Answer:
-    if not outcome.ok:
-        return Answer(protocol.error(word, outcome.refusal))  # type: ignore[arg-type]
+def _reply(word: str, outcome: Outcome[T], success: Callable[[T], str]) -> Answer:
+    if outcome.refusal is not None:
+        return Answer(protocol.error(word, outcome.refusal))
     return Answer(success(outcome.value), events=outcome.events)
+
+
+def _dispatch(handlers: dict[type[Any], Handler]) -> Handler:
+    """One table from command type to handler: adding a command is one line here plus its
+    rule in `service`; a type the route does not list is an unknown command."""
+
+    def handle(conn: Connection, command: protocol.Command) -> Answer:
+        handler = handlers.get(type(command))
+        if handler is None:
+            return Answer(protocol.unknown(protocol.command_word(command)))
+        return handler(conn, command)
+
+    return handle
 
 
 # ---- staff ---------------------------------------------------------------------------
@@ -56,6 +70,7 @@ def _staff_joined(conn: Connection) -> None:
     staff_id = service.staff_id_for(token_hash)
     if staff_id is not None and token_hash is not None:
         _bind(conn, staff_id, token_hash)
+        conn.cookie_token_hash = token_hash
     registry().greet_tableless(conn)
 
 
@@ -70,12 +85,13 @@ def _bind(conn: Connection, staff_id: int, token_hash: str) -> None:
 
 def _pick(conn: Connection, command: protocol.Pick) -> Answer:
     registry().relay.settle()  # a ticket claimed just before must not follow the bind
-    # A connection bound at the handshake may leave the token out.
-    token_hash = hash_token(command.token) if command.token else conn.token_hash
+    # Only a connection bound at the handshake may leave the token out: it means the
+    # cookie's login, never whatever token an earlier `pick` happened to bind.
+    token_hash = hash_token(command.token) if command.token else conn.cookie_token_hash
     outcome = service.pick(token_hash, command.table)
-    if not outcome.ok:
-        return Answer(protocol.error("pick", outcome.refusal))  # type: ignore[arg-type]
-    picked: service.Picked = outcome.value  # type: ignore[assignment]
+    if outcome.refusal is not None:
+        return Answer(protocol.error("pick", outcome.refusal))
+    picked = outcome.value
     conn.holds_table = True
     then = None
     if conn.staff_id != picked.staff_id:
@@ -85,24 +101,47 @@ def _pick(conn: Connection, command: protocol.Pick) -> Answer:
     return Answer(protocol.success_pick(picked.table), then, outcome.events)
 
 
-def _staff_command(conn: Connection, command: protocol.Command) -> Answer:
-    if isinstance(command, protocol.Pick):
-        return _pick(conn, command)
-    if isinstance(command, protocol.Unpick):
-        return _answer("unpick", service.unpick(conn.token_hash), lambda _: protocol.SUCCESS_UNPICK)
-    if isinstance(command, protocol.Accept):
-        outcome = service.accept(conn.token_hash, command.ticket_id)
-        return _answer("accept", outcome, protocol.success_claimed)  # type: ignore[arg-type]
-    if isinstance(command, protocol.Cancel):
-        outcome = service.cancel(conn.token_hash, command.ticket_id)
-        return _answer("cancel", outcome, protocol.success_cancel)  # type: ignore[arg-type]
-    if isinstance(command, protocol.Complete):
-        outcome = service.complete(conn.token_hash, command.ticket_id)
-        return _answer("complete", outcome, protocol.success_complete)  # type: ignore[arg-type]
-    return Answer(protocol.unknown(protocol.command_word(command)))
+def _unpick(conn: Connection, command: protocol.Unpick) -> Answer:
+    return _reply("unpick", service.unpick(conn.token_hash), lambda _: protocol.SUCCESS_UNPICK)
+
+
+def _accept(conn: Connection, command: protocol.Accept) -> Answer:
+    outcome = service.accept(conn.token_hash, command.ticket_id)
+    return _reply("accept", outcome, protocol.success_claimed)
+
+
+def _cancel(conn: Connection, command: protocol.Cancel) -> Answer:
+    outcome = service.cancel(conn.token_hash, command.ticket_id)
+    return _reply("cancel", outcome, protocol.success_cancel)
+
+
+def _complete(conn: Connection, command: protocol.Complete) -> Answer:
+    outcome = service.complete(conn.token_hash, command.ticket_id)
+    return _reply("complete", outcome, protocol.success_complete)
+
+
+def _requeue(conn: Connection, command: protocol.Requeue) -> Answer:
+    outcome = putback.requeue(conn.token_hash, command.ticket_id)
+    return _reply("requeue", outcome, protocol.success_requeue)
+
+
+def _away(conn: Connection, command: protocol.Away) -> Answer:
+    return _reply("away", away.away(conn.token_hash), lambda _: protocol.SUCCESS_AWAY)
+
+
+def _back(conn: Connection, command: protocol.Back) -> Answer:
+    return _reply("back", away.back(conn.token_hash), lambda _: protocol.SUCCESS_BACK)
 
 
 # ---- kiosk and display ---------------------------------------------------------------
+
+
+def _new(conn: Connection, command: protocol.New) -> Answer:
+    return _reply("new", service.new(command.email, command.name), protocol.success_new)
+
+
+def _query(conn: Connection, command: protocol.Query) -> Answer:
+    return _reply("query", service.query(command.email), protocol.success_query)
 
 
 def _kiosk_command(conn: Connection, command: protocol.Command) -> Answer:
@@ -111,12 +150,7 @@ def _kiosk_command(conn: Connection, command: protocol.Command) -> Answer:
         conn, word, conn.address
     ):
         return Answer(protocol.error(word, Refusal.RATE_LIMITED))
-    if isinstance(command, protocol.New):
-        outcome = service.new(command.email, command.name)
-        return _answer("new", outcome, protocol.success_new)  # type: ignore[arg-type]
-    if isinstance(command, protocol.Query):
-        return _answer("query", service.query(command.email), protocol.success_query)  # type: ignore[arg-type]
-    return Answer(protocol.unknown(protocol.command_word(command)))
+    return _kiosk_handlers(conn, command)
 
 
 def _display_joined(conn: Connection) -> None:
@@ -129,18 +163,50 @@ def _display_joined(conn: Connection) -> None:
             conn.send_held(protocol.display_claimed(ticket, table, redact_email=redact))
 
 
-def _display_command(conn: Connection, command: protocol.Command) -> Answer:
-    if isinstance(command, protocol.Watch):
-        return Answer(protocol.SUCCESS_WATCH, lambda: _watch(conn))
-    return Answer(protocol.unknown(protocol.command_word(command)))
+def _display_watch(conn: Connection, command: protocol.Watch) -> Answer:
+    return Answer(protocol.SUCCESS_WATCH, lambda: _watch(conn, counts=True, tables=True))
 
 
-def _watch(conn: Connection) -> None:
-    """Extension: the counts now; broadcast keeps them current from here on."""
-    with conn.lock:
-        conn.watching = True
-        conn.send_held(protocol.display_waiting(stats.waiting_count()))
-        conn.send_held(protocol.display_tables(admin.current_table_count()))
+def _staff_watch(conn: Connection, command: protocol.Watch) -> Answer:
+    return Answer(protocol.SUCCESS_WATCH, lambda: _watch(conn, counts=False, tables=True))
+
+
+def _kiosk_watch(conn: Connection, command: protocol.Watch) -> Answer:
+    return Answer(protocol.SUCCESS_WATCH, lambda: _watch(conn, counts=False, tables=False))
+
+
+def _watch(conn: Connection, *, counts: bool, tables: bool) -> None:
+    """Extension (docs/protocol.md): the state now, then every change. Under the floor's
+    lock, so the floor poll neither misses this connection nor tells it twice."""
+    def replay() -> None:
+        if counts:
+            conn.send_held(protocol.display_waiting(stats.waiting_count()))
+            conn.send_held(protocol.display_tables(admin.current_table_count()))
+        if tables:
+            for table in away.current_away_tables():
+                conn.send_held(protocol.table_away(table))
+
+    floorwatch.of(current_app._get_current_object()).watch(conn, replay)  # type: ignore[attr-defined]
+
+
+# ---- one table per route: command type -> handler ---------------------------------
+
+_staff_command = _dispatch({
+    protocol.Pick: _pick,
+    protocol.Unpick: _unpick,
+    protocol.Accept: _accept,
+    protocol.Cancel: _cancel,
+    protocol.Complete: _complete,
+    protocol.Requeue: _requeue,
+    protocol.Away: _away,
+    protocol.Back: _back,
+    protocol.Watch: _staff_watch,
+})
+
+_kiosk_handlers = _dispatch({protocol.New: _new, protocol.Query: _query,
+                             protocol.Watch: _kiosk_watch})
+
+_display_command = _dispatch({protocol.Watch: _display_watch})
 
 
 # ---- the routes ----------------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_display_receives_pick_and_unpick_but_never_taken(fresh, connect, desk):
     display = connect("/ws/display")
     ada = desk("ada", 3)
     assert ada.answer("unpick") == "success unpick"
-    assert ada.answer("pick 5") == "success pick 5"
+    assert ada.answer(f"pick 5 {ada.token}") == "success pick 5"
     ada.sync()
     assert display.sync() == ["pick 3", "unpick 3", "pick 5"]
 
@@ -158,7 +158,7 @@ def test_display_shows_emails_when_configured(showing):
         display = showing.connect("/ws/display")
         replay = display.sync()
         assert claimed_parts(replay[1])[2]["email"] == "shown@example.org"
-        assert staff.answer("pick 4") == "success pick 4"
+        assert staff.answer(f"pick 4 {token}") == "success pick 4"
         staff.sync()
         moved = display.sync()
         assert claimed_parts(moved[2])[2]["email"] == "shown@example.org"

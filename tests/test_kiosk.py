@@ -170,7 +170,7 @@ def test_kiosks_receive_no_broadcasts(fresh, connect, desk, kiosk):
     t, _ = new_ticket(kiosk, "v@example.org", "Vera")
     assert ada.answer(f"accept {t['id']}") == f"success claimed {t['id']}"
     assert ada.answer(f"complete {t['id']}") == f"success complete {t['id']}"
-    assert ada.answer("pick 4") == "success pick 4"
+    assert ada.answer(f"pick 4 {ada.token}") == "success pick 4"
     assert ada.answer("unpick") == "success unpick"
     ada.sync()
     assert watcher.sync() == [] and kiosk.sync() == []

@@ -180,7 +180,7 @@ def test_taken_stays_true_while_staff_come_and_go_at_once(fresh, connect):
         for cycle in range(10):
             assert movers[i].answer("unpick") == "success unpick"
             table = i if cycle % 2 else i + 20
-            assert movers[i].answer(f"pick {table}") == f"success pick {table}"
+            assert movers[i].answer(f"pick {table} {tokens[i]}") == f"success pick {table}"
 
     with ThreadPoolExecutor(max_workers=len(movers)) as pool:
         list(pool.map(churn, range(len(movers))))
@@ -241,7 +241,7 @@ def test_a_live_display_ends_where_a_new_one_starts(fresh, connect):
         barrier.wait()
         for step in range(12):
             table = (i + step) % 8 if step % 3 else 10 + i
-            reply = consoles[i].answer(f"pick {table}")
+            reply = consoles[i].answer(f"pick {table} {tokens[i]}")
             assert reply in (f"success pick {table}", "error pick the chosen table is not available")
             if step % 4 == 3:
                 assert consoles[i].answer("unpick") == "success unpick"

@@ -41,8 +41,8 @@ def token(username: str, table: int | None) -> str:
 
 def test_accept_refusals_in_order(app: Flask) -> None:
     ada, bob, cy = token("ada", 1), token("bob", 2), token("cy", None)
-    first = service.new("Vi@Example.org", "Vi").value.id  # type: ignore[attr-defined]
-    second = service.new("vi@example.org", "Vi Two").value.id  # type: ignore[attr-defined]
+    first = service.new("Vi@Example.org", "Vi").value.id
+    second = service.new("vi@example.org", "Vi Two").value.id
     assert service.accept("not a token", first).refusal is Refusal.TOKEN_INVALID
     assert service.accept(cy, first).refusal is Refusal.NO_TABLE
     assert service.accept(ada, None).refusal is Refusal.NO_TICKET
@@ -69,8 +69,8 @@ ENDED_AS = {"complete": "completed", "cancel": "cancelled"}
 def test_end_refusals_in_order(app: Flask, word: str) -> None:
     end = getattr(service, word)
     ada, bob, cy = token("ada", 1), token("bob", 2), token("cy", None)
-    waiting = service.new("w@example.org", "W").value.id  # type: ignore[attr-defined]
-    served = service.new("s@example.org", "S").value.id  # type: ignore[attr-defined]
+    waiting = service.new("w@example.org", "W").value.id
+    served = service.new("s@example.org", "S").value.id
     assert service.accept(ada, served).ok
     assert end("not a token", served).refusal is Refusal.NO_TABLE
     assert end(cy, served).refusal is Refusal.NO_TABLE

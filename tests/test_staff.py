@@ -69,7 +69,7 @@ def test_taken_goes_to_every_tableless_connection_on_each_change(fresh, connect,
     ada = desk("ada", 3)
     assert idle.sync() == ["taken 3"]
     assert dropped.sync() == ["taken 3"]
-    assert ada.answer("pick 7") == "success pick 7"  # a move changes the set
+    assert ada.answer(f"pick 7 {ada.token}") == "success pick 7"  # a move changes the set
     ada.sync()
     assert idle.sync() == ["taken 7"]
     assert dropped.sync() == ["taken 7"]
@@ -91,7 +91,7 @@ def test_repick_of_own_table_changes_nothing_so_sends_no_taken(fresh, connect, d
     ada = desk("ada", 3)
     idle, display = desk("idle"), connect("/ws/display")
     assert display.recv() == "pick 3"
-    assert ada.answer("pick 3") == "success pick 3"
+    assert ada.answer(f"pick 3 {ada.token}") == "success pick 3"
     assert ada.answer(f"pick 3 {ada.token}") == "success pick 3"
     assert ada.sync() == []
     assert idle.sync() == [] and display.sync() == []
@@ -159,7 +159,7 @@ def test_moving_tables_unpicks_the_old_one_then_picks_the_new_one(fresh, connect
     ada = desk("ada", 3)
     display = connect("/ws/display")
     assert display.recv() == "pick 3"
-    assert ada.answer("pick 8") == "success pick 8"
+    assert ada.answer(f"pick 8 {ada.token}") == "success pick 8"
     ada.sync()
     assert display.sync() == ["unpick 3", "pick 8"]
     bob = desk("bob")
@@ -170,8 +170,8 @@ def test_moving_to_a_taken_table_is_refused_and_keeps_the_old_one(fresh, connect
     ada, bob = desk("ada", 3), desk("bob", 4)
     display = connect("/ws/display")
     assert display.sync() == ["pick 3", "pick 4"]
-    assert ada.answer("pick 4") == TABLE_UNAVAILABLE
-    assert bob.answer("pick 3") == TABLE_UNAVAILABLE
+    assert ada.answer(f"pick 4 {ada.token}") == TABLE_UNAVAILABLE
+    assert bob.answer(f"pick 3 {bob.token}") == TABLE_UNAVAILABLE
     assert display.sync() == []
     assert connect("/ws/staff").recv() == "taken 3 4"
 
@@ -185,7 +185,7 @@ def test_moving_while_serving_shows_the_ticket_at_the_new_table(fresh, connect, 
     display = connect("/ws/display")
     assert display.recv() == "pick 3"
     assert display.recv().startswith("claimed ada 3 ")
-    assert ada.answer("pick 8") == "success pick 8"
+    assert ada.answer(f"pick 8 {ada.token}") == "success pick 8"
     ada.sync()
     moved = display.sync()
     assert moved[:2] == ["unpick 3", "pick 8"]
@@ -232,7 +232,8 @@ def test_after_unpick_the_connection_stays_bound(fresh, desk, kiosk):
     assert bob.recv() == f"new {raw}"
     assert bob.answer(f"accept {t['id']}") == f"success claimed {t['id']}"
     assert ada.sync() == [f"claimed {bob.recv().removeprefix('claimed ')}"]
-    assert ada.answer("pick 5") == "success pick 5"  # the token is remembered: no need to resend it
+    assert ada.answer("pick 5") == PICK_TOKEN_INVALID  # bound by a token: give it again
+    assert ada.answer(f"pick 5 {ada.token}") == "success pick 5"
 
 
 # ---- accept, in the order of checks ------------------------------------------------------
@@ -478,7 +479,7 @@ def test_leaving_the_table_while_serving_keeps_the_ticket_for_the_next_table(
     assert connect("/ws/display").sync() == []  # not shown while no table is held
     assert status_of(fresh, t["id"])[:2] == ("serving", "ada")
     assert ada.answer(f"complete {t['id']}") == f"error complete {NOT_ASSIGNED}"
-    assert ada.answer("pick 5") == "success pick 5"
+    assert ada.answer(f"pick 5 {ada.token}") == "success pick 5"
     ada.sync()
     back = display.sync()
     assert back[0] == "pick 5" and len(back) == 2

@@ -21,6 +21,7 @@
       count: Number(root.dataset.tableCount),
       open: new Set(),
       serving: new Map(), // table -> ticket
+      away: new Set(), // tables whose staff member stepped away (`away T`, after `watch`)
       announced: new Set(), // "ticket@table" already called out
       synced: false,
       speech: root.dataset.speech === "on",
@@ -63,10 +64,13 @@
         card.classList.toggle("open", open);
         card.classList.toggle("busy", !!t);
         card.classList.toggle("called", state.highlight.has(n));
+        const away = open && state.away.has(n);
+        card.classList.toggle("away", away);
         card.querySelector(".table-label").textContent = "Table " + n;
         card.querySelector(".table-ticket").textContent = t ? String(t.id) : "";
         card.querySelector(".table-name").textContent = t ? TQ.shortName(t.name) : "";
-        card.querySelector(".table-state").textContent = t ? "" : open ? "Open" : "Closed";
+        card.querySelector(".table-state").textContent =
+          away ? "Back soon" : t ? "" : open ? "Open" : "Closed";
         grid.append(card);
       }
       layout();
@@ -132,8 +136,10 @@
 
     TQ.connect("/ws/display", {
       open(client) {
+        TQFloor.reset();
         state.open.clear();
         state.serving.clear();
+        state.away.clear();
         state.synced = false;
         client.request("watch").then(() => {
           state.synced = true;
@@ -143,16 +149,20 @@
         render();
       },
       message(word, rest) {
+        if (TQFloor.handle(word, rest)) return;
         const table = Number(rest);
         if (word === "pick") state.open.add(table);
         else if (word === "unpick") {
           state.open.delete(table);
           state.serving.delete(table);
+          state.away.delete(table);
           endCall(table);
         } else if (word === "complete" || word === "cancel") {
           state.serving.delete(table);
           endCall(table);
         } else if (word === "claimed") onClaimed(rest);
+        else if (word === "away") state.away.add(table);
+        else if (word === "back") state.away.delete(table);
         else if (word === "waiting") {
           $("waiting-count").textContent = rest;
           $("waiting-label").textContent = rest === "1" ? "person waiting" : "people waiting";

@@ -19,7 +19,15 @@
     const confirmation = document.getElementById("kiosk-confirmation");
     const greeting = document.getElementById("kiosk-greeting");
     const resetSeconds = Number(root.dataset.resetSeconds) || 10;
-    const client = TQ.connect("/ws/kiosk", { message() {} });
+    const client = TQ.connect("/ws/kiosk", {
+      open(c) {
+        TQFloor.reset();
+        c.request("watch"); // the extension: announcements and whether the line is open
+      },
+      message(word, rest) {
+        TQFloor.handle(word, rest);
+      },
+    });
     let queryTimer = null;
     let autofilled = ""; // the name `query` put there, which we may replace again
     let autofilledFor = ""; // ...and the (lower-cased) email it belongs to

@@ -30,6 +30,7 @@
       known: new Set(), // ticket ids seen on any connection: a replay is not news
       synced: false, // false while the server replays its state after a (re)connect
       alerts: localStorage.getItem("tq.alerts") === "on",
+      away: root.dataset.away === "on", // stepped away: the table stays ours
     };
 
     function showError(id, text) {
@@ -48,6 +49,9 @@
       $("table-current").classList.toggle("hidden", state.table === null);
       $("table-picker").classList.toggle("hidden", state.table !== null);
       $("table-number").textContent = state.table === null ? "" : String(state.table);
+      $("away").classList.toggle("hidden", state.away);
+      $("back").classList.toggle("hidden", !state.away);
+      $("away-note").classList.toggle("hidden", !state.away);
       const grid = $("table-grid");
       grid.replaceChildren();
       $("table-loading").classList.toggle("hidden", state.tablesKnown);
@@ -81,6 +85,7 @@
       const list = $("waiting-list");
       const row = $("waiting-row");
       const blocked = state.table === null ? "Pick a table to accept visitors."
+        : state.away ? "You are away: press “I’m back” to accept visitors."
         : state.serving ? "Complete or mark a no-show to accept the next visitor." : "";
       $("waiting-hint").textContent = blocked;
       list.replaceChildren();
@@ -142,6 +147,7 @@
     // ---- protocol --------------------------------------------------------------------
     function onNew(t) {
       if (TQ.ended(t)) return;
+      if (state.serving && state.serving.id === t.id) state.serving = null; // put back
       const news = !state.known.has(t.id);
       const wasEmpty = state.waiting.size === 0;
       state.known.add(t.id);
@@ -163,15 +169,21 @@
         state.serving = null;
         state.synced = false;
         render();
+        TQFloor.reset();
+        c.request("watch"); // the extension: announcements, the line, who stepped away
         if (state.table !== null) resync(c, state.table);
       },
       message(word, rest) {
+        if (TQFloor.handle(word, rest)) return;
         if (word === "taken") {
           // Only a staff member without a table is sent `taken`.
           state.taken = new Set(rest.split(" ").filter(Boolean).map(Number));
           state.tablesKnown = true;
           state.table = null;
+          state.away = false; // no table, nothing to be away from
           state.synced = true;
+        } else if ((word === "away" || word === "back") && Number(rest) === state.table) {
+          state.away = word === "away"; // our other console, or after a reconnect
         } else if (word === "new" || word === "claimed") {
           const t = TQ.ticket(rest);
           if (t) (word === "new" ? onNew : onClaimed)(t);
@@ -234,6 +246,17 @@
       render();
     }
 
+    async function setAway(going) {
+      $("table-error").textContent = "";
+      const reply = await client.request(going ? "away" : "back");
+      if (reply.ok) state.away = going;
+      else showError("table-error", reply.rest);
+      render();
+    }
+
+    $("away").addEventListener("click", () => setAway(true));
+    $("back").addEventListener("click", () => setAway(false));
+    $("put-back").addEventListener("click", () => finish("requeue"));
     $("complete").addEventListener("click", () => finish("complete"));
     $("no-show").addEventListener("click", () => finish("cancel"));
 

@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from tablequeue.pages import admin, auth, display, home, kiosk, reports, staff
+from tablequeue.pages import admin, admin_floor, auth, display, home, kiosk, reports, staff  # noqa: F401  (admin_floor adds routes to admin.bp)
 
 
 def register(app: Flask) -> None:

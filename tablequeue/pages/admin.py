@@ -34,7 +34,9 @@ def _context() -> dict[str, object]:
 @bp.route("/")
 @admin_required
 def index() -> str:
-    return render_template("admin/index.html", **_context())
+    from tablequeue.pages.admin_floor import floor_context
+
+    return render_template("admin/index.html", **_context(), **floor_context())
 
 
 def _act(section: str, action: Callable[[], str]) -> str | Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from tablequeue.pages.auth import current_staff, login_required
-from tablequeue.service import admin
+from tablequeue.service import admin, away
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -13,6 +13,8 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 @bp.route("/")
 @login_required
 def index() -> str:
+    me = current_staff()
     return render_template(
-        "staff/index.html", me=current_staff(), table_count=admin.current_table_count()
+        "staff/index.html", me=me, table_count=admin.current_table_count(),
+        away=me is not None and away.is_away(me.id),
     )

@@ -70,6 +70,7 @@ class Desk:
     staff_id: int
     username: str
     table: int | None
+    away: bool = False  # stepped away from that table (`away`)
 
 
 _STAFF, _SESSIONS = Staff.__table__, StaffSession.__table__
@@ -77,7 +78,7 @@ _TABLES = TableAssignment.__table__
 # Built once with bound parameters, so its cache key is computed once and the compiled
 # SQL reused: the token's staff member and their table in one round trip.
 _DESK = (
-    select(_STAFF.c.id, _STAFF.c.username, _TABLES.c.table_number)
+    select(_STAFF.c.id, _STAFF.c.username, _TABLES.c.table_number, _TABLES.c.away_since)
     .select_from(
         _SESSIONS.join(_STAFF, _STAFF.c.id == _SESSIONS.c.staff_id)
         .outerjoin(_TABLES, _TABLES.c.staff_id == _STAFF.c.id)
@@ -91,7 +92,7 @@ def desk_for_token(connection: Connection, token_hash: str | None) -> Desk | Non
     if not token_hash:
         return None
     row = connection.execute(_DESK, {"token_hash": token_hash, "now": utcnow()}).first()
-    return Desk(row.id, row.username, row.table_number) if row else None
+    return Desk(row.id, row.username, row.table_number, row.away_since is not None) if row else None
 
 
 def _issue(session: Session, staff: Staff) -> str:
@@ -124,7 +125,7 @@ def issue_token(username: str) -> str:
         return _issue(session, _get(session, username))
 
 
-def revoke_token(token: str) -> Outcome:
+def revoke_token(token: str) -> Outcome[None]:
     """Log a session out; the event unbinds the connections it had bound."""
     token_hash = hash_token(token)
     with unit_of_work() as session:
@@ -133,7 +134,7 @@ def revoke_token(token: str) -> Outcome:
             .where(StaffSession.token_hash == token_hash, StaffSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
-        return Outcome(events=[SessionsRevoked(frozenset({token_hash}), tables_changed(session).taken)])
+        return Outcome(None, [SessionsRevoked(frozenset({token_hash}), tables_changed(session).taken)])
 
 
 def revoke_all(session: Session, staff_id: int) -> SessionsRevoked:
@@ -144,10 +145,10 @@ def revoke_all(session: Session, staff_id: int) -> SessionsRevoked:
     return SessionsRevoked(hashes, tables_changed(session).taken)
 
 
-def revoke_sessions(username: str) -> Outcome:
+def revoke_sessions(username: str) -> Outcome[None]:
     """An admin ends every session of an account (it can log in again)."""
     with unit_of_work() as session:
-        return Outcome(events=[revoke_all(session, _get(session, username).id)])
+        return Outcome(None, [revoke_all(session, _get(session, username).id)])
 
 
 def valid_token_hashes(token_hashes: Iterable[str]) -> set[str]:

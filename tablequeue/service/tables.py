@@ -31,7 +31,7 @@ class _TableLost(Exception):
     """Another transaction took the table between our check and our insert (PostgreSQL)."""
 
 
-def pick(token_hash: str | None, table: int | None) -> Outcome:
+def pick(token_hash: str | None, table: int | None) -> Outcome[Picked]:
     """Bind to the token's staff member and give them `table` (moving them if they had one)."""
     try:
         with unit_of_work() as session:
@@ -41,7 +41,7 @@ def pick(token_hash: str | None, table: int | None) -> Outcome:
         return refused(Refusal.TABLE_UNAVAILABLE)
 
 
-def _pick(session: Session, token_hash: str | None, table: int | None) -> Outcome:
+def _pick(session: Session, token_hash: str | None, table: int | None) -> Outcome[Picked]:
     staff = staff_for_token(session, token_hash)
     if staff is None or token_hash is None:
         return refused(Refusal.TOKEN_INVALID)
@@ -71,7 +71,7 @@ def _pick(session: Session, token_hash: str | None, table: int | None) -> Outcom
     return Outcome(value=picked, events=events)
 
 
-def unpick(token_hash: str | None) -> Outcome:
+def unpick(token_hash: str | None) -> Outcome[int]:
     with unit_of_work() as session:
         staff = staff_for_token(session, token_hash)
         old = table_of(session, staff.id) if staff else None

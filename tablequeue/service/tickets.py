@@ -16,6 +16,7 @@ from tablequeue.outcomes import (
     Outcome, Refusal, TicketClaimed, TicketCreated, TicketEnded, TicketView, refused,
 )
 from tablequeue.service import ticket_sql
+from tablequeue.service.floor import queue_closed
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.views import in_service, serving_ticket, ticket_view, waiting
 
@@ -47,21 +48,24 @@ def _name_refusal(name: str) -> Refusal | None:
     return None
 
 
-def new(email: str, name: str) -> Outcome:
+def new(email: str, name: str) -> Outcome[TicketView]:
     """A walk-in signs in: remember their latest name and give them a waiting ticket."""
     email, name = email.strip(), name.strip()
     refusal = _email_refusal(email) or _name_refusal(name)
-    if refusal:
-        return refused(refusal)
     now = utcnow()
     with transaction() as connection:
+        # Closed first: a visitor who cannot join now need not fix a typo first.
+        if queue_closed(connection):
+            return refused(Refusal.CLOSED)
+        if refusal:
+            return refused(refusal)
         visitor_id = ticket_sql.remember(connection, email.lower(), name, now)
         ticket_id = ticket_sql.add_ticket(connection, visitor_id, email, name, now)
     view = TicketView(ticket_id, email, name, "", now, None, TicketStatus.WAITING)
     return Outcome(value=view, events=[TicketCreated(view)])
 
 
-def query(email: str) -> Outcome:
+def query(email: str) -> Outcome[str]:
     """The name most recently given for this email, compared case-insensitively."""
     email = email.strip()
     refusal = _email_refusal(email)
@@ -72,7 +76,7 @@ def query(email: str) -> Outcome:
     return Outcome(value=name) if name is not None else refused(Refusal.NO_VISITOR)
 
 
-def accept(token_hash: str | None, ticket_id: int | None) -> Outcome:
+def accept(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
     """Claim a waiting ticket; the conditional UPDATE makes exactly one claim win."""
     try:
         with transaction() as connection:
@@ -85,12 +89,15 @@ def accept(token_hash: str | None, ticket_id: int | None) -> Outcome:
         return refused(Refusal.BUSY)
 
 
-def _accept(connection: Connection, token_hash: str | None, ticket_id: int | None) -> Outcome:
+def _accept(connection: Connection, token_hash: str | None,
+            ticket_id: int | None) -> Outcome[int]:
     desk = desk_for_token(connection, token_hash)
     if desk is None:
         return refused(Refusal.TOKEN_INVALID)
     if desk.table is None:
         return refused(Refusal.NO_TABLE)
+    if desk.away:  # a property of the staff member, like having no table: before the ticket
+        return refused(Refusal.AWAY)
     if ticket_id is None:
         return refused(Refusal.NO_TICKET)
     # Tried first, explained after: only a refused claim pays for reading why.
@@ -113,15 +120,15 @@ def _claim_refusal(ticket: Row[Any] | None) -> Refusal | None:
     return None
 
 
-def complete(token_hash: str | None, ticket_id: int | None) -> Outcome:
+def complete(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
     return _end(token_hash, ticket_id, TicketStatus.COMPLETED)
 
 
-def cancel(token_hash: str | None, ticket_id: int | None) -> Outcome:
+def cancel(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
     return _end(token_hash, ticket_id, TicketStatus.CANCELLED)
 
 
-def _end(token_hash: str | None, ticket_id: int | None, status: str) -> Outcome:
+def _end(token_hash: str | None, ticket_id: int | None, status: str) -> Outcome[int]:
     """Finish a ticket one owns and is serving; only the owner, only once."""
     with transaction() as connection:
         desk = desk_for_token(connection, token_hash)

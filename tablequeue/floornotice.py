@@ -1,0 +1,37 @@
+"""After a floor setting changed: tell every worker to read it now (FloorChanged), through
+the relay when there is one. Without one, in the server, this worker reads it at once;
+from a `flask` command, the other processes' poll picks it up within FLOOR_POLL_SECONDS."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from tablequeue import codec
+from tablequeue.outcomes import FloorChanged
+
+log = logging.getLogger(__name__)
+
+
+def from_server(app: Flask) -> None:
+    """/admin: published like any event (the Redis relay, or this process)."""
+    app.extensions["tablequeue.registry"].publish([FloorChanged()])
+
+
+def from_command(app: Flask) -> None:
+    """A `flask` command (no relay listener of its own): one Redis PUBLISH, if configured;
+    a failure is only logged, the poll still brings the change."""
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            client.publish(app.config["REDIS_CHANNEL"] + ":events", codec.encode([FloorChanged()]))
+        finally:
+            client.close()
+    except redis.RedisError as error:
+        log.warning("could not tell the workers through Redis (%s); they poll anyway", error)

@@ -1,0 +1,129 @@
+"""One greenlet per worker keeps the floor current without anyone sending a command.
+
+Every TICK it reads the floor's settings (one small indexed read: the announcement, the
+hours, the line switch) and tells this worker's watchers what changed: `announce TEXT` /
+`unannounce`, `closed [TIME]` / `open`. Polling the database, not the relay, is how a
+change made anywhere reaches every screen: a `flask` command in its own process, /admin on
+another worker or host, or just the clock (an announcement's end, the hours). So it works
+the same on the default SQLite install (no relay) and on PostgreSQL + Redis.
+
+Every AWAY_EVERY ticks it also frees the tables of staff away longer than AWAY_MINUTES
+(tablequeue.service.away; the database decides which worker does it, so it happens once)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from flask import Flask
+
+from tablequeue import protocol
+from tablequeue.broadcast import Connection, Registry
+from tablequeue.service import away, floor
+from tablequeue.service.floor import FloorNow
+
+log = logging.getLogger(__name__)
+
+TICK = 1.0  # default seconds between looks at the database (FLOOR_POLL_SECONDS)
+AWAY_EVERY = 5  # ticks between sweeps for overdue absences (minutes matter, not seconds)
+_NOTHING = FloorNow(None, False, None)  # what a screen shows before it hears anything
+
+
+def changes(old: FloorNow, new: FloorNow) -> list[str]:
+    """The watch messages that take a screen from `old` to `new`."""
+    messages = []
+    if new.announcement != old.announcement:
+        messages.append(protocol.announce(new.announcement) if new.announcement
+                        else protocol.UNANNOUNCE)
+    if (new.closed, new.opens_at) != (old.closed, old.opens_at):
+        messages.append(protocol.line_closed(new.opens_at) if new.closed
+                        else protocol.LINE_OPEN)
+    return messages
+
+
+class Floor:
+    """This worker's view of the floor, and the lock that keeps a watcher's greeting and
+    the live changes in one order (no message missed, none repeated)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.registry: Registry = app.extensions["tablequeue.registry"]
+        self.lock = threading.Lock()
+        self.now: FloorNow | None = None
+        self._read_at = 0.0  # when `now` was read: an older read never replaces it
+
+    def watch(self, conn: Connection, replay: Callable[[], None]) -> None:
+        """Make `conn` a watcher: `replay` (the route's own state), then the floor as it is
+        now, read afresh (a change made a moment ago is in the greeting, not a second
+        later), and from then on every change, none missed and none twice."""
+        read_at, fresh = time.monotonic(), floor.floor_now()
+        with self.lock:
+            self._advance(fresh, read_at)  # before conn.lock: a second `watch` is a watcher
+            with conn.lock:  # no broadcast slips into the replay
+                conn.watching = True
+                replay()
+                for message in changes(_NOTHING, self.now or _NOTHING):
+                    conn.send_held(message)
+
+    def poll(self) -> None:
+        read_at, fresh = time.monotonic(), floor.floor_now()  # outside the lock
+        with self.lock:
+            self._advance(fresh, read_at)
+
+    def poll_soon(self) -> None:
+        """A FloorChanged came through the relay: poll now, off the delivering thread."""
+
+        def poll() -> None:
+            with self.app.app_context():
+                try:
+                    self.poll()
+                except Exception:
+                    log.warning("floor poll failed", exc_info=True)
+
+        threading.Thread(target=poll, name="floor-poll", daemon=True).start()
+
+    def _advance(self, fresh: FloorNow, read_at: float) -> None:
+        """Tell every watcher what changed since `now` (call with `lock` held)."""
+        if read_at < self._read_at:
+            return  # a newer read got here first
+        old, self.now, self._read_at = self.now, fresh, read_at
+        messages = changes(old, fresh) if old is not None else []
+        if messages:
+            for conn in self.registry.watchers():
+                for message in messages:
+                    conn.send(message)
+
+
+def of(app: Flask) -> Floor:
+    """This process's Floor, its poll started on first use (wsgi.py starts it at boot)."""
+    existing = app.extensions.get("tablequeue.floor")
+    if existing is not None:
+        return existing  # type: ignore[no-any-return]
+    created = app.extensions["tablequeue.floor"] = Floor(app)
+    created.registry.floor_changed = created.poll_soon
+    threading.Thread(target=_run, args=(created,), name="floor-watch", daemon=True).start()
+    return created
+
+
+def start(app: Flask) -> None:
+    of(app)
+
+
+def _run(state: Floor) -> None:
+    ticks = 0
+    tick = state.app.config.get("FLOOR_POLL_SECONDS", TICK)
+    away_every = max(1, round(AWAY_EVERY * TICK / tick))
+    while True:
+        time.sleep(tick)
+        ticks += 1
+        with state.app.app_context():
+            try:
+                state.poll()
+                if ticks % away_every == 0:
+                    events = away.release_overdue(state.app.config["AWAY_MINUTES"])
+                    if events:
+                        state.registry.publish(events)
+            except Exception:  # the database may be down: try again next tick
+                log.warning("floor watch failed", exc_info=True)

@@ -1,0 +1,84 @@
+"""/admin, the floor section: the announcement, the opening hours and the line switch.
+Same rules as the rest of /admin (admin accounts only, htmx posts get the section back).
+Open screens pick the change up from the database within a second (tablequeue.floorwatch)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from tablequeue import floornotice
+from tablequeue.models import utcnow
+from tablequeue.pages.admin import bp
+from tablequeue.pages.auth import admin_required
+from tablequeue.service import floor, hours
+
+
+def floor_context() -> dict[str, object]:
+    settings = floor.current_settings()
+    now = floor.now_of(settings, utcnow(), floor.zone())
+    until = settings.until.astimezone(floor.zone()) if settings.until else None
+    return {
+        "announcement": now.announcement,
+        "announcement_until": until.strftime("%H:%M") if until else None,
+        "hours_lines": hours.describe(settings.openings),
+        "line_closed": now.closed,
+        "opens": floor.describe_opening(now.opens_at),
+        "timezone": floor.zone().key,
+    }
+
+
+def _act(action: Callable[[], str]) -> str | Response:
+    try:
+        message, error = action(), None
+        floornotice.from_server(current_app._get_current_object())  # type: ignore[attr-defined]
+    except (floor.FloorError, hours.HoursError) as refusal:
+        message, error = None, str(refusal)
+    if request.headers.get("HX-Request") == "true":
+        return render_template("admin/_floor.html", message=message, error=error,
+                               **floor_context())
+    flash(message or error or "")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/announcement")
+@admin_required
+def announcement() -> str | Response:
+    def post() -> str:
+        if request.form.get("clear"):
+            floor.clear_announcement()
+            return "The announcement is down on every screen."
+        raw = request.form.get("minutes", "").strip()
+        if raw and not raw.isdigit():
+            raise floor.FloorError("the minutes must be a whole number")
+        floor.announce(request.form.get("text", ""), int(raw) if raw else None)
+        return "Announced on every display, kiosk and staff console."
+
+    return _act(post)
+
+
+@bp.post("/hours")
+@admin_required
+def opening_hours() -> str | Response:
+    def save() -> str:
+        if request.form.get("clear"):
+            floor.clear_hours()
+            return "No opening hours: the line is open unless you close it."
+        specs = [line for line in request.form.get("hours", "").splitlines() if line.strip()]
+        floor.set_hours(specs)
+        return "Opening hours saved."
+
+    return _act(save)
+
+
+@bp.post("/line")
+@admin_required
+def line() -> str | Response:
+    def switch() -> str:
+        closing = request.form.get("state") == "closed"
+        floor.set_line("closed" if closing else "open")
+        return "The line is closed." if closing else "The line is open."
+
+    return _act(switch)

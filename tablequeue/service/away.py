@@ -1,0 +1,91 @@
+"""Stepping away (`away` / `back`): the table stays the staff member's while they are gone,
+displays that `watch` show it as "Back soon", and `accept` waits until they are back.
+Whoever stays away longer than AWAY_MINUTES loses the table as if they had sent `unpick`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Result, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from tablequeue.db import unit_of_work
+from tablequeue.models import TableAssignment, utcnow
+from tablequeue.outcomes import Event, Outcome, Refusal, TableAway, TableUnpicked, refused
+from tablequeue.service.identity import staff_for_token
+from tablequeue.service.views import table_of, tables_changed
+
+
+def away(token_hash: str | None) -> Outcome[int]:
+    return _set_away(token_hash, True)
+
+
+def back(token_hash: str | None) -> Outcome[int]:
+    return _set_away(token_hash, False)
+
+
+def _set_away(token_hash: str | None, going: bool) -> Outcome[int]:
+    """Saying it twice succeeds and changes nothing; only a real change is announced."""
+    with unit_of_work() as session:
+        staff = staff_for_token(session, token_hash)
+        table = table_of(session, staff.id) if staff else None
+        if staff is None or table is None:
+            return refused(Refusal.NO_TABLE)
+        was = TableAssignment.away_since.is_(None) if going else TableAssignment.away_since.is_not(None)
+        changed = _rowcount(session.execute(
+            update(TableAssignment).where(TableAssignment.staff_id == staff.id, was)
+            .values(away_since=utcnow() if going else None)
+        ))
+        return Outcome(table, [TableAway(table, going)] if changed else [])
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """An UPDATE's or DELETE's matched rows (the DML result is a CursorResult)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def away_tables(session: Session) -> list[int]:
+    """Tables whose staff member stepped away, ascending."""
+    return list(session.scalars(
+        select(TableAssignment.table_number).where(TableAssignment.away_since.is_not(None))
+        .order_by(TableAssignment.table_number)
+    ))
+
+
+def is_away(staff_id: int) -> bool:
+    with unit_of_work() as session:
+        return session.scalar(select(TableAssignment.away_since).where(
+            TableAssignment.staff_id == staff_id)) is not None
+
+
+def current_away_tables() -> list[int]:
+    with unit_of_work() as session:
+        return away_tables(session)
+
+
+def release_overdue(minutes: int) -> list[Event]:
+    """Free every table whose staff member has been away longer than `minutes`, as `unpick`
+    would. Every worker runs this sweep; the conditional DELETE lets exactly one of them
+    free each table and publish its events (the others delete nothing)."""
+    cutoff = utcnow() - timedelta(minutes=minutes)
+    with unit_of_work() as session:
+        oldest = session.scalar(select(func.min(TableAssignment.away_since)))
+        if oldest is None or oldest > cutoff:
+            return []  # the common case: one read, no write
+        overdue = session.execute(
+            select(TableAssignment.table_number, TableAssignment.staff_id)
+            .where(TableAssignment.away_since <= cutoff)
+        ).all()
+        events: list[Event] = []
+        for table, staff_id in overdue:
+            # Still theirs and still overdue now (not back, not moved): else nothing.
+            gone = _rowcount(session.execute(delete(TableAssignment).where(
+                TableAssignment.table_number == table, TableAssignment.staff_id == staff_id,
+                TableAssignment.away_since <= cutoff,
+            )))
+            if gone:
+                events.append(TableUnpicked(table))
+        if events:
+            events.append(tables_changed(session))
+        return events

@@ -1,0 +1,63 @@
+"""Put back (`requeue ID`): the staff member serving a ticket returns it to the waiting list
+with its original start, so it keeps its original place in line. At most REQUEUE_LIMIT
+times per ticket: a visitor is not bounced between tables all day."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, bindparam, select, update
+
+from tablequeue.db import transaction
+from tablequeue.models import TicketStatus
+from tablequeue.outcomes import (
+    REQUEUE_LIMIT, Outcome, Refusal, TicketRequeued, TicketView, refused,
+)
+from tablequeue.service.identity import desk_for_token
+from tablequeue.service.ticket_sql import TICKETS, VIEW, _updated
+
+_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED)
+
+# One conditional UPDATE decides: serving, by this staff member, under the limit. A
+# concurrent complete/cancel or a second requeue of the same ticket matches nothing.
+_REQUEUE = (
+    update(TICKETS)
+    .where(TICKETS.c.id == bindparam("ticket"), TICKETS.c.status == TicketStatus.SERVING,
+           TICKETS.c.staff_id == bindparam("staff"), TICKETS.c.requeue_count < REQUEUE_LIMIT)
+    .values(status=TicketStatus.WAITING, staff_id=None, table_number=None, claimed_at=None,
+            requeue_count=TICKETS.c.requeue_count + 1)
+)
+_REQUEUE_RETURNING = _REQUEUE.returning(*VIEW)
+_STATE = select(TICKETS.c.status, TICKETS.c.staff_id, TICKETS.c.requeue_count).where(
+    TICKETS.c.id == bindparam("ticket"))
+
+
+def requeue(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
+    """Checks in `complete`'s order, then the limit; on success the ticket waits again."""
+    with transaction() as connection:
+        desk = desk_for_token(connection, token_hash)
+        if desk is None or desk.table is None:
+            return refused(Refusal.NO_TABLE)
+        if ticket_id is None:
+            return refused(Refusal.NO_TICKET)
+        params = {"ticket": ticket_id, "staff": desk.staff_id}
+        row = _updated(connection, _REQUEUE, _REQUEUE_RETURNING, params)
+        if row is None:
+            state = connection.execute(_STATE, params).first()
+            return refused(_refusal(state, desk.staff_id))
+    view = TicketView(row.id, row.email, row.name, "", row.created_at, None,
+                      TicketStatus.WAITING)
+    return Outcome(view.id, [TicketRequeued(view, table=desk.table)])
+
+
+def _refusal(ticket: Row[Any] | None, staff_id: int) -> Refusal:
+    """Why the UPDATE matched nothing, in the order of checks of `complete`, then the limit."""
+    if ticket is None:
+        return Refusal.NO_TICKET
+    if ticket.status in _FINISHED:
+        return Refusal.FINISHED
+    if ticket.staff_id != staff_id or ticket.status != TicketStatus.SERVING:
+        return Refusal.NOT_OWNER
+    if ticket.requeue_count >= REQUEUE_LIMIT:
+        return Refusal.PUT_BACK_LIMIT
+    return Refusal.FINISHED  # ended between the UPDATE and this read
