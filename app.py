@@ -32,6 +32,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
 
     from tablequeue import db as _engine_hooks  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
     from tablequeue import cli, detached, health, metrics, pages, security, sockets, throttle  # noqa: F401  (sockets registers its routes)
+    from tablequeue import visitor_hub, visitor_socket  # noqa: F401  (the /ws/visitor route)
     from tablequeue.broadcast import Registry
     from tablequeue.extensions import db, sock
 
@@ -51,6 +52,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
         tables_now=assignment_reader(app),
     )
     app.extensions["tablequeue.registry"] = registry
+    visitor_hub.install(app, registry)
     if app.config.get("REDIS_URL"):  # else redis (~6 MB) is never imported
         from tablequeue import relay
 

@@ -135,19 +135,38 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201  (gunicorn's hook signatur
 
     import gevent
 
+    from tablequeue import protocol
+
+    registry = worker.wsgi.extensions["tablequeue.registry"]
+
     def close_all() -> None:
-        worker.wsgi.extensions["tablequeue.registry"].close_all(1001, "server is shutting down")
+        registry.close_all(protocol.GOING_AWAY, protocol.SHUTTING_DOWN)
 
     stop, quit_ = worker.handle_exit, worker.handle_quit
 
     def handle_exit(sig, frame):  # noqa: ANN001, ANN202
+        # At once, not when close_all runs: the accept loop goes on for up to a second,
+        # and a websocket accepted meanwhile must be refused, not greeted then dropped.
+        registry.stopping = True
         stop(sig, frame)
         gevent.spawn(close_all)
 
     def handle_quit(sig, frame):  # noqa: ANN001, ANN202
+        registry.stopping = True
         # Close first: quitting ends the process without waiting for anything.
         gevent.spawn(lambda: (close_all(), quit_(sig, frame)))
 
     signal.signal(signal.SIGTERM, handle_exit)
     signal.signal(signal.SIGINT, handle_quit)
     signal.signal(signal.SIGQUIT, handle_quit)
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+    """A worker that died (SIGKILL, out of memory, a crash) may have committed a change it
+    never published, and no relay broke, so no worker would resync on its own: ask every
+    worker to (a resync that finds nothing missing sends nothing). Runs in the arbiter."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        from tablequeue.resync_request import events_channel, request
+
+        request(url, events_channel(os.environ.get("REDIS_CHANNEL", "").strip() or "tablequeue"))

@@ -8,3 +8,7 @@ app = create_app(serving=True)
 if "tablequeue.relay" in app.extensions:
     app.extensions["tablequeue.relay"].start()
 floorwatch.start(app)
+# Each worker sends the mail outbox (tablequeue.mail) when SMTP_URL and MAIL_FROM are set.
+from tablequeue import mail  # noqa: E402
+
+mail.start(app)

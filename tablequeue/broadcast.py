@@ -12,6 +12,7 @@ import threading
 from typing import Callable, Iterable, Protocol
 
 from simple_websocket import ConnectionClosed
+from wsproto.events import CloseConnection
 
 from tablequeue import metrics, protocol
 from tablequeue.delivery import Frame, Outlet
@@ -31,6 +32,7 @@ class Role(enum.Enum):
     STAFF = "staff"
     KIOSK = "kiosk"
     DISPLAY = "display"
+    VISITOR = "visitor"  # a phone following one ticket (tablequeue.visitor_hub)
 
 
 class Socket(Protocol):
@@ -52,6 +54,8 @@ class Connection:
         self.cookie_token_hash: str | None = None
         self.holds_table = False
         self.watching = False  # a display that opted in to `waiting N` / `tables N`
+        self.follow: object | None = None  # a phone's followed ticket (visitor_hub.Following)
+        self.base_url = ""  # the site as the client reached it (follow links, visitor_kiosk)
         # Replies and broadcasts from other greenlets take turns (frame order, bind replay).
         self.lock = threading.Lock()
         self.outlet = Outlet(ws)
@@ -161,6 +165,11 @@ class Registry:
         self._tables_lock = threading.Lock()
         self._members: dict[Role, set[Connection]] = {role: set() for role in Role}
         self.relay: Relay = LocalRelay(self)
+        # Set when the worker is told to stop: no new websocket is served from then on.
+        self.stopping = False
+        # Told every delivered batch, and every resync: the visitor hub (phones).
+        self.followers: list[Callable[[list[Event]], None]] = []
+        self.after_resync: list[Callable[[], None]] = []
         # Set by tablequeue.floorwatch: read the floor now (a FloorChanged arrived).
         self.floor_changed: Callable[[], None] | None = None
 
@@ -200,6 +209,11 @@ class Registry:
                 self._waiting_changed()
             except Exception:
                 log.exception("counting waiting tickets for displays failed")
+        for follower in self.followers:
+            try:
+                follower(events)
+            except Exception:
+                log.exception("telling phones about events failed")
 
     def _waiting_changed(self) -> None:
         """One count per batch (closing the day withdraws many tickets at once)."""
@@ -314,14 +328,27 @@ class Registry:
 
 
 def close(conn: Connection, code: int, reason: str) -> None:
-    """Send a close frame with `code`, and wake the receive loop now rather than when (if
-    ever) the peer answers it."""
+    """Send a close frame with `code` after everything already queued for the connection,
+    and wake the receive loop now rather than when (if ever) the peer answers it."""
     with conn.lock:
         try:
-            conn.outlet.flush()  # frames written before the close go out before it
-            conn.ws.close(reason=code, message=reason)  # type: ignore[attr-defined]
+            _close_in_order(conn, code, reason)
         except Exception:  # already closed, or the peer vanished
             pass
     wake = getattr(conn.ws, "event", None)
     if wake is not None:
         wake.set()
+
+
+def _close_in_order(conn: Connection, code: int, reason: str) -> None:
+    """simple-websocket's close, but written through the connection's outlet: a backlog
+    the client is still reading (a slow TV) goes out before the close frame, not after
+    it or, worse, interleaved with it."""
+    ws, outlet = conn.ws, conn.outlet
+    outlet.flush()
+    if outlet.sock is None or not getattr(ws, "connected", False):
+        ws.close(reason=code, message=reason)  # type: ignore[attr-defined]
+        return
+    outlet.write(ws.ws.send(CloseConnection(code, reason)), "")  # type: ignore[attr-defined]
+    outlet.flush()
+    ws.connected = False  # type: ignore[attr-defined]

@@ -125,6 +125,22 @@ def _secret_key(env: Mapping[str, str], instance_path: Path) -> str:
     return key
 
 
+def _public_url(env: Mapping[str, str]) -> str | None:
+    """PUBLIC_URL: where visitors' phones reach the site (follow links, emails)."""
+    url = env.get("PUBLIC_URL", "").strip().rstrip("/")
+    if url and not (url.startswith("http://") or url.startswith("https://")):
+        raise ConfigError(f"PUBLIC_URL looks like https://host[:port][/path], got {url!r}")
+    return url or None
+
+
+def _smtp_url(env: Mapping[str, str]) -> str | None:
+    """SMTP_URL: smtp://[user:pass@]host[:port][?starttls=1] or smtps://..."""
+    url = env.get("SMTP_URL", "").strip()
+    if url and not (url.startswith("smtp://") or url.startswith("smtps://")):
+        raise ConfigError(f"SMTP_URL looks like smtp://user:pass@host:587?starttls=1, got {url!r}")
+    return url or None
+
+
 def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from the environment."""
     env = os.environ if env is None else env
@@ -183,6 +199,14 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "LIMIT_QUERY_ADDRESS": _rate(env, "LIMIT_QUERY_ADDRESS", "180/60"),
         "LIMIT_NEW_CONNECTION": _rate(env, "LIMIT_NEW_CONNECTION", "30/60"),
         "LIMIT_NEW_ADDRESS": _rate(env, "LIMIT_NEW_ADDRESS", "300/60"),
+        # Follow links (/v/<code>, /ws/visitor): failed lookups per address, like logins.
+        "LIMIT_FOLLOW_ADDRESS": _rate(env, "LIMIT_FOLLOW_ADDRESS", "30/300"),
+        "PUBLIC_URL": _public_url(env),
+        "SITE_NAME": env.get("SITE_NAME", "").strip() or "tablequeue",
+        # Email (tablequeue.mail): off unless both are set.
+        "SMTP_URL": _smtp_url(env),
+        "MAIL_FROM": env.get("MAIL_FROM", "").strip() or None,
+        "NOTIFY_AHEAD": _int(env, "NOTIFY_AHEAD", 3, 1, 100),
         # A CSRF token lives as long as the browser session: a console left open all day
         # must still be able to log out.
         "WTF_CSRF_TIME_LIMIT": None,

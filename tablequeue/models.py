@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, TypeDecorator, text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, TypeDecorator, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tablequeue.extensions import db
@@ -41,6 +41,7 @@ class TicketStatus:
     SERVING = "serving"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    LEFT = "left"  # the visitor left the line from their phone (tablequeue.service.follow)
 
 
 class Staff(db.Model):  # type: ignore[name-defined,misc]
@@ -78,6 +79,8 @@ class Visitor(db.Model):  # type: ignore[name-defined,misc]
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Ticked "Email me when it's my turn" last time: the kiosk ticks it again for them.
+    wants_email: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Ticket(db.Model):  # type: ignore[name-defined,misc]
@@ -153,3 +156,39 @@ class Setting(db.Model):  # type: ignore[name-defined,misc]
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(1024))
+
+
+class FollowCode(db.Model):  # type: ignore[name-defined,misc]
+    """A ticket's follow link /v/<code>: only the code's SHA-256 is kept, like tokens."""
+
+    __tablename__ = "follow_codes"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email_me: Mapped[bool] = mapped_column(default=False)  # mail when almost up and when called
+    almost_sent: Mapped[bool] = mapped_column(default=False)  # "you're almost up" went out
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxMail(db.Model):  # type: ignore[name-defined,misc]
+    """A message to send, written in the transaction that made it due; deleted once sent
+    (tablequeue.mail): a restart loses none, and a claim makes each go out once."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_due", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # signin, almost, called
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A sender that claimed the row owns it until then (a crashed sender's claim lapses).
+    claimed_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_error: Mapped[Optional[str]] = mapped_column(String(300))

@@ -34,6 +34,11 @@ class Refusal(enum.Enum):
     AWAY = "away"  # the staff member stepped away from their table
     PUT_BACK_LIMIT = "put_back_limit"  # the ticket was put back as often as allowed
     CLOSED = "closed"  # the line is closed (opening hours or the admin's switch)
+    # Follow links (tablequeue.service.follow): an extension, never sent to seed clients.
+    LINK_INVALID = "link_invalid"
+    NOT_FOLLOWING = "not_following"
+    NOT_WAITING = "not_waiting"
+    MAIL_OFF = "mail_off"
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,18 @@ class TicketView:
     start: datetime
     end: datetime | None
     status: str
+
+
+@dataclass(frozen=True)
+class PhoneState:
+    """What a visitor's phone shows of their own ticket. status: waiting, serving, served,
+    no-show, closed (end of day) or left."""
+
+    id: int
+    status: str
+    ahead: int | None = None  # people ahead, while waiting
+    minutes: int | None = None  # estimated wait, while waiting and with history
+    table: int | None = None  # where to go, while serving
 
 
 # ---- events: what changed, published only after the transaction committed ------------

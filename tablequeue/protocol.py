@@ -7,9 +7,9 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Union
+from typing import Callable, Iterable, Union
 
-from tablequeue.outcomes import REQUEUE_LIMIT, Refusal, TicketView
+from tablequeue.outcomes import REQUEUE_LIMIT, PhoneState, Refusal, TicketView
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NUMBER = re.compile(r"[0-9]{1,18}", re.ASCII)
@@ -20,6 +20,10 @@ STAFF_COMMANDS = frozenset({"pick", "unpick", "accept", "cancel", "complete",
 KIOSK_COMMANDS = frozenset({"new", "query", "watch"})  # watch: an extension
 # `watch` is an opt-in extension (docs/protocol.md, "Extensions"): a seed client never sends it.
 DISPLAY_COMMANDS = frozenset({"watch"})
+# Follow links (docs/protocol.md, "Extensions"): the kiosk's opt-in commands, and the
+# fourth route, /ws/visitor, for a visitor's phone.
+KIOSK_COMMANDS = KIOSK_COMMANDS | {"link", "notices"}
+VISITOR_COMMANDS = frozenset({"follow", "refresh", "leave"})
 
 
 # ---- client frames -------------------------------------------------------------------
@@ -84,13 +88,41 @@ class Watch:
     """Extension: a display asks for `waiting N` and `tables N` now and on every change."""
 
 
+# Follow links (extensions): the kiosk's `link ID [email]` and `notices EMAIL`; a phone's
+# `follow CODE`, `refresh` (send the state again now) and `leave` on /ws/visitor.
+@dataclass(frozen=True)
+class Link:
+    ticket_id: int | None
+    email: bool  # the visitor ticked "Email me when it's my turn"
+
+
+@dataclass(frozen=True)
+class Notices:
+    email: str
+
+
+@dataclass(frozen=True)
+class Follow:
+    code: str
+
+
+@dataclass(frozen=True)
+class Refresh:
+    pass
+
+
+@dataclass(frozen=True)
+class Leave:
+    pass
+
+
 @dataclass(frozen=True)
 class Unknown:
     word: str  # "" for an empty frame
 
 
 Command = Union[Pick, Unpick, Accept, Cancel, Complete, Requeue, Away, Back, New, Query, Watch,
-                Unknown]
+                Link, Notices, Follow, Refresh, Leave, Unknown]
 
 
 # Ids and tables are bounded: anything larger is "does not exist" / "not available", never a
@@ -128,7 +160,23 @@ def parse(frame: str, allowed: frozenset[str]) -> Command:
     if word == "new":
         email, _, name = rest.partition(" ")
         return New(email, name)
+    if word in _EXTENSIONS:
+        return _EXTENSIONS[word](rest)
     return Query(rest)
+
+
+def _link(rest: str) -> Link:
+    ticket, _, flag = rest.partition(" ")
+    return Link(_number(ticket), flag.strip() == "email")
+
+
+_EXTENSIONS: dict[str, Callable[[str], Command]] = {
+    "link": _link,
+    "notices": lambda rest: Notices(rest),
+    "follow": lambda rest: Follow(rest.strip()),
+    "refresh": lambda _rest: Refresh(),
+    "leave": lambda _rest: Leave(),
+}
 
 
 def command_word(command: Command) -> str:
@@ -170,6 +218,10 @@ _DEFAULT_REASONS: dict[Refusal, str] = {
     Refusal.AWAY: "you are away from your table",
     Refusal.PUT_BACK_LIMIT: f"the ticket has already been put back {REQUEUE_LIMIT} times",
     Refusal.CLOSED: "the queue is closed",
+    Refusal.LINK_INVALID: "this link is no longer valid",
+    Refusal.NOT_FOLLOWING: "send follow CODE first",
+    Refusal.NOT_WAITING: "you are no longer waiting in line",
+    Refusal.MAIL_OFF: "email is not configured here",
 }
 
 
@@ -191,6 +243,15 @@ def unknown(word: str) -> str:
 BINARY_FRAME = "error binary frames are not part of the protocol, send text"
 # The close reason (1008) for a client that did not answer a ping: simple-websocket's words.
 PING_TIMEOUT = "Ping/Pong timeout"
+# Close codes and reasons for a connection the server cannot serve (see docs/protocol.md,
+# "Closing"): 1013 "try again later" when its greeting, or the bind replay after `pick`,
+# could not be read; 1001 "going away" when the server is stopping.
+TRY_AGAIN_LATER = 1013
+COME_BACK = "the queue is temporarily unavailable, reconnect"
+INTERNAL_ERROR = 1011
+SERVER_ERROR = "internal error, reconnect"
+GOING_AWAY = 1001
+SHUTTING_DOWN = "server is shutting down"
 
 
 def success_pick(table: int) -> str:
@@ -324,3 +385,28 @@ def line_closed(opens_at: datetime | None) -> str:
 
 
 LINE_OPEN = "open"
+
+
+# ---- follow links (kiosk extension and /ws/visitor) -------------------------------------
+
+SUCCESS_FOLLOW = "success follow"
+SUCCESS_REFRESH = "success refresh"
+SUCCESS_LEAVE = "success leave"
+
+
+def success_link(ticket_id: int, url: str) -> str:
+    return f"success link {ticket_id} {url}"
+
+
+def success_notices(wanted: bool) -> str:
+    return f"success notices {'on' if wanted else 'off'}"
+
+
+def visitor_state(state: "PhoneState") -> str:
+    """`state {json}`: one ticket's number, status, people ahead, minutes and table; never a
+    name or an email (the phone page is reachable by anyone holding the link)."""
+    return "state " + json.dumps(
+        {"id": state.id, "status": state.status, "ahead": state.ahead,
+         "minutes": state.minutes, "table": state.table},
+        separators=(",", ":"),
+    )

@@ -30,10 +30,10 @@ from tablequeue import codec, metrics
 from tablequeue.broadcast import Registry
 from tablequeue.outcomes import Event
 from tablequeue.resync import Picture, resync
+from tablequeue.resync_request import RESYNC, events_channel
 
 log = logging.getLogger(__name__)
 
-RESYNC = '{"v":1,"resync":true}'
 BACKOFF_FIRST, BACKOFF_MAX = 0.1, 5.0  # seconds between reconnect attempts, doubling
 PING_EVERY = 5.0  # a subscription silent this long is pinged; twice that without a pong is dead
 POLL = 1.0  # how long one wait for a message lasts, so flags are looked at this often
@@ -273,7 +273,7 @@ def install(app: Any, registry: Registry) -> RedisRelay | None:
         with app.app_context():
             target()
 
-    relay = RedisRelay(registry, url, app.config["REDIS_CHANNEL"] + ":events", run_with_app)
+    relay = RedisRelay(registry, url, events_channel(app.config["REDIS_CHANNEL"]), run_with_app)
     registry.relay = relay
     app.extensions["tablequeue.relay"] = relay
     log.debug("relay: installed in process %d", os.getpid())

@@ -8,14 +8,21 @@ messages of the protocol that carry it from the old state to the current one: `c
 for tickets that left the queue, `new` for the ones that joined it, `unpick`/`pick`/
 `complete`/`cancel`/`claimed` for the display, `taken` for staff without a table. From an
 empty picture this is exactly the greeting a new connection gets. Nothing already known is
-repeated, so a client written against the protocol needs no special case."""
+repeated, so a client written against the protocol needs no special case.
+
+A display is also told the calls it missed: a ticket claimed and finished while the
+worker was cut off is replayed as `claimed STAFF T {ticket}` then `complete T` (or
+`cancel T`). Its ticket JSON carries a real `end`, which is how the display page knows it
+is history, not a call to announce (docs/protocol.md, "Limits and failures")."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tablequeue import protocol
 from tablequeue.broadcast import Registry, Role
@@ -32,6 +39,12 @@ from tablequeue.service.views import in_service, tables_changed, ticket_view, wa
 
 log = logging.getLogger(__name__)
 
+# Calls replayed after a gap: those that ended from this long before the last event heard
+# (other hosts' clocks, a publish that failed a little before) ...
+HISTORY_MARGIN = timedelta(seconds=30)
+HISTORY_LIMIT = 50  # ... the latest this many, so a long outage does not flood a TV
+ENDED_KEPT = 2000  # ended tickets remembered as heard, so none is replayed twice
+
 
 @dataclass
 class Picture:
@@ -41,10 +54,13 @@ class Picture:
     tables: dict[int, int | None] = field(default_factory=dict)  # taken table -> ticket shown
     changed: TablesChanged = field(default_factory=lambda: TablesChanged(frozenset(), ()))
     table_count: int | None = None  # what displays that `watch` were told
+    as_of: datetime | None = None  # when the picture was last known complete
+    ended: dict[int, None] = field(default_factory=dict)  # recently ended tickets heard of
     away: set[int] = field(default_factory=set)  # tables shown as "Back soon" to watchers
 
     def apply(self, event: Event) -> None:
         """Follow one delivered event (called for every event, in delivery order)."""
+        self.as_of = datetime.now(timezone.utc)
         if isinstance(event, TicketCreated):
             self.waiting.add(event.ticket.id)
             if isinstance(event, TicketRequeued) and event.table is not None:
@@ -58,6 +74,7 @@ class Picture:
         elif isinstance(event, TicketEnded):
             if self.tables.get(event.table) == event.ticket.id:
                 self.tables[event.table] = None
+            self.heard_ended(event.ticket.id)
         elif isinstance(event, TablePicked):
             self.tables.setdefault(event.table, None)
         elif isinstance(event, TableUnpicked):
@@ -70,6 +87,11 @@ class Picture:
         elif isinstance(event, TableCountChanged):
             self.table_count = event.count
 
+    def heard_ended(self, ticket_id: int) -> None:
+        self.ended[ticket_id] = None
+        if len(self.ended) > ENDED_KEPT:
+            del self.ended[next(iter(self.ended))]
+
 
 @dataclass(frozen=True)
 class Truth:
@@ -80,6 +102,7 @@ class Truth:
     changed: TablesChanged
     mentioned: dict[int, TicketView]
     table_count: int
+    missed: list[tuple[TicketView, int]] = field(default_factory=list)  # calls, by claim time
     away: set[int] = field(default_factory=set)
 
 
@@ -97,8 +120,27 @@ def read_truth(picture: Picture) -> Truth:
             changed=tables_changed(session),
             mentioned={t.id: ticket_view(t, name) for t, name in rows},
             table_count=stored_table_count(session),
+            missed=_missed_calls(session, picture),
             away=set(away_tables(session)),
         )
+
+
+def _missed_calls(session: Session, picture: Picture) -> list[tuple[TicketView, int]]:
+    """Tickets claimed at a table and finished since the picture was last complete, that
+    its displays never heard end (nor saw claimed: those are `_cleared`). A picture never
+    complete before (a worker's first resync) missed nothing: the recent ones are returned
+    all the same, so that the resync records them as heard, and sends none of them."""
+    since = picture.as_of or datetime.now(timezone.utc)
+    rows = session.execute(
+        select(Ticket, Staff.username).outerjoin(Staff, Staff.id == Ticket.staff_id)
+        .where(Ticket.status.in_((TicketStatus.COMPLETED, TicketStatus.CANCELLED)),
+               Ticket.table_number.is_not(None), Ticket.claimed_at.is_not(None),
+               Ticket.ended_at >= since - HISTORY_MARGIN)
+        .order_by(Ticket.claimed_at.desc()).limit(HISTORY_LIMIT)
+    ).all()
+    shown = set(picture.tables.values())
+    return [(ticket_view(t, name), t.table_number) for t, name in reversed(rows)
+            if t.id not in picture.ended and t.id not in shown]
 
 
 def staff_messages(picture: Picture, truth: Truth) -> tuple[list[str], list[TicketView]]:
@@ -113,13 +155,20 @@ def display_messages(picture: Picture, truth: Truth, *, redact_email: bool) -> l
     """Tables first (as a new display's greeting: `pick` before `claimed`), then tickets."""
     first: list[str] = []
     taken = set(truth.changed.taken)
-    for table in sorted(set(picture.tables) | taken):
+    missed: dict[int, list[str]] = {}
+    for ticket, table in truth.missed if picture.as_of is not None else ():
+        ended = protocol.display_complete if ticket.status == TicketStatus.COMPLETED \
+            else protocol.display_cancel
+        missed.setdefault(table, []).extend(
+            [protocol.display_claimed(ticket, table, redact_email=redact_email), ended(table)])
+    for table in sorted(set(picture.tables) | taken | set(missed)):
+        if table in picture.tables:
+            first.extend(_cleared(picture.tables[table], truth, table) if table in taken else [])
+        else:
+            first.append(protocol.display_pick(table))
+        first.extend(missed.get(table, []))
         if table not in taken:
             first.append(protocol.display_unpick(table))
-        elif table not in picture.tables:
-            first.append(protocol.display_pick(table))
-        else:
-            first.extend(_cleared(picture.tables[table], truth, table))
     then = [
         protocol.display_claimed(ticket, table, redact_email=redact_email)
         for table, ticket in sorted(truth.at_tables.items())
@@ -170,7 +219,12 @@ def resync(registry: Registry, picture: Picture) -> int:
     picture.tables.update({table: t.id for table, t in truth.at_tables.items()})
     picture.changed = truth.changed
     picture.table_count = truth.table_count
+    for ticket, _table in truth.missed:
+        picture.heard_ended(ticket.id)
+    picture.as_of = datetime.now(timezone.utc)
     picture.away = truth.away
+    for after in registry.after_resync:
+        after()
     return touched
 
 

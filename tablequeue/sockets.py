@@ -9,12 +9,15 @@ from functools import partial
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-from flask import Flask, current_app, request, session
+from flask import Flask, Response, current_app, request, session
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import detached, floorwatch, logs, metrics, protocol, security, service, throttle
-from tablequeue.broadcast import Connection, Registry, Role
+from tablequeue import (
+    detached, farewell, floorwatch, logs, metrics, protocol, security, service, throttle,
+    visitor_kiosk,
+)
+from tablequeue.broadcast import Connection, Registry, Role, close
 from tablequeue.extensions import sock
 from tablequeue.outcomes import Event, Outcome, Refusal
 from tablequeue.service import admin, away, putback, stats
@@ -137,7 +140,15 @@ def _back(conn: Connection, command: protocol.Back) -> Answer:
 
 
 def _new(conn: Connection, command: protocol.New) -> Answer:
-    return _reply("new", service.new(command.email, command.name), protocol.success_new)
+    outcome = service.new(command.email, command.name)
+    if outcome.ok:
+        visitor_kiosk.remember(conn, outcome.value.id)  # type: ignore[attr-defined]
+    return _reply("new", outcome, protocol.success_new)
+
+
+def _follow_link(conn: Connection, command: protocol.Command) -> Answer:
+    """Extension: `link` and `notices` (tablequeue.visitor_kiosk)."""
+    return Answer(visitor_kiosk.handle(conn, command))
 
 
 def _query(conn: Connection, command: protocol.Query) -> Answer:
@@ -204,7 +215,8 @@ _staff_command = _dispatch({
 })
 
 _kiosk_handlers = _dispatch({protocol.New: _new, protocol.Query: _query,
-                             protocol.Watch: _kiosk_watch})
+                             protocol.Watch: _kiosk_watch, protocol.Link: _follow_link,
+                             protocol.Notices: _follow_link})
 
 _display_command = _dispatch({protocol.Watch: _display_watch})
 
@@ -236,6 +248,16 @@ def _decline_deflate() -> None:
         request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
 
+@sock.bp.before_request  # type: ignore[union-attr]
+def _refuse_when_stopping() -> Response | None:
+    """A worker told to stop takes no new websocket: 503 before the upgrade, so the client
+    tries again (and reaches a worker that is not stopping) instead of being greeted and
+    then dropped."""
+    if registry().stopping:
+        return Response(protocol.SHUTTING_DOWN, 503, {"Retry-After": "1", "Connection": "close"})
+    return None
+
+
 def _serve(
     ws: object,
     role: Role,
@@ -248,6 +270,7 @@ def _serve(
     which then ends: an idle websocket keeps no greenlet."""
     peer = detached.Peer(ws) if detached.available() else None
     conn = Connection(peer or ws, role, address=throttle.client_address())  # type: ignore[arg-type]
+    conn.base_url = request.host_url
     registry().add(conn)
     conn.request_id, opened = logs.request_id(), perf_counter()
     logs.event("ws_open", role=role.value, request_id=conn.request_id)
@@ -260,9 +283,12 @@ def _serve(
 
     started = False
     try:
+        if registry().stopping:  # told to stop while this handshake ran: see _refuse_when_stopping
+            close(conn, protocol.GOING_AWAY, protocol.SHUTTING_DOWN)
+            return
         security.remember_screen(conn)
-        if on_join:
-            _guarded(conn, "", lambda: on_join(conn))
+        if on_join and not farewell.greeted(conn, on_join):
+            return
         if peer is None:  # simple-websocket's own reader; Flask-Sock ends this on close
             while True:
                 _received(conn, ws.receive(), commands, handle)  # type: ignore[attr-defined]
@@ -297,16 +323,25 @@ def _received(conn: Connection, frame: str | bytes, commands: frozenset[str], ha
 
 
 def _respond(conn: Connection, answer: Answer, answered: list[str] | None = None) -> None:
+    """One reply per command, always: what follows the reply (the bind replay after
+    `pick`) cannot take it back, so if it fails the connection is told to come back
+    rather than sent a second, contradicting reply."""
     if answered is not None:
         answered.append(answer.reply)
         metrics.observe_events(answer.events)
+    failed: list[Exception] = []
 
     def reply() -> None:
         conn.send(answer.reply)
         if answer.then:
-            answer.then()
+            try:
+                answer.then()
+            except Exception as failure:  # the events must still be delivered, below
+                failed.append(failure)
 
     registry().publish(answer.events, reply)
+    if failed:
+        farewell.come_back(conn, "replay", failed[0])
 
 
 def _guarded(conn: Connection, word: str, action: Callable[[], None]) -> None:

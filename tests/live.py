@@ -39,8 +39,8 @@ def free_port() -> int:
 class Client:
     """A websocket client that reads like the protocol document."""
 
-    def __init__(self, url: str, headers: list[str] | None = None) -> None:
-        self.ws = websocket.create_connection(url, timeout=10, header=headers or [])
+    def __init__(self, url: str, headers: list[str] | None = None, timeout: float = 10) -> None:
+        self.ws = websocket.create_connection(url, timeout=timeout, header=headers or [])
 
     def send(self, text: str) -> None:
         self.ws.send(text)
@@ -88,17 +88,27 @@ class Client:
         self.send("sync")
         return self.until(lambda m: m == "error sync unknown command", timeout)[1]
 
-    def close_code(self, timeout: float = 10) -> int | None:
-        """Read until the server's close frame; its status code (None: closed without one)."""
-        self.ws.settimeout(timeout)
+    def close_code(self, timeout: float = 10, seen: list[str] | None = None) -> int | None:
+        """Read until the server's close frame; its status code (None: closed without one).
+        The text messages read on the way are appended to `seen`. `timeout` bounds the
+        whole wait: a connection kept open (pings answered, nothing said) fails it."""
+        deadline = time.monotonic() + timeout
         for _ in range(1000):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"the server kept the connection open for {timeout} s")
+            self.ws.settimeout(remaining)
             try:
                 opcode, frame = self.ws.recv_data_frame(True)
             except (websocket.WebSocketConnectionClosedException, ConnectionError):
                 return None
+            except websocket.WebSocketTimeoutException:
+                raise AssertionError(f"the server kept the connection open for {timeout} s")
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 data = frame.data or b""
                 return int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+            if opcode == websocket.ABNF.OPCODE_TEXT and seen is not None:
+                seen.append(frame.data.decode())
         raise AssertionError("the server never closed the connection")
 
     def drain(self, quiet: float = QUIET) -> list[str]:
@@ -316,7 +326,7 @@ class LiveServer:
         engine = self.engine()
         with engine.begin() as conn:
             for table in (
-                "tickets", "visitors", "table_assignments", "staff_sessions", "staff", "settings"
+                "mail_outbox", "follow_codes", "tickets", "visitors", "table_assignments", "staff_sessions", "staff", "settings"
             ):
                 conn.execute(sa.text(f"DELETE FROM {table}"))
         engine.dispose()

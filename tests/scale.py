@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import sqlalchemy as sa
 
@@ -206,4 +207,110 @@ class CuttableProxy:
     def close(self) -> None:
         self._closed = True
         self.cut()
+        self.listener.close()
+
+
+class TripProxy(CuttableProxy):
+    """A CuttableProxy that cuts by itself at one precise moment: once `arm()`ed, right
+    after PostgreSQL acknowledges the COMMIT of a transaction whose statements contained
+    `trigger` (say b"INSERT INTO table_assignments"). The server has its commit; its next
+    statement finds the database gone."""
+
+    def __init__(self, trigger: bytes, target_port: int = 5432,
+                 before_ack: Callable[[], None] | None = None) -> None:
+        """`before_ack`: run instead of cutting, before the COMMIT's acknowledgement is
+        forwarded (say, SIGKILL the worker waiting for it: committed, never published)."""
+        self.trigger = trigger
+        self.before_ack = before_ack
+        self.armed = False
+        self.tripped = threading.Event()
+        self._wrote: set[socket.socket] = set()  # upstream sockets that carried `trigger`
+        super().__init__(target_port)
+
+    def arm(self) -> None:
+        self.tripped.clear()
+        self.armed = True
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                if self.armed and self.trigger in data:
+                    self._wrote.add(dst)  # client -> PostgreSQL
+                if self.armed and src in self._wrote and b"COMMIT\x00" in data \
+                        and self.before_ack is not None:
+                    self.armed = False
+                    self.before_ack()
+                    self.tripped.set()
+                    return
+                dst.sendall(data)
+                if self.armed and src in self._wrote and b"COMMIT\x00" in data:
+                    self.armed = False
+                    self.cut()
+                    self.tripped.set()
+                    return
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class HangingProxy:
+    """A TCP forwarder to PostgreSQL that can stop forwarding without closing anything:
+    `hang()` is a network that drops every packet (open connections wait, new ones are
+    accepted but get no answer), `flow()` lets everything through again, held bytes first."""
+
+    def __init__(self, target_port: int = 5432) -> None:
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def hang(self) -> None:
+        self.flowing.clear()
+
+    def flow(self) -> None:
+        self.flowing.set()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._join, args=(conn,), daemon=True).start()
+
+    def _join(self, conn: socket.socket) -> None:
+        self.flowing.wait()
+        try:
+            upstream = socket.create_connection(self.target)
+        except OSError:
+            conn.close()
+            return
+        for a, b in ((conn, upstream), (upstream, conn)):
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                self.flowing.wait()
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._closed = True
+        self.flowing.set()
         self.listener.close()

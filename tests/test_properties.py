@@ -18,8 +18,9 @@ from tablequeue.outcomes import Refusal, TicketView
 from tablequeue.service.identity import USERNAME
 from tablequeue.service.tickets import NAME_MAX, _email_refusal, _name_refusal
 
-ALL = protocol.STAFF_COMMANDS | protocol.KIOSK_COMMANDS
-ROUTES = [protocol.STAFF_COMMANDS, protocol.KIOSK_COMMANDS, protocol.DISPLAY_COMMANDS]
+ALL = protocol.STAFF_COMMANDS | protocol.KIOSK_COMMANDS | protocol.VISITOR_COMMANDS
+ROUTES = [protocol.STAFF_COMMANDS, protocol.KIOSK_COMMANDS, protocol.DISPLAY_COMMANDS,
+          protocol.VISITOR_COMMANDS]
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 text = st.text(st.characters(codec="utf-8"), max_size=300)
 word = st.sampled_from(sorted(ALL) + ["", "PICK", "news", "error", "success", "taken"])

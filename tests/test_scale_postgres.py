@@ -99,10 +99,10 @@ def test_healthz_reports_database_relay_and_connections(tmp_path: Path) -> None:
             with urllib.request.urlopen(server.base + "/healthz", timeout=10) as response:
                 assert response.status == 200
                 body = json.loads(response.read())
-            if body["connections"] == {"staff": 1, "kiosk": 0, "display": 2}:
+            if body["connections"] == {"staff": 1, "kiosk": 0, "display": 2, "visitor": 0}:
                 break
             time.sleep(0.05)
-        assert body["connections"] == {"staff": 1, "kiosk": 0, "display": 2}
+        assert body["connections"] == {"staff": 1, "kiosk": 0, "display": 2, "visitor": 0}
         assert body["status"] == "ok" and body["database"] == "ok"
         assert body["relay"]["state"] == "ok"
         assert body["relay"]["channel"].startswith(server.env["REDIS_CHANNEL"])

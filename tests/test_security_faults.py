@@ -177,3 +177,58 @@ def test_a_bug_in_a_handler_answers_internal_error_and_keeps_the_connection(
     found = re.search(r"request ([0-9a-f]{12}): 'pick' failed on /ws/staff", log)
     assert found, "the failure was not logged with a request id"
     assert "ValueError" in log[found.start():]  # the traceback is in the log, not the reply
+
+
+def test_a_screen_that_cannot_be_greeted_is_told_to_come_back(fresh: LiveServer, connect,
+                                                              desk, opened) -> None:
+    """Issue 12, defect 1: a greeting that cannot be read closes the connection with 1013
+    (try again later) instead of keeping it open and silent for good."""
+    desk("ada", 3)
+    with database_down(fresh):
+        # SQLite: every transaction, the worker's own background reads included, waits out
+        # the busy timeout (5 s) first, blocking the worker: handshakes are slow too.
+        for path in ("/ws/display", "/ws/staff"):
+            opened.append(Client(fresh.url(path), timeout=60))
+            assert opened[-1].close_code(timeout=60) == 1013
+    # Back: the client's reconnect is greeted as usual.
+    assert connect("/ws/display").recv() == "pick 3"
+    assert connect("/ws/staff").recv() == "taken 3"
+
+
+def test_a_stopping_server_refuses_or_closes_every_new_websocket(fresh: LiveServer) -> None:
+    """Issue 12, defect 3: from SIGTERM on, a websocket opened while the workers still
+    accept is refused (503) or closed with 1001, never greeted and then dropped (1006)."""
+    opened: list[Client] = []
+    refused: list[str] = []
+    done = threading.Event()
+
+    def open_many() -> None:
+        for n in range(5000):  # bounded; the server's exit ends it long before
+            if done.is_set():
+                return
+            try:
+                opened.append(fresh.connect(("/ws/staff", "/ws/display")[n % 2]))
+            except websocket.WebSocketBadStatusException as error:
+                refused.append(str(error.status_code))
+            except (OSError, websocket.WebSocketException) as error:
+                refused.append(type(error).__name__)  # no websocket: the port is closed
+
+    opener = threading.Thread(target=open_many)
+    opener.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(opened) < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        fresh.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]  (to the arbiter)
+        fresh.process.wait(timeout=30)  # type: ignore[union-attr]
+        done.set()
+        opener.join(timeout=30)
+        codes = [client.close_code(timeout=15) for client in opened]
+        assert len(opened) >= 20
+        assert [c for c in codes if c != 1001] == [], f"{codes.count(None)} dropped without a close"
+    finally:
+        done.set()
+        for client in opened:
+            client.close()
+        fresh.stop()
+        fresh.start()

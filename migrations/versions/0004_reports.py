@@ -7,12 +7,12 @@ measurement noise (bench.service_calls, docs/performance.md). Returning visitors
 a visitor's earlier tickets (visitor_id, created_at).
 
 Revision ID: 0004_reports
-Revises: 0004_floor (written on 0003; chained after issue 13's 0004_floor when main was merged)
+Revises: 0004_follow (written on 0003; chained after 0004_floor and 0004_follow when main was merged)
 """
 from alembic import op
 
 revision = "0004_reports"
-down_revision = "0004_floor"
+down_revision = "0004_follow"
 branch_labels = None
 depends_on = None
 REPORT_COLUMNS = ("created_at", "status", "claimed_at", "ended_at", "staff_id", "table_number",

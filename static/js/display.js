@@ -130,7 +130,9 @@
       const key = t.id + "@" + table;
       if (!state.announced.has(key)) {
         state.announced.add(key);
-        if (state.synced) call(table, t);
+        // A call missed during an outage, replayed by the server's resync, has already
+        // ended (its `complete`/`cancel` follows): never announced as if it were new.
+        if (state.synced && !TQ.ended(t)) call(table, t);
       }
     }
 

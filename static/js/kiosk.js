@@ -32,6 +32,9 @@
     let autofilled = ""; // the name `query` put there, which we may replace again
     let autofilledFor = ""; // ...and the (lower-cased) email it belongs to
     let resetTimer = null;
+    // Extensions (kiosk-follow.js) listen on the root: the client, each ticket, each reset.
+    const tell = (name, detail) => root.dispatchEvent(new CustomEvent(name, { detail }));
+    tell("kiosk:ready", { client });
 
     function say(text) {
       error.textContent = text ? text.charAt(0).toUpperCase() + text.slice(1) + "." : "";
@@ -74,6 +77,7 @@
       confirmation.classList.add("hidden");
       formView.classList.remove("hidden");
       submit.disabled = false;
+      tell("kiosk:reset", {});
     }
 
     function confirm(ticket, visitor) {
@@ -91,6 +95,7 @@
       // Position and estimate come from the server as a partial (never names or emails).
       const url = root.dataset.ticketUrl.replace(/0$/, String(ticket.id));
       htmx.ajax("GET", url, { target: "#kiosk-ticket", swap: "outerHTML" });
+      tell("kiosk:ticket", { ticket });
     }
 
     function showConfirmation() {

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete, exists, func, select, or_, and_
 
 from tablequeue.db import unit_of_work
-from tablequeue.models import Ticket, TicketStatus, Visitor, utcnow
+from tablequeue.models import FollowCode, Ticket, TicketStatus, Visitor, utcnow
 
 _ACTIVE = (TicketStatus.WAITING, TicketStatus.SERVING)
 
@@ -30,6 +30,14 @@ def purge(days: int) -> Purged:
         raise PrivacyError("keep at least one day of visitor data")
     cutoff = utcnow() - timedelta(days=days)
     with unit_of_work() as session:
+        # Follow links die an hour after their ticket ends: their codes go at once. A
+        # deleted ticket takes its codes and unsent mail with it (ON DELETE CASCADE).
+        session.execute(
+            delete(FollowCode).where(FollowCode.ticket_id.in_(
+                select(Ticket.id).where(Ticket.status.not_in(_ACTIVE),
+                                        Ticket.ended_at < utcnow() - timedelta(hours=1))))
+            .execution_options(synchronize_session=False)
+        )
         tickets = session.execute(
             delete(Ticket).where(
                 Ticket.status.not_in(_ACTIVE),

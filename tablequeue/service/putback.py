@@ -16,7 +16,7 @@ from tablequeue.outcomes import (
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.ticket_sql import TICKETS, VIEW, _updated
 
-_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED)
+_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED, TicketStatus.LEFT)
 
 # One conditional UPDATE decides: serving, by this staff member, under the limit. A
 # concurrent complete/cancel or a second requeue of the same ticket matches nothing.

@@ -15,14 +15,15 @@ from tablequeue.models import Staff, TicketStatus, Visitor, utcnow
 from tablequeue.outcomes import (
     Outcome, Refusal, TicketClaimed, TicketCreated, TicketEnded, TicketView, refused,
 )
-from tablequeue.service import ticket_sql
+from tablequeue.service import outbox, ticket_sql
 from tablequeue.service.floor import queue_closed
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.views import in_service, serving_ticket, ticket_view, waiting
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 NAME_MAX = 100
-_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED)
+# A ticket its visitor left (tablequeue.service.follow) is finished like any other.
+_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED, TicketStatus.LEFT)
 # Bidirectional overrides can make a name display as something else on the TV.
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -104,6 +105,7 @@ def _accept(connection: Connection, token_hash: str | None,
     row = ticket_sql.claim(connection, ticket_id, desk.staff_id, desk.table, utcnow())
     if row is None:
         return refused(_claim_refusal(ticket_sql.state(connection, ticket_id)) or Refusal.CLAIMED)
+    outbox.on_claimed(connection, ticket_id, desk.table)  # mail, when configured: same transaction
     view = _view(row, desk.username, TicketStatus.SERVING)
     return Outcome(value=view.id, events=[TicketClaimed(view, desk.table)])
 

@@ -1,0 +1,302 @@
+"""`python -m bench.drill`: the fault drill. Two hosts x two gevent workers over one
+PostgreSQL (through a TCP proxy the drill runs) and a private Redis, under load from staff
+consoles, displays and kiosks, while faults are injected one after another:
+
+  worker SIGKILL, whole-host SIGKILL, SIGSTOPped worker (10 s), Redis down (8 s),
+  PostgreSQL unreachable (3 s, connections hang), backend terminations every 50 ms (2 s),
+  graceful host restart.
+
+Per fault it prints: recovery (from the repair until a new ticket has reached every staff
+console on both hosts), tickets lost (acknowledged, not in the database), double claims,
+commands with no reply (connection open) or two replies, and clients whose view differs
+from the database 5 s after the repair. Needs PostgreSQL (--postgres, default the test
+server) and redis-server on PATH; the shared Redis is never touched."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import psycopg
+import psutil
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from bench.drill_clients import Actor, Display, Kiosk, Staff, Tally, Unbound
+from bench.launch import ROOT, _fresh_postgres, _with_database, drop_seed, free_port, seed
+from tests.scale import HangingProxy, PrivateRedis, truth
+
+STAFF_PER_HOST, DISPLAYS_PER_HOST, UNBOUND_PER_HOST = 4, 3, 1
+
+
+class Host:
+    """One gunicorn arbiter with two workers, restartable on the same port."""
+
+    def __init__(self, name: str, workdir: Path, env: dict[str, str]) -> None:
+        self.name, self.port = name, free_port()
+        self.env = {**os.environ, **env, "BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": "2"}
+        self.log = workdir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "wsgi:app", "-c", "gunicorn.conf.py"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        deadline = time.monotonic() + 60
+        while len(self.workers()) < 2 or not _answers(self.port):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} did not start; see {self.log}")
+            time.sleep(0.1)
+
+    def workers(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.process.pid).children() if self.process else []
+        except psutil.NoSuchProcess:
+            return []
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)  # type: ignore[union-attr]
+        self.process.wait()  # type: ignore[union-attr]
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _answers(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return s.recv(16).startswith(b"HTTP/1.1")
+    except OSError:
+        return False
+
+
+class Drill:
+    def __init__(self, workdir: Path, postgres: str, rate: float) -> None:
+        self.workdir = workdir
+        self.seeded = seed(workdir, 2 * STAFF_PER_HOST, postgres=postgres)
+        self.database = _fresh_postgres(self.seeded.postgres)  # type: ignore[arg-type]
+        self.proxy = HangingProxy()
+        self.redis = PrivateRedis(workdir)
+        self.redis.start()
+        proxied = self.database.replace("@127.0.0.1:5432/", f"@127.0.0.1:{self.proxy.port}/")
+        env = {"DATABASE_URL": proxied, "REDIS_URL": self.redis.url, "RATE_LIMITS": "off",
+               "SECRET_KEY": "drill-" + os.urandom(16).hex(), "TABLE_COUNT": "20", "LOG_LEVEL": "warning",
+               "REDIS_CHANNEL": "tq-drill"}
+        self.hosts = [Host("host-a", workdir, env), Host("host-b", workdir, env)]
+        for host in self.hosts:
+            host.start()
+        self.tally, self.stop, self.paused = Tally(), threading.Event(), threading.Event()
+        self.actors: list[Actor] = []
+        self.staff: list[Staff] = []
+        tokens = self.seeded.tokens
+        for h, host in enumerate(self.hosts):
+            args = (host.port, self.tally, self.stop, self.paused)
+            for i in range(STAFF_PER_HOST):
+                n = h * STAFF_PER_HOST + i
+                self.staff.append(Staff(n, *args, token=tokens[n]))
+            self.actors += [Display(10 * h + i, *args) for i in range(DISPLAYS_PER_HOST)]
+            self.actors += [Unbound(20 + 10 * h + i, *args) for i in range(UNBOUND_PER_HOST)]
+        self.kiosks = [Kiosk(h, host.port, self.tally, self.stop, self.paused, rate / 2)
+                       for h, host in enumerate(self.hosts)]
+        self.actors += self.staff + self.kiosks
+        self.rows: list[tuple[str, ...]] = []
+        self.verbose = False
+
+    def engine(self) -> sa.Engine:  # tests.scale.truth reads through this
+        return sa.create_engine(self.database, poolclass=NullPool)
+
+    # ---- measuring -------------------------------------------------------------------
+
+    def recovery(self, repaired: float, within: float = 30.0) -> float | None:
+        """Seconds from `repaired` until a probe ticket created after it has reached every
+        staff console (live `new`, or the replay of a console that reconnected)."""
+        probes = 0
+        deadline = repaired + within
+        while time.monotonic() < deadline:
+            kiosk = self.kiosks[probes % 2]
+            probes += 1
+            kiosk.probes.append(f"new probe{probes}-{int(repaired)}@drill.example Probe {probes}")
+            time.sleep(0.25)
+            with self.tally.lock:
+                for ticket, acked in list(kiosk.probe_ids):
+                    seen = self.tally.arrivals.get(ticket, {})
+                    if acked >= repaired and len(seen) == len(self.staff):
+                        return max(seen.values()) - repaired
+        return None
+
+    def differing(self) -> int:
+        """Pause the load, let the last messages land, compare every view with the database."""
+        self.paused.set()
+        deadline = time.monotonic() + 5
+        while any(a.pending for a in self.actors) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        now = truth(self)  # type: ignore[arg-type]
+        wrong = 0
+        for actor in self.actors:
+            screen = actor.screen
+            if isinstance(actor, Kiosk):
+                continue
+            if screen is None:
+                differs = "not connected"
+            elif isinstance(actor, Staff):
+                differs = (frozenset(screen.waiting) ^ now.waiting) or (not actor.bound and "unbound")
+            elif isinstance(actor, Unbound):
+                differs = screen.taken != now.taken and f"{screen.taken} != {now.taken}"
+            else:
+                differs = screen.tables != now.at_tables and f"{screen.tables} != {now.at_tables}"
+            if differs:
+                wrong += 1
+                if self.verbose:
+                    print(f"   {type(actor).__name__} {actor.number}: {differs}", flush=True)
+        self.paused.clear()
+        return wrong
+
+    def run_fault(self, name: str, inject: Callable[[], float]) -> None:
+        """`inject` breaks something, repairs it and returns the moment of the repair."""
+        self.tally.phase = name
+        print(f"-- {name}", flush=True)
+        repaired = inject()
+        recovered = self.recovery(repaired)
+        time.sleep(max(0.0, repaired + 5 - time.monotonic()))
+        wrong = self.differing()
+        t = self.tally
+        self.rows.append((name, "n/a" if recovered is None else f"{recovered:.1f}",
+                          str(self.lost(name)), str(self.double_claims(name)),
+                          str(t.no_reply[name]), str(t.two_replies[name]), str(wrong),
+                          str(t.cut[name])))
+        time.sleep(2)
+
+    def lost(self, phase: str) -> int:
+        engine = self.engine()
+        with engine.connect() as conn:
+            stored = {r.id: (r.email, r.name) for r in conn.execute(sa.text(
+                "SELECT id, email, name FROM tickets"))}
+        engine.dispose()
+        with self.tally.lock:
+            mine = [(i, e, n) for i, (e, n, p) in self.tally.acknowledged.items() if p == phase]
+        return sum(1 for i, e, n in mine if stored.get(i) != (e, n))
+
+    def double_claims(self, phase: str) -> int:
+        with self.tally.lock:
+            doubled = sum(1 for n in self.tally.claims.values() if n > 1)
+        already = sum(int(r[3]) for r in self.rows)
+        return doubled - already  # the claims counter is global: new doubles in this phase
+
+
+def faults(d: Drill) -> list[tuple[str, Callable[[], float]]]:
+    a, b = d.hosts
+
+    def worker_kill() -> float:
+        a.workers()[0].send_signal(signal.SIGKILL)  # gunicorn starts a new one
+        return time.monotonic()
+
+    def host_kill() -> float:
+        b.kill()
+        time.sleep(1)
+        b.start()
+        return time.monotonic()
+
+    def worker_stop() -> float:
+        worker = a.workers()[0]
+        worker.send_signal(signal.SIGSTOP)
+        time.sleep(10)
+        worker.send_signal(signal.SIGCONT)
+        return time.monotonic()
+
+    def redis_down() -> float:
+        d.redis.stop()
+        time.sleep(8)
+        d.redis.start()
+        return time.monotonic()
+
+    def postgres_hangs() -> float:
+        d.proxy.hang()
+        time.sleep(3)
+        d.proxy.flow()
+        return time.monotonic()
+
+    def terminations() -> float:
+        name = d.database.rsplit("/", 1)[1]
+        admin = _with_database(d.database, "postgres").replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            end = time.monotonic() + 2
+            while time.monotonic() < end:
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                             " WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+                time.sleep(0.05)
+        return time.monotonic()
+
+    def graceful_restart() -> float:
+        a.stop()
+        a.start()
+        return time.monotonic()
+
+    return [("worker SIGKILL", worker_kill), ("host SIGKILL", host_kill),
+            ("worker SIGSTOP 10 s", worker_stop), ("Redis down 8 s", redis_down),
+            ("PostgreSQL hangs 3 s", postgres_hangs), ("backend kills 50 ms x 2 s", terminations),
+            ("graceful host restart", graceful_restart)]
+
+
+HEADER = ("fault", "recovery s", "lost", "double claims", "no reply", "two replies",
+          "views wrong at +5 s", "cut by a drop")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.drill", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    p.add_argument("--rate", type=float, default=4.0, help="tickets per second, both kiosks")
+    p.add_argument("--only", default="", help="comma-separated fault numbers (1-7) to run")
+    p.add_argument("--verbose", action="store_true", help="print every view that differs")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tq-drill-") as tmp:
+        d = Drill(Path(tmp), args.postgres, args.rate)
+        d.verbose = args.verbose
+        try:
+            for actor in d.actors:
+                actor.start()
+            time.sleep(5)  # every console bound, the load running
+            chosen = {int(n) for n in args.only.split(",") if n} or set(range(1, 8))
+            for n, (name, inject) in enumerate(faults(d), 1):
+                if n in chosen:
+                    d.run_fault(name, inject)
+            tickets, claims = len(d.tally.acknowledged), len(d.tally.claims)
+        finally:
+            d.stop.set()
+            for host in d.hosts:
+                host.stop()
+            d.redis.stop()
+            d.proxy.close()
+            from bench.launch import _admin
+            _admin(d.database, f'DROP DATABASE IF EXISTS "{d.database.rsplit("/", 1)[1]}" WITH (FORCE)')
+            drop_seed(d.seeded)
+    print(f"\n{tickets} tickets acknowledged, {claims} claimed, "
+          f"{2 * STAFF_PER_HOST} staff, {2 * DISPLAYS_PER_HOST} displays, "
+          f"{2 * UNBOUND_PER_HOST} unbound consoles, 2 kiosks at {args.rate}/s\n")
+    print("| " + " | ".join(HEADER) + " |")
+    print("|" + "---|" * len(HEADER))
+    for row in d.rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

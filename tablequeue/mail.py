@@ -1,0 +1,157 @@
+"""The background mail sender: one per worker, started by wsgi.py when SMTP_URL and
+MAIL_FROM are set. It claims one due outbox row at a time with a conditional UPDATE (on
+PostgreSQL after SELECT ... FOR UPDATE SKIP LOCKED), sends it, and deletes it; a failure
+puts the row back with exponential backoff. Nothing here runs in a request or a
+websocket handler, so a slow or dead mail server delays no reply and no page.
+
+A claim is a lease (LEASE): a worker killed mid-send leaves the row to be sent again once
+the lease lapses (at least once). Otherwise each row is sent once, by one worker."""
+
+from __future__ import annotations
+
+import logging
+import random
+import smtplib
+import ssl
+import threading
+import time
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid, parseaddr
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flask import Flask
+from sqlalchemy import delete, or_, select, update
+
+from tablequeue.db import transaction
+from tablequeue.models import OutboxMail, utcnow
+
+log = logging.getLogger(__name__)
+
+OUTBOX = OutboxMail.__table__
+POLL_SECONDS = 1.0  # an idle sender looks for due mail this often
+LEASE = timedelta(minutes=2)  # longer than any one SMTP conversation (TIMEOUT)
+TIMEOUT = 15  # seconds for the SMTP connection and each command
+BACKOFF_FIRST, BACKOFF_MAX = 1.0, 300.0  # seconds before a retry, doubling
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before retry number `attempts` + 1: doubling, capped, with jitter."""
+    base = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts - 1))
+    return base * (0.75 + random.random() / 2)
+
+
+def claim_one() -> Any | None:
+    """Take the oldest due row nobody holds; None when there is none. The conditional
+    UPDATE decides between workers (and hosts) racing for the same row."""
+    now = utcnow()
+    free = or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now)
+    with transaction() as connection:
+        candidate = connection.execute(
+            select(OUTBOX.c.id).where(OUTBOX.c.next_attempt_at <= now, free)
+            .order_by(OUTBOX.c.id).limit(1).with_for_update(skip_locked=True)
+        ).scalar()
+        if candidate is None:
+            return None
+        taken = connection.execute(
+            update(OUTBOX).where(OUTBOX.c.id == candidate, free)
+            .values(claimed_until=now + LEASE, attempts=OUTBOX.c.attempts + 1)
+        ).rowcount
+        if taken != 1:
+            return None
+        return connection.execute(select(OUTBOX).where(OUTBOX.c.id == candidate)).first()
+
+
+def sent(row_id: int) -> None:
+    with transaction() as connection:
+        connection.execute(delete(OUTBOX).where(OUTBOX.c.id == row_id))
+
+
+def failed(row: Any, error: Exception) -> None:
+    delay = timedelta(seconds=backoff(row.attempts))
+    with transaction() as connection:
+        connection.execute(
+            update(OUTBOX).where(OUTBOX.c.id == row.id).values(
+                claimed_until=None, next_attempt_at=utcnow() + delay,
+                last_error=f"{type(error).__name__}: {error}"[:300]))
+
+
+def message(row: Any, config: Any) -> EmailMessage:
+    """Plain text plus simple HTML; the site's name in From; no tracking of any kind."""
+    name, address = parseaddr(config["MAIL_FROM"])
+    mail = EmailMessage()
+    mail["From"] = formataddr((name or config["SITE_NAME"], address))
+    mail["To"] = row.recipient
+    mail["Subject"] = row.subject
+    mail["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or None)
+    mail["Auto-Submitted"] = "auto-generated"
+    mail.set_content(row.body_text)
+    mail.add_alternative(row.body_html, subtype="html")
+    return mail
+
+
+def deliver(url: str, mail: EmailMessage) -> None:
+    """One SMTP conversation: smtp://[user:pass@]host[:port][?starttls=1] or smtps://."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "smtps"
+    host, port = parts.hostname or "localhost", parts.port or (465 if secure else 25)
+    starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "on", "yes")
+    context = ssl.create_default_context()
+    client = (smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=context) if secure
+              else smtplib.SMTP(host, port, timeout=TIMEOUT))
+    with client:
+        if starttls:
+            client.starttls(context=context)
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        client.send_message(mail)
+
+
+class Sender:
+    """The worker's sender loop (a greenlet under gevent's patched threading)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.stats = {"sent": 0, "failed": 0}
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="mail-sender", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                with self.app.app_context():
+                    busy = self.send_due()
+            except Exception:  # the database may be away: try again shortly
+                log.warning("mail: sender round failed", exc_info=True)
+                busy = False
+            if not busy:
+                time.sleep(POLL_SECONDS)
+
+    def send_due(self) -> bool:
+        """Send one due message; False when there was none."""
+        row = claim_one()
+        if row is None:
+            return False
+        try:
+            deliver(self.app.config["SMTP_URL"], message(row, self.app.config))
+        except Exception as error:  # refused, unreachable, timed out: retry later
+            self.stats["failed"] += 1
+            log.warning("mail: sending %s #%d failed (attempt %d): %s", row.kind, row.id,
+                        row.attempts, error)
+            failed(row, error)
+            return True
+        sent(row.id)
+        self.stats["sent"] += 1
+        return True
+
+
+def start(app: Flask) -> Sender | None:
+    """Start this worker's sender if email is configured (wsgi.py; never in `flask` CLI)."""
+    if not (app.config.get("SMTP_URL") and app.config.get("MAIL_FROM")):
+        return None
+    sender = Sender(app)
+    app.extensions["tablequeue.mail"] = sender
+    sender.start()
+    return sender

@@ -1,0 +1,111 @@
+"""The mail outbox: each message is a row written in the transaction of the change it
+announces, so it exists exactly when the change does (tablequeue.mail sends and deletes
+it). Without SMTP_URL and MAIL_FROM nothing is written and nothing here runs a query.
+
+Three messages, for a visitor who ticked "Email me when it's my turn": on sign-in (number
+and follow link), when NOTIFY_AHEAD people are ahead ("you're almost up"), when called
+("Go to table N")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, render_template
+from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from tablequeue.models import FollowCode, OutboxMail, Ticket, TicketStatus, utcnow
+
+TICKETS, CODES, OUTBOX = Ticket.__table__, FollowCode.__table__, OutboxMail.__table__
+_AHEAD_OF = (
+    select(func.count()).where(TICKETS.c.status == TicketStatus.WAITING,
+                               TICKETS.c.id < bindparam("ticket"))
+)
+_EMAIL_OF = (
+    select(TICKETS.c.email).join_from(CODES, TICKETS, CODES.c.ticket_id == TICKETS.c.id)
+    .where(CODES.c.ticket_id == bindparam("ticket"), CODES.c.email_me.is_(True))
+)
+
+
+def enabled() -> bool:
+    config = current_app.config
+    return bool(config.get("SMTP_URL") and config.get("MAIL_FROM"))
+
+
+@dataclass(frozen=True)
+class Mail:
+    kind: str
+    subject: str
+    text: str
+    html: str
+
+
+def _render(kind: str, subject: str, **values: object) -> Mail:
+    values = {"site": current_app.config["SITE_NAME"], **values}
+    return Mail(kind, subject, render_template(f"mail/{kind}.txt", **values),
+                render_template(f"mail/{kind}.html", **values))
+
+
+def _queue(connection: Connection, ticket_id: int, recipient: str, mail: Mail) -> None:
+    now = utcnow()
+    connection.execute(insert(OUTBOX).values(
+        ticket_id=ticket_id, kind=mail.kind, recipient=recipient, subject=mail.subject,
+        body_text=mail.text, body_html=mail.html, created_at=now, attempts=0,
+        next_attempt_at=now))
+
+
+def on_sign_in(connection: Connection, ticket_id: int, link: str) -> None:
+    """Number and follow link. A visitor already within NOTIFY_AHEAD of the front is told
+    so now and gets no separate "almost up" later."""
+    if not enabled():
+        return
+    email = connection.execute(_EMAIL_OF, {"ticket": ticket_id}).scalar()
+    if email is None:
+        return
+    ahead = connection.execute(_AHEAD_OF, {"ticket": ticket_id}).scalar_one()
+    if ahead <= current_app.config["NOTIFY_AHEAD"]:
+        connection.execute(update(CODES).where(CODES.c.ticket_id == ticket_id)
+                           .values(almost_sent=True))
+    site = current_app.config["SITE_NAME"]
+    _queue(connection, ticket_id, email, _render(
+        "signin", f"Your ticket {ticket_id} at {site}", ticket=ticket_id, link=link,
+        ahead=ahead))
+
+
+def on_line_moved(connection: Connection) -> None:
+    """"You're almost up" for each subscribed waiting ticket that now has NOTIFY_AHEAD or
+    fewer ahead and was not told yet (a claim or a departure moved the line)."""
+    if not enabled():
+        return
+    limit = current_app.config["NOTIFY_AHEAD"]
+    earlier = TICKETS.alias("earlier")
+    ahead = (
+        select(func.count()).select_from(earlier)
+        .where(earlier.c.status == TicketStatus.WAITING, earlier.c.id < TICKETS.c.id)
+        .scalar_subquery()
+    )
+    due = connection.execute(
+        select(TICKETS.c.id, TICKETS.c.email, ahead.label("ahead"))
+        .join_from(CODES, TICKETS, CODES.c.ticket_id == TICKETS.c.id)
+        .where(and_(CODES.c.email_me.is_(True), CODES.c.almost_sent.is_(False),
+                    TICKETS.c.status == TicketStatus.WAITING, ahead <= limit))
+    ).all()
+    for ticket_id, email, count in due:
+        connection.execute(update(CODES).where(CODES.c.ticket_id == ticket_id)
+                           .values(almost_sent=True))
+        _queue(connection, ticket_id, email, _render(
+            "almost", f"You're almost up (ticket {ticket_id})", ticket=ticket_id,
+            ahead=count))
+
+
+def on_claimed(connection: Connection, ticket_id: int, table: int) -> None:
+    """In the claim's transaction: "Go to table N" to the called visitor, and "almost up"
+    to whoever the claim brought near the front."""
+    if not enabled():
+        return
+    email = connection.execute(_EMAIL_OF, {"ticket": ticket_id}).scalar()
+    if email is not None:
+        _queue(connection, ticket_id, email, _render(
+            "called", f"Go to table {table} (ticket {ticket_id})", ticket=ticket_id,
+            table=table))
+    on_line_moved(connection)
