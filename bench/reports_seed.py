@@ -75,9 +75,10 @@ def load(engine: Any, count: int, last_day: date, zone: ZoneInfo) -> None:
 
 
 def _sqlite_rows(cursor: Any, staff: list[Any], visitors: list[Any], rows: Any) -> None:
-    cursor.executemany("INSERT INTO staff VALUES (?, ?, ?, ?, ?, ?)",
+    cursor.executemany("INSERT INTO staff (id, username, password_hash, is_admin, active,"
+                       " created_at) VALUES (?, ?, ?, ?, ?, ?)",
                        [(*s[:5], _sqlite(s[5])) for s in staff])
-    cursor.executemany("INSERT INTO visitors VALUES (?, ?, ?, ?)",
+    cursor.executemany("INSERT INTO visitors (id, email, name, updated_at) VALUES (?, ?, ?, ?)",
                        [(*v[:3], _sqlite(v[3])) for v in visitors])
     cursor.executemany(
         "INSERT INTO tickets (id, visitor_id, email, name, status, staff_id, table_number,"
