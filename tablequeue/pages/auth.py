@@ -12,7 +12,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from tablequeue import security, throttle
+from tablequeue import metrics, security, throttle
 from tablequeue.service import devices, identity
 
 bp = Blueprint("auth", __name__)
@@ -30,7 +30,9 @@ def current_staff() -> identity.StaffInfo | None:
 
 def _to_login() -> Response:
     """To /login, and back to this page afterwards (the staff console is the default)."""
-    back = request.path if request.path != url_for("staff.index") else None
+    # The query string too: a bookmarked report period must survive the login.
+    here = request.full_path.rstrip("?") if request.method == "GET" else request.path
+    back = here if request.path != url_for("staff.index") else None
     return redirect(url_for("auth.login", next=back))
 
 
@@ -77,16 +79,19 @@ def login() -> str | Response | tuple[str, int]:
         wait = limiter.login_wait(username, address)
         if wait:
             minutes = max(1, round(wait / 60))
+            metrics.login("throttled")
             flash(f"Too many failed log-ins for this account or from this address. "
                   f"Wait about {minutes} minute{'s' if minutes != 1 else ''} and try again.")
             return render_template("auth/login.html"), 429
         token = identity.login(username, request.form.get("password", ""))
         if token is not None:
             limiter.login_succeeded(username, address)
+            metrics.login("success")
             session.clear()
             session["token"] = token
             return redirect(_local(request.args.get("next")) or url_for("staff.index"))
         limiter.login_failed(username, address)
+        metrics.login("failed")
         flash("That username and password do not match an active staff account.")
     return render_template("auth/login.html")
 
