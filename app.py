@@ -26,9 +26,12 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
         app.config.from_mapping(overrides)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("tablequeue").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    from tablequeue import logs
+
+    logs.init_app(app)
 
     from tablequeue import db as _engine_hooks  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
-    from tablequeue import cli, detached, health, pages, security, sockets, throttle  # noqa: F401  (sockets registers its routes)
+    from tablequeue import cli, detached, health, metrics, pages, security, sockets, throttle  # noqa: F401  (sockets registers its routes)
     from tablequeue import visitor_hub, visitor_socket  # noqa: F401  (the /ws/visitor route)
     from tablequeue.broadcast import Registry
     from tablequeue.extensions import db, sock
@@ -55,6 +58,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
 
         relay.install(app, registry)  # wsgi.py starts it in each worker
     app.register_blueprint(health.bp)
+    metrics.init_app(app)
     security.init_app(app)
     throttle.init_app(app)
     pages.register(app)

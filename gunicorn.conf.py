@@ -18,6 +18,28 @@ preload_app = False
 accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+    # gunicorn's own lines as JSON too (the app's: tablequeue/logs.py).
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "tablequeue.logs.JsonFormatter"}},
+        "handlers": {
+            "error_console": {"class": "logging.StreamHandler", "formatter": "json",
+                              "stream": "ext://sys.stderr"},
+            "console": {"class": "logging.StreamHandler", "formatter": "json",
+                        "stream": "ext://sys.stderr"},
+        },
+        "loggers": {
+            "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"],
+                               "propagate": False, "qualname": "gunicorn.error"},
+            # gunicorn's access lines carry raw paths and addresses: only with ACCESS_LOG.
+            # The app logs each request itself, by route (tablequeue/logs.py).
+            "gunicorn.access": {"level": "INFO" if accesslog else "CRITICAL",
+                                "handlers": ["console"], "propagate": False,
+                                "qualname": "gunicorn.access"},
+        },
+    }
 
 
 def on_starting(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
@@ -30,12 +52,53 @@ def on_starting(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
         load(Path(__file__).resolve().parent / "instance")
     except ConfigError as error:
         raise SystemExit(f"tablequeue: configuration error: {error}") from None
+    _metrics_directory()
     if server.cfg.workers > 1 and not os.environ.get("REDIS_URL"):
         raise SystemExit(
             "tablequeue: more than one worker needs REDIS_URL: without a Redis relay each "
             "worker would only broadcast to its own connections. Set WEB_CONCURRENCY=1 "
             "or set REDIS_URL."
         )
+
+# ---- /metrics across workers (tablequeue/metrics.py) ------------------------------------
+_OWN_METRICS_DIRECTORY = "TABLEQUEUE_OWN_METRICS_DIRECTORY"
+
+
+def _metrics_directory() -> None:
+    """With METRICS_TOKEN: prometheus_client's multiprocess directory, set before the
+    workers fork (they import prometheus_client after, and read it then), emptied so that
+    counts of an earlier run do not add in. PROMETHEUS_MULTIPROC_DIR may name one;
+    otherwise a private temporary directory is made and removed at exit."""
+    import tempfile
+    from pathlib import Path
+
+    if not os.environ.get("METRICS_TOKEN"):
+        return
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        directory = tempfile.mkdtemp(prefix="tablequeue-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        os.environ[_OWN_METRICS_DIRECTORY] = directory
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+    """A worker is gone: its live gauges (connections, relay state) leave the sums."""
+    if os.environ.get("METRICS_TOKEN") and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+    import shutil
+
+    own = os.environ.get(_OWN_METRICS_DIRECTORY)
+    if own:
+        shutil.rmtree(own, ignore_errors=True)
+
 
 # gunicorn 27's control socket sits at one fixed path per user ($XDG_RUNTIME_DIR or
 # ~/.gunicorn); servers started side by side (tests, several instances) would collide.

@@ -47,6 +47,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="extra displays that stop reading after the handshake")
     p.add_argument("--workers", type=int, default=1,
                    help="app workers; more than one relays through Redis on 127.0.0.1:6379")
+    p.add_argument("--race", action="store_true",
+                   help="claim storm: every staff connection accepts every ticket, the winner "
+                        "completes at once (default: only the assigned staff member accepts)")
     p.add_argument("--no-lean", dest="lean", action="store_false",
                    help="use the websockets client for every connection")
     p.add_argument("--repeat", type=int, default=3, help="runs per target (--compare, --sweep)")
@@ -72,7 +75,8 @@ def main(argv: list[str]) -> None:
     raise_fd_limit()
     load = Load(staff=args.staff, displays=args.displays, kiosks=args.kiosks, rate=args.rate,
                 duration=args.duration, warmup=args.warmup, clients=args.clients,
-                deflate=args.deflate, stalled=args.stalled, lean=args.lean)
+                deflate=args.deflate, stalled=args.stalled, lean=args.lean,
+                race=args.race)
     with tempfile.TemporaryDirectory(prefix="tq-bench-") as tmp:
         print(f"seeding {args.staff} staff accounts ...", flush=True)
         seeded = seed(Path(tmp), max(args.staff, 1), args.postgres)
@@ -86,14 +90,18 @@ def dispatch(args: argparse.Namespace, load: Load, seeded: object) -> None:
     from bench import modes
 
     say = lambda text: print(text, flush=True)  # noqa: E731
+    env = {"WS_DEFLATE": "on"} if args.ws_deflate else {}
+    if args.workers > 1:
+        env.update(workers_env(args.workers))
     if args.report:
         from bench.report import report
 
         report(seeded, load, say, args.quick)  # type: ignore[arg-type]
     elif args.compare:
-        modes.compare(seeded, load, say, args.repeat, args.with_capacity)  # type: ignore[arg-type]
+        modes.compare(seeded, load, say, args.repeat, args.with_capacity, env)  # type: ignore[arg-type]
     elif args.capacity:
-        cap = modes.capacity(args.target_floor, seeded, load, say)  # type: ignore[arg-type]
+        cap = modes.capacity(args.target_floor, seeded, load, say,  # type: ignore[arg-type]
+                             env=None if args.target_floor else env)
         say(f"capacity {cap.target}: {cap.rate:g} tickets/s")
     elif args.sweep:
         results = modes.sweep(seeded, load, say, args.sweep_displays, args.repeat)  # type: ignore[arg-type]
@@ -109,9 +117,6 @@ def dispatch(args: argparse.Namespace, load: Load, seeded: object) -> None:
 
         say(render(profile(args.target_floor, seeded, load, args.out)))  # type: ignore[arg-type]
     else:
-        env = {"WS_DEFLATE": "on"} if args.ws_deflate else {}
-        if args.workers > 1:
-            env.update(workers_env(args.workers))
         result = measure(args.floor, seeded, load, env=env)  # type: ignore[arg-type]
         say(result.line())
         say(f"kiosk schedule lag {result.kiosk_lag_ms:.1f} ms; errors: {result.error_samples}")

@@ -79,7 +79,10 @@ def on_staff(peer: Peer, word: str, rest: str) -> None:
         peer.send(f"success pick {table}")
         fan_out(displays, f"pick {table}")
     elif word == "accept":
-        ticket = tickets[int(rest)]
+        ticket = tickets.get(int(rest))
+        if ticket is None or ticket["staff"]:  # the race's losers: one dict lookup
+            peer.send("error accept this ticket is now claimed")
+            return
         ticket["staff"] = f"s{peer.table}"
         peer.send(f"success claimed {ticket['id']}")
         fan_out({p for p in staff if p.table is not None}, f"claimed {ticket_json(ticket)}")

@@ -43,6 +43,7 @@ class Plan:
     stalled: int = 0  # extra displays that stop reading after the handshake
     quiet: float = 1.0
     drain_max: float = 20.0
+    race: bool = False  # every staff connection accepts every `new` (see race_handler)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Records:
     display_at: array = field(default_factory=lambda: array("d"))
     frames: dict[str, int] = field(default_factory=dict)  # broadcast frames by role and word
     errors: list[str] = field(default_factory=list)
+    lost_races: int = 0  # `error accept ...` replies a race is expected to produce
     last_frame: float = 0.0
     lag: float = 0.0  # worst lateness of a kiosk against its schedule
     cpu: float = 0.0
@@ -101,6 +103,46 @@ def staff_handler(table: int, tag: str, rec: Records) -> Handler:
         elif payload.startswith(b"error"):
             rec.errors.append(payload.decode())
             return take_next()
+        else:
+            rec.count("staff " + payload.split(b" ", 1)[0].decode())
+        return None
+
+    return on_text
+
+
+def race_handler(table: int, tag: str, rec: Records) -> Handler:
+    """The claim storm: accept every `new` at once; the winner completes as soon as it
+    wins. A refusal is a lost race, not an error; a ticket seen while busy (and not yet
+    claimed by anyone) is tried again after completing, so no ticket waits forever."""
+    pending: dict[int, None] = {}  # waiting tickets of this run, oldest first
+
+    def next_accept() -> str | None:
+        return f"accept {next(iter(pending))}" if pending else None
+
+    def on_text(payload: bytes, t: float) -> str | None:
+        rec.last_frame = t
+        if payload.startswith(b"new "):
+            ticket = json.loads(payload[4:])
+            rec.staff_new.append((table, ticket["name"], t))
+            rec.count("staff new")
+            if ticket["name"].startswith(tag):
+                pending[ticket["id"]] = None
+                return f"accept {ticket['id']}"
+        elif payload.startswith(b"claimed "):
+            rec.count("staff claimed")
+            start = payload.index(b'{"id":') + 6
+            pending.pop(int(payload[start: payload.index(b",", start)]), None)
+        elif payload.startswith(b"success claimed "):
+            ticket_id = int(payload[16:])
+            rec.claimed_at[ticket_id] = t
+            pending.pop(ticket_id, None)
+            return f"complete {ticket_id}"
+        elif payload.startswith(b"success complete "):
+            return next_accept()
+        elif payload.startswith(b"error accept "):
+            rec.lost_races += 1
+        elif payload.startswith(b"error"):
+            rec.errors.append(payload.decode())
         else:
             rec.count("staff " + payload.split(b" ", 1)[0].decode())
         return None
@@ -199,7 +241,8 @@ async def pick(plan: Plan, table: int, token: str, rec: Records,
     peer = await open_peer(plan, "/ws/staff", setup, gate)
     peer.send(f"pick {table} {token}")
     await asyncio.wait_for(picked, 60)
-    peer.handler = staff_handler(table, plan.tag, rec)
+    handler = race_handler if plan.race else staff_handler
+    peer.handler = handler(table, plan.tag, rec)
     return peer
 
 

@@ -38,12 +38,13 @@ class Capacity:
 
 
 def capacity(floor: bool, seed: Seed, load: Load, say: Say, rates: tuple[int, ...] = RATES,
-             step_seconds: float = 5.0) -> Capacity:
+             step_seconds: float = 5.0, env: dict[str, str] | None = None) -> Capacity:
     """Rising rate steps; a failed step is retried once (the machine is shared), then stops."""
     best, steps = 0.0, []
     for rate in rates:
         for attempt in (1, 2):
-            result = measure(floor, seed, replace(load, rate=float(rate), duration=step_seconds))
+            step = replace(load, rate=float(rate), duration=step_seconds)
+            result = measure(floor, seed, step, env=env)
             steps.append(result)
             say(f"  capacity step {attempt}: {result.line()}  {'ok' if result.ok else 'FAIL'}")
             if result.ok:
@@ -83,7 +84,7 @@ def compare(seed: Seed, load: Load, say: Say, repeat: int = 3, with_capacity: bo
     caps: list[Capacity | None] = [None, None]
     if with_capacity:
         for i, is_floor in enumerate((False, True)):
-            caps[i] = capacity(is_floor, seed, load, say, rates)
+            caps[i] = capacity(is_floor, seed, load, say, rates, env=None if is_floor else env)
             say(f"capacity {caps[i].target}: {caps[i].rate:g} tickets/s")  # type: ignore[union-attr]
     comparison = Comparison(app, floor, caps[0], caps[1])
     say("ratios app/floor (median of runs): " + ", ".join(

@@ -28,6 +28,7 @@ class Load:
     deflate: bool = False
     lean: bool = True
     stalled: int = 0  # displays that never read (client process 0); not in the figures
+    race: bool = False  # every staff member accepts every ticket (bench.load.race_handler)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Result:
     cpu_ms_per_ticket: float  # the worker's CPU time per ticket: robust to a busy machine
     kiosk_lag_ms: float
     error_samples: list[str]
+    lost_races: int = 0  # losing `accept` replies (race workload only)
 
     @property
     def ok(self) -> bool:
@@ -64,7 +66,7 @@ class Result:
             f"claimed p50/p99={self.claimed_p50:6.2f}/{self.claimed_p99:7.2f} ms  "
             f"reply p50/p99={self.reply_p50:.1f}/{self.reply_p99:.1f}  "
             f"deliveries/s={self.deliveries_per_s:8.0f}  lost={self.lost_new}+{self.lost_claimed} "
-            f"errors={self.errors}  cpu server={self.server_cpu:.0%} "
+            f"errors={self.errors}{f' losers={self.lost_races}' if self.load.get('race') else ''}  cpu server={self.server_cpu:.0%} "
             f"({self.cpu_ms_per_ticket:.2f} ms/ticket) client={self.client_cpu:.0%}"
         )
 
@@ -82,7 +84,7 @@ def _plans(base: str, tokens: list[str], load: Load) -> list[Plan]:
              displays=_share(list(range(load.displays)), i, n),
              kiosks=_share(list(range(load.kiosks)), i, n), kiosk_total=load.kiosks,
              rate=load.rate, duration=load.warmup + load.duration, tag=tag, deflate=load.deflate,
-             lean=load.lean, stalled=load.stalled if i == 0 else 0)
+             lean=load.lean, stalled=load.stalled if i == 0 else 0, race=load.race)
         for i in range(n)
     ]
 
@@ -185,6 +187,7 @@ def summarize(target: str, load: Load, records: list[Records], cpu: float, wall:
         cpu_ms_per_ticket=cpu * 1000 / max(len(created), 1),
         kiosk_lag_ms=max(r.lag for r in records) * 1000,
         error_samples=errors[:5],
+        lost_races=sum(r.lost_races for r in records),
     )
 
 

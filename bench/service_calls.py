@@ -1,9 +1,11 @@
 """`python -m bench.service_calls`: the ticket path's database work, without websockets.
 
-Runs new → accept → complete through the service functions, in this process, on a
+Runs new → accept → lose → complete through the service functions, in this process, on a
 scratch database (a temporary SQLite file, or a fresh database on the PostgreSQL server
 of `--database`), and prints µs per call and SQL statements per call. CPU-bound and
-repeatable: the figure to compare when changing tablequeue/service/."""
+repeatable: the figure to compare when changing tablequeue/service/. `lose` is another
+staff member's `accept` of the ticket just claimed: the race's loser on a worker that
+already knows (tablequeue.claimbook), answered `claimed` from one read."""
 
 from __future__ import annotations
 
@@ -24,10 +26,10 @@ import sqlalchemy as sa
 from app import create_app
 from tablequeue import service
 from tablequeue.extensions import db
-from tablequeue.outcomes import Outcome
+from tablequeue.outcomes import Outcome, Refusal
 from tablequeue.service.identity import add_staff, hash_token, issue_token
 
-CALLS = ("new", "accept", "complete")
+CALLS = ("new", "accept", "lose", "complete")
 
 
 class Statements:
@@ -72,24 +74,27 @@ def seat_staff(count: int) -> list[str]:
     return hashes
 
 
-def one_ticket(seq: int, token_hash: str, timings: dict[str, list[int]],
+def one_ticket(seq: int, token_hash: str, loser: str, timings: dict[str, list[int]],
                counter: Statements, counts: dict[str, list[int]]) -> None:
     """new → accept → complete, each call timed and its statements counted."""
     email, name = f"v{seq}@calls.example", f"Visitor {seq}"
     created = _timed("new", lambda: service.new(email, name), timings, counter, counts)
     ticket_id = created.value.id  # type: ignore[attr-defined]
     _timed("accept", lambda: service.accept(token_hash, ticket_id), timings, counter, counts)
+    _timed("lose", lambda: service.accept(loser, ticket_id), timings, counter, counts,
+           Refusal.CLAIMED)
     _timed("complete", lambda: service.complete(token_hash, ticket_id), timings, counter, counts)
 
 
 def _timed(word: str, call: Callable[[], Outcome], timings: dict[str, list[int]],
-           counter: Statements, counts: dict[str, list[int]]) -> Outcome:
+           counter: Statements, counts: dict[str, list[int]],
+           refusal: Refusal | None = None) -> Outcome:
     before = counter.count
     start = time.perf_counter_ns()
     outcome = call()
     timings[word].append(time.perf_counter_ns() - start)
     counts[word].append(counter.count - before)
-    assert outcome.ok, (word, outcome.refusal)
+    assert outcome.refusal == refusal, (word, outcome.refusal)
     return outcome
 
 
@@ -106,12 +111,14 @@ def run(url: str, iterations: int, warmup: int, staff: int) -> str:
         counter = Statements()
         sa.event.listen(db.engine, "before_cursor_execute", counter)
         for seq in range(warmup):  # compiled-statement caches and the pool fill up here
-            one_ticket(seq, hashes[seq % staff], _empty(), counter, _empty())
+            one_ticket(seq, hashes[seq % staff], hashes[(seq + 1) % staff], _empty(), counter,
+                       _empty())
         counter.seen.clear()
         timings, counts = _empty(), _empty()
         cpu = time.process_time()
         for seq in range(warmup, warmup + iterations):
-            one_ticket(seq, hashes[seq % staff], timings, counter, counts)
+            one_ticket(seq, hashes[seq % staff], hashes[(seq + 1) % staff], timings, counter,
+                       counts)
         cpu_us = (time.process_time() - cpu) * 1e6 / iterations
         db.engine.dispose()
     return report(url, iterations, timings, counts, counter, cpu_us)
@@ -124,7 +131,7 @@ def _empty() -> dict[str, list[int]]:
 def report(url: str, iterations: int, timings: dict[str, list[int]],
            counts: dict[str, list[int]], counter: Statements, cpu_us: float) -> str:
     backend = url.split(":", 1)[0]
-    lines = [f"{backend}: {iterations} tickets (new → accept → complete), per call:"]
+    lines = [f"{backend}: {iterations} tickets (new → accept → lose → complete), per call:"]
     for word in CALLS:
         us = [t / 1000 for t in timings[word]]
         lines.append(

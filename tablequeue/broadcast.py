@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Protocol
 from simple_websocket import ConnectionClosed
 from wsproto.events import CloseConnection
 
-from tablequeue import protocol
+from tablequeue import claimbook, metrics, protocol
 from tablequeue.delivery import Frame, Outlet
 from tablequeue.outcomes import (
     Event, FloorChanged, SessionsRevoked, TableAway, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
@@ -46,6 +46,7 @@ class Connection:
         self.ws = ws
         self.role = role
         self.address = address  # the client's, for throttles (the request may be gone)
+        self.request_id: str | None = None  # the handshake's, for LOG_FORMAT=json
         self.staff_id: int | None = None
         self.token_hash: str | None = None
         # The login cookie's token, if it bound this connection at the handshake: the only
@@ -177,9 +178,11 @@ class Registry:
         if conn.role is not Role.KIOSK:
             self.relay.settle()  # what was published before it joined is in its greeting
         self._members[conn.role].add(conn)
+        metrics.connections(conn.role.value, len(self._members[conn.role]))
 
     def remove(self, conn: Connection) -> None:
         self._members[conn.role].discard(conn)
+        metrics.connections(conn.role.value, len(self._members[conn.role]))
 
     def members(self, role: Role) -> list[Connection]:
         return list(self._members[role])  # a snapshot: joins and leaves may happen mid-send
@@ -197,6 +200,7 @@ class Registry:
 
     def deliver(self, events: Iterable[Event]) -> None:
         events = list(events)
+        claimbook.book().note(events)  # before anyone hears of them: see claimbook
         for event in events:
             try:
                 self._deliver(event)
@@ -226,9 +230,10 @@ class Registry:
             if event.table is not None:  # put back by its staff member: clear that table
                 self._to_displays(protocol.display_cancel(event.table))
         elif isinstance(event, TicketCreated):
-            frame = Frame(protocol.staff_new(event.ticket))
-            for conn in self._bound_staff():
+            frame, bound = Frame(protocol.staff_new(event.ticket)), self._bound_staff()
+            for conn in bound:
                 conn.send_new(event.ticket.id, frame)
+            metrics.delivered(len(bound))
         elif isinstance(event, TicketClaimed):
             self._send(self._bound_staff(), protocol.staff_claimed(event.ticket))
             self._to_displays(self._claimed_on_display(event.ticket, event.table))
@@ -318,9 +323,10 @@ class Registry:
 
     @staticmethod
     def _send(conns: Iterable[Connection], message: str) -> None:
-        frame = Frame(message)
-        for conn in conns:
+        frame, sent = Frame(message), 0
+        for sent, conn in enumerate(conns, 1):
             conn.send_frame(frame)
+        metrics.delivered(sent)  # once per message, not once per socket
 
 
 def close(conn: Connection, code: int, reason: str) -> None:

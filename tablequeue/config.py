@@ -89,6 +89,14 @@ def _timezone(env: Mapping[str, str]) -> ZoneInfo:
         ) from None
 
 
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    """METRICS_TOKEN: unset, /metrics does not exist; set, a scraper sends it as a bearer."""
+    token = env.get("METRICS_TOKEN", "").strip()
+    if token and len(token) < 16:
+        raise ConfigError("METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)")
+    return token or None
+
+
 def _database_url(env: Mapping[str, str], instance_path: Path) -> str:
     url = env.get("DATABASE_URL", "").strip()
     if not url:
@@ -138,9 +146,13 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
     env = os.environ if env is None else env
     database_url = _database_url(env, instance_path)
     max_message = _int(env, "MAX_MESSAGE_SIZE", 16 * 1024, 4096, 1024 * 1024)
+    # JSON logs promise no personal data: keep SQL parameters out of error messages.
     engine_options: dict[str, Any] = {}
+    if env.get("LOG_FORMAT", "").strip().lower() == "json":
+        engine_options["hide_parameters"] = True  # JSON logs promise no personal data
     if database_url.startswith("postgresql"):
         engine_options = {
+            **engine_options,
             "pool_size": _int(env, "DB_POOL_SIZE", 10, 1, 1000),
             "max_overflow": _int(env, "DB_MAX_OVERFLOW", 5, 0, 1000),
             "pool_timeout": _int(env, "DB_POOL_TIMEOUT", 10, 1, 300),
@@ -155,6 +167,8 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
         # Servers sharing one Redis but not one queue (tests, staging) need their own channel.
         "REDIS_CHANNEL": env.get("REDIS_CHANNEL", "").strip() or "tablequeue",
+        "METRICS_TOKEN": _metrics_token(env),
+        "LOG_FORMAT": _choice(env, "LOG_FORMAT", "text", {"text", "json"}),
         "TABLE_COUNT": _int(env, "TABLE_COUNT", 10, 1, 1000),
         "SESSION_HOURS": _int(env, "SESSION_HOURS", 12, 1, 24 * 365),
         "DISPLAY_SHOWS_EMAIL": _bool(env, "DISPLAY_SHOWS_EMAIL", False),

@@ -34,7 +34,8 @@ def _sqlite_begin_immediate(connection: Connection) -> None:
     # Take the write lock at BEGIN: a read-then-write transaction can then never be
     # overtaken by another writer between its read and its write.
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get("tablequeue_read_only", False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -50,4 +51,16 @@ def transaction() -> Iterator[Connection]:
     transaction on a pooled Connection (no identity map, flush or refresh to pay for);
     an exception rolls it back and propagates."""
     with db.engine.begin() as connection:
+        yield connection
+
+
+@contextmanager
+def read_only() -> Iterator[Connection]:
+    """A read transaction for reports: several queries see one snapshot, and no write lock
+    is taken (on SQLite BEGIN IMMEDIATE would stop every kiosk for as long as a report
+    reads; a deferred BEGIN under WAL reads a snapshot beside the writer)."""
+    options: dict[str, Any] = {"tablequeue_read_only": True}
+    if db.engine.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
+    with db.engine.connect().execution_options(**options) as connection, connection.begin():
         yield connection

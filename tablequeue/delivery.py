@@ -29,6 +29,8 @@ from typing import Any
 
 from wsproto.events import TextMessage
 
+from tablequeue import metrics
+
 log = logging.getLogger(__name__)
 
 BACKLOG_LIMIT = 256 * 1024  # ~1,000 display messages a client has not read
@@ -179,6 +181,7 @@ class Outlet:
         if self._backlog_bytes > BACKLOG_LIMIT + self._owed:
             log.warning("dropping a websocket client that stopped reading (%d bytes queued)",
                         self._backlog_bytes)
+            metrics.dropped()
             self._abandon()
 
     def writable(self) -> None:

@@ -95,6 +95,12 @@ class Ticket(db.Model):  # type: ignore[name-defined,misc]
             postgresql_where=text("status = 'serving'"),
         ),
         Index("ix_tickets_status_id", "status", "id"),
+        # Reports (migration 0004_reports): a period is a range of start times, and the
+        # index carries what reports read (index-only scans); returning visitors look up a
+        # visitor's earlier tickets.
+        Index("ix_tickets_report", "created_at", "status", "claimed_at", "ended_at", "staff_id",
+              "table_number", "visitor_id"),
+        Index("ix_tickets_visitor_created", "visitor_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

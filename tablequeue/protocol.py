@@ -231,6 +231,11 @@ def error(word: str, refusal: Refusal) -> str:
     return f"error {word} {reason}"
 
 
+def succeeded(reply: str) -> bool:
+    """Whether a reply is a `success ...` one (metrics count commands by outcome)."""
+    return reply.startswith("success ")
+
+
 def unknown(word: str) -> str:
     return f"error {word} unknown command" if word else "error unknown command"
 

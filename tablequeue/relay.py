@@ -26,7 +26,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tablequeue import codec
+from tablequeue import codec, metrics
 from tablequeue.broadcast import Registry
 from tablequeue.outcomes import Event
 from tablequeue.resync import Picture, resync
@@ -184,12 +184,14 @@ class RedisRelay:
         log.info("relay: subscribed to %r on %s", self.channel, _safe(self.url))
         if not first:
             self.stats["reconnects"] += 1
+        metrics.relay(True)
         self._ready.set()
 
     def _down(self, reason: str) -> None:
         if self.state != "down":
             log.warning("relay: lost (%s); reconnecting with backoff", reason)
         self.state = "down"
+        metrics.relay(False)
 
     def _loop(self, pubsub: Any) -> None:
         last_heard = time.monotonic()
@@ -248,6 +250,7 @@ class RedisRelay:
             return
         self._stale = False
         self.stats["resyncs"] += 1
+        metrics.resynced()
         log.info("relay: resynced (%d connections sent updates)", touched)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from time import perf_counter
 from functools import partial
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
@@ -13,7 +14,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tablequeue import (
-    detached, farewell, floorwatch, protocol, security, service, throttle, visitor_kiosk,
+    detached, farewell, floorwatch, logs, metrics, protocol, security, service, throttle,
+    visitor_kiosk,
 )
 from tablequeue.broadcast import Connection, Registry, Role, close
 from tablequeue.extensions import sock
@@ -270,6 +272,15 @@ def _serve(
     conn = Connection(peer or ws, role, address=throttle.client_address())  # type: ignore[arg-type]
     conn.base_url = request.host_url
     registry().add(conn)
+    conn.request_id, opened = logs.request_id(), perf_counter()
+    logs.event("ws_open", role=role.value, request_id=conn.request_id)
+    members = registry()
+
+    def closed() -> None:
+        members.remove(conn)
+        logs.event("ws_close", role=role.value, request_id=conn.request_id,
+                   seconds=round(perf_counter() - opened, 1))
+
     started = False
     try:
         if registry().stopping:  # told to stop while this handshake ran: see _refuse_when_stopping
@@ -281,14 +292,14 @@ def _serve(
         if peer is None:  # simple-websocket's own reader; Flask-Sock ends this on close
             while True:
                 _received(conn, ws.receive(), commands, handle)  # type: ignore[attr-defined]
-        app, members = current_app._get_current_object(), registry()  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
         on_frame = lambda frame: _received(conn, frame, commands, handle)  # noqa: E731
-        peer.start(on_frame, lambda: members.remove(conn), partial(_in_app, app),
+        peer.start(on_frame, closed, partial(_in_app, app),
                    conn.write_control, conn.outlet, throttle.limiter().message_rate())
         started = True
     finally:
         if not started:
-            registry().remove(conn)
+            closed()
             if peer is not None:
                 peer.sock.close()
 
@@ -303,13 +314,22 @@ def _received(conn: Connection, frame: str | bytes, commands: frozenset[str], ha
         conn.send(protocol.BINARY_FRAME)
         return
     command = protocol.parse(frame, commands)
-    _guarded(conn, protocol.command_word(command), lambda: _respond(conn, handle(conn, command)))
+    word, started, answered = protocol.command_word(command), perf_counter(), []
+    _guarded(conn, word, lambda: _respond(conn, handle(conn, command), answered))
+    ok, known = bool(answered) and protocol.succeeded(answered[0]), word in commands
+    metrics.command(word if known else "unknown", ok, perf_counter() - started)
+    if not ok and logs.enabled():
+        reply = answered[0] if answered else protocol.error(word, Refusal.INTERNAL)
+        logs.command_refused(conn.role.value, word, known, reply, conn.request_id)
 
 
-def _respond(conn: Connection, answer: Answer) -> None:
+def _respond(conn: Connection, answer: Answer, answered: list[str] | None = None) -> None:
     """One reply per command, always: what follows the reply (the bind replay after
     `pick`) cannot take it back, so if it fails the connection is told to come back
     rather than sent a second, contradicting reply."""
+    if answered is not None:
+        answered.append(answer.reply)
+        metrics.observe_events(answer.events)
     failed: list[Exception] = []
 
     def reply() -> None:

@@ -19,6 +19,8 @@
     const root = $("console");
     const me = root.dataset.username;
     const tableCount = Number(root.dataset.tableCount);
+    // Times read by people are in the site's zone (TIMEZONE), whatever the laptop's clock says.
+    const timeZone = root.dataset.timezone || undefined;
     const state = {
       table: root.dataset.table === "" ? null : Number(root.dataset.table),
       taken: new Set(),
@@ -76,7 +78,7 @@
       $("serving-id").textContent = String(t.id);
       $("serving-name").textContent = t.name;
       $("serving-email").textContent = t.email;
-      $("serving-waited").textContent = "Signed in at " + new Date(t.start).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      $("serving-waited").textContent = "Signed in at " + new Date(t.start).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone });
     }
 
     function renderWaiting() {

@@ -12,7 +12,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from tablequeue import login_guard, security
+from tablequeue import login_guard, metrics, security
 from tablequeue.redirects import local_target
 from tablequeue.service import devices, identity
 
@@ -31,7 +31,9 @@ def current_staff() -> identity.StaffInfo | None:
 
 def _to_login() -> Response:
     """To /login, and back to this page afterwards (the staff console is the default)."""
-    back = request.path if request.path != url_for("staff.index") else None
+    # The query string too: a bookmarked report period must survive the login.
+    here = request.full_path.rstrip("?") if request.method == "GET" else request.path
+    back = here if request.path != url_for("staff.index") else None
     return redirect(url_for("auth.login", next=back))
 
 
@@ -69,15 +71,18 @@ def login() -> str | Response | tuple[str, int]:
         attempt, wait = login_guard.begin(username)  # counted before the password is checked
         if wait:
             minutes = max(1, round(wait / 60))
+            metrics.login("throttled")
             flash(f"Too many failed log-ins for this account or from this address. "
                   f"Wait about {minutes} minute{'s' if minutes != 1 else ''} and try again.")
             return render_template("auth/login.html"), 429
         token = identity.login(username, request.form.get("password", ""))
         if token is not None:
+            metrics.login("success")
             session.clear()
             session["token"] = token
             target = local_target(request.args.get("next")) or url_for("staff.index")
             return login_guard.succeeded(attempt, redirect(target))
+        metrics.login("failed")
         flash("That username and password do not match an active staff account.")
     return render_template("auth/login.html")
 

@@ -8,11 +8,13 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
 
+from tablequeue import claimbook
 from tablequeue.db import transaction
 from tablequeue.models import TicketStatus
 from tablequeue.outcomes import (
     REQUEUE_LIMIT, Outcome, Refusal, TicketRequeued, TicketView, refused,
 )
+from tablequeue.service import known
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.ticket_sql import TICKETS, VIEW, _updated
 
@@ -33,7 +35,24 @@ _STATE = select(TICKETS.c.status, TICKETS.c.staff_id, TICKETS.c.requeue_count).w
 
 
 def requeue(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
-    """Checks in `complete`'s order, then the limit; on success the ticket waits again."""
+    """Checks in `complete`'s order, then the limit; on success the ticket waits again. A
+    ticket this worker saw ended is first refused, if it can be, from one read."""
+    claims = claimbook.book()
+    if ticket_id is not None and claims.ended(ticket_id):
+        refusal = known.end_refusal(token_hash, ticket_id)
+        if refusal is not None:
+            return refused(refusal)
+    outcome = _requeue(token_hash, ticket_id)
+    if ticket_id is not None:
+        if outcome.refusal is None:
+            claims.forget(ticket_id)  # waiting again: claimable at once
+            claims.serving(token_hash, False)
+        else:
+            claims.learn(ticket_id, outcome.refusal, None)
+    return outcome
+
+
+def _requeue(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
     with transaction() as connection:
         desk = desk_for_token(connection, token_hash)
         if desk is None or desk.table is None:

@@ -10,12 +10,13 @@ from sqlalchemy import Row, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from tablequeue import claimbook
 from tablequeue.db import transaction, unit_of_work
 from tablequeue.models import Staff, TicketStatus, Visitor, utcnow
 from tablequeue.outcomes import (
     Outcome, Refusal, TicketClaimed, TicketCreated, TicketEnded, TicketView, refused,
 )
-from tablequeue.service import outbox, ticket_sql
+from tablequeue.service import known, outbox, ticket_sql
 from tablequeue.service.floor import queue_closed
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.views import in_service, serving_ticket, ticket_view, waiting
@@ -78,7 +79,25 @@ def query(email: str) -> Outcome[str]:
 
 
 def accept(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
-    """Claim a waiting ticket; the conditional UPDATE makes exactly one claim win."""
+    """Claim a waiting ticket; the conditional UPDATE makes exactly one claim win. A ticket
+    this worker saw taken is first refused, if it can be, from one read (claimbook)."""
+    if ticket_id is None:
+        return _claim(token_hash, ticket_id)
+    claims = claimbook.book()
+    claims.landing(ticket_id)
+    if claims.taken(ticket_id) or claims.busy(token_hash):
+        refusal = known.accept_refusal(token_hash, ticket_id)
+        if refusal is not None:
+            return refused(refusal)
+    with claims.flying(ticket_id):
+        outcome = _claim(token_hash, ticket_id)
+    claims.learn(ticket_id, outcome.refusal, claimbook.SERVING)
+    if outcome.refusal in (None, Refusal.BUSY):
+        claims.serving(token_hash, True)
+    return outcome
+
+
+def _claim(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
     try:
         with transaction() as connection:
             return _accept(connection, token_hash, ticket_id)
@@ -131,7 +150,22 @@ def cancel(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
 
 
 def _end(token_hash: str | None, ticket_id: int | None, status: str) -> Outcome[int]:
-    """Finish a ticket one owns and is serving; only the owner, only once."""
+    """Finish a ticket one owns and is serving; only the owner, only once. A ticket this
+    worker saw ended is first refused, if it can be, from one read (claimbook)."""
+    claims = claimbook.book()
+    if ticket_id is not None and claims.ended(ticket_id):
+        refusal = known.end_refusal(token_hash, ticket_id)
+        if refusal is not None:
+            return refused(refusal)
+    outcome = _write_end(token_hash, ticket_id, status)
+    if ticket_id is not None:
+        claims.learn(ticket_id, outcome.refusal, claimbook.ENDED)
+    if outcome.refusal is None:
+        claims.serving(token_hash, False)
+    return outcome
+
+
+def _write_end(token_hash: str | None, ticket_id: int | None, status: str) -> Outcome[int]:
     with transaction() as connection:
         desk = desk_for_token(connection, token_hash)
         if desk is None or desk.table is None:

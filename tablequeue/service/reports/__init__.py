@@ -1,0 +1,8 @@
+"""Managers' numbers: a period's figures (figures.py), computed in the database (sql.py,
+percentiles.py), for whole days in the site's time zone (period.py); the CSV (export.py)."""
+
+from tablequeue.service.reports.figures import Report, Row, Totals, report
+from tablequeue.service.reports.percentiles import Spread
+from tablequeue.service.reports.period import Period, PeriodError
+
+__all__ = ["Period", "PeriodError", "Report", "Row", "Spread", "Totals", "report"]
