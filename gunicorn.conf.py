@@ -137,7 +137,9 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201  (gunicorn's hook signatur
 
     from tablequeue import protocol
 
-    registry = worker.wsgi.extensions["tablequeue.registry"]
+    registry = getattr(worker.wsgi, "extensions", {}).get("tablequeue.registry")
+    if registry is None:  # not the app (bench/floor.py): gunicorn's own handlers stay
+        return
 
     def close_all() -> None:
         registry.close_all(protocol.GOING_AWAY, protocol.SHUTTING_DOWN)
