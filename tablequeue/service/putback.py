@@ -16,9 +16,9 @@ from tablequeue.outcomes import (
 )
 from tablequeue.service import known
 from tablequeue.service.identity import desk_for_token
+from tablequeue.service.tickets import owner_refusal
 from tablequeue.service.ticket_sql import TICKETS, VIEW, _updated
 
-_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED, TicketStatus.LEFT)
 
 # One conditional UPDATE decides: serving, by this staff member, under the limit. A
 # concurrent complete/cancel or a second requeue of the same ticket matches nothing.
@@ -71,12 +71,9 @@ def _requeue(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
 
 def _refusal(ticket: Row[Any] | None, staff_id: int) -> Refusal:
     """Why the UPDATE matched nothing, in the order of checks of `complete`, then the limit."""
-    if ticket is None:
-        return Refusal.NO_TICKET
-    if ticket.status in _FINISHED:
-        return Refusal.FINISHED
-    if ticket.staff_id != staff_id or ticket.status != TicketStatus.SERVING:
-        return Refusal.NOT_OWNER
-    if ticket.requeue_count >= REQUEUE_LIMIT:
+    refusal = owner_refusal(ticket, staff_id)
+    if refusal is not None:
+        return refusal
+    if ticket is not None and ticket.requeue_count >= REQUEUE_LIMIT:
         return Refusal.PUT_BACK_LIMIT
     return Refusal.FINISHED  # ended between the UPDATE and this read

@@ -180,15 +180,22 @@ def _write_end(token_hash: str | None, ticket_id: int | None, status: str) -> Ou
     return Outcome(value=view.id, events=[TicketEnded(view, desk.table, completed)])
 
 
-def _end_refusal(ticket: Row[Any] | None, staff_id: int) -> Refusal:
-    """Why the UPDATE matched nothing, in the protocol's order of checks."""
+def owner_refusal(ticket: Row[Any] | None, staff_id: int) -> Refusal | None:
+    """The first of no such ticket, finished, not yours that holds (complete, cancel and
+    requeue share this order), or None when the ticket is this staff member's, serving."""
     if ticket is None:
         return Refusal.NO_TICKET
     if ticket.status in _FINISHED:
         return Refusal.FINISHED
     if ticket.staff_id != staff_id or ticket.status != TicketStatus.SERVING:
         return Refusal.NOT_OWNER
-    return Refusal.FINISHED  # it was ended between the UPDATE and this read
+    return None
+
+
+def _end_refusal(ticket: Row[Any] | None, staff_id: int) -> Refusal:
+    """Why the UPDATE matched nothing, in the protocol's order of checks."""
+    refusal = owner_refusal(ticket, staff_id)
+    return Refusal.FINISHED if refusal is None else refusal  # None: ended since the UPDATE
 
 
 def _view(row: Row[Any], staff_username: str, status: str) -> TicketView:
