@@ -43,6 +43,7 @@ from wsproto.utilities import LocalProtocolError
 
 from tablequeue import protocol
 from tablequeue.delivery import Outlet
+from tablequeue.turns import Slices, next_turn
 
 log = logging.getLogger(__name__)
 
@@ -305,15 +306,6 @@ def unacknowledged(sock: socket.socket) -> int:
     return int(struct.unpack("i", raw)[0])
 
 
-def next_turn() -> None:
-    """Wait for the event loop's next iteration: it polls for I/O and runs every greenlet
-    that became ready before this one runs again (gevent.sleep(0) may resume this greenlet
-    first, for up to the switch interval, 5 ms)."""
-    hub = gevent.get_hub()
-    with hub.loop.timer(0.0) as timer:
-        hub.wait(timer)
-
-
 class _Pinger:
     """One greenlet per worker pings every peer whose interval has passed."""
 
@@ -337,8 +329,12 @@ class _Pinger:
         while True:
             gevent.sleep(self.STEP)
             now = time.monotonic()
+            # Thousands of phones share a ping interval: their pings go out in short turns
+            # (tablequeue.turns), not one long one that a kiosk's command would wait for.
+            slices = Slices()
             for peer in [p for p in self.peers if p.next_ping <= now]:
-                peer.ping(now)  # never waits: the ping is queued like any other write
+                peer.ping(now)  # never waits; a peer that ended meanwhile only ends again
+                slices.check()
 
 
 _pinger = _Pinger()
