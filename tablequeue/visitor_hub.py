@@ -5,7 +5,13 @@ phones get the new state at once, with no query. A ticket ahead leaving the line
 moves the others' positions: that marks the hub dirty, and one flusher per worker, at most
 once every FLUSH_SECONDS, reads the waiting list in one query and sends each waiting phone
 its position only if it changed. Every worker receives every event (the Redis relay), so
-each keeps its own phones current; after a relay gap (resync) every phone is re-read."""
+each keeps its own phones current; after a relay gap (resync) every phone is re-read.
+
+A flush of thousands of phones shares the worker's one thread with every kiosk and staff
+console: it runs in short turns (tablequeue.turns), reading the list in parts and sending
+a turn's worth of updates at a time, so a command that arrives meanwhile waits for one
+turn, not for the whole flush. A phone whose own ticket's event arrived after the flush
+read the list keeps what that event told it: the event is the newer truth."""
 
 from __future__ import annotations
 
@@ -18,9 +24,9 @@ from typing import Any, Iterable
 
 from flask import Flask
 
-from tablequeue import protocol
+from tablequeue import protocol, turns
 from tablequeue.broadcast import Connection, Registry
-from tablequeue.db import transaction
+from tablequeue.db import read_only
 from tablequeue.models import TicketStatus
 from tablequeue.outcomes import (
     Event, PhoneState, TicketClaimed, TicketEnded, TicketRequeued, TicketShown,
@@ -31,8 +37,8 @@ from tablequeue.service import follow
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0  # position updates: at most one a second per phone
-BASIS_SECONDS = 60.0
-YIELD_EVERY = 200  # phones sent to between two yields of a flush  # the estimate's inputs are re-read this often, not per event
+BASIS_SECONDS = 60.0  # the estimate's inputs are re-read this often, not per event
+READ_PART = 500  # waiting ids read per turn of a flush (one query, fetched in parts)
 _RANK = {"waiting": 0, "serving": 1}  # anything else is final: 2
 
 
@@ -48,18 +54,24 @@ class Following:
     code: str  # what the phone followed: `refresh` and `leave` use it
     sent: str = ""
     rank: int = 0
+    told: int = 0  # the hub's event batch that last said this ticket's own state
 
 
 @dataclass
 class Hub:
     registry: Registry
     app: Flask
-    _phones: dict[int, "weakref.WeakSet[Connection]"] = field(default_factory=dict)
+    # Weak: a phone that hangs up is dropped with its connection, whoever forgets it.
+    _phones: dict[int, list["weakref.ref[Connection]"]] = field(default_factory=dict,
+                                                                 repr=False)
+    _last: int = 0  # the highest followed ticket (stale-high until the next flush prunes)
+    _events: int = 0  # event batches received
     _dirty: threading.Event = field(default_factory=threading.Event)
     _full: bool = False
     _basis: follow.Basis | None = None
     _basis_at: float = 0.0
     _started: bool = False
+    budget: float = turns.BUDGET  # seconds of a flush's turn
     stats: dict[str, int] = field(default_factory=lambda: {"flushes": 0, "sent": 0})
 
     # ---- phones ------------------------------------------------------------------------
@@ -69,17 +81,20 @@ class Hub:
         self.remove(conn)
         following = Following(ticket_id, code)
         conn.follow = following
-        self._phones.setdefault(ticket_id, weakref.WeakSet()).add(conn)
+        self._phones.setdefault(ticket_id, []).append(weakref.ref(conn))
+        self._last = max(self._last, ticket_id)
         return following
 
     def remove(self, conn: Connection) -> None:
         following = conn.follow
         if isinstance(following, Following):
-            self._phones.get(following.ticket_id, weakref.WeakSet()).discard(conn)
+            refs = self._phones.get(following.ticket_id)
+            if refs:
+                refs[:] = [r for r in refs if r() not in (None, conn)]
         conn.follow = None
 
     def count(self) -> int:
-        return sum(len(phones) for phones in self._phones.values())
+        return sum(len(self._of(ticket_id)) for ticket_id in list(self._phones))
 
     def send(self, conn: Connection, state: PhoneState, *, force: bool = False,
              message: str | None = None) -> bool:
@@ -89,8 +104,11 @@ class Hub:
         following = conn.follow
         if not isinstance(following, Following) or following.ticket_id != state.id:
             return False
-        rank = _rank(state.status)
-        message = message or protocol.visitor_state(state)
+        return self._put(conn, following, message or protocol.visitor_state(state),
+                         _rank(state.status), force)
+
+    def _put(self, conn: Connection, following: Following, message: str, rank: int,
+             force: bool) -> bool:
         if message == following.sent or (rank < following.rank and not force):
             return False
         following.sent, following.rank = message, rank
@@ -101,8 +119,8 @@ class Hub:
     # ---- events (called by Registry.deliver, in every worker) ---------------------------
 
     def on_events(self, events: Iterable[Event]) -> None:
+        self._events += 1
         moved = False
-        last_followed: int | None = None
         for event in events:
             if isinstance(event, TicketRequeued):
                 for conn in self._of(event.ticket.id):
@@ -112,12 +130,11 @@ class Hub:
             state = own_state(event)
             if state is not None:
                 for conn in self._of(state.id):
+                    conn.follow.told = self._events  # type: ignore[union-attr]
                     self.send(conn, state)
             if isinstance(event, (TicketClaimed, TicketWithdrawn)) and not moved:
                 # Only a ticket ahead of some followed ticket moves anyone's position.
-                if last_followed is None:
-                    last_followed = max(self._phones, default=0)
-                moved = event.ticket.id < last_followed
+                moved = event.ticket.id < self._last
         if moved and self._phones:
             self._dirty.set()
 
@@ -127,8 +144,10 @@ class Hub:
         self._dirty.set()
 
     def _of(self, ticket_id: int) -> list[Connection]:
-        phones = self._phones.get(ticket_id)
-        return list(phones) if phones else []
+        refs = self._phones.get(ticket_id)
+        if not refs:
+            return []
+        return [conn for conn in (ref() for ref in refs) if conn is not None]
 
     # ---- the flusher ---------------------------------------------------------------------
 
@@ -156,34 +175,56 @@ class Hub:
                 self._full = True
 
     def flush(self) -> None:
-        for ticket_id in [t for t, phones in list(self._phones.items()) if not phones]:
-            self._phones.pop(ticket_id, None)
-        followed = {t: list(p) for t, p in list(self._phones.items()) if p}
-        if not followed:
+        slices = turns.Slices(self.budget)
+        self._prune(slices)
+        if not self._phones:
             return
         full, self._full = self._full, False
-        with transaction() as connection:
+        read_at = self._events  # an event batch after this is newer than what is read
+        line: list[int] = []
+        # A read transaction (no write lock on SQLite): it stays open across the turns.
+        with read_only() as connection:
             if self._basis is None or time.monotonic() - self._basis_at > BASIS_SECONDS:
                 self._basis, self._basis_at = follow.read_basis(connection), time.monotonic()
-            line = follow.waiting_ids(connection)
-            others = follow.states(connection, sorted(set(followed) - set(line))) if full else []
+                slices.check()
+            for part in follow.waiting_ids(connection, READ_PART):
+                line.extend(part)
+                slices.check()
+            gone = sorted(set(self._phones) - set(line)) if full else []
+            others = follow.states(connection, gone)
         self.stats["flushes"] += 1
         basis = self._basis
-        sent = 0
         for position, ticket_id in enumerate(line):
-            phones = followed.get(ticket_id)
-            if phones:
-                state = PhoneState(ticket_id, "waiting", ahead=position,
-                                   minutes=basis.minutes(position + 1) if basis else None)
-                message = protocol.visitor_state(state)
-                for conn in phones:
-                    sent += self.send(conn, state, force=full, message=message)
-                if sent >= YIELD_EVERY:
-                    sent = 0
-                    time.sleep(0)  # let replies and broadcasts in between a big batch
+            if ticket_id in self._phones:
+                minutes = basis.minutes(position + 1) if basis else None
+                message = protocol.visitor_waiting(ticket_id, position, minutes)
+                self._flushed(ticket_id, message, 0, full, read_at)
+                slices.check()
         for row in others:
-            for conn in followed.get(row.id, []):
-                self.send(conn, follow.state_of(row), force=True)
+            state = follow.state_of(row)
+            self._flushed(row.id, protocol.visitor_state(state), _rank(state.status), True,
+                          read_at)
+            slices.check()
+
+    def _flushed(self, ticket_id: int, message: str, rank: int, force: bool,
+                 read_at: int) -> None:
+        """One ticket's phones get what a flush read, unless an event told them since."""
+        for conn in self._of(ticket_id):
+            following = conn.follow
+            if (isinstance(following, Following) and following.ticket_id == ticket_id
+                    and following.told <= read_at):
+                self._put(conn, following, message, rank, force)
+
+    def _prune(self, slices: turns.Slices) -> None:
+        """Forget phones that hung up and tickets nobody follows any more."""
+        for ticket_id in list(self._phones):
+            refs = self._phones.get(ticket_id)
+            if refs is not None and any(ref() is None for ref in refs):
+                refs[:] = [ref for ref in refs if ref() is not None]
+            if not refs:
+                self._phones.pop(ticket_id, None)
+            slices.check()
+        self._last = max(self._phones, default=0)
 
 
 def own_state(event: Event) -> PhoneState | None:

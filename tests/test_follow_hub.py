@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone  # noqa: UP017
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from sqlalchemy import event
@@ -78,3 +78,92 @@ def test_one_query_per_batch_and_only_moved_phones(live: LiveServer) -> None:
         assert not hub._dirty.is_set()
         hub.on_events([TicketClaimed(view, 1)])
         assert hub._dirty.is_set()
+
+
+def _in_app(app: Any, work: Callable[[], None]) -> None:
+    """A greenlet does not inherit the spawner's app context (the flusher has its own)."""
+    with app.app_context():
+        work()
+
+
+def _phones_on(hub: Hub, registry: Registry, ticket_ids: list[int]) -> list[Connection]:
+    phones = []
+    for ticket_id in ticket_ids:
+        conn = Connection(Sink(), Role.VISITOR)  # type: ignore[arg-type]
+        registry.add(conn)
+        hub.add(conn, ticket_id, "code")
+        phones.append(conn)
+    return phones
+
+
+def test_a_flush_runs_in_turns_that_let_other_greenlets_in(live: LiveServer) -> None:
+    """Under gevent a flush of many phones hands the loop back between its turns (here a
+    turn of no time at all): another greenlet, a kiosk's command say, runs while the flush
+    is half done, and the flush still tells every phone once."""
+    import gevent
+
+    from tablequeue.service import tickets
+
+    app = live.app
+    with app.app_context():
+        ids = [tickets.new(f"t{i}@example.org", f"T {i}").value.id for i in range(200)]
+        registry = Registry(display_shows_email=False)
+        hub = Hub(registry, app, budget=0.0)
+        hub._started = True
+        phones = _phones_on(hub, registry, ids)
+
+        def told() -> int:
+            return sum(1 for c in phones if c.ws.got)  # type: ignore[attr-defined]
+
+        progress: list[int] = []
+
+        def kiosk() -> None:  # what it finds each time it gets the loop
+            while not flusher.dead:
+                progress.append(told())
+                gevent.sleep(0)
+
+        flusher = gevent.spawn(_in_app, app, hub.flush)
+        other = gevent.spawn(kiosk)
+        gevent.joinall([flusher, other], raise_error=True)
+    assert any(0 < seen < len(phones) for seen in progress), progress
+    assert [len(c.ws.got) for c in phones] == [1] * len(phones)  # type: ignore[attr-defined]
+
+
+def test_an_event_during_a_flush_is_not_undone_by_what_the_flush_read(live: LiveServer) -> None:
+    """The flush reads the line, then sends in turns; a ticket claimed meanwhile is told
+    `serving` by its event, and the flush's older `waiting` must not follow it, even in
+    a resync flush (which overrides what a phone was sent)."""
+    import gevent
+
+    from tablequeue.service import tickets
+
+    app = live.app
+    with app.app_context():
+        views = [tickets.new(f"e{i}@example.org", f"E {i}").value for i in range(50)]
+        registry = Registry(display_shows_email=False)
+        hub = Hub(registry, app, budget=0.0)
+        hub._started = True
+        phones = _phones_on(hub, registry, [v.id for v in views])
+        hub.on_resync()
+
+        def claim_the_last_once_the_flush_has_begun() -> None:
+            while not phones[0].ws.got:  # type: ignore[attr-defined]
+                gevent.sleep(0)
+            hub.on_events([TicketClaimed(views[-1], 7)])
+
+        flusher = gevent.spawn(_in_app, app, hub.flush)
+        other = gevent.spawn(claim_the_last_once_the_flush_has_begun)
+        gevent.joinall([flusher, other], raise_error=True)
+    last = phones[-1].ws.got  # type: ignore[attr-defined]
+    assert last and '"status":"serving"' in last[-1] and '"table":7' in last[-1], last
+    assert all(len(c.ws.got) == 1 for c in phones[:-1])  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("ahead,minutes", [(0, None), (3, 7), (4999, 1)])
+def test_a_flushed_position_is_the_same_message_as_any_other_state(ahead: int,
+                                                                  minutes: int | None) -> None:
+    from tablequeue import protocol
+    from tablequeue.outcomes import PhoneState
+
+    state = PhoneState(12345, "waiting", ahead=ahead, minutes=minutes)
+    assert protocol.visitor_waiting(12345, ahead, minutes) == protocol.visitor_state(state)

@@ -8,7 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -135,9 +135,10 @@ def lookup(code: str) -> PhoneState | None:
         return state_of(row, ahead, read_basis(connection))  # type: ignore[arg-type]
 
 
-def waiting_ids(connection: Connection) -> list[int]:
-    """Every waiting ticket's id, in line order: a whole worker's phones from one query."""
-    return list(connection.execute(WAITING_IDS).scalars())
+def waiting_ids(connection: Connection, part: int) -> Iterator[list[int]]:
+    """Every waiting ticket's id, in line order: a whole worker's phones from one query,
+    fetched `part` ids at a time (the caller may let others run between parts)."""
+    yield from connection.execute(WAITING_IDS).scalars().partitions(part)
 
 
 def states(connection: Connection, ids: list[int]) -> list[Row[Any]]:
