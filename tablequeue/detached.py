@@ -329,11 +329,12 @@ class _Pinger:
         while True:
             gevent.sleep(self.STEP)
             now = time.monotonic()
-            # Thousands of phones share a ping interval: their pings go out in short turns
-            # (tablequeue.turns), not one long one that a kiosk's command would wait for.
+            # Thousands of phones: even finding the due peers takes a millisecond, so the
+            # sweep runs in short turns (tablequeue.turns) that a kiosk's command can pass.
             slices = Slices()
-            for peer in [p for p in self.peers if p.next_ping <= now]:
-                peer.ping(now)  # never waits; a peer that ended meanwhile only ends again
+            for peer in list(self.peers):
+                if peer.next_ping <= now:
+                    peer.ping(now)  # never waits; a peer that ended meanwhile only ends again
                 slices.check()
 
 
