@@ -5,12 +5,17 @@ nothing to refuse (the ticket is waiting again, or is the caller's): take the wr
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple
+from functools import partial
+from typing import Any, Callable, NamedTuple, Sequence
 
-from sqlalchemy import bindparam, exists, select, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Select, bindparam, exists, literal_column, select, text, union_all
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
+from tablequeue.coalesce import Coalescer
 from tablequeue.extensions import db
 from tablequeue.models import StaffSession, TicketStatus, utcnow
 from tablequeue.outcomes import Refusal
@@ -42,9 +47,9 @@ class _Row(NamedTuple):
 
 @dataclass(frozen=True)
 class _Compiled:
-    """_DESK_AND_TICKET as this dialect's SQL text, for the driver directly: the loser's
-    read is the hot path of a claim storm, and SQLAlchemy's execute/result machinery
-    around one small SELECT costs more than the SELECT itself."""
+    """The read for a batch of n (token, ticket) pairs as this dialect's SQL text, for the
+    driver directly: the loser's read is the hot path of a claim storm, and SQLAlchemy's
+    execute/result machinery around one small SELECT costs more than the SELECT itself."""
 
     sql: str
     order: tuple[str, ...] | None  # positional drivers (sqlite3): parameter names in order
@@ -52,37 +57,84 @@ class _Compiled:
     constants: dict[str, Any]  # the statement's literal binds ('serving')
 
 
-_COMPILED: dict[str, _Compiled] = {}
+_COMPILED: dict[tuple[str, int], _Compiled] = {}
+_PER_PAIR = ("token_hash", "ticket")
 
 
-def _compiled(dialect: Dialect) -> _Compiled:
-    found = _COMPILED.get(dialect.name)
+def _one(slot: int) -> Select[Any]:
+    """_DESK_AND_TICKET for pair number `slot`: its own parameter names, and the slot as
+    the first column so the batch's rows find their callers."""
+    def rename(element: Any) -> Any:
+        if isinstance(element, BindParameter) and element.key in _PER_PAIR:
+            return bindparam(f"{element.key}_{slot}", type_=element.type)
+        return None
+
+    renamed: Select[Any] = replacement_traverse(_DESK_AND_TICKET, {}, rename)
+    return select(literal_column(str(slot)).label("slot"), *renamed.selected_columns.values()
+                  ).select_from(*renamed.get_final_froms()).where(renamed.whereclause)
+
+
+def _compiled(dialect: Dialect, n: int) -> _Compiled:
+    found = _COMPILED.get((dialect.name, n))
     if found is None:
-        compiled = _DESK_AND_TICKET.compile(dialect=dialect)
+        statement = _one(0) if n == 1 else union_all(*[_one(slot) for slot in range(n)])
+        compiled = statement.compile(dialect=dialect)
         process = StaffSession.__table__.c.expires_at.type.bind_processor(dialect)
         order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
-        found = _COMPILED[dialect.name] = _Compiled(
+        found = _COMPILED[(dialect.name, n)] = _Compiled(
             str(compiled), order, process or (lambda value: value), dict(compiled.params))
     return found
 
 
-def _read(token_hash: str, ticket_id: int) -> _Row | None:
-    """One SELECT on a pooled driver connection, no transaction of ours: on SQLite (in
-    autocommit) no BEGIN, so no write lock; the statement reads one committed snapshot."""
-    engine = db.engine
-    stmt = _compiled(engine.dialect)
-    values = {**stmt.constants, "token_hash": token_hash, "now": stmt.now(utcnow()),
-              "ticket": ticket_id}
+Pair = tuple[str, int]  # (token hash, ticket id)
+
+
+def _read_batch(engine: Engine, pairs: Sequence[Pair]) -> list[_Row | None]:
+    """One SELECT for every pair, on a pooled driver connection, no transaction of ours:
+    on SQLite (in autocommit) no BEGIN, so no write lock; on PostgreSQL in autocommit for
+    the statement, so neither a BEGIN nor a ROLLBACK round trip. It reads one snapshot."""
+    stmt = _compiled(engine.dialect, len(pairs))
+    values = {**stmt.constants, "now": stmt.now(utcnow())}
+    for slot, (token_hash, ticket_id) in enumerate(pairs):
+        values[f"token_hash_{slot}"], values[f"ticket_{slot}"] = token_hash, ticket_id
     params: Any = tuple(values[name] for name in stmt.order) if stmt.order else values
+    rows: list[_Row | None] = [None] * len(pairs)
     raw = engine.raw_connection()
     try:
-        cursor = raw.cursor()
-        cursor.execute(stmt.sql, params)
-        row = cursor.fetchone()
-        cursor.close()
+        driver = raw.driver_connection
+        autocommit = _autocommit(driver, True)
+        try:
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            cursor.execute(stmt.sql, params)
+            for slot, *row in cursor.fetchall():
+                rows[slot] = _Row(*row)
+            cursor.close()
+        finally:
+            _autocommit(driver, autocommit)
     finally:
-        raw.close()  # back to the pool, rolled back (nothing to undo)
-    return _Row(*row) if row else None
+        raw.close()  # back to the pool (nothing to roll back)
+    return rows
+
+
+def _autocommit(driver: Any, on: bool) -> bool:
+    """psycopg: switch autocommit (a client-side flag, no round trip); the old value."""
+    old = getattr(driver, "autocommit", on)
+    if old != on and not isinstance(driver, sqlite3.Connection):
+        driver.autocommit = on
+    return bool(old)
+
+
+_READERS: dict[Engine, Coalescer[Pair, _Row | None]] = {}
+
+
+def _read(token_hash: str, ticket_id: int) -> _Row | None:
+    """This caller's row of the next batched read (tablequeue.coalesce): losers arriving
+    together share one statement and one connection."""
+    engine = db.engine
+    reader = _READERS.get(engine)
+    if reader is None:
+        reader = _READERS[engine] = Coalescer(partial(_read_batch, engine))
+    return reader.ask((token_hash, ticket_id))
 
 
 def accept_refusal(token_hash: str | None, ticket_id: int) -> Refusal | None:
