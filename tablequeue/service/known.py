@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, NamedTuple, Sequence
 
-from sqlalchemy import Select, bindparam, exists, literal_column, select, text, union_all
+from sqlalchemy import (
+    Integer, Select, String, bindparam, exists, func, literal_column, select, text, union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
@@ -58,6 +61,7 @@ class _Compiled:
 
 
 _COMPILED: dict[tuple[str, int], _Compiled] = {}
+Pair = tuple[str, int]  # (token hash, ticket id)
 _PER_PAIR = ("token_hash", "ticket")
 
 
@@ -74,10 +78,33 @@ def _one(slot: int) -> Select[Any]:
                   ).select_from(*renamed.get_final_froms()).where(renamed.whereclause)
 
 
+def _unnested() -> Select[Any]:
+    """PostgreSQL: _DESK_AND_TICKET over arrays of pairs, one statement text whatever the
+    batch's size. (A UNION of n copies was a new text per size: planned afresh on each
+    pooled connection, it cost the server more than the reads.)"""
+    pairs = func.unnest(bindparam("tokens", type_=ARRAY(String)),
+                        bindparam("tickets", type_=ARRAY(Integer))).table_valued(
+        "token_hash", "ticket", with_ordinality="slot").render_derived(name="pairs")
+    columns = {"token_hash": pairs.c.token_hash, "ticket": pairs.c.ticket}
+
+    def swap(element: Any) -> Any:
+        if isinstance(element, BindParameter) and element.key in columns:
+            return columns[element.key]
+        return None
+
+    read: Select[Any] = replacement_traverse(_DESK_AND_TICKET, {}, swap)
+    return select((pairs.c.slot - literal_column("1")).label("slot"),
+                  *read.selected_columns.values()
+                  ).select_from(pairs, *read.get_final_froms()).where(read.whereclause)
+
+
 def _compiled(dialect: Dialect, n: int) -> _Compiled:
+    """SQLite (whose batches are of one: its statements never yield) gets a UNION of n."""
+    n = 0 if dialect.name == "postgresql" else n
     found = _COMPILED.get((dialect.name, n))
     if found is None:
-        statement = _one(0) if n == 1 else union_all(*[_one(slot) for slot in range(n)])
+        statement = (_unnested() if n == 0 else _one(0) if n == 1
+                     else union_all(*[_one(slot) for slot in range(n)]))
         compiled = statement.compile(dialect=dialect)
         process = StaffSession.__table__.c.expires_at.type.bind_processor(dialect)
         order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
@@ -86,7 +113,12 @@ def _compiled(dialect: Dialect, n: int) -> _Compiled:
     return found
 
 
-Pair = tuple[str, int]  # (token hash, ticket id)
+def _values(stmt: _Compiled, pairs: Sequence[Pair]) -> Any:
+    values = {**stmt.constants, "now": stmt.now(utcnow()),
+              "tokens": [token for token, _ in pairs], "tickets": [ticket for _, ticket in pairs]}
+    for slot, (token_hash, ticket_id) in enumerate(pairs):
+        values[f"token_hash_{slot}"], values[f"ticket_{slot}"] = token_hash, ticket_id
+    return tuple(values[name] for name in stmt.order) if stmt.order else values
 
 
 def _read_batch(engine: Engine, pairs: Sequence[Pair]) -> list[_Row | None]:
@@ -94,10 +126,7 @@ def _read_batch(engine: Engine, pairs: Sequence[Pair]) -> list[_Row | None]:
     on SQLite (in autocommit) no BEGIN, so no write lock; on PostgreSQL in autocommit for
     the statement, so neither a BEGIN nor a ROLLBACK round trip. It reads one snapshot."""
     stmt = _compiled(engine.dialect, len(pairs))
-    values = {**stmt.constants, "now": stmt.now(utcnow())}
-    for slot, (token_hash, ticket_id) in enumerate(pairs):
-        values[f"token_hash_{slot}"], values[f"ticket_{slot}"] = token_hash, ticket_id
-    params: Any = tuple(values[name] for name in stmt.order) if stmt.order else values
+    params = _values(stmt, pairs)
     rows: list[_Row | None] = [None] * len(pairs)
     raw = engine.raw_connection()
     try:
