@@ -40,16 +40,20 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 PING_IDLE_SECONDS = 1.0
 
 
-@event.listens_for(Pool, "checkin")
+def ping_when_idle(pool: Pool) -> None:
+    """For a PostgreSQL engine's pool (app.py), in place of pool_pre_ping. Not on SQLite's,
+    whose file needs no ping: its losing accept is ~40 µs, and listeners cost a few."""
+    event.listen(pool, "checkin", _used)
+    event.listen(pool, "checkout", _ping_if_idle)
+    event.listen(pool, "connect", _fresh)
+
+
 def _used(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     record.info["tq_used"] = time.monotonic()
 
 
-@event.listens_for(Pool, "checkout")
 def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry,
                   proxy: PoolProxiedConnection) -> None:
-    if not record.info.get("tq_ping"):
-        return
     used = record.info.get("tq_used")
     try:
         if not _looks_alive(dbapi_connection):
@@ -76,11 +80,8 @@ def _looks_alive(dbapi_connection: Any) -> bool:
     return bool(pgconn.status == 0)  # CONNECTION_OK
 
 
-@event.listens_for(Pool, "connect")
 def _fresh(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-    # A connection just made needs no ping; tq_ping marks pools configured for pinging.
-    record.info["tq_used"] = time.monotonic()
-    record.info["tq_ping"] = not isinstance(dbapi_connection, sqlite3.Connection)
+    record.info["tq_used"] = time.monotonic()  # a connection just made needs no ping
 
 
 @event.listens_for(Engine, "begin")

@@ -114,10 +114,12 @@ def _compiled(dialect: Dialect, n: int) -> _Compiled:
 
 
 def _values(stmt: _Compiled, pairs: Sequence[Pair]) -> Any:
-    values = {**stmt.constants, "now": stmt.now(utcnow()),
-              "tokens": [token for token, _ in pairs], "tickets": [ticket for _, ticket in pairs]}
-    for slot, (token_hash, ticket_id) in enumerate(pairs):
-        values[f"token_hash_{slot}"], values[f"ticket_{slot}"] = token_hash, ticket_id
+    values = {**stmt.constants, "now": stmt.now(utcnow())}
+    if "tokens" in values:  # the arrays of _unnested
+        values["tokens"], values["tickets"] = [p[0] for p in pairs], [p[1] for p in pairs]
+    else:
+        for slot, (token_hash, ticket_id) in enumerate(pairs):
+            values[f"token_hash_{slot}"], values[f"ticket_{slot}"] = token_hash, ticket_id
     return tuple(values[name] for name in stmt.order) if stmt.order else values
 
 
@@ -130,27 +132,22 @@ def _read_batch(engine: Engine, pairs: Sequence[Pair]) -> list[_Row | None]:
     rows: list[_Row | None] = [None] * len(pairs)
     raw = engine.raw_connection()
     try:
-        driver = raw.driver_connection
-        autocommit = _autocommit(driver, True)
+        driver: Any = raw.driver_connection
+        psycopg = not isinstance(driver, sqlite3.Connection)  # sqlite3: in autocommit already
+        if psycopg:
+            driver.autocommit = True  # a client-side flag: no round trip
         try:
-            cursor = driver.cursor()  # type: ignore[union-attr]
+            cursor = driver.cursor()
             cursor.execute(stmt.sql, params)
             for slot, *row in cursor.fetchall():
                 rows[slot] = _Row(*row)
             cursor.close()
         finally:
-            _autocommit(driver, autocommit)
+            if psycopg:
+                driver.autocommit = False
     finally:
         raw.close()  # back to the pool (nothing to roll back)
     return rows
-
-
-def _autocommit(driver: Any, on: bool) -> bool:
-    """psycopg: switch autocommit (a client-side flag, no round trip); the old value."""
-    old = getattr(driver, "autocommit", on)
-    if old != on and not isinstance(driver, sqlite3.Connection):
-        driver.autocommit = on
-    return bool(old)
 
 
 _READERS: dict[Engine, Coalescer[Pair, _Row | None]] = {}
@@ -160,6 +157,8 @@ def _read(token_hash: str, ticket_id: int) -> _Row | None:
     """This caller's row of the next batched read (tablequeue.coalesce): losers arriving
     together share one statement and one connection."""
     engine = db.engine
+    if engine.dialect.name == "sqlite":  # its statement never yields: a batch is always one
+        return _read_batch(engine, ((token_hash, ticket_id),))[0]
     reader = _READERS.get(engine)
     if reader is None:
         reader = _READERS[engine] = Coalescer(partial(_read_batch, engine))
