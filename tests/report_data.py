@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone  # noqa: F401  (tests use them)
 from typing import Any
@@ -108,6 +109,21 @@ def load(server: LiveServer, tickets: list[T], accounts: bool = True) -> None:
                 conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"(SELECT max(id) FROM {table}))"))
     engine.dispose()
+
+
+def loaded(server: LiveServer, tickets: list[T]) -> Iterator[list[T]]:
+    """A module fixture's body: the tickets in an emptied database, emptied again after."""
+    server.reset()
+    load(server, tickets)
+    yield tickets
+    server.reset()
+
+
+def admin(server: LiveServer) -> str:
+    """boss's session cookie (boss, the first account, is the admin)."""
+    cookie = server.login("boss")
+    assert cookie
+    return cookie
 
 
 def _naive(moment: datetime | None) -> Any:

@@ -20,18 +20,13 @@ PERIOD = f"from={data.FIRST.isoformat()}&to={data.LAST.isoformat()}"
 
 @pytest.fixture(scope="module")
 def history(server: LiveServer) -> Iterator[list[data.T]]:
-    server.reset()
     tickets = data.generate()
-    data.load(server, tickets)
-    yield tickets
-    server.reset()
+    yield from data.loaded(server, tickets)
 
 
 @pytest.fixture(scope="module")
 def boss(server: LiveServer, history: list[data.T]) -> str:
-    cookie = server.login("boss")
-    assert cookie
-    return cookie
+    return data.admin(server)
 
 
 def test_page_figures_match_an_independent_computation(server: LiveServer, boss: str,

@@ -75,18 +75,13 @@ def _today(start_id: int) -> list[data.T]:
 
 @pytest.fixture(scope="module")
 def history(server: LiveServer) -> Iterator[list[data.T]]:
-    server.reset()
     tickets = _settled(data.generate(seed=15, around=DST)) + _today(5000)
-    data.load(server, tickets)
-    yield tickets
-    server.reset()
+    yield from data.loaded(server, tickets)
 
 
 @pytest.fixture(scope="module")
 def boss(server: LiveServer, history: list[data.T]) -> str:
-    cookie = server.login("boss")
-    assert cookie
-    return cookie
+    return data.admin(server)
 
 
 def _page(server: LiveServer, cookie: str, query: str = PERIOD) -> dict[str, Any]:
