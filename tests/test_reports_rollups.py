@@ -166,6 +166,33 @@ def test_each_zone_keeps_its_own_days(server: LiveServer, history: list[data.T],
     assert _kept(server) == chicago
 
 
+def test_days_counted_before_a_forget_are_not_kept(server: LiveServer,
+                                                   history: list[data.T]) -> None:
+    """A report that counted from a snapshot older than a purge must not write its days
+    back: keep() compares the epoch its snapshot read with the current one."""
+    from tablequeue.db import read_only, unit_of_work
+    from tablequeue.service.reports import days, rollups
+    from tablequeue.service.reports.period import Period
+
+    day = DST + timedelta(days=5)
+    period = Period(day, day, data.ZONE)
+    epoch = "SELECT generation FROM report_epoch"
+    with server.app.app_context():
+        with unit_of_work() as session:
+            rollups.forget_all(session)
+        with read_only() as connection:
+            seen = connection.execute(sa.text(epoch)).scalar_one()
+            counted = days.count(connection, period)
+        with unit_of_work() as session:  # e.g. a purge, committed meanwhile
+            rollups.forget_before(session, datetime(2000, 1, 1, tzinfo=UTC))
+        rollups.keep(period, counted, seen)
+        assert day not in _kept(server)
+        with read_only() as connection:
+            assert connection.execute(sa.text(epoch)).scalar_one() == seen + 1
+        rollups.keep(period, counted, seen + 1)
+        assert day in _kept(server)
+
+
 def test_purge_forgets_the_days_it_changes(server: LiveServer, boss: str,
                                            history: list[data.T]) -> None:
     from tablequeue.service import privacy

@@ -120,26 +120,28 @@ def _generation(connection: Connection, lock: bool = False) -> int:
 
 def forget_before(session: Session | Connection, moment: datetime) -> None:
     """Tickets that started before `moment` were deleted: forget the days they lay in."""
-    session.execute(delete(DAYS).where(DAYS.c.start_utc < moment))
     _bump(session)
+    session.execute(delete(DAYS).where(DAYS.c.start_utc < moment))
 
 
 def forget_days_of(session: Session | Connection, tickets: ColumnElement[bool]) -> None:
     """Tickets matching `tickets` are about to change or go: forget the days they lay in.
     Runs before the change (it finds the days through those tickets)."""
+    _bump(session)
     session.execute(delete(DAYS).where(exists().where(
         tickets, and_(C.created_at >= DAYS.c.start_utc, C.created_at < DAYS.c.end_utc))))
-    _bump(session)
 
 
 def forget_all(session: Session | Connection) -> int:
     """Every kept day, in every zone (`flask reports forget`); how many."""
-    gone = session.execute(delete(DAYS)).rowcount
     _bump(session)
-    return int(gone)
+    return int(session.execute(delete(DAYS)).rowcount)
 
 
 def _bump(session: Session | Connection) -> None:
+    """The epoch + 1, first thing in a forgetter: on PostgreSQL the row lock then orders
+    it with a report keeping days (keep locks the row too), so the DELETE that follows
+    sees, and removes, whatever a report kept just before it."""
     bind = session.get_bind() if isinstance(session, Session) else session
     dialect = bind.dialect.name
     insert = _INSERT[dialect](EPOCH).values(id=1, generation=1)
