@@ -193,6 +193,28 @@ def test_days_counted_before_a_forget_are_not_kept(server: LiveServer,
         assert day in _kept(server)
 
 
+def test_a_day_kept_in_another_format_is_counted_again_and_replaced(
+        server: LiveServer, boss: str, history: list[data.T]) -> None:
+    from tablequeue.models import ReportDay
+    from tablequeue.service.reports.days import FORMAT
+
+    assert _page(server, boss) == _want(history)
+    table, day = ReportDay.__table__, DST + timedelta(days=6)
+    engine = server.engine()
+    with engine.begin() as conn:
+        assert conn.execute(table.update().where(table.c.day == day)
+                            .values(figures='{"v": 0}')).rowcount == 1
+    assert _page(server, boss) == _want(history)
+    with engine.connect() as conn:
+        figures = conn.execute(select_figures(table, day)).scalar_one()
+    engine.dispose()
+    assert f'"v":{FORMAT},' in figures
+
+
+def select_figures(table: sa.Table, day: date) -> sa.Select[tuple[str]]:
+    return sa.select(table.c.figures).where(table.c.zone == data.ZONE_NAME, table.c.day == day)
+
+
 def test_purge_forgets_the_days_it_changes(server: LiveServer, boss: str,
                                            history: list[data.T]) -> None:
     from tablequeue.service import privacy

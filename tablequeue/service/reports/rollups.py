@@ -98,7 +98,13 @@ def keep(period: Period, docs: dict[date, Doc], generation: int) -> None:
         with transaction() as connection:
             if _generation(connection, lock=True) != generation:
                 return
-            insert = _INSERT[connection.dialect.name](DAYS).on_conflict_do_nothing()
+            insert = _INSERT[connection.dialect.name](DAYS)
+            # Replaces a day kept in an older format (kept() ignores those); the same
+            # day counted by two reports at once is the same figures either way.
+            insert = insert.on_conflict_do_update(
+                index_elements=[DAYS.c.zone, DAYS.c.day],
+                set_={"figures": insert.excluded.figures, "start_utc": insert.excluded.start_utc,
+                      "end_utc": insert.excluded.end_utc})
             connection.execute(insert, [
                 {"zone": zone.key, "day": day, "start_utc": local_midnight(day, zone),
                  "end_utc": local_midnight(day + timedelta(days=1), zone),
