@@ -37,6 +37,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
     from tablequeue.extensions import db, sock
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            _engine_hooks.ping_when_idle(db.engine.pool)
     if not serving:
         from flask_migrate import Migrate
 

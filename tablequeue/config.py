@@ -156,7 +156,7 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
             "pool_size": _int(env, "DB_POOL_SIZE", 10, 1, 1000),
             "max_overflow": _int(env, "DB_MAX_OVERFLOW", 5, 0, 1000),
             "pool_timeout": _int(env, "DB_POOL_TIMEOUT", 10, 1, 300),
-            "pool_pre_ping": True,
+            # Not pool_pre_ping: tablequeue.db pings a connection only after it sat idle.
             "connect_args": {"connect_timeout": _int(env, "DB_CONNECT_TIMEOUT", 5, 1, 60)},
         }
     secure_cookies = _choice(env, "SECURE_COOKIES", "auto", {"auto", "on", "off"})

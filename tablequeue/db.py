@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry, Pool, PoolProxiedConnection
 from sqlalchemy.orm import Session
 
 from tablequeue.extensions import db
@@ -27,6 +30,58 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+# pool_pre_ping was a round trip on every checkout: one per command, and in a claim storm
+# one per losing accept. Instead a pooled PostgreSQL connection is checked without a round
+# trip (libpq reads whatever the server sent it while idle: a terminated backend's goodbye
+# or a closed socket marks it broken), and pinged only if it sat unused this long, the case
+# a silent network failure needs.
+PING_IDLE_SECONDS = 1.0
+
+
+def ping_when_idle(pool: Pool) -> None:
+    """For a PostgreSQL engine's pool (app.py), in place of pool_pre_ping. Not on SQLite's,
+    whose file needs no ping: its losing accept is ~40 µs, and listeners cost a few."""
+    event.listen(pool, "checkin", _used)
+    event.listen(pool, "checkout", _ping_if_idle)
+    event.listen(pool, "connect", _fresh)
+
+
+def _used(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["tq_used"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry,
+                  proxy: PoolProxiedConnection) -> None:
+    used = record.info.get("tq_used")
+    try:
+        if not _looks_alive(dbapi_connection):
+            raise DisconnectionError()
+        if used is None or time.monotonic() - used >= PING_IDLE_SECONDS:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+    except Exception as dead:  # the pool discards it and checks out another (3 tries)
+        raise DisconnectionError() from dead
+
+
+def _looks_alive(dbapi_connection: Any) -> bool:
+    """psycopg: read, without waiting, what the server sent while the connection sat idle
+    (nothing, for a live one)."""
+    pgconn = getattr(getattr(dbapi_connection, "driver_connection", dbapi_connection),
+                     "pgconn", None)
+    if pgconn is None:
+        return True
+    # Twice: a goodbye message is read by the first, the closed socket seen by the second.
+    pgconn.consume_input()  # raises on a closed socket
+    pgconn.consume_input()
+    return bool(pgconn.status == 0)  # CONNECTION_OK
+
+
+def _fresh(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["tq_used"] = time.monotonic()  # a connection just made needs no ping
 
 
 @event.listens_for(Engine, "begin")

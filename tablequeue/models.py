@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Optional
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, TypeDecorator, false, text
+from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, TypeDecorator, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tablequeue.extensions import db
@@ -192,3 +192,29 @@ class OutboxMail(db.Model):  # type: ignore[name-defined,misc]
     # A sender that claimed the row owns it until then (a crashed sender's claim lapses).
     claimed_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     last_error: Mapped[Optional[str]] = mapped_column(String(300))
+
+
+class ReportDay(db.Model):  # type: ignore[name-defined,misc]
+    """A finished local day's report figures (tablequeue.service.reports.rollups), kept so a
+    report does not recount a year of tickets that can no longer change. Keyed by zone: a
+    day is another span of tickets in another TIMEZONE. start_utc/end_utc are the day's
+    span, so deleting tickets can forget exactly the days they belonged to, in every zone."""
+
+    __tablename__ = "report_days"
+
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    start_utc: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+    figures: Mapped[str] = mapped_column(Text)  # JSON, see rollups.encode
+
+
+class ReportEpoch(db.Model):  # type: ignore[name-defined,misc]
+    """One row: bumped by whatever forgets report days. A report writes the days it counted
+    only if the number is still the one it read with its snapshot (a purge committed in
+    between would otherwise leave days counted with the purged tickets)."""
+
+    __tablename__ = "report_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(default=0)

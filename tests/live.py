@@ -326,7 +326,8 @@ class LiveServer:
         engine = self.engine()
         with engine.begin() as conn:
             for table in (
-                "mail_outbox", "follow_codes", "tickets", "visitors", "table_assignments", "staff_sessions", "staff", "settings"
+                "mail_outbox", "follow_codes", "tickets", "visitors", "table_assignments",
+                "staff_sessions", "staff", "settings", "report_days",
             ):
                 conn.execute(sa.text(f"DELETE FROM {table}"))
         engine.dispose()

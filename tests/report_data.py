@@ -4,6 +4,8 @@ in plain Python (no SQL, no tablequeue code), to compare with the page and the C
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone  # noqa: F401  (tests use them)
 from typing import Any
@@ -45,12 +47,13 @@ class T:
         return self.start.astimezone(zone)
 
 
-def generate(seed: int = 14) -> list[T]:
+def generate(seed: int = 14, around: date = FIRST, start_id: int = 1) -> list[T]:
+    """600 tickets over the 14 local days from three days before `around`."""
     rng = random.Random(seed)
     tickets: list[T] = []
     serving: set[str] = set()  # one ticket in service per staff member (a unique index)
-    first = datetime.combine(FIRST - timedelta(days=3), time(0), ZONE)
-    for n in range(1, 601):
+    first = datetime.combine(around - timedelta(days=3), time(0), ZONE)
+    for n in range(start_id, start_id + 600):
         # Local wall-clock moments, some in the small hours (the DST night included).
         local = first + timedelta(days=rng.randrange(14), hours=rng.choice([0, 1, 2, 3, 8, 9, 10, 11, 14, 16, 22, 23]),
                                   minutes=rng.randrange(60), seconds=rng.randrange(60))
@@ -80,20 +83,22 @@ def generate(seed: int = 14) -> list[T]:
     return tickets
 
 
-def load(server: LiveServer, tickets: list[T]) -> None:
+def load(server: LiveServer, tickets: list[T], accounts: bool = True) -> None:
     """Accounts through the service (boss is the admin), history straight into the tables."""
-    for name in STAFF:
+    for name in STAFF if accounts else ():
         server.add_staff(name)
     engine = server.engine()
     with engine.begin() as conn:
         ids = {row[0]: row[1] for row in conn.execute(sa.text("SELECT username, id FROM staff"))}
-        visitors = {t.visitor: t for t in tickets}
+        known = {row[0] for row in conn.execute(sa.text("SELECT id FROM visitors"))}
+        visitors = {t.visitor: t for t in tickets if t.visitor not in known}
         md = sa.MetaData()
         table_visitors = sa.Table("visitors", md, autoload_with=conn)
         table_tickets = sa.Table("tickets", md, autoload_with=conn)
-        conn.execute(table_visitors.insert(), [
-            {"id": v, "email": f"v{v}@example.org", "name": f"Visitor {v}", "updated_at": _naive(t.start)}
-            for v, t in visitors.items()])
+        if visitors:
+            conn.execute(table_visitors.insert(), [
+                {"id": v, "email": f"v{v}@example.org", "name": f"Visitor {v}",
+                 "updated_at": _naive(t.start)} for v, t in visitors.items()])
         conn.execute(table_tickets.insert(), [
             {"id": t.id, "visitor_id": t.visitor, "email": t.email, "name": t.name, "status": t.status,
              "staff_id": ids[t.staff] if t.staff else None, "table_number": t.table,
@@ -104,6 +109,21 @@ def load(server: LiveServer, tickets: list[T]) -> None:
                 conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"(SELECT max(id) FROM {table}))"))
     engine.dispose()
+
+
+def loaded(server: LiveServer, tickets: list[T]) -> Iterator[list[T]]:
+    """A module fixture's body: the tickets in an emptied database, emptied again after."""
+    server.reset()
+    load(server, tickets)
+    yield tickets
+    server.reset()
+
+
+def admin(server: LiveServer) -> str:
+    """boss's session cookie (boss, the first account, is the admin)."""
+    cookie = server.login("boss")
+    assert cookie
+    return cookie
 
 
 def _naive(moment: datetime | None) -> Any:
@@ -195,3 +215,29 @@ def csv_rows(tickets: list[T], first: date = FIRST, last: date = LAST) -> list[l
              mins(t.claimed, t.start), mins(t.end, t.claimed), safe(t.staff or ""),
              "" if t.table is None else str(t.table), safe(t.name), safe(t.email)]
             for t in in_period(tickets, first, last)]
+
+
+def _cells(html: str, attribute: str) -> dict[str, list[str]]:
+    """{attribute value: [text of each th/td after the row's header]} for data-* rows."""
+    rows = {}
+    for key, body in re.findall(rf'<tr {attribute}="([^"]*)">(.*?)</tr>', html, re.DOTALL):
+        cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", body, re.DOTALL)
+        rows[key] = [c.strip() for c in cells[1:]]
+    return rows
+
+
+def shown(html: str) -> dict[str, Any]:
+    """The page's figures, read from its tables, in the shape expected() returns."""
+    figures = dict(re.findall(r'<div data-figure="(\w+)"><dt>[^<]*</dt><dd>(\d+)</dd>', html))
+    durations = _cells(html, "data-duration")
+    hours = dict(re.findall(r'<td data-hour="(\d+)">(\d+)</td>', html))
+    heat = _cells(html, "data-weekday")
+    return {
+        "figures": {k: int(v) for k, v in figures.items()},
+        "wait": tuple(durations["wait"]), "service": tuple(durations["service"]),
+        "hours": [int(hours[str(h)]) for h in range(24)],
+        "days": {d: (int(v[0]), v[1], v[2]) for d, v in _cells(html, "data-day").items()},
+        "heat": [[int(n) for n in heat[str(w)]] for w in range(7)],
+        "staff": {k: (int(v[0]), int(v[1]), v[2]) for k, v in _cells(html, "data-staff").items()},
+        "tables": {k: (int(v[0]), int(v[1]), v[2]) for k, v in _cells(html, "data-table").items()},
+    }

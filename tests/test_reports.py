@@ -20,27 +20,13 @@ PERIOD = f"from={data.FIRST.isoformat()}&to={data.LAST.isoformat()}"
 
 @pytest.fixture(scope="module")
 def history(server: LiveServer) -> Iterator[list[data.T]]:
-    server.reset()
     tickets = data.generate()
-    data.load(server, tickets)
-    yield tickets
-    server.reset()
+    yield from data.loaded(server, tickets)
 
 
 @pytest.fixture(scope="module")
 def boss(server: LiveServer, history: list[data.T]) -> str:
-    cookie = server.login("boss")
-    assert cookie
-    return cookie
-
-
-def _cells(html: str, attribute: str) -> dict[str, list[str]]:
-    """{attribute value: [text of each th/td after the row's header]} for data-* rows."""
-    rows = {}
-    for key, body in re.findall(rf'<tr {attribute}="([^"]*)">(.*?)</tr>', html, re.DOTALL):
-        cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", body, re.DOTALL)
-        rows[key] = [c.strip() for c in cells[1:]]
-    return rows
+    return data.admin(server)
 
 
 def test_page_figures_match_an_independent_computation(server: LiveServer, boss: str,
@@ -48,21 +34,7 @@ def test_page_figures_match_an_independent_computation(server: LiveServer, boss:
     status, _, html = server.http("GET", f"/admin/reports?period=range&{PERIOD}", cookie=boss)
     assert status == 200, html[:500]
     want = data.expected(history)
-    figures = dict(re.findall(r'<div data-figure="(\w+)"><dt>[^<]*</dt><dd>(\d+)</dd>', html))
-    assert {k: int(v) for k, v in figures.items()} == want["figures"]
-    durations = _cells(html, "data-duration")
-    assert tuple(durations["wait"]) == want["wait"]
-    assert tuple(durations["service"]) == want["service"]
-    hours = dict(re.findall(r'<td data-hour="(\d+)">(\d+)</td>', html))
-    assert [int(hours[str(h)]) for h in range(24)] == want["hours"]
-    days = _cells(html, "data-day")
-    assert {d: (int(v[0]), v[1], v[2]) for d, v in days.items()} == want["days"]
-    heat = _cells(html, "data-weekday")
-    assert [[int(n) for n in heat[str(w)]] for w in range(7)] == want["heat"]
-    staff = _cells(html, "data-staff")
-    assert {k: (int(v[0]), int(v[1]), v[2]) for k, v in staff.items()} == want["staff"]
-    tables = _cells(html, "data-table")
-    assert {k: (int(v[0]), int(v[1]), v[2]) for k, v in tables.items()} == want["tables"]
+    assert data.shown(html) == want
     # The DST night: 2026-03-08 has 23 hours and its 2 o'clock never happened.
     assert want["heat"][6][2] == 0 and want["days"]["2026-03-08"][0] > 0
     assert len(re.findall(r'<svg class="chart', html)) == 6

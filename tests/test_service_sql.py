@@ -13,7 +13,7 @@ from flask import Flask
 from tablequeue import service
 from tablequeue.extensions import db
 from tablequeue.outcomes import Refusal, TicketClaimed, TicketEnded
-from tablequeue.service import identity
+from tablequeue.service import identity, known
 from tablequeue.service.identity import hash_token
 from tests.live import LiveServer
 
@@ -87,3 +87,24 @@ def test_end_refusals_in_order(app: Flask, word: str) -> None:
     assert event.ticket.end is not None and event.ticket.end >= event.ticket.start
     assert end(ada, served).refusal is Refusal.FINISHED
     assert end(bob, served).refusal is Refusal.FINISHED
+
+
+def test_one_batched_read_answers_each_pair_as_its_own_read(app: Flask) -> None:
+    """Losers' reads that arrive together share one statement (service/known.py): each
+    pair in it must get exactly the row a read of its own would give, whatever the others."""
+    ada, bob, cy = token("ada", 1), token("bob", 2), token("cy", None)
+    first = service.new("a@example.org", "A").value.id
+    second = service.new("b@example.org", "B").value.id
+    assert service.accept(ada, first).ok
+    done = service.new("c@example.org", "C").value.id
+    assert service.accept(bob, done).ok and service.complete(bob, done).ok
+    pairs = [(ada, second), ("no such token", first), (bob, first), (cy, first),
+             (bob, 999), (ada, done), (bob, second), (ada, first)]
+    batch = known._read_batch(db.engine, pairs)
+    alone = [known._read_batch(db.engine, [pair])[0] for pair in pairs]
+    assert batch == alone
+    assert batch[1] is None  # a dead token has no row, even among live ones
+    assert [row.ticket_status if row else None for row in batch] == [
+        "waiting", None, "serving", "serving", None, "completed", "waiting", "serving"]
+    assert batch[0].serving and not batch[2].serving  # ada serves `first`; bob serves none
+    assert batch[3].table_number is None

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tablequeue.db import unit_of_work
-from tablequeue.models import Staff, StaffSession, TableAssignment, utcnow
+from tablequeue.models import Staff, StaffSession, TableAssignment, Ticket, utcnow
 from tablequeue.outcomes import Event, Outcome, SessionsRevoked
 from tablequeue.service.departure import release
+from tablequeue.service.reports import rollups
 from tablequeue.service.views import tables_changed
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{1,32}", re.ASCII)
@@ -221,6 +222,9 @@ def remove_staff(username: str) -> list[Event]:
         staff = _get(session, username)
         events = release(session, staff.id)
         revoked = revoke_all(session, staff.id)
+        # Their tickets lose their staff (SET NULL), and SQLite may give the id to the
+        # next account: kept report days that counted them are recounted.
+        rollups.forget_days_of(session, Ticket.staff_id == staff.id)
         session.delete(staff)
         return [*events, revoked]
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete, exists, func, select, or_, and_
 
 from tablequeue.db import unit_of_work
 from tablequeue.models import FollowCode, Ticket, TicketStatus, Visitor, utcnow
+from tablequeue.service.reports import rollups
 
 _ACTIVE = (TicketStatus.WAITING, TicketStatus.SERVING)
 
@@ -44,6 +45,8 @@ def purge(days: int) -> Purged:
                 or_(Ticket.ended_at < cutoff, and_(Ticket.ended_at.is_(None), Ticket.created_at < cutoff)),
             ).execution_options(synchronize_session=False)
         ).rowcount
+        if tickets:  # they all started before the cutoff: so did their days
+            rollups.forget_before(session, cutoff)
         visitors = session.execute(
             delete(Visitor).where(
                 Visitor.updated_at < cutoff,
@@ -69,6 +72,7 @@ def delete_visitor(email: str) -> int:
         if active:
             raise PrivacyError("this visitor has a ticket waiting or in service: "
                                "complete or cancel it first")
+        rollups.forget_days_of(session, Ticket.visitor_id == visitor.id)
         count = session.execute(
             delete(Ticket).where(Ticket.visitor_id == visitor.id)
             .execution_options(synchronize_session=False)

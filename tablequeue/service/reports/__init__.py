@@ -1,5 +1,6 @@
-"""Managers' numbers: a period's figures (figures.py), computed in the database (sql.py,
-percentiles.py), for whole days in the site's time zone (period.py); the CSV (export.py)."""
+"""Managers' numbers: a period's figures (figures.py), the sum of its local days' (days.py,
+counted in the database; sql.py, percentiles.py), finished days kept rather than recounted
+(rollups.py), for whole days in the site's time zone (period.py); the CSV (export.py)."""
 
 from tablequeue.service.reports.figures import Report, Row, Totals, report
 from tablequeue.service.reports.percentiles import Spread

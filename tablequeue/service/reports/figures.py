@@ -1,11 +1,15 @@
-"""A period's figures, computed by the database: counts by outcome, visitors, wait and
-service times, arrivals by local hour, and per staff member and per table.
+"""A period's figures: counts by outcome, visitors, wait and service times, arrivals by
+local hour, and per staff member and per table.
 
 Every ticket that started (signed in) in the period counts, whatever happened to it later.
 Wait is start -> claim over every claimed ticket; service is claim -> end over completed
 tickets only (a no-show's "service" is how long staff waited for someone who never came).
 A returning visitor is one of the period's visitors who had signed in more than once by the
-period's end (earlier in the period or at any time before it)."""
+period's end (earlier in the period or at any time before it).
+
+Everything but the visitors is a sum over days (days.py): finished days come from their
+rollups, the others are counted now, and the sums are merged here. Visitors are not a sum
+(the same person on two days is one visitor), so they are counted over the whole period."""
 
 from __future__ import annotations
 
@@ -16,12 +20,11 @@ from typing import Any
 
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
 
-from tablequeue.db import read_only
 from tablequeue.models import Staff, TicketStatus
-from tablequeue.service.reports import sql
-from tablequeue.service.reports.percentiles import Spread, spreads
+from tablequeue.service.reports import rollups, sql
+from tablequeue.service.reports.days import Doc
+from tablequeue.service.reports.percentiles import Spread, spread, spread_sorted
 from tablequeue.service.reports.period import Period
 
 C = sql.C
@@ -65,46 +68,79 @@ class Report:
     tables: list[Row] = field(default_factory=list)
 
 
+class _Desks:
+    """Served, no-shows and the service histogram per staff member or per table."""
+
+    def __init__(self) -> None:
+        self.counts: dict[Any, list[int]] = {}
+        self.service: dict[Any, dict[int, int]] = {}
+
+    def add(self, key: Any, served: int, no_shows: int, histogram: list[int]) -> None:
+        counts = self.counts.get(key) or self.counts.setdefault(key, [0, 0])
+        counts[0] += served
+        counts[1] += no_shows
+        _add(self.service.get(key) or self.service.setdefault(key, {}), histogram)
+
+    def rows(self, name: Any) -> list[Row]:
+        return [Row(name(key), served, no_shows, spread(self.service[key]))
+                for key, (served, no_shows) in self.counts.items()]
+
+
 def report(period: Period) -> Report:
-    """Every figure for the period: one read-only snapshot, four grouped queries."""
-    with read_only() as connection:
-        dialect = connection.dialect.name
-        result = Report(period, by_day={day: 0 for day in period.days})
-        in_period = sql.in_period(period)
-        outcomes = _arrivals(connection, dialect, result, in_period)
-        unique, returning = _visitors(connection, period)
-        result.totals = _totals(outcomes, unique, returning)
-        waits = spreads(
-            connection, sql.seconds_between(dialect, C.claimed_at, C.created_at),
-            {"day": sql.day_index(dialect, period)}, {"all": None, "day": "day"},
-            [in_period, C.claimed_at.is_not(None)],
-        )
-        result.wait = waits["all"].get(None, Spread())
-        result.wait_by_day = {day: waits["day"].get(str(n), Spread())
-                              for n, day in enumerate(period.days)}
-        result.service, result.staff, result.tables = _desks(connection, dialect, in_period)
+    """Every figure for the period, from one read-only snapshot; the finished days it had
+    to count are kept afterwards for the next report."""
+    days, (unique, returning, names) = rollups.days(period, lambda c: visitors(c, period))
+    return merge(period, days, unique, returning, names)
+
+
+def visitors(connection: Connection, period: Period) -> tuple[int, int, dict[Any, str]]:
+    """(unique, returning, staff names): what is read live beside the days."""
+    return (*_visitors(connection, period), _staff_names(connection))
+
+
+def merge(period: Period, days: dict[date, Doc], unique: int, returning: int,
+          names: dict[Any, str]) -> Report:
+    """The period's figures as the sum of its days'."""
+    result = Report(period, by_day={day: 0 for day in period.days})
+    outcomes: Counter[str] = Counter()
+    wait: dict[int, int] = {}
+    service: dict[int, int] = {}
+    staff, tables = _Desks(), _Desks()
+    for day in period.days:
+        doc = days[day]
+        outcomes.update(doc["o"])
+        weekday = result.heat[day.weekday()]
+        for hour, n in enumerate(doc["h"]):
+            result.by_hour[hour] += n
+            weekday[hour] += n
+        result.by_day[day] = sum(doc["h"])
+        result.wait_by_day[day] = spread_sorted(_pairs(doc["w"]))
+        _add(wait, doc["w"])
+        _add(service, doc["s"])
+        for key, served, no_shows, histogram in doc["staff"]:
+            staff.add(key if key in names else None, served, no_shows, histogram)
+        for key, served, no_shows, histogram in doc["tables"]:
+            if key is not None:  # claimed before tables were numbered: no table to show
+                tables.add(key, served, no_shows, histogram)
+    result.totals = _totals(outcomes, unique, returning)
+    result.wait, result.service = spread(wait), spread(service)
+    result.staff = sorted(staff.rows(lambda k: REMOVED if k is None else names[k]),
+                          key=lambda r: (-r.served, r.name))
+    result.tables = sorted(tables.rows(str), key=lambda r: int(r.name))
     return result
 
 
-def _arrivals(connection: Connection, dialect: str, result: Report,
-              in_period: ColumnElement[bool]) -> Counter[str]:
-    """Tickets per hour bucket and outcome, folded into per local day, per local hour and
-    weekday x hour; the outcome counts are returned for the totals."""
-    bucket = sql.hour_bucket(dialect, result.period).label("bucket")
-    outcome = sql.OUTCOME.label("outcome")
-    outcomes: Counter[str] = Counter()
-    rows = connection.execute(
-        select(bucket, outcome, func.count()).where(in_period)
-        .group_by(bucket, outcome)
-    )
-    zone = result.period.zone
-    for value, word, count in rows:
-        day, hour = sql.local_hour(value, zone)
-        result.by_day[day] = result.by_day.get(day, 0) + count
-        result.by_hour[hour] += count
-        result.heat[day.weekday()][hour] += count
-        outcomes[word] += count
-    return outcomes
+def _pairs(histogram: list[int]) -> list[tuple[int, int]]:
+    it = iter(histogram)
+    return list(zip(it, it))
+
+
+def _add(into: dict[int, int], histogram: list[int]) -> None:
+    """Adds a flat [tenths, count, ...] histogram into {tenths: count}."""
+    get = into.get
+    it = iter(histogram)
+    for t, n in zip(it, it):
+        into[t] = get(t, 0) + n
 
 
 def _visitors(connection: Connection, period: Period) -> tuple[int, int]:
@@ -131,43 +167,5 @@ def _totals(outcomes: Counter[str], unique: int, returning: int) -> Totals:
                   outcomes[TicketStatus.SERVING], other)
 
 
-def _desks(connection: Connection, dialect: str, in_period: ColumnElement[bool]
-           ) -> tuple[Spread, list[Row], list[Row]]:
-    """Service spread overall, and served, no-shows and service per staff member and per
-    table: one count query, one spreads statement."""
-    rows = connection.execute(
-        select(C.staff_id, C.table_number, func.sum(sql.case_one(C.status == TicketStatus.COMPLETED)),
-               func.sum(sql.case_one(sql.IS_NO_SHOW)))
-        .where(in_period, C.claimed_at.is_not(None))
-        .group_by(C.staff_id, C.table_number)
-    ).all()
-    services = spreads(
-        connection, sql.seconds_between(dialect, C.ended_at, C.claimed_at),
-        {"staff": C.staff_id, "table": C.table_number},
-        {"all": None, "staff": "staff", "table": "table"},
-        [in_period, C.status == TicketStatus.COMPLETED],
-    )
-    staff: dict[Any, list[int]] = {}
-    tables: dict[Any, list[int]] = {}
-    for staff_id, table, served, no_shows in rows:
-        for per, key in ((staff, staff_id), (tables, table)):
-            counts = per.setdefault(key, [0, 0])
-            counts[0] += int(served)
-            counts[1] += int(no_shows)
-    names = _staff_names(connection)
-    staff_rows = sorted(
-        (Row(_staff_name(k, names), served, no_shows,
-             services["staff"].get(None if k is None else str(k), Spread()))
-         for k, (served, no_shows) in staff.items()), key=lambda r: (-r.served, r.name))
-    table_rows = [Row(str(k), served, no_shows, services["table"].get(str(k), Spread()))
-                  for k, (served, no_shows) in sorted(tables.items(), key=lambda kv: kv[0])
-                  if k is not None]
-    return services["all"].get(None, Spread()), staff_rows, table_rows
-
-
 def _staff_names(connection: Connection) -> dict[Any, str]:
     return {row.id: row.username for row in connection.execute(select(Staff.id, Staff.username))}
-
-
-def _staff_name(key: Any, names: dict[Any, str]) -> str:
-    return REMOVED if key is None else names.get(key, REMOVED)

@@ -1,27 +1,24 @@
-"""Median, 90th percentile and longest of a duration, per group, in one SQL statement that
-runs the same on SQLite (no percentile function) and PostgreSQL.
+"""Median, 90th percentile and longest of a duration, from a histogram of it.
 
 Method: nearest rank. The P-th percentile of n values is the value at rank ceil(P*n/100)
 in ascending order, always a value that really occurred (the median of 1, 2, 3, 4 is 2).
-Durations are counted in tenths of a minute (seconds + 3) // 6, rounded half up), the
+Durations are counted in tenths of a minute ((seconds + 3) // 6, rounded half up), the
 precision the page and the CSV show. Rounding is monotonic, so the nearest-rank value of
 the rounded durations IS the rounded nearest-rank duration: nothing is approximated at
 the precision shown, and the page's median equals the nearest-rank median of the CSV's
 wait_minutes column.
 
-Why not ROW_NUMBER() over the tickets: a year is a million rows to sort per grouping,
-seconds on either database. The statement instead builds a histogram (GROUP BY group,
-tenths: a few thousand rows per grouping), re-aggregates it for the coarser groupings,
-and runs the rank windows over the histogram: a running SUM of counts; the rank sits in
-the bucket where the running sum first reaches it."""
+Why histograms: they add up. The database groups a day's durations by tenths (a few
+hundred buckets), finished days keep theirs (rollups.py), and a period's histogram is
+the sum of its days': its percentiles are exactly those of all its tickets, without
+sorting a year of tickets (ROW_NUMBER() over a million rows took seconds per grouping)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, String, and_, cast, func, literal, or_, select, union_all
-from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 PERCENTS = (50, 90)
@@ -38,7 +35,7 @@ class Spread:
 
 
 def rank(percent: int, count: int) -> int:
-    """The nearest rank, ceil(percent/100 * count), in integers (what the SQL computes)."""
+    """The nearest rank, ceil(percent/100 * count), in integers."""
     return (percent * count + 99) // 100
 
 
@@ -47,51 +44,22 @@ def tenths(seconds: ColumnElement[Any]) -> ColumnElement[int]:
     return (seconds + 3) // 6
 
 
-def spreads(connection: Connection, seconds: ColumnElement[Any],
-            keys: dict[str, ColumnElement[Any]], groupings: dict[str, str | None],
-            where: list[ColumnElement[bool]]) -> dict[str, dict[str | None, Spread]]:
-    """For each grouping (name -> one of `keys`, or None for all rows), {key as text or
-    None: Spread} of `seconds` over the rows `where` selects."""
-    # Grouped outside the row query: PostgreSQL sees two bound copies of one expression in
-    # SELECT and GROUP BY as different expressions.
-    rows = select(*[k.label(name) for name, k in keys.items()],
-                  tenths(seconds).label("t")).where(*where).subquery()
-    group = [rows.c[name] for name in keys] + [rows.c.t]
-    histogram = select(*group, func.count().label("c")).group_by(*group).cte("histogram")
-    names = list(groupings)
-    parts = []
-    for kind, name in enumerate(names):
-        column = groupings[name]
-        key = cast(histogram.c[column] if column else literal(None), String)
-        part = select(literal(kind).label("kind"), key.label("k"), histogram.c.t,
-                      cast(func.sum(histogram.c.c), BigInteger).label("c"))
-        parts.append(part.group_by(key, histogram.c.t) if column else part.group_by(histogram.c.t))
-    merged = union_all(*parts).subquery()
-    group = [merged.c.kind, merged.c.k]
-    running = select(
-        merged.c.kind, merged.c.k, merged.c.t, merged.c.c,
-        cast(func.sum(merged.c.c).over(partition_by=group, order_by=merged.c.t,
-                                       rows=(None, 0)), BigInteger).label("cum"),
-        # The same window ordering as `cum`, framed over the whole group: one sort for both.
-        cast(func.sum(merged.c.c).over(partition_by=group, order_by=merged.c.t,
-                                       rows=(None, None)), BigInteger).label("n"),
-    ).subquery()
-    cum, c, n = running.c.cum, running.c.c, running.c.n
-    crossing = [and_(cum - c < (p * n + 99) // 100, cum >= (p * n + 99) // 100) for p in PERCENTS]
-    query = select(running.c.kind, running.c.k, running.c.t, cum, c, n).where(
-        or_(*crossing, cum == n))
-    found: dict[tuple[int, str | None], tuple[int, list[tuple[int, int, int]]]] = {}
-    for kind, key, t, total, count, size in connection.execute(query):
-        found.setdefault((kind, key), (int(size), []))[1].append((int(total) - int(count) + 1,
-                                                                  int(total), int(t)))
-    result: dict[str, dict[str | None, Spread]] = {name: {} for name in names}
-    for (kind, key), (size, buckets) in found.items():
-        at = [_bucket(buckets, rank(50, size)), _bucket(buckets, rank(90, size)), _bucket(buckets, size)]
-        result[names[kind]][key] = Spread(size, *at)
-    return result
+def spread(histogram: Mapping[int, int]) -> Spread:
+    """The Spread of {tenths: how many}."""
+    return spread_sorted(sorted(histogram.items()))
 
 
-def _bucket(buckets: list[tuple[int, int, int]], position: int) -> int:
-    """The value of the histogram bucket holding ranks low..high that contains `position`."""
-    return next(t for low, high, t in buckets if low <= position <= high)
-
+def spread_sorted(buckets: Iterable[tuple[int, int]]) -> Spread:
+    """The Spread of (tenths, how many) pairs in ascending order of tenths."""
+    pairs = list(buckets)
+    size = sum(count for _, count in pairs)
+    if not size:
+        return Spread()
+    wanted = [rank(percent, size) for percent in PERCENTS]
+    found: list[int] = []
+    seen = 0
+    for value, count in pairs:
+        seen += count
+        while len(found) < len(wanted) and seen >= wanted[len(found)]:
+            found.append(value)
+    return Spread(size, found[0], found[1], pairs[-1][0])

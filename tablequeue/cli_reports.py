@@ -1,0 +1,38 @@
+"""`flask --app app reports warm|forget`: the kept days behind /admin/reports.
+
+A report counts the finished days it has no kept figures for, then keeps them (see
+tablequeue/service/reports/rollups.py): the first report of a long period is the slow
+one. `warm` does that ahead of time, e.g. from cron after the day is closed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from tablequeue.db import unit_of_work
+from tablequeue.service.reports import rollups
+from tablequeue.service.reports.period import MAX_DAYS, Period, today
+
+reports_cli = AppGroup("reports", help="Kept figures of finished days for /admin/reports.")
+
+
+@reports_cli.command("warm")
+@click.option("--days", type=click.IntRange(1, MAX_DAYS), default=366, show_default=True,
+              help="how many days back from today, in TIMEZONE")
+def warm(days: int) -> None:
+    """Count and keep the finished days among the last DAYS (today's never: it can change)."""
+    zone = current_app.config["TIMEZONE"]
+    last = today(zone)
+    added = rollups.warm(Period(last - timedelta(days=days - 1), last, zone))
+    click.echo(f"{added} day(s) counted and kept ({zone.key})")
+
+
+@reports_cli.command("forget")
+def forget() -> None:
+    """Forget every kept day, in every zone: the next reports count them again."""
+    with unit_of_work() as session:
+        gone = rollups.forget_all(session)
+    click.echo(f"{gone} kept day(s) forgotten")
