@@ -84,7 +84,7 @@ def _metrics_directory() -> None:
         stale.unlink()
 
 
-def child_exit(server, worker):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+def _forget_metrics(worker) -> None:  # noqa: ANN001
     """A worker is gone: its live gauges (connections, relay state) leave the sums."""
     if os.environ.get("METRICS_TOKEN") and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
@@ -164,9 +164,16 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201  (gunicorn's hook signatur
 
 
 def child_exit(server, worker):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+    """Runs in the arbiter when a worker exits. (gunicorn keeps one hook per name: a second
+    `def child_exit` in this file silently replaced the metrics one.)"""
+    _forget_metrics(worker)
+    _ask_resync()
+
+
+def _ask_resync() -> None:
     """A worker that died (SIGKILL, out of memory, a crash) may have committed a change it
     never published, and no relay broke, so no worker would resync on its own: ask every
-    worker to (a resync that finds nothing missing sends nothing). Runs in the arbiter."""
+    worker to (a resync that finds nothing missing sends nothing)."""
     url = os.environ.get("REDIS_URL")
     if url:
         from tablequeue.resync_request import events_channel, request

@@ -139,3 +139,32 @@ def test_claims_broadcasts_and_logins(fresh: LiveServer, desk: Callable[..., obj
     assert grew['tablequeue_logins_total{outcome="success"}'] == 1
     if os.environ.get("TEST_REDIS_URL"):
         assert now["tablequeue_relay_up"] == 1
+
+
+def test_a_dead_workers_connections_leave_the_sums(fresh: LiveServer,
+                                                   connect: Callable[[str], Client]) -> None:
+    """SIGKILL a worker holding kiosks: its gauge file must leave the sums (gunicorn's
+    child_exit -> mark_process_dead), or /metrics counts its connections forever."""
+    workers = _workers(fresh)
+    victim = workers[0]
+    with _only(victim, workers[1:]):
+        kiosks = [connect("/ws/kiosk") for _ in range(5)]
+    for kiosk in kiosks:  # each is registered once its command is answered
+        assert kiosk.ask("query nobody@example.org").startswith("error query ")
+    assert scrape(fresh)['tablequeue_connections{role="kiosk"}'] == 5
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while victim in _workers(fresh) or len(_workers(fresh)) < WORKERS:
+        assert time.monotonic() < deadline, "gunicorn did not replace the worker"
+        time.sleep(0.1)
+    seen: list[float] = []
+    while time.monotonic() < deadline:
+        try:
+            # No series at all is 0: no live worker has a kiosk connection.
+            seen.append(scrape(fresh).get('tablequeue_connections{role="kiosk"}', 0.0))
+        except (OSError, AssertionError):  # the replacement is still booting
+            pass
+        if len(seen) >= 2 * WORKERS and all(value == 0 for value in seen[-2 * WORKERS:]):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the dead worker's 5 connections stayed counted: {seen[-6:]}")
