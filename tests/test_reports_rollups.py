@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from tablequeue.service.reports.period import Period
+from tablequeue.service.reports.rollups import RUN_DAYS, runs
 from tests import report_data as data
 from tests.live import LiveServer
 
@@ -148,7 +150,6 @@ def test_kept_days_are_read_not_recounted_and_forget_clears_them(
 def test_each_zone_keeps_its_own_days(server: LiveServer, history: list[data.T], zone: str) -> None:
     """Another TIMEZONE cuts other days out of the same tickets: kept apart, by zone."""
     from tablequeue.service.reports import report
-    from tablequeue.service.reports.period import Period
 
     tz = ZoneInfo(zone)
     chicago = _kept(server)
@@ -266,3 +267,14 @@ def _only_remaining(server: LiveServer, history: list[data.T]) -> None:
     with server.engine().connect() as conn:
         ids = {row[0] for row in conn.execute(sa.text("SELECT id FROM tickets"))}
     history[:] = [t for t in history if t.id in ids]
+
+
+def test_days_are_counted_in_runs_of_a_week_at_most() -> None:
+    """A cold year is counted a week at a time, the worker's other greenlets running in
+    between (rollups.RUN_DAYS): runs never cross a gap and never exceed a week."""
+    first = date(2026, 1, 1)
+    missing = [first + timedelta(days=n) for n in range(20)] + [first + timedelta(days=25)]
+    period = Period(first, first + timedelta(days=25), ZoneInfo("America/Chicago"))
+    pieces = runs(missing, period)
+    assert [(p.first.day, p.last.day) for p in pieces] == [(1, 7), (8, 14), (15, 20), (26, 26)]
+    assert all(len(p.days) <= RUN_DAYS for p in pieces)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.engine import Connection
 
+from tablequeue import turns
 from tablequeue.models import Staff, TicketStatus
 from tablequeue.service.reports import rollups, sql
 from tablequeue.service.reports.days import Doc
@@ -106,7 +107,9 @@ def merge(period: Period, days: dict[date, Doc], unique: int, returning: int,
     wait: dict[int, int] = {}
     service: dict[int, int] = {}
     staff, tables = _Desks(), _Desks()
+    slices = turns.Slices()  # a year is 365 documents: not all in one turn of the worker
     for day in period.days:
+        slices.check()
         doc = days[day]
         outcomes.update(doc["o"])
         weekday = result.heat[day.weekday()]

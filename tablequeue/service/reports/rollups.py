@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from tablequeue import turns
 from tablequeue.db import read_only, transaction
 from tablequeue.models import ReportDay, ReportEpoch, TicketStatus, utcnow
 from tablequeue.service.reports import days as counting
@@ -37,6 +38,9 @@ from tablequeue.service.reports.days import Doc
 from tablequeue.service.reports.period import Period, local_midnight
 
 GRACE = timedelta(minutes=10)
+# Counting a week of a busy desk (~20,000 tickets) holds the worker ~0.1 s; a whole cold
+# year in one piece held it ~6 s, every websocket on it waiting (turns.py).
+RUN_DAYS = 7
 DAYS, EPOCH = ReportDay.__table__, ReportEpoch.__table__
 C = sql.C
 T = TypeVar("T")
@@ -55,6 +59,7 @@ def days(period: Period, live: Callable[[Connection], T]) -> tuple[dict[date, Do
         counted: dict[date, Doc] = {}
         for run in runs([day for day in period.days if day not in found], period):
             counted.update(counting.count(connection, run))
+            turns.pause()  # a cold year is seconds of counting: let the websockets in between
         extra = live(connection)
     fresh = {day: doc for day, doc in counted.items() if day in final}
     if fresh:
@@ -81,12 +86,15 @@ def kept(connection: Connection, period: Period) -> dict[date, Doc]:
 
 
 def runs(missing: list[date], period: Period) -> list[Period]:
-    """Consecutive days (ascending) as periods: one set of statements per run."""
+    """Consecutive days (ascending) as periods of at most RUN_DAYS: one set of statements
+    per run, and between two runs the worker's other greenlets get a turn."""
     pieces = groupby(enumerate(missing), key=lambda pair: pair[1] - timedelta(days=pair[0]))
     result = []
     for _, group in pieces:
         block = [day for _, day in group]
-        result.append(Period(block[0], block[-1], period.zone))
+        for start in range(0, len(block), RUN_DAYS):
+            part = block[start:start + RUN_DAYS]
+            result.append(Period(part[0], part[-1], period.zone))
     return result
 
 
