@@ -21,22 +21,23 @@ def _key(address: str) -> str:
     return f"follow:address:{address}"
 
 
-def blocked(address: str) -> bool:
-    """Too many failed lookups from this address in the current window."""
+def lookup(code: str, address: str) -> tuple[bool, PhoneState | None]:
+    """(throttled, the code's ticket state or None when unknown or expired).
+
+    The lookup takes its place in the address's counter before the code is read, as a
+    login attempt does (login_guard): an atomic increment, so forty guesses sent at once
+    are forty places and at most the limit of them are looked up. A code that is found
+    gives its place back: only failures count, and a valid link never unlocks guessing."""
     limiter = throttle.limiter()
     if not limiter.enabled:
-        return False
+        return False, follow.lookup(code)
     limit, seconds = limiter.rate("follow_address")
-    return limiter.shared.count(_key(address), seconds) >= limit
-
-
-def lookup(code: str, address: str) -> PhoneState | None:
-    """The code's ticket state; None (unknown or expired) counts against the address."""
+    if limiter.shared.hit(_key(address), seconds) > limit:
+        return True, None
     state = follow.lookup(code)
-    limiter = throttle.limiter()
-    if state is None and limiter.enabled:
-        limiter.shared.hit(_key(address), limiter.rate("follow_address")[1])
-    return state
+    if state is not None:
+        limiter.shared.give_back(_key(address), seconds)
+    return False, state
 
 
 def mail_enabled() -> bool:

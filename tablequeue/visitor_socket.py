@@ -18,9 +18,9 @@ def _hub() -> Hub:
 
 
 def _follow(conn: Connection, command: protocol.Follow) -> sockets.Answer:
-    if visitor_links.blocked(conn.address):
+    throttled, first = visitor_links.lookup(command.code, conn.address)
+    if throttled:
         return sockets.Answer(protocol.error("follow", Refusal.RATE_LIMITED))
-    first = visitor_links.lookup(command.code, conn.address)
     if first is None:
         _hub().remove(conn)
         return sockets.Answer(protocol.error("follow", Refusal.LINK_INVALID))

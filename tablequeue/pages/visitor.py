@@ -18,11 +18,10 @@ def _gone(status: int = 404) -> tuple[str, int]:
 
 @bp.route("/<code>")
 def follow_page(code: str) -> Response:
-    address = throttle.client_address()
-    if visitor_links.blocked(address):
+    throttled, state = visitor_links.lookup(code, throttle.client_address())
+    if throttled:
         response = make_response(_gone(429))
     else:
-        state = visitor_links.lookup(code, address)
         page = render_template("visitor/index.html", code=code, state=state) if state else None
         response = make_response(page or _gone())
     # The code is the key: it must not leave in a Referer (the page has no forms to check).
