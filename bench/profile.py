@@ -20,7 +20,7 @@ BUCKETS = (
     ("database (SQLAlchemy, sqlite3)", ("sqlalchemy/", "sqlite3", "psycopg")),
     ("websocket encoding (wsproto)", ("wsproto/",)),
     ("socket writes (send syscalls)", ("sendall (", " send (", "_socket3.py", "_socketcommon.py")),
-    ("JSON and message formatting", ("json/", "(protocol.py)")),
+    ("JSON and message formatting", ("json/", "(protocol/")),
     ("websocket reading (simple-websocket)", ("simple_websocket/", "(detached.py)")),
     ("fan-out bookkeeping (broadcast, delivery, floor)",
      ("(broadcast.py)", "(delivery.py)", "floor.py)")),

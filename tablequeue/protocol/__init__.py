@@ -1,0 +1,7 @@
+"""Every wire string of the websocket protocol: parsing client frames (commands.py) and
+formatting replies, broadcasts and the ticket JSON (messages.py). Nothing else in the code
+base spells a message; the rest of it imports this package as `protocol`."""
+
+from tablequeue.protocol.commands import *  # noqa: F401,F403
+from tablequeue.protocol.commands import Command, MAX_NUMBER  # noqa: F401
+from tablequeue.protocol.messages import *  # noqa: F401,F403
