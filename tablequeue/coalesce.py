@@ -20,7 +20,7 @@ from typing import Callable, Generic, Sequence, TypeVar
 K = TypeVar("K")
 R = TypeVar("R")
 
-# A bigger batch is split: its statement grows with it (see service/known.py).
+# A bigger crowd is split: one statement (and the wait for it) stays small.
 MAX_BATCH = 32
 
 
@@ -41,7 +41,6 @@ class Coalescer(Generic[K, R]):
         self._lock = threading.Lock()
         self._waiting: list[_Slot[K, R]] = []
         self._leading = False
-        self.batches = 0  # how many statements ran (tests and the bench read it)
 
     def ask(self, key: K) -> R:
         slot: _Slot[K, R] = _Slot(key)

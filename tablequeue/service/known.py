@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any, Callable, NamedTuple, Sequence
 
 from sqlalchemy import (
-    Integer, Select, String, bindparam, exists, func, literal_column, select, text, union_all,
+    Integer, Select, String, bindparam, exists, func, literal_column, select, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect, Engine
@@ -50,8 +50,8 @@ class _Row(NamedTuple):
 
 @dataclass(frozen=True)
 class _Compiled:
-    """The read for a batch of n (token, ticket) pairs as this dialect's SQL text, for the
-    driver directly: the loser's read is the hot path of a claim storm, and SQLAlchemy's
+    """The loser's read as this dialect's SQL text (PostgreSQL: for a batch of pairs), for
+    the driver directly: the loser's read is the hot path of a claim storm, and SQLAlchemy's
     execute/result machinery around one small SELECT costs more than the SELECT itself."""
 
     sql: str
@@ -60,28 +60,15 @@ class _Compiled:
     constants: dict[str, Any]  # the statement's literal binds ('serving')
 
 
-_COMPILED: dict[tuple[str, int], _Compiled] = {}
+_COMPILED: dict[str, _Compiled] = {}
 Pair = tuple[str, int]  # (token hash, ticket id)
-_PER_PAIR = ("token_hash", "ticket")
-
-
-def _one(slot: int) -> Select[Any]:
-    """_DESK_AND_TICKET for pair number `slot`: its own parameter names, and the slot as
-    the first column so the batch's rows find their callers."""
-    def rename(element: Any) -> Any:
-        if isinstance(element, BindParameter) and element.key in _PER_PAIR:
-            return bindparam(f"{element.key}_{slot}", type_=element.type)
-        return None
-
-    renamed: Select[Any] = replacement_traverse(_DESK_AND_TICKET, {}, rename)
-    return select(literal_column(str(slot)).label("slot"), *renamed.selected_columns.values()
-                  ).select_from(*renamed.get_final_froms()).where(renamed.whereclause)
 
 
 def _unnested() -> Select[Any]:
     """PostgreSQL: _DESK_AND_TICKET over arrays of pairs, one statement text whatever the
-    batch's size. (A UNION of n copies was a new text per size: planned afresh on each
-    pooled connection, it cost the server more than the reads.)"""
+    batch's size, with each pair's position as the first column. (A UNION of n copies was
+    a new text per size: planned afresh on each pooled connection, it cost the server more
+    than the reads.)"""
     pairs = func.unnest(bindparam("tokens", type_=ARRAY(String)),
                         bindparam("tickets", type_=ARRAY(Integer))).table_valued(
         "token_hash", "ticket", with_ordinality="slot").render_derived(name="pairs")
@@ -98,55 +85,59 @@ def _unnested() -> Select[Any]:
                   ).select_from(pairs, *read.get_final_froms()).where(read.whereclause)
 
 
-def _compiled(dialect: Dialect, n: int) -> _Compiled:
-    """SQLite (whose batches are of one: its statements never yield) gets a UNION of n."""
-    n = 0 if dialect.name == "postgresql" else n
-    found = _COMPILED.get((dialect.name, n))
+def _compiled(dialect: Dialect) -> _Compiled:
+    found = _COMPILED.get(dialect.name)
     if found is None:
-        statement = (_unnested() if n == 0 else _one(0) if n == 1
-                     else union_all(*[_one(slot) for slot in range(n)]))
+        statement = _unnested() if dialect.name == "postgresql" else _DESK_AND_TICKET
         compiled = statement.compile(dialect=dialect)
         process = StaffSession.__table__.c.expires_at.type.bind_processor(dialect)
         order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
-        found = _COMPILED[(dialect.name, n)] = _Compiled(
+        found = _COMPILED[dialect.name] = _Compiled(
             str(compiled), order, process or (lambda value: value), dict(compiled.params))
     return found
 
 
-def _values(stmt: _Compiled, pairs: Sequence[Pair]) -> Any:
-    values = {**stmt.constants, "now": stmt.now(utcnow())}
-    if "tokens" in values:  # the arrays of _unnested
-        values["tokens"], values["tickets"] = [p[0] for p in pairs], [p[1] for p in pairs]
-    else:
-        for slot, (token_hash, ticket_id) in enumerate(pairs):
-            values[f"token_hash_{slot}"], values[f"ticket_{slot}"] = token_hash, ticket_id
+def _params(stmt: _Compiled, values: dict[str, Any]) -> Any:
+    values = {**stmt.constants, "now": stmt.now(utcnow()), **values}
     return tuple(values[name] for name in stmt.order) if stmt.order else values
 
 
 def _read_batch(engine: Engine, pairs: Sequence[Pair]) -> list[_Row | None]:
-    """One SELECT for every pair, on a pooled driver connection, no transaction of ours:
-    on SQLite (in autocommit) no BEGIN, so no write lock; on PostgreSQL in autocommit for
-    the statement, so neither a BEGIN nor a ROLLBACK round trip. It reads one snapshot."""
-    stmt = _compiled(engine.dialect, len(pairs))
-    params = _values(stmt, pairs)
-    rows: list[_Row | None] = [None] * len(pairs)
+    """Each pair's row, on one pooled driver connection, no transaction of ours. SQLite (in
+    autocommit: no BEGIN, so no write lock) reads pair by pair: its batches are of one
+    (_read). PostgreSQL reads every pair with one statement, in autocommit for it: neither
+    a BEGIN nor a ROLLBACK round trip."""
+    stmt = _compiled(engine.dialect)
     raw = engine.raw_connection()
     try:
         driver: Any = raw.driver_connection
-        psycopg = not isinstance(driver, sqlite3.Connection)  # sqlite3: in autocommit already
-        if psycopg:
-            driver.autocommit = True  # a client-side flag: no round trip
+        if isinstance(driver, sqlite3.Connection):
+            return [_one(driver, stmt, pair) for pair in pairs]
+        driver.autocommit = True  # a client-side flag: no round trip
         try:
-            cursor = driver.cursor()
-            cursor.execute(stmt.sql, params)
-            for slot, *row in cursor.fetchall():
-                rows[slot] = _Row(*row)
-            cursor.close()
+            return _all(driver, stmt, pairs)
         finally:
-            if psycopg:
-                driver.autocommit = False
+            driver.autocommit = False
     finally:
         raw.close()  # back to the pool (nothing to roll back)
+
+
+def _one(driver: Any, stmt: _Compiled, pair: Pair) -> _Row | None:
+    cursor = driver.cursor()
+    cursor.execute(stmt.sql, _params(stmt, {"token_hash": pair[0], "ticket": pair[1]}))
+    row = cursor.fetchone()
+    cursor.close()
+    return _Row(*row) if row else None
+
+
+def _all(driver: Any, stmt: _Compiled, pairs: Sequence[Pair]) -> list[_Row | None]:
+    rows: list[_Row | None] = [None] * len(pairs)  # no row: the token is not live
+    cursor = driver.cursor()
+    cursor.execute(stmt.sql, _params(stmt, {"tokens": [p[0] for p in pairs],
+                                            "tickets": [p[1] for p in pairs]}))
+    for slot, *row in cursor.fetchall():
+        rows[slot] = _Row(*row)
+    cursor.close()
     return rows
 
 
