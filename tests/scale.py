@@ -14,8 +14,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
+import pytest
 import sqlalchemy as sa
 
 from tests.live import Client, LiveServer, free_port
@@ -146,6 +147,20 @@ class PrivateRedis:
             self.process.kill()  # a crash, not a goodbye: subscribers learn it from the socket
             self.process.wait(timeout=10)
             self.process = None
+
+
+@pytest.fixture
+def redis_and_server(tmp_path: Path) -> Iterator[tuple[PrivateRedis, LiveServer]]:
+    """A private Redis and a 3-worker server relaying through it (import it to use it)."""
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    server = LiveServer(tmp_path, env={"REDIS_URL": redis.url, "WEB_CONCURRENCY": "3"})
+    try:
+        server.start()
+        yield redis, server
+    finally:
+        server.close()
+        redis.stop()
 
 
 class CuttableProxy:

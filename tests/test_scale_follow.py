@@ -4,28 +4,12 @@ to pub/sub, and the resync after Redis returns brings every phone to the truth."
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import Iterator
 
-import pytest
 import websocket
 
 from tests.follow_kit import follow, sign_in_with_link, state
-from tests.live import Client, LiveServer
-from tests.scale import PrivateRedis, staff_tokens
-
-
-@pytest.fixture
-def redis_and_server(tmp_path: Path) -> Iterator[tuple[PrivateRedis, LiveServer]]:
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    server = LiveServer(tmp_path, env={"REDIS_URL": redis.url, "WEB_CONCURRENCY": "3"})
-    try:
-        server.start()
-        yield redis, server
-    finally:
-        server.close()
-        redis.stop()
+from tests.live import Client
+from tests.scale import redis_and_server, staff_tokens  # noqa: F401  (a fixture)
 
 
 def _latest(phone: Client, wanted: dict, timeout: float = 30) -> dict:

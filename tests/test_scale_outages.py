@@ -16,7 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.live import Client, LiveServer
-from tests.scale import CuttableProxy, PrivateRedis, Screen, TripProxy, converge, staff_tokens
+from tests.scale import (  # noqa: F401  (redis_and_server: a fixture)
+    CuttableProxy, Screen, TripProxy, converge, redis_and_server, staff_tokens,
+)
 
 UNAVAILABLE = "the queue is temporarily unavailable, try again"
 
@@ -27,19 +29,6 @@ def _health(server: LiveServer) -> tuple[int, dict]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
-
-
-@pytest.fixture
-def redis_and_server(tmp_path: Path) -> Iterator[tuple[PrivateRedis, LiveServer]]:
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    server = LiveServer(tmp_path, env={"REDIS_URL": redis.url, "WEB_CONCURRENCY": "3"})
-    try:
-        server.start()
-        yield redis, server
-    finally:
-        server.close()
-        redis.stop()
 
 
 def _new(kiosk: Client, n: int) -> int:
