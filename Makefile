@@ -17,7 +17,7 @@ install: $(BIN)/activate
 
 run: install
 	$(BIN)/flask --app app db upgrade
-	@$(BIN)/python -m tablequeue.welcome --host $(HOST) --port $(PORT)
+	@$(BIN)/python -m tablequeue.cli.welcome --host $(HOST) --port $(PORT)
 	BIND=$(HOST):$(PORT) $(BIN)/gunicorn wsgi:app -c gunicorn.conf.py
 
 # The second run: the same suite on PostgreSQL + a Redis relay, several workers per server,

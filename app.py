@@ -26,14 +26,16 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
         app.config.from_mapping(overrides)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("tablequeue").setLevel(app.config.get("LOG_LEVEL", "INFO"))
-    from tablequeue import logs
+    from tablequeue.ops import logs
 
     logs.init_app(app)
 
     from tablequeue import db as _engine_hooks  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
-    from tablequeue import cli, detached, health, metrics, pages, security, sockets, throttle  # noqa: F401  (sockets registers its routes)
-    from tablequeue import visitor_hub, visitor_socket  # noqa: F401  (the /ws/visitor route)
-    from tablequeue.broadcast import Registry
+    from tablequeue import cli, pages, security, throttle  # noqa: F401  (sockets registers its routes)
+    from tablequeue.live import detached, sockets
+    from tablequeue.ops import health, metrics
+    from tablequeue.live.follow import hub as follow_hub, sockets as follow_sockets  # noqa: F401  (the /ws/visitor route)
+    from tablequeue.live.registry import Registry
     from tablequeue.extensions import db, sock
 
     db.init_app(app)
@@ -44,7 +46,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
         from flask_migrate import Migrate
 
         Migrate(app, db, render_as_batch=True, directory=str(Path(__file__).resolve().parent / "migrations"))
-    if detached.available():  # sockets.py reads each websocket itself (tablequeue/detached.py)
+    if detached.available():  # sockets.py reads each websocket itself (tablequeue/live/detached.py)
         app.config["SOCK_SERVER_OPTIONS"] = {**app.config["SOCK_SERVER_OPTIONS"], **detached.SERVER_OPTIONS}
     sock.init_app(app)
     from tablequeue.service.stats import waiting_counter
@@ -55,11 +57,11 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
         tables_now=assignment_reader(app),
     )
     app.extensions["tablequeue.registry"] = registry
-    visitor_hub.install(app, registry)
+    follow_hub.install(app, registry)
     if app.config.get("REDIS_URL"):  # else redis (~6 MB) is never imported
-        from tablequeue import relay
+        from tablequeue.live.relay import pubsub
 
-        relay.install(app, registry)  # wsgi.py starts it in each worker
+        pubsub.install(app, registry)  # wsgi.py starts it in each worker
     app.register_blueprint(health.bp)
     metrics.init_app(app)
     security.init_app(app)

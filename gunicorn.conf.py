@@ -19,11 +19,11 @@ accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
-    # gunicorn's own lines as JSON too (the app's: tablequeue/logs.py).
+    # gunicorn's own lines as JSON too (the app's: tablequeue/ops/logs.py).
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "tablequeue.logs.JsonFormatter"}},
+        "formatters": {"json": {"()": "tablequeue.ops.logs.JsonFormatter"}},
         "handlers": {
             "error_console": {"class": "logging.StreamHandler", "formatter": "json",
                               "stream": "ext://sys.stderr"},
@@ -34,7 +34,7 @@ if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
             "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"],
                                "propagate": False, "qualname": "gunicorn.error"},
             # gunicorn's access lines carry raw paths and addresses: only with ACCESS_LOG.
-            # The app logs each request itself, by route (tablequeue/logs.py).
+            # The app logs each request itself, by route (tablequeue/ops/logs.py).
             "gunicorn.access": {"level": "INFO" if accesslog else "CRITICAL",
                                 "handlers": ["console"], "propagate": False,
                                 "qualname": "gunicorn.access"},
@@ -60,7 +60,7 @@ def on_starting(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
             "or set REDIS_URL."
         )
 
-# ---- /metrics across workers (tablequeue/metrics.py) ------------------------------------
+# ---- /metrics across workers (tablequeue/ops/metrics.py) ------------------------------------
 _OWN_METRICS_DIRECTORY = "TABLEQUEUE_OWN_METRICS_DIRECTORY"
 
 
@@ -176,6 +176,6 @@ def _ask_resync() -> None:
     worker to (a resync that finds nothing missing sends nothing)."""
     url = os.environ.get("REDIS_URL")
     if url:
-        from tablequeue.resync_request import events_channel, request
+        from tablequeue.live.relay.resync_request import events_channel, request
 
         request(url, events_channel(os.environ.get("REDIS_CHANNEL", "").strip() or "tablequeue"))

@@ -31,8 +31,8 @@ def micro(calls: int) -> dict[str, float]:
     """µs per next_turn(), ns per writable() on an idle outlet, µs per frame added."""
     import gevent
 
-    from tablequeue import detached
-    from tablequeue.delivery import Outlet
+    from tablequeue.live import detached
+    from tablequeue.live.delivery import Outlet
 
     def turns() -> float:
         started = time.perf_counter()

@@ -29,7 +29,7 @@ def main() -> None:
         atexit.register(shutil.rmtree, directory, True)
     from flask import Flask
 
-    from tablequeue import metrics
+    from tablequeue.ops import metrics
 
     app = Flask(__name__)
     app.config["METRICS_TOKEN"] = "x" * 16 if mode != "off" else None

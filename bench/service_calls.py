@@ -5,7 +5,7 @@ scratch database (a temporary SQLite file, or a fresh database on the PostgreSQL
 of `--database`), and prints µs per call and SQL statements per call. CPU-bound and
 repeatable: the figure to compare when changing tablequeue/service/. `lose` is another
 staff member's `accept` of the ticket just claimed: the race's loser on a worker that
-already knows (tablequeue.claimbook), answered `claimed` from one read."""
+already knows (tablequeue.service.claimbook), answered `claimed` from one read."""
 
 from __future__ import annotations
 

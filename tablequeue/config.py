@@ -207,7 +207,7 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "LIMIT_FOLLOW_ADDRESS": _rate(env, "LIMIT_FOLLOW_ADDRESS", "30/300"),
         "PUBLIC_URL": _public_url(env),
         "SITE_NAME": env.get("SITE_NAME", "").strip() or "tablequeue",
-        # Email (tablequeue.mail): off unless both are set.
+        # Email (tablequeue.ops.mail): off unless both are set.
         "SMTP_URL": _smtp_url(env),
         "MAIL_FROM": env.get("MAIL_FROM", "").strip() or None,
         "NOTIFY_AHEAD": _int(env, "NOTIFY_AHEAD", 3, 1, 100),

@@ -174,7 +174,7 @@ class FollowCode(db.Model):  # type: ignore[name-defined,misc]
 
 class OutboxMail(db.Model):  # type: ignore[name-defined,misc]
     """A message to send, written in the transaction that made it due; deleted once sent
-    (tablequeue.mail): a restart loses none, and a claim makes each go out once."""
+    (tablequeue.ops.mail): a restart loses none, and a claim makes each go out once."""
 
     __tablename__ = "mail_outbox"
     __table_args__ = (Index("ix_mail_outbox_due", "next_attempt_at"),)

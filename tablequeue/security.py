@@ -20,7 +20,7 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tablequeue import service
-from tablequeue.broadcast import Connection, Registry, Role, close
+from tablequeue.live.registry import Connection, Registry, Role, close
 from tablequeue.outcomes import SessionsRevoked
 from tablequeue.service import devices, identity
 

@@ -1,4 +1,4 @@
-"""Rate limits: fixed-window counters for login attempts (see tablequeue.login_guard) and
+"""Rate limits: fixed-window counters for login attempts (see tablequeue.pages.login_guard) and
 kiosk commands.
 
 Per-connection counters live with the connection (a connection lives in one worker).

@@ -24,7 +24,7 @@ def next_turn() -> None:
     Two details make "every" true. libev runs the ready watchers of an iteration last fed,
     first served: a zero timer at the default priority would resume this greenlet before
     the sockets that became readable in the same poll; at a lower priority it comes after
-    them. And a readable socket's watcher only spawns its reader (tablequeue.detached),
+    them. And a readable socket's watcher only spawns its reader (tablequeue.live.detached),
     which starts from the loop's callback queue: the sleep(0) queues this greenlet behind
     those readers."""
     hub = gevent.get_hub()

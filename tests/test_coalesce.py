@@ -1,4 +1,4 @@
-"""tablequeue.coalesce: callers arriving while a batch is in flight ride on the next one,
+"""tablequeue.service.coalesce: callers arriving while a batch is in flight ride on the next one,
 each gets its own answer, and a failure reaches exactly the callers of its batch."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Sequence
 
 import pytest
 
-from tablequeue.coalesce import MAX_BATCH, Coalescer
+from tablequeue.service.coalesce import MAX_BATCH, Coalescer
 
 
 class Gate:

@@ -1,6 +1,6 @@
 """The websocket itself, below the protocol: pings, the close handshake, frames split or
 batched by TCP. Connections are served detached from the request that opened them
-(tablequeue/detached.py); these tests hold it to what simple-websocket did."""
+(tablequeue/live/detached.py); these tests hold it to what simple-websocket did."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from wsproto import ConnectionType
 from wsproto.connection import Connection
 from wsproto.events import TextMessage
 
-from tablequeue.delivery import Frame, text_frame
+from tablequeue.live.delivery import Frame, text_frame
 from tests.live import Desk, LiveServer
 
 

@@ -129,7 +129,7 @@ def test_several_displays_receive_the_same(fresh, connect, desk, kiosk):
 
 
 def test_hundreds_of_idle_displays_all_hear_one_broadcast(fresh, connect, desk):
-    """Idle connections hold no greenlet (tablequeue/detached.py): each must still wake."""
+    """Idle connections hold no greenlet (tablequeue/live/detached.py): each must still wake."""
     displays = [connect("/ws/display") for _ in range(300)]
     desk("ada", 2)
     for display in displays:

@@ -158,8 +158,8 @@ def test_watch_twice_greets_again_and_keeps_working(fresh, connect):
 
 
 def test_the_new_events_cross_the_relay_intact() -> None:
-    """The relay's JSON carries the events this issue added (tablequeue.codec)."""
-    from tablequeue import codec
+    """The relay's JSON carries the events this issue added (tablequeue.live.relay.codec)."""
+    from tablequeue.live.relay import codec
     from tablequeue.outcomes import FloorChanged, TableAway, TicketRequeued, TicketView
 
     ticket = TicketView(7, "a@b.org", "Vera", "", datetime(2026, 12, 5, 9, tzinfo=timezone.utc),

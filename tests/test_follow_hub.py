@@ -10,9 +10,9 @@ from typing import Any, Callable, Iterator
 import pytest
 from sqlalchemy import event
 
-from tablequeue.broadcast import Connection, Registry, Role
+from tablequeue.live.registry import Connection, Registry, Role
 from tablequeue.outcomes import TicketClaimed, TicketView
-from tablequeue.visitor_hub import Hub
+from tablequeue.live.follow.hub import Hub
 from tests.live import LiveServer
 
 

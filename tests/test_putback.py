@@ -141,13 +141,13 @@ def test_requeue_and_complete_of_one_ticket_race_exactly_one_wins(fresh, connect
 
 
 def test_a_relay_resync_clears_a_put_back_ticket_like_the_live_cancel() -> None:
-    """After a relay gap a worker's displays are brought up to date (tablequeue.resync): a
+    """After a relay gap a worker's displays are brought up to date (tablequeue.live.relay.resync): a
     ticket put back meanwhile leaves its table with `cancel T`, as it did live, and the
     table stays open (it was never left)."""
     from datetime import datetime, timezone
 
     from tablequeue.outcomes import TablesChanged, TicketView
-    from tablequeue.resync import Picture, Truth, display_messages
+    from tablequeue.live.relay.resync import Picture, Truth, display_messages
 
     waiting = TicketView(7, "", "Vera", "", datetime(2026, 12, 5, 9, tzinfo=timezone.utc),
                          None, "waiting")

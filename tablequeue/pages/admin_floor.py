@@ -1,6 +1,6 @@
 """/admin, the floor section: the announcement, the opening hours and the line switch.
 Same rules as the rest of /admin (admin accounts only, htmx posts get the section back).
-Open screens pick the change up from the database within a second (tablequeue.floorwatch)."""
+Open screens pick the change up from the database within a second (tablequeue.live.floorwatch)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Callable
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from tablequeue import floornotice
+from tablequeue.live.relay import floornotice
 from tablequeue.models import utcnow
 from tablequeue.pages.admin import bp
 from tablequeue.pages.auth import admin_required

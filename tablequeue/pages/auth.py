@@ -12,8 +12,10 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from tablequeue import login_guard, metrics, security
-from tablequeue.redirects import local_target
+from tablequeue import security
+from tablequeue.ops import metrics
+from tablequeue.pages import login_guard
+from tablequeue.pages.redirects import local_target
 from tablequeue.service import devices, identity
 
 bp = Blueprint("auth", __name__)

@@ -1,7 +1,7 @@
 """The floor's settings: the announcement, the opening hours and the switch that closes or
 reopens the line at once. Kept in the `settings` table (a restart loses nothing, every
 worker and host reads the same), and read back as one `FloorNow`: what every screen should
-show at this moment. Changes are picked up by each worker's poll (tablequeue.floorwatch),
+show at this moment. Changes are picked up by each worker's poll (tablequeue.live.floorwatch),
 so a `flask` command in another process reaches open screens with or without a relay."""
 
 from __future__ import annotations

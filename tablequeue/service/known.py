@@ -18,7 +18,7 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from tablequeue.coalesce import Coalescer
+from tablequeue.service.coalesce import Coalescer
 from tablequeue.extensions import db
 from tablequeue.models import StaffSession, TicketStatus, utcnow
 from tablequeue.outcomes import Refusal
@@ -145,7 +145,7 @@ _READERS: dict[Engine, Coalescer[Pair, _Row | None]] = {}
 
 
 def _read(token_hash: str, ticket_id: int) -> _Row | None:
-    """This caller's row of the next batched read (tablequeue.coalesce): losers arriving
+    """This caller's row of the next batched read (tablequeue.service.coalesce): losers arriving
     together share one statement and one connection."""
     engine = db.engine
     if engine.dialect.name == "sqlite":  # its statement never yields: a batch is always one

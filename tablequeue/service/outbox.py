@@ -1,5 +1,5 @@
 """The mail outbox: each message is a row written in the transaction of the change it
-announces, so it exists exactly when the change does (tablequeue.mail sends and deletes
+announces, so it exists exactly when the change does (tablequeue.ops.mail sends and deletes
 it). Without SMTP_URL and MAIL_FROM nothing is written and nothing here runs a query.
 
 Three messages, for a visitor who ticked "Email me when it's my turn": on sign-in (number

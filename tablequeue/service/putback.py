@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
 
-from tablequeue import claimbook
+from tablequeue.service import claimbook
 from tablequeue.db import transaction
 from tablequeue.models import TicketStatus
 from tablequeue.outcomes import (

@@ -10,7 +10,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from tablequeue import claimbook
+from tablequeue.service import claimbook
 from tablequeue.db import transaction, unit_of_work
 from tablequeue.models import Staff, TicketStatus, Visitor, utcnow
 from tablequeue.outcomes import (

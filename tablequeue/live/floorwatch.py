@@ -20,7 +20,7 @@ from typing import Callable
 from flask import Flask
 
 from tablequeue import protocol
-from tablequeue.broadcast import Connection, Registry
+from tablequeue.live.registry import Connection, Registry
 from tablequeue.service import away, floor
 from tablequeue.service.floor import FloorNow
 

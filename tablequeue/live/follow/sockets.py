@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from flask import current_app
 
-from tablequeue import protocol, sockets, visitor_links
-from tablequeue.broadcast import Connection, Role
+from tablequeue import protocol
+from tablequeue.live import sockets
+from tablequeue.service import follow_links
+from tablequeue.live.registry import Connection, Role
 from tablequeue.extensions import sock
 from tablequeue.outcomes import PhoneState, Refusal
 from tablequeue.service import follow
-from tablequeue.visitor_hub import Following, Hub, hub_of
+from tablequeue.live.follow.hub import Following, Hub, hub_of
 
 
 def _hub() -> Hub:
@@ -18,7 +20,7 @@ def _hub() -> Hub:
 
 
 def _follow(conn: Connection, command: protocol.Follow) -> sockets.Answer:
-    throttled, first = visitor_links.lookup(command.code, conn.address)
+    throttled, first = follow_links.lookup(command.code, conn.address)
     if throttled:
         return sockets.Answer(protocol.error("follow", Refusal.RATE_LIMITED))
     if first is None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import weakref
 from collections import deque
 
-from tablequeue import protocol, throttle, visitor_links
-from tablequeue.broadcast import Connection
+from tablequeue import protocol, throttle
+from tablequeue.service import follow_links
+from tablequeue.live.registry import Connection
 from tablequeue.outcomes import Refusal
 from tablequeue.service import follow
 from tablequeue.service.tickets import _email_refusal
@@ -33,10 +34,10 @@ def handle(conn: Connection, command: protocol.Command) -> str:
 def _link(conn: Connection, command: protocol.Link) -> str:
     if command.ticket_id is None or command.ticket_id not in _created.get(conn, ()):
         return protocol.error("link", Refusal.NO_TICKET)
-    if command.email and not visitor_links.mail_enabled():
+    if command.email and not follow_links.mail_enabled():
         return protocol.error("link", Refusal.MAIL_OFF)
     code, code_hash = follow.new_code()
-    url = visitor_links.link_url(conn.base_url, code)
+    url = follow_links.link_url(conn.base_url, code)
     outcome = follow.issue(command.ticket_id, code_hash, command.email, url)
     if not outcome.ok:
         return protocol.error("link", outcome.refusal)  # type: ignore[arg-type]

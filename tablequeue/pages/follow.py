@@ -6,7 +6,8 @@ from __future__ import annotations
 import segno
 from flask import Blueprint, Response, abort, make_response, render_template, request
 
-from tablequeue import throttle, visitor_links
+from tablequeue import throttle
+from tablequeue.service import follow_links
 from tablequeue.service import follow
 
 bp = Blueprint("visitor", __name__, url_prefix="/v")
@@ -18,7 +19,7 @@ def _gone(status: int = 404) -> tuple[str, int]:
 
 @bp.route("/<code>")
 def follow_page(code: str) -> Response:
-    throttled, state = visitor_links.lookup(code, throttle.client_address())
+    throttled, state = follow_links.lookup(code, throttle.client_address())
     if throttled:
         response = make_response(_gone(429))
     else:
@@ -34,7 +35,7 @@ def qr(code: str) -> Response:
     """The QR code of this link, drawn on the server; no lookup (it reveals nothing)."""
     if follow.code_hash(code) is None:
         abort(404)
-    url = visitor_links.link_url(request.host_url, code)
+    url = follow_links.link_url(request.host_url, code)
     svg = segno.make(url, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff")
     response = Response('<?xml version="1.0" encoding="utf-8"?>\n' + svg.replace(
         "<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1), mimetype="image/svg+xml")
@@ -45,4 +46,4 @@ def qr(code: str) -> Response:
 @bp.app_context_processor
 def _mail_flag() -> dict[str, object]:
     """The kiosk offers "Email me when it's my turn" only when email is configured."""
-    return {"follow_mail_enabled": visitor_links.mail_enabled}
+    return {"follow_mail_enabled": follow_links.mail_enabled}

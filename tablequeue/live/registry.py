@@ -1,8 +1,8 @@
 """Who receives what: the per-role registry of live connections and the fan-out of events.
 
 Events reach `Registry.deliver` through a relay: in one process directly, across workers
-and hosts through Redis (see tablequeue.relay). Every message is formatted and framed once
-per event and role, then written to a snapshot of the audience (tablequeue.delivery)."""
+and hosts through Redis (see tablequeue.live.relay.pubsub). Every message is formatted and framed once
+per event and role, then written to a snapshot of the audience (tablequeue.live.delivery)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from typing import Callable, Iterable, Protocol
 from simple_websocket import ConnectionClosed
 from wsproto.events import CloseConnection
 
-from tablequeue import claimbook, metrics, protocol
-from tablequeue.delivery import Frame, Outlet
+from tablequeue import protocol
+from tablequeue.ops import metrics
+from tablequeue.service import claimbook
+from tablequeue.live.delivery import Frame, Outlet
 from tablequeue.outcomes import (
     Event, FloorChanged, SessionsRevoked, TableAway, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
     TicketClaimed, TicketCreated, TicketEnded, TicketRequeued, TicketShown, TicketView,
@@ -32,7 +34,7 @@ class Role(enum.Enum):
     STAFF = "staff"
     KIOSK = "kiosk"
     DISPLAY = "display"
-    VISITOR = "visitor"  # a phone following one ticket (tablequeue.visitor_hub)
+    VISITOR = "visitor"  # a phone following one ticket (tablequeue.live.follow.hub)
 
 
 class Socket(Protocol):
@@ -171,7 +173,7 @@ class Registry:
         # Told every delivered batch, and every resync: the visitor hub (phones).
         self.followers: list[Callable[[list[Event]], None]] = []
         self.after_resync: list[Callable[[], None]] = []
-        # Set by tablequeue.floorwatch: read the floor now (a FloorChanged arrived).
+        # Set by tablequeue.live.floorwatch: read the floor now (a FloorChanged arrived).
         self.floor_changed: Callable[[], None] | None = None
 
     def add(self, conn: Connection) -> None:

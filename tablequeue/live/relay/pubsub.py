@@ -8,7 +8,7 @@ first would let two workers' displays see, say, `unpick 3` and `pick 3` in oppos
 orders and end up disagreeing.
 
 Pub/sub is at-most-once. When this worker's subscription breaks, it reconnects with
-backoff and then resyncs its connections (tablequeue.resync). When a publish fails, the
+backoff and then resyncs its connections (tablequeue.live.relay.resync). When a publish fails, the
 other workers may have missed it: once Redis answers again this worker publishes a
 `resync` message and every worker resyncs."""
 
@@ -26,11 +26,12 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tablequeue import codec, metrics
-from tablequeue.broadcast import Registry
+from tablequeue.live.relay import codec
+from tablequeue.ops import metrics
+from tablequeue.live.registry import Registry
 from tablequeue.outcomes import Event
-from tablequeue.resync import Picture, resync
-from tablequeue.resync_request import RESYNC, events_channel
+from tablequeue.live.relay.resync import Picture, resync
+from tablequeue.live.relay.resync_request import RESYNC, events_channel
 
 log = logging.getLogger(__name__)
 

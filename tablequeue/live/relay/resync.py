@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tablequeue import protocol
-from tablequeue.broadcast import Registry, Role
+from tablequeue.live.registry import Registry, Role
 from tablequeue.db import unit_of_work
 from tablequeue.models import Staff, Ticket, TicketStatus
 from tablequeue.outcomes import (

@@ -13,12 +13,12 @@ from flask import Flask, Response, current_app, request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import (
-    detached, farewell, handlers, logs, metrics, protocol, security, throttle,
-)
-from tablequeue.broadcast import Connection, Role, close
+from tablequeue import protocol, security, throttle
+from tablequeue.live import detached, farewell, handlers
+from tablequeue.ops import logs, metrics
+from tablequeue.live.registry import Connection, Role, close
 from tablequeue.extensions import sock
-from tablequeue.handlers import Answer, Handler, registry
+from tablequeue.live.handlers import Answer, Handler, registry
 from tablequeue.outcomes import Refusal
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def _serve(
     on_join: Callable[[Connection], None] | None = None,
 ) -> None:
     """Register, greet, then answer frames until the peer goes; unregister always. Under
-    gevent the greeted connection is detached from this request (tablequeue.detached),
+    gevent the greeted connection is detached from this request (tablequeue.live.detached),
     which then ends: an idle websocket keeps no greenlet."""
     peer = detached.Peer(ws) if detached.available() else None
     conn = Connection(peer or ws, role, address=throttle.client_address())  # type: ignore[arg-type]

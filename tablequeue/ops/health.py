@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from tablequeue.broadcast import Registry, Role
+from tablequeue.live.registry import Registry, Role
 from tablequeue.db import unit_of_work
 
 bp = Blueprint("health", __name__)

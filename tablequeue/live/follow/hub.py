@@ -25,7 +25,7 @@ from typing import Any, Iterable
 from flask import Flask
 
 from tablequeue import protocol, turns
-from tablequeue.broadcast import Connection, Registry
+from tablequeue.live.registry import Connection, Registry
 from tablequeue.db import read_only
 from tablequeue.models import TicketStatus
 from tablequeue.outcomes import (
@@ -243,10 +243,10 @@ def install(app: Flask, registry: Registry) -> Hub:
     hub = Hub(registry, app)
     registry.followers.append(hub.on_events)
     registry.after_resync.append(hub.on_resync)
-    app.extensions["tablequeue.visitor_hub"] = hub
+    app.extensions["tablequeue.live.follow.hub"] = hub
     return hub
 
 
 def hub_of(app: Any) -> Hub:
-    return app.extensions["tablequeue.visitor_hub"]  # type: ignore[no-any-return]
+    return app.extensions["tablequeue.live.follow.hub"]  # type: ignore[no-any-return]
 

@@ -42,7 +42,7 @@ from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
 from tablequeue import protocol
-from tablequeue.delivery import Outlet
+from tablequeue.live.delivery import Outlet
 from tablequeue.turns import Slices, next_turn
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """`flask --app app announce / hours / line`: the floor from the command line. Each runs in
 its own process; open screens see the change within a few seconds because every worker
-polls these settings (tablequeue.floorwatch), with or without a Redis relay."""
+polls these settings (tablequeue.live.floorwatch), with or without a Redis relay."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from tablequeue import floornotice
+from tablequeue.live.relay import floornotice
 from tablequeue.service import floor, hours
 
 hours_cli = AppGroup("hours", help="Weekly opening hours in the site's TIMEZONE.")

@@ -152,6 +152,6 @@ def start(app: Flask) -> Sender | None:
     if not (app.config.get("SMTP_URL") and app.config.get("MAIL_FROM")):
         return None
     sender = Sender(app)
-    app.extensions["tablequeue.mail"] = sender
+    app.extensions["tablequeue.ops.mail"] = sender
     sender.start()
     return sender

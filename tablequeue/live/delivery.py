@@ -29,7 +29,7 @@ from typing import Any
 
 from wsproto.events import TextMessage
 
-from tablequeue import metrics
+from tablequeue.ops import metrics
 
 log = logging.getLogger(__name__)
 

@@ -73,9 +73,9 @@ def password(username: str, password: str) -> None:
 
 
 def register(app: Flask) -> None:
-    from tablequeue.cli_floor import announce, hours_cli, line_cli
-    from tablequeue.cli_reports import reports_cli
-    from tablequeue.cli_security import device_cli, staff_revoke, visitors_cli
+    from tablequeue.cli.floor import announce, hours_cli, line_cli
+    from tablequeue.cli.reports import reports_cli
+    from tablequeue.cli.security import device_cli, staff_revoke, visitors_cli
 
     staff_cli.add_command(staff_revoke)
     app.cli.add_command(staff_cli)

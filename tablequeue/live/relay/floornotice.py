@@ -8,7 +8,7 @@ import logging
 
 from flask import Flask
 
-from tablequeue import codec
+from tablequeue.live.relay import codec
 from tablequeue.outcomes import FloorChanged
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,10 @@ from typing import Any, Callable, TypeVar
 
 from flask import current_app, session
 
-from tablequeue import floorwatch, protocol, security, service, throttle, visitor_kiosk
-from tablequeue.broadcast import Connection, Registry
+from tablequeue import protocol, security, service, throttle
+from tablequeue.live import floorwatch
+from tablequeue.live.follow import kiosk as follow_kiosk
+from tablequeue.live.registry import Connection, Registry
 from tablequeue.outcomes import Event, Outcome, Refusal
 from tablequeue.service import admin, away, putback, stats
 from tablequeue.service.identity import hash_token
@@ -132,13 +134,13 @@ def _back(conn: Connection, command: protocol.Back) -> Answer:
 def _new(conn: Connection, command: protocol.New) -> Answer:
     outcome = service.new(command.email, command.name)
     if outcome.ok:
-        visitor_kiosk.remember(conn, outcome.value.id)  # type: ignore[attr-defined]
+        follow_kiosk.remember(conn, outcome.value.id)  # type: ignore[attr-defined]
     return _reply("new", outcome, protocol.success_new)
 
 
 def _follow_link(conn: Connection, command: protocol.Command) -> Answer:
-    """Extension: `link` and `notices` (tablequeue.visitor_kiosk)."""
-    return Answer(visitor_kiosk.handle(conn, command))
+    """Extension: `link` and `notices` (tablequeue.live.follow.kiosk)."""
+    return Answer(follow_kiosk.handle(conn, command))
 
 
 def _query(conn: Connection, command: protocol.Query) -> Answer:

@@ -1,0 +1,1 @@
+"""tablequeue: a walk-in service queue (docs/architecture.md)."""

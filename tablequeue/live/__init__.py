@@ -1,0 +1,1 @@
+"""The live layer: websocket routes, handlers, who receives what, delivery."""

@@ -1,0 +1,1 @@
+"""Between workers and hosts: the Redis relay, its codec, resyncs."""
