@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test clean bench-install
+.PHONY: install run lint test clean bench-install
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,13 @@ TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 SERVICES := TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL)
 
-test: install
+# Before the tests (and so in CI): ruff (style, import order, likely bugs) and mypy (types;
+# which files and how strictly: [tool.ruff] and [tool.mypy] in pyproject.toml).
+lint: install
+	$(BIN)/ruff check
+	$(BIN)/mypy
+
+test: install lint
 	@echo "== run 1 of 2: SQLite, one worker, in-process broadcast"
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if $(SERVICES) $(BIN)/python -m tests.services; then \
