@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Optional
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, TypeDecorator, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tablequeue.extensions import db
+from tablequeue.extensions import Model
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -24,14 +23,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc) if value is not None else None
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class TicketStatus:
@@ -44,7 +43,7 @@ class TicketStatus:
     LEFT = "left"  # the visitor left the line from their phone (tablequeue.service.follow)
 
 
-class Staff(db.Model):  # type: ignore[name-defined,misc]
+class Staff(Model):
     __tablename__ = "staff"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,7 +54,7 @@ class Staff(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StaffSession(db.Model):  # type: ignore[name-defined,misc]
+class StaffSession(Model):
     """A login: the token itself is never stored, only its SHA-256."""
 
     __tablename__ = "staff_sessions"
@@ -65,12 +64,12 @@ class StaffSession(db.Model):  # type: ignore[name-defined,misc]
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     staff: Mapped[Staff] = relationship()
 
 
-class Visitor(db.Model):  # type: ignore[name-defined,misc]
+class Visitor(Model):
     """One row per email (stored lower-cased), remembering the latest name given."""
 
     __tablename__ = "visitors"
@@ -83,7 +82,7 @@ class Visitor(db.Model):  # type: ignore[name-defined,misc]
     wants_email: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
-class Ticket(db.Model):  # type: ignore[name-defined,misc]
+class Ticket(Model):
     __tablename__ = "tickets"
     __table_args__ = (
         # One ticket in service per staff member, whatever the concurrency.
@@ -109,18 +108,18 @@ class Ticket(db.Model):  # type: ignore[name-defined,misc]
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), default=TicketStatus.WAITING)
-    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
-    table_number: Mapped[Optional[int]]
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    table_number: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How often its staff member put it back in line (`requeue`); capped, see service.floor.
     requeue_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
-    staff: Mapped[Optional[Staff]] = relationship()
+    staff: Mapped[Staff | None] = relationship()
 
 
-class TableAssignment(db.Model):  # type: ignore[name-defined,misc]
+class TableAssignment(Model):
     """Who holds which table: the primary key and the unique staff_id make it one-to-one."""
 
     __tablename__ = "table_assignments"
@@ -131,12 +130,12 @@ class TableAssignment(db.Model):  # type: ignore[name-defined,misc]
     )
     picked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set while the staff member has stepped away (`away`): the table stays theirs.
-    away_since: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    away_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     staff: Mapped[Staff] = relationship()
 
 
-class DeviceKey(db.Model):  # type: ignore[name-defined,misc]
+class DeviceKey(Model):
     """A kiosk's or display's key (see DEVICE_KEYS); like tokens, only its SHA-256 is kept."""
 
     __tablename__ = "device_keys"
@@ -146,10 +145,10 @@ class DeviceKey(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(String(32), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Setting(db.Model):  # type: ignore[name-defined,misc]
+class Setting(Model):
     """A venue setting changed at runtime from /admin (e.g. the number of tables)."""
 
     __tablename__ = "settings"
@@ -158,7 +157,7 @@ class Setting(db.Model):  # type: ignore[name-defined,misc]
     value: Mapped[str] = mapped_column(String(1024))
 
 
-class FollowCode(db.Model):  # type: ignore[name-defined,misc]
+class FollowCode(Model):
     """A ticket's follow link /v/<code>: only the code's SHA-256 is kept, like tokens."""
 
     __tablename__ = "follow_codes"
@@ -172,7 +171,7 @@ class FollowCode(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class OutboxMail(db.Model):  # type: ignore[name-defined,misc]
+class OutboxMail(Model):
     """A message to send, written in the transaction that made it due; deleted once sent
     (tablequeue.ops.mail): a restart loses none, and a claim makes each go out once."""
 
@@ -190,11 +189,11 @@ class OutboxMail(db.Model):  # type: ignore[name-defined,misc]
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A sender that claimed the row owns it until then (a crashed sender's claim lapses).
-    claimed_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    last_error: Mapped[Optional[str]] = mapped_column(String(300))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
 
 
-class ReportDay(db.Model):  # type: ignore[name-defined,misc]
+class ReportDay(Model):
     """A finished local day's report figures (tablequeue.service.reports.rollups), kept so a
     report does not recount a year of tickets that can no longer change. Keyed by zone: a
     day is another span of tickets in another TIMEZONE. start_utc/end_utc are the day's
@@ -209,7 +208,7 @@ class ReportDay(db.Model):  # type: ignore[name-defined,misc]
     figures: Mapped[str] = mapped_column(Text)  # JSON, see rollups.encode
 
 
-class ReportEpoch(db.Model):  # type: ignore[name-defined,misc]
+class ReportEpoch(Model):
     """One row: bumped by whatever forgets report days. A report writes the days it counted
     only if the number is still the one it read with its snapshot (a purge committed in
     between would otherwise leave days counted with the purged tickets)."""
