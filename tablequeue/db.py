@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry, Pool, PoolProxiedConnection
@@ -119,3 +119,9 @@ def read_only() -> Iterator[Connection]:
         options["isolation_level"] = "REPEATABLE READ"
     with db.engine.connect().execution_options(**options) as connection, connection.begin():
         yield connection
+
+
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE run through a Session matched. Session.execute is typed
+    to return a Result; a DML statement's is a CursorResult, which counts them."""
+    return cast("CursorResult[*tuple[Any, ...]]", result).rowcount

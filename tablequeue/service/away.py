@@ -5,12 +5,11 @@ Whoever stays away longer than AWAY_MINUTES loses the table as if they had sent 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from tablequeue.db import unit_of_work
+from tablequeue.db import rowcount, unit_of_work
 from tablequeue.models import TableAssignment, utcnow
 from tablequeue.outcomes import Event, Outcome, Refusal, TableAway, TableUnpicked, refused
 from tablequeue.service.identity import staff_for_token
@@ -32,17 +31,13 @@ def _set_away(token_hash: str | None, going: bool) -> Outcome[int]:
         table = table_of(session, staff.id) if staff else None
         if staff is None or table is None:
             return refused(Refusal.NO_TABLE)
-        was = TableAssignment.away_since.is_(None) if going else TableAssignment.away_since.is_not(None)
-        changed = _rowcount(session.execute(
+        since = TableAssignment.away_since
+        was = since.is_(None) if going else since.is_not(None)
+        changed = rowcount(session.execute(
             update(TableAssignment).where(TableAssignment.staff_id == staff.id, was)
             .values(away_since=utcnow() if going else None)
         ))
         return Outcome(table, [TableAway(table, going)] if changed else [])
-
-
-def _rowcount(result: Result[Any]) -> int:
-    """An UPDATE's or DELETE's matched rows (the DML result is a CursorResult)."""
-    return cast(CursorResult[Any], result).rowcount
 
 
 def away_tables(session: Session) -> list[int]:
@@ -80,7 +75,7 @@ def release_overdue(minutes: int) -> list[Event]:
         events: list[Event] = []
         for table, staff_id in overdue:
             # Still theirs and still overdue now (not back, not moved): else nothing.
-            gone = _rowcount(session.execute(delete(TableAssignment).where(
+            gone = rowcount(session.execute(delete(TableAssignment).where(
                 TableAssignment.table_number == table, TableAssignment.staff_id == staff_id,
                 TableAssignment.away_since <= cutoff,
             )))

@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Iterable, Iterator
 
 from tablequeue.outcomes import (
-    Event, Refusal, TicketClaimed, TicketEnded, TicketRequeued, TicketWithdrawn,
+    Event,
+    Refusal,
+    TicketClaimed,
+    TicketEnded,
+    TicketRequeued,
+    TicketWithdrawn,
 )
 
 SERVING, ENDED = "serving", "ended"

@@ -14,8 +14,9 @@ Each caller's answer is still read by a statement that started after the caller 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Generic, TypeVar, cast
 
 K = TypeVar("K")
 R = TypeVar("R")
@@ -55,7 +56,8 @@ class Coalescer(Generic[K, R]):
                 slot.ready.clear()
         if slot.error is not None:
             raise slot.error
-        return slot.result  # type: ignore[return-value]
+        # Done without an error: the leader set the result (None may be an R, so no test).
+        return cast(R, slot.result)
 
     def _lead(self) -> list[_Slot[K, R]]:
         """Become the leader if none is: take the waiting callers (up to MAX_BATCH)."""

@@ -6,13 +6,13 @@ through these functions) and are required only for the kinds listed in DEVICE_KE
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
 from sqlalchemy import select, update
 
-from tablequeue.db import unit_of_work
+from tablequeue.db import rowcount, unit_of_work
 from tablequeue.models import DeviceKey, utcnow
 from tablequeue.service.identity import USERNAME, hash_token
 
@@ -40,18 +40,19 @@ def issue(kind: str, name: str) -> str:
     key = secrets.token_urlsafe(24)
     with unit_of_work() as session:
         if session.scalar(select(DeviceKey.id).where(DeviceKey.name == name)):
-            raise DeviceError(f"a device named {name!r} exists already (revoke it or pick a new name)")
+            raise DeviceError(
+                f"a device named {name!r} exists already (revoke it or pick a new name)")
         session.add(DeviceKey(kind=kind, name=name, key_hash=hash_token(key), created_at=utcnow()))
     return key
 
 
 def revoke(name: str) -> None:
     with unit_of_work() as session:
-        done = session.execute(
+        done = rowcount(session.execute(
             update(DeviceKey)
             .where(DeviceKey.name == name, DeviceKey.revoked_at.is_(None))
             .values(revoked_at=utcnow())
-        ).rowcount
+        ))
     if done != 1:
         raise DeviceError(f"no device named {name!r} with a key in use")
 

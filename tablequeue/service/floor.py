@@ -7,9 +7,9 @@ so a `flask` command in another process reaches open screens with or without a r
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Mapping
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -51,7 +51,7 @@ class Settings:
 
 
 def zone() -> ZoneInfo:
-    return current_app.config["TIMEZONE"]  # type: ignore[no-any-return]
+    return current_app.config["TIMEZONE"]
 
 
 def _parse(raw: Mapping[str, str]) -> Settings:
@@ -153,7 +153,7 @@ def clear_hours() -> None:
 def set_line(state: str) -> FloorNow:
     """"open" or "closed" from now on, until the schedule next changes (see now_of)."""
     with transaction() as connection:
-        _put(connection, {LINE: f"{state} {utcnow().astimezone(timezone.utc).isoformat()}"})
+        _put(connection, {LINE: f"{state} {utcnow().astimezone(UTC).isoformat()}"})
     return floor_now()
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 import re
 import secrets
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeGuard
 
 from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -16,7 +17,12 @@ from sqlalchemy.engine import Connection
 from tablequeue.db import transaction
 from tablequeue.models import FollowCode, Ticket, TicketStatus, Visitor, utcnow
 from tablequeue.outcomes import (
-    Outcome, PhoneState, Refusal, TicketView, TicketWithdrawn, refused,
+    Outcome,
+    PhoneState,
+    Refusal,
+    TicketView,
+    TicketWithdrawn,
+    refused,
 )
 from tablequeue.service.identity import hash_token
 from tablequeue.service.stats import RECENT_SERVICES, RECENT_WINDOW
@@ -35,7 +41,9 @@ _BY_CODE = (
 )
 _AHEAD = select(func.count()).select_from(TICKETS).where(
     TICKETS.c.status == TicketStatus.WAITING, TICKETS.c.id < bindparam("ticket"))
-WAITING_IDS = select(TICKETS.c.id).where(TICKETS.c.status == TicketStatus.WAITING).order_by(TICKETS.c.id)
+WAITING_IDS = (
+    select(TICKETS.c.id).where(TICKETS.c.status == TicketStatus.WAITING).order_by(TICKETS.c.id)
+)
 _STATES = select(TICKETS.c.id, TICKETS.c.status, TICKETS.c.table_number, TICKETS.c.claimed_at,
                  TICKETS.c.ended_at).where(TICKETS.c.id.in_(bindparam("ids", expanding=True)))
 _LEAVE = (
@@ -89,9 +97,8 @@ def read_basis(connection: Connection) -> Basis:
 
 
 def _aware(moment: datetime) -> datetime:
-    from datetime import timezone
 
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def final_status(status: str, claimed: bool) -> str:
@@ -103,7 +110,8 @@ def final_status(status: str, claimed: bool) -> str:
     return "no-show" if claimed else "closed"
 
 
-def state_of(row: Row[Any], ahead: int | None = None, basis: Basis | None = None) -> PhoneState:
+def state_of(row: Row[*tuple[Any, ...]], ahead: int | None = None,
+             basis: Basis | None = None) -> PhoneState:
     """A ticket row (id, status, table_number, claimed_at, ...) as its phone shows it."""
     if row.status == TicketStatus.WAITING:
         minutes = basis.minutes((ahead or 0) + 1) if basis and ahead is not None else None
@@ -113,7 +121,8 @@ def state_of(row: Row[Any], ahead: int | None = None, basis: Basis | None = None
     return PhoneState(row.id, final_status(row.status, row.claimed_at is not None))
 
 
-def _valid(row: Row[Any] | None) -> bool:
+def _valid(row: Row[*tuple[Any, ...]] | None) -> TypeGuard[Row[*tuple[Any, ...]]]:
+    """A row of a ticket whose link still works: active, or ended less than GRACE ago."""
     if row is None:
         return False
     return row.status in ACTIVE or (
@@ -129,19 +138,19 @@ def lookup(code: str) -> PhoneState | None:
         row = connection.execute(_BY_CODE, {"code": hashed}).first()
         if not _valid(row):
             return None
-        if row.status != TicketStatus.WAITING:  # type: ignore[union-attr]
-            return state_of(row)  # type: ignore[arg-type]
-        ahead = connection.execute(_AHEAD, {"ticket": row.id}).scalar_one()  # type: ignore[union-attr]
-        return state_of(row, ahead, read_basis(connection))  # type: ignore[arg-type]
+        if row.status != TicketStatus.WAITING:
+            return state_of(row)
+        ahead = connection.execute(_AHEAD, {"ticket": row.id}).scalar_one()
+        return state_of(row, ahead, read_basis(connection))
 
 
-def waiting_ids(connection: Connection, part: int) -> Iterator[list[int]]:
+def waiting_ids(connection: Connection, part: int) -> Iterator[Sequence[int]]:
     """Every waiting ticket's id, in line order: a whole worker's phones from one query,
     fetched `part` ids at a time (the caller may let others run between parts)."""
     yield from connection.execute(WAITING_IDS).scalars().partitions(part)
 
 
-def states(connection: Connection, ids: list[int]) -> list[Row[Any]]:
+def states(connection: Connection, ids: list[int]) -> list[Row[*tuple[Any, ...]]]:
     return list(connection.execute(_STATES, {"ids": ids}).all()) if ids else []
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -105,13 +105,15 @@ def _edges(openings: tuple[Opening, ...], moment: datetime, zone: ZoneInfo,
             joined = any((p.end if opening else p.start) == edge for p in spans)
             at = _at(day, edge, zone)
             if not joined and at > moment:
-                return at.astimezone(timezone.utc)
+                return at.astimezone(UTC)
     return None
 
 
-def next_opening(openings: tuple[Opening, ...], moment: datetime, zone: ZoneInfo) -> datetime | None:
+def next_opening(openings: tuple[Opening, ...], moment: datetime,
+                 zone: ZoneInfo) -> datetime | None:
     return _edges(openings, moment, zone, opening=True)
 
 
-def next_closing(openings: tuple[Opening, ...], moment: datetime, zone: ZoneInfo) -> datetime | None:
+def next_closing(openings: tuple[Opening, ...], moment: datetime,
+                 zone: ZoneInfo) -> datetime | None:
     return _edges(openings, moment, zone, opening=False)

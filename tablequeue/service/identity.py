@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Iterable
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
@@ -135,7 +135,8 @@ def revoke_token(token: str) -> Outcome[None]:
             .where(StaffSession.token_hash == token_hash, StaffSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
-        return Outcome(None, [SessionsRevoked(frozenset({token_hash}), tables_changed(session).taken)])
+        taken = tables_changed(session).taken
+        return Outcome(None, [SessionsRevoked(frozenset({token_hash}), taken)])
 
 
 def revoke_all(session: Session, staff_id: int) -> SessionsRevoked:

@@ -6,22 +6,31 @@ nothing to refuse (the ticket is waiting again, or is the caller's): take the wr
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
-    Integer, Select, String, bindparam, exists, func, literal_column, select, text,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from tablequeue.service.coalesce import Coalescer
 from tablequeue.extensions import db
 from tablequeue.models import StaffSession, TicketStatus, utcnow
 from tablequeue.outcomes import Refusal
+from tablequeue.service.coalesce import Coalescer
 from tablequeue.service.identity import _DESK, _STAFF
 from tablequeue.service.ticket_sql import TICKETS
 
@@ -64,7 +73,7 @@ _COMPILED: dict[str, _Compiled] = {}
 Pair = tuple[str, int]  # (token hash, ticket id)
 
 
-def _unnested() -> Select[Any]:
+def _unnested() -> Select[*tuple[Any, ...]]:
     """PostgreSQL: _DESK_AND_TICKET over arrays of pairs, one statement text whatever the
     batch's size, with each pair's position as the first column. (A UNION of n copies was
     a new text per size: planned afresh on each pooled connection, it cost the server more
@@ -74,15 +83,18 @@ def _unnested() -> Select[Any]:
         "token_hash", "ticket", with_ordinality="slot").render_derived(name="pairs")
     columns = {"token_hash": pairs.c.token_hash, "ticket": pairs.c.ticket}
 
-    def swap(element: Any) -> Any:
+    def swap(element: Any, **kw: Any) -> Any:
         if isinstance(element, BindParameter) and element.key in columns:
             return columns[element.key]
         return None
 
-    read: Select[Any] = replacement_traverse(_DESK_AND_TICKET, {}, swap)
+    # Typed as any traversible: a Select in, the same Select with the binds swapped out.
+    read = cast("Select[*tuple[Any, ...]]", replacement_traverse(_DESK_AND_TICKET, {}, swap))
+    where = read.whereclause
+    assert where is not None  # _DESK_AND_TICKET's own WHERE, its binds swapped
     return select((pairs.c.slot - literal_column("1")).label("slot"),
                   *read.selected_columns.values()
-                  ).select_from(pairs, *read.get_final_froms()).where(read.whereclause)
+                  ).select_from(pairs, *read.get_final_froms()).where(where)
 
 
 def _compiled(dialect: Dialect) -> _Compiled:
@@ -91,7 +103,8 @@ def _compiled(dialect: Dialect) -> _Compiled:
         statement = _unnested() if dialect.name == "postgresql" else _DESK_AND_TICKET
         compiled = statement.compile(dialect=dialect)
         process = StaffSession.__table__.c.expires_at.type.bind_processor(dialect)
-        order = tuple(compiled.positiontup) if compiled.positional else None  # type: ignore[arg-type]
+        positions = compiled.positiontup  # set when the dialect is positional
+        order = tuple(positions) if compiled.positional and positions is not None else None
         found = _COMPILED[dialect.name] = _Compiled(
             str(compiled), order, process or (lambda value: value), dict(compiled.params))
     return found

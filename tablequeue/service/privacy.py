@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, exists, func, select, or_, and_
+from sqlalchemy import and_, delete, exists, func, or_, select
 
-from tablequeue.db import unit_of_work
+from tablequeue.db import rowcount, unit_of_work
 from tablequeue.models import FollowCode, Ticket, TicketStatus, Visitor, utcnow
 from tablequeue.service.reports import rollups
 
@@ -39,20 +39,21 @@ def purge(days: int) -> Purged:
                                         Ticket.ended_at < utcnow() - timedelta(hours=1))))
             .execution_options(synchronize_session=False)
         )
-        tickets = session.execute(
+        tickets = rowcount(session.execute(
             delete(Ticket).where(
                 Ticket.status.not_in(_ACTIVE),
-                or_(Ticket.ended_at < cutoff, and_(Ticket.ended_at.is_(None), Ticket.created_at < cutoff)),
+                or_(Ticket.ended_at < cutoff,
+                    and_(Ticket.ended_at.is_(None), Ticket.created_at < cutoff)),
             ).execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         if tickets:  # they all started before the cutoff: so did their days
             rollups.forget_before(session, cutoff)
-        visitors = session.execute(
+        visitors = rowcount(session.execute(
             delete(Visitor).where(
                 Visitor.updated_at < cutoff,
                 ~exists().where(Ticket.visitor_id == Visitor.id),
             ).execution_options(synchronize_session=False)
-        ).rowcount
+        ))
     return Purged(tickets, visitors)
 
 
@@ -73,9 +74,9 @@ def delete_visitor(email: str) -> int:
             raise PrivacyError("this visitor has a ticket waiting or in service: "
                                "complete or cancel it first")
         rollups.forget_days_of(session, Ticket.visitor_id == visitor.id)
-        count = session.execute(
+        count = rowcount(session.execute(
             delete(Ticket).where(Ticket.visitor_id == visitor.id)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         session.delete(visitor)
     return count

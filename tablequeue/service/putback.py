@@ -8,17 +8,20 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
 
-from tablequeue.service import claimbook
 from tablequeue.db import transaction
 from tablequeue.models import TicketStatus
 from tablequeue.outcomes import (
-    REQUEUE_LIMIT, Outcome, Refusal, TicketRequeued, TicketView, refused,
+    REQUEUE_LIMIT,
+    Outcome,
+    Refusal,
+    TicketRequeued,
+    TicketView,
+    refused,
 )
-from tablequeue.service import known
+from tablequeue.service import claimbook, known
 from tablequeue.service.identity import desk_for_token
-from tablequeue.service.tickets import owner_refusal
 from tablequeue.service.ticket_sql import TICKETS, VIEW, _updated
-
+from tablequeue.service.tickets import owner_refusal
 
 # One conditional UPDATE decides: serving, by this staff member, under the limit. A
 # concurrent complete/cancel or a second requeue of the same ticket matches nothing.
@@ -69,7 +72,7 @@ def _requeue(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
     return Outcome(view.id, [TicketRequeued(view, table=desk.table)])
 
 
-def _refusal(ticket: Row[Any] | None, staff_id: int) -> Refusal:
+def _refusal(ticket: Row[*tuple[Any, ...]] | None, staff_id: int) -> Refusal:
     """Why the UPDATE matched nothing, in the order of checks of `complete`, then the limit."""
     refusal = owner_refusal(ticket, staff_id)
     if refusal is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,10 +39,10 @@ _WAITING_COUNT = (
 
 def waiting_count() -> int:
     with transaction() as connection:
-        return connection.execute(_WAITING_COUNT).scalar_one()  # type: ignore[no-any-return]
+        return connection.execute(_WAITING_COUNT).scalar_one()
 
 
-def waiting_counter(app: Flask):  # type: ignore[no-untyped-def]
+def waiting_counter(app: Flask) -> Callable[[], int]:
     """`waiting_count` bound to an app, for a broadcast that may run outside a request."""
 
     def count() -> int:

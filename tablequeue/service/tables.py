@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tablequeue.db import unit_of_work
 from tablequeue.models import TableAssignment
 from tablequeue.outcomes import (
-    Event, Outcome, Refusal, TablePicked, TablesChanged, TableUnpicked, TicketShown, refused,
+    Event,
+    Outcome,
+    Refusal,
+    TablePicked,
+    TablesChanged,
+    TableUnpicked,
+    TicketShown,
+    refused,
 )
 from tablequeue.service.admin import table_count
 from tablequeue.service.identity import staff_for_token

@@ -4,8 +4,9 @@ costs a few driver calls instead of the ORM's loading, flushing and refreshing."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -47,7 +48,7 @@ def _upsert(dialect_insert: Callable[[Any], Any]) -> Insert:
     stmt = dialect_insert(VISITORS).values(
         email=bindparam("key"), name=bindparam("name_given"), updated_at=bindparam("now"),
     )
-    return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
+    return stmt.on_conflict_do_update(
         index_elements=[VISITORS.c.email],
         set_={"name": stmt.excluded["name"], "updated_at": stmt.excluded["updated_at"]},
     )
@@ -58,7 +59,7 @@ _REMEMBER_RETURNING = {name: stmt.returning(VISITORS.c.id) for name, stmt in _RE
 
 
 def _updated(connection: Connection, plain: Update, returning: Update,
-             params: dict[str, Any]) -> Row[Any] | None:
+             params: dict[str, Any]) -> Row[*tuple[Any, ...]] | None:
     """Run a ticket UPDATE that matches at most one row (by primary key); the updated
     ticket's VIEW columns, or None if it matched nothing. A returned row means rowcount 1.
     SQLite before 3.35 has no RETURNING: then a SELECT follows a successful UPDATE."""
@@ -70,20 +71,20 @@ def _updated(connection: Connection, plain: Update, returning: Update,
 
 
 def claim(connection: Connection, ticket_id: int, staff_id: int, table: int,
-          now: datetime) -> Row[Any] | None:
+          now: datetime) -> Row[*tuple[Any, ...]] | None:
     """Waiting → serving for this staff member at this table, if the ticket is waiting."""
     params = {"ticket": ticket_id, "staff": staff_id, "table": table, "now": now}
     return _updated(connection, _CLAIM, _CLAIM_RETURNING, params)
 
 
 def end(connection: Connection, ticket_id: int, staff_id: int, status: str,
-        now: datetime) -> Row[Any] | None:
+        now: datetime) -> Row[*tuple[Any, ...]] | None:
     """Serving → completed or cancelled, only if this staff member is serving it."""
     params = {"ticket": ticket_id, "staff": staff_id, "ended_as": status, "now": now}
     return _updated(connection, _END, _END_RETURNING, params)
 
 
-def state(connection: Connection, ticket_id: int) -> Row[Any] | None:
+def state(connection: Connection, ticket_id: int) -> Row[*tuple[Any, ...]] | None:
     """(status, staff_id) of a ticket: read only to say why a claim or an end was refused."""
     return connection.execute(_STATE, {"ticket": ticket_id}).first()
 
@@ -103,4 +104,5 @@ def add_ticket(connection: Connection, visitor_id: int, email: str, name: str,
     """A waiting ticket; its new id (RETURNING or the driver's lastrowid, as the dialect can)."""
     params = {"visitor": visitor_id, "email_given": email, "name_given": name, "now": now}
     inserted = connection.execute(_NEW_TICKET, params).inserted_primary_key
-    return inserted[0]  # type: ignore[index,no-any-return]
+    assert inserted is not None  # typed optional; an INSERT of one row always has it
+    return inserted[0]

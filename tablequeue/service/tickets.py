@@ -10,13 +10,18 @@ from sqlalchemy import Row, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from tablequeue.service import claimbook
 from tablequeue.db import transaction, unit_of_work
 from tablequeue.models import Staff, TicketStatus, Visitor, utcnow
 from tablequeue.outcomes import (
-    Outcome, Refusal, TicketClaimed, TicketCreated, TicketEnded, TicketView, refused,
+    Outcome,
+    Refusal,
+    TicketClaimed,
+    TicketCreated,
+    TicketEnded,
+    TicketView,
+    refused,
 )
-from tablequeue.service import known, outbox, ticket_sql
+from tablequeue.service import claimbook, known, outbox, ticket_sql
 from tablequeue.service.floor import queue_closed
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.views import in_service, serving_ticket, ticket_view, waiting
@@ -129,7 +134,7 @@ def _accept(connection: Connection, token_hash: str | None,
     return Outcome(value=view.id, events=[TicketClaimed(view, desk.table)])
 
 
-def _claim_refusal(ticket: Row[Any] | None) -> Refusal | None:
+def _claim_refusal(ticket: Row[*tuple[Any, ...]] | None) -> Refusal | None:
     """Why a ticket cannot be claimed; None for a waiting one (then only BUSY is left,
     and the UPDATE itself says that)."""
     if ticket is None:
@@ -180,7 +185,7 @@ def _write_end(token_hash: str | None, ticket_id: int | None, status: str) -> Ou
     return Outcome(value=view.id, events=[TicketEnded(view, desk.table, completed)])
 
 
-def owner_refusal(ticket: Row[Any] | None, staff_id: int) -> Refusal | None:
+def owner_refusal(ticket: Row[*tuple[Any, ...]] | None, staff_id: int) -> Refusal | None:
     """The first of no such ticket, finished, not yours that holds (complete, cancel and
     requeue share this order), or None when the ticket is this staff member's, serving."""
     if ticket is None:
@@ -192,13 +197,13 @@ def owner_refusal(ticket: Row[Any] | None, staff_id: int) -> Refusal | None:
     return None
 
 
-def _end_refusal(ticket: Row[Any] | None, staff_id: int) -> Refusal:
+def _end_refusal(ticket: Row[*tuple[Any, ...]] | None, staff_id: int) -> Refusal:
     """Why the UPDATE matched nothing, in the protocol's order of checks."""
     refusal = owner_refusal(ticket, staff_id)
     return Refusal.FINISHED if refusal is None else refusal  # None: ended since the UPDATE
 
 
-def _view(row: Row[Any], staff_username: str, status: str) -> TicketView:
+def _view(row: Row[*tuple[Any, ...]], staff_username: str, status: str) -> TicketView:
     return TicketView(row.id, row.email, row.name, staff_username, row.created_at,
                       row.ended_at, status)
 

@@ -92,7 +92,7 @@ def _desks(connection: Connection, dialect: str, period: Period, days: dict[date
     rows = select(sql.day_index(dialect, period).label("d"), C.staff_id, C.table_number,
                   became.label("b"), service.label("t")
                   ).where(sql.in_period(period), C.claimed_at.is_not(None)).subquery()
-    group = [rows.c.d, rows.c.staff_id, rows.c.table_number, rows.c.b, rows.c.t]
+    group = (rows.c.d, rows.c.staff_id, rows.c.table_number, rows.c.b, rows.c.t)
     for index, staff, table, kind, t, n in connection.execute(
             select(*group, func.count()).group_by(*group)):
         day = days[period.first + timedelta(days=int(index))]

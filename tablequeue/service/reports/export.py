@@ -51,8 +51,10 @@ def row(ticket: Any, zone: ZoneInfo) -> list[str]:
     return [
         str(ticket.id), _when(ticket.created_at, zone), _when(ticket.claimed_at, zone),
         _when(ticket.ended_at, zone), ticket.outcome,
-        _minutes(ticket.claimed_at, ticket.created_at), _minutes(ticket.ended_at, ticket.claimed_at),
-        neutralise(ticket.username or ""), "" if ticket.table_number is None else str(ticket.table_number),
+        _minutes(ticket.claimed_at, ticket.created_at),
+        _minutes(ticket.ended_at, ticket.claimed_at),
+        neutralise(ticket.username or ""),
+        "" if ticket.table_number is None else str(ticket.table_number),
         neutralise(ticket.name), neutralise(ticket.email),
     ]
 
@@ -76,7 +78,8 @@ def lines(period: Period) -> Iterator[str]:
     buffer = ["\ufeff", writer.writerow(COLUMNS)]
     size = 0
     with read_only() as connection:
-        result = connection.execution_options(stream_results=True, yield_per=YIELD_PER).execute(query)
+        streaming = connection.execution_options(stream_results=True, yield_per=YIELD_PER)
+        result = streaming.execute(query)
         for ticket in result:
             text = writer.writerow(row(ticket, period.zone))
             buffer.append(text)

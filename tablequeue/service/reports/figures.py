@@ -135,14 +135,14 @@ def merge(period: Period, days: dict[date, Doc], unique: int, returning: int,
 
 def _pairs(histogram: list[int]) -> list[tuple[int, int]]:
     it = iter(histogram)
-    return list(zip(it, it))
+    return list(zip(it, it, strict=False))  # [t, n, t, n, ...] -> [(t, n), ...]
 
 
 def _add(into: dict[int, int], histogram: list[int]) -> None:
     """Adds a flat [tenths, count, ...] histogram into {tenths: count}."""
     get = into.get
     it = iter(histogram)
-    for t, n in zip(it, it):
+    for t, n in zip(it, it, strict=False):
         into[t] = get(t, 0) + n
 
 

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from itertools import groupby
 from typing import TypeVar
 
-from sqlalchemy import and_, delete, exists, select
+from sqlalchemy import Table, and_, delete, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from tablequeue import turns
-from tablequeue.db import read_only, transaction
+from tablequeue.db import read_only, rowcount, transaction
 from tablequeue.models import ReportDay, ReportEpoch, TicketStatus, utcnow
 from tablequeue.service.reports import days as counting
 from tablequeue.service.reports import sql
@@ -45,7 +45,9 @@ DAYS, EPOCH = ReportDay.__table__, ReportEpoch.__table__
 C = sql.C
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# Both dialects' INSERT ... ON CONFLICT, alike enough to be used the same way.
+_INSERT: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 def days(period: Period, live: Callable[[Connection], T]) -> tuple[dict[date, Doc], T]:
@@ -149,7 +151,7 @@ def forget_days_of(session: Session | Connection, tickets: ColumnElement[bool]) 
 def forget_all(session: Session | Connection) -> int:
     """Every kept day, in every zone (`flask reports forget`); how many."""
     _bump(session)
-    return int(session.execute(delete(DAYS)).rowcount)
+    return rowcount(session.execute(delete(DAYS)))
 
 
 def _bump(session: Session | Connection) -> None:

@@ -6,14 +6,16 @@ database, DST included). SQLite has no time zones and parsing a date per row is 
 works on the stored UTC text: arrivals are grouped by UTC hour (a text prefix) and each
 group is placed in its local hour by zoneinfo in Python (a year is 8,760 groups); the local
 day of a row is its epoch seconds plus the UTC offset then in force, divided by a day
-(day_index; the offsets come from Python, period.offset_ranges). Both are exact across DST: in the autumn the repeated hour counts
-into that hour twice, and the spring's skipped hour is simply empty. SQLite groups by the
-UTC minute instead when the zone has a non-whole-hour offset (India, Nepal)."""
+(day_index; the offsets come from Python, period.offset_ranges). Both are exact across DST:
+in the autumn the repeated hour counts into that hour twice, and the spring's skipped hour
+is simply empty. SQLite groups by the UTC minute instead when the zone has a non-whole-hour
+offset (India, Nepal)."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, date, datetime
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -90,8 +92,8 @@ def day_index(dialect: str, period: Period) -> ColumnElement[Any]:
     pieces = offset_ranges(period.start_utc, period.end_utc, period.zone)
     offset: ColumnElement[Any] = literal(pieces[0][1])
     if len(pieces) > 1:
-        offset = case(*[(C.created_at < start, literal(before)) for (start, _), (_, before)
-                        in zip(pieces[1:], pieces)], else_=literal(pieces[-1][1]))
+        offset = case(*[(C.created_at < start, literal(before)) for (_, before), (start, _)
+                        in pairwise(pieces)], else_=literal(pieces[-1][1]))
     first = (period.first - date(1970, 1, 1)).days
     return (epoch_seconds(C.created_at) + offset) // 86400 - first
 
@@ -99,7 +101,7 @@ def day_index(dialect: str, period: Period) -> ColumnElement[Any]:
 def epoch_seconds(column: Any) -> ColumnElement[int]:
     """SQLite: whole seconds since 1970 of a stored UTC time."""
     if sqlite3.sqlite_version_info >= (3, 38):
-        return func.unixepoch(column)  # type: ignore[no-any-return]
+        return func.unixepoch(column)
     return cast(func.round((func.julianday(column) - 2440587.5) * 86400), Integer)
 
 
