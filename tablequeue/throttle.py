@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 from flask import Flask, current_app, request
 
+from tablequeue.extensions import Slot
+
 log = logging.getLogger(__name__)
 
 Rate = tuple[int, int]  # (count, seconds): at most `count` in one window of `seconds`
@@ -101,7 +103,9 @@ class RedisCounter:
         name = self._key(key, seconds)
         try:
             with self._redis.pipeline() as pipe:
-                count, _ = pipe.incr(name).expire(name, seconds + 1).execute()
+                pipe.incr(name)
+                pipe.expire(name, seconds + 1)
+                count, _ = pipe.execute()
             return int(count)
         except Exception:
             log.warning("throttle: Redis unavailable, not counting", exc_info=True)
@@ -121,7 +125,7 @@ class RedisCounter:
 
 
 class Limiter:
-    """The app's throttles; `app.extensions["tablequeue.throttle"]`."""
+    """The app's throttles (`limiter()`)."""
 
     def __init__(self, config: Any) -> None:
         self.enabled: bool = config["RATE_LIMITS"]
@@ -134,7 +138,7 @@ class Limiter:
         )
 
     def rate(self, name: str) -> Rate:
-        return self.config[f"LIMIT_{name.upper()}"]  # type: ignore[no-any-return]
+        return self.config[f"LIMIT_{name.upper()}"]
 
     def command_allowed(self, conn: object, word: str, address: str) -> bool:
         """Count one `word` command of `conn`; False when this connection or address is over."""
@@ -157,7 +161,7 @@ class Limiter:
 
     def message_rate(self) -> Rate | None:
         """Frames one websocket connection may send per window; None: unlimited."""
-        return self.config["WS_MESSAGE_RATE"] if self.enabled else None  # type: ignore[no-any-return]
+        return self.config["WS_MESSAGE_RATE"] if self.enabled else None
 
     def reserve(self, places: list[tuple[str, str]]) -> int:
         """Take one place in each (rate setting, key) counter, in order, atomically each;
@@ -188,8 +192,12 @@ def _namespace(config: Any) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
+_LIMITER: Slot[Limiter] = Slot("tablequeue.throttle")
+
+
 def limiter() -> Limiter:
-    return current_app.extensions["tablequeue.throttle"]  # type: ignore[no-any-return]
+    """The current app's throttles."""
+    return _LIMITER.of(current_app)
 
 
 def client_address() -> str:
@@ -198,4 +206,4 @@ def client_address() -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["tablequeue.throttle"] = Limiter(app.config)
+    _LIMITER.put(app, Limiter(app.config))

@@ -4,7 +4,7 @@ bring up to date (docs/protocol.md, "Limits and failures")."""
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask
 
 from tablequeue import protocol
-from tablequeue.live.registry import Connection, Registry
+from tablequeue.extensions import Slot
+from tablequeue.live.registry import Connection, registry_of
 from tablequeue.service import away, floor
 from tablequeue.service.floor import FloorNow
 
@@ -49,7 +50,7 @@ class Floor:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.registry: Registry = app.extensions["tablequeue.registry"]
+        self.registry = registry_of(app)
         self.lock = threading.Lock()
         self.now: FloorNow | None = None
         self._read_at = 0.0  # when `now` was read: an older read never replaces it
@@ -96,12 +97,15 @@ class Floor:
                     conn.send(message)
 
 
+_FLOOR: Slot[Floor] = Slot("tablequeue.floor")
+
+
 def of(app: Flask) -> Floor:
     """This process's Floor, its poll started on first use (wsgi.py starts it at boot)."""
-    existing = app.extensions.get("tablequeue.floor")
+    existing = _FLOOR.find(app)
     if existing is not None:
-        return existing  # type: ignore[no-any-return]
-    created = app.extensions["tablequeue.floor"] = Floor(app)
+        return existing
+    created = _FLOOR.put(app, Floor(app))
     created.registry.floor_changed = created.poll_soon
     threading.Thread(target=_run, args=(created,), name="floor-watch", daemon=True).start()
     return created

@@ -9,15 +9,18 @@ from __future__ import annotations
 import enum
 import logging
 import threading
-from typing import Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
+from flask import Flask
 from simple_websocket import ConnectionClosed
 from wsproto.events import CloseConnection
 
 from tablequeue import protocol
+from tablequeue.extensions import Slot
 from tablequeue.ops import metrics
 from tablequeue.service import claimbook
 from tablequeue.live.delivery import Frame, Outlet
+from tablequeue.live.follow.following import Following
 from tablequeue.outcomes import (
     Event, FloorChanged, SessionsRevoked, TableAway, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
     TicketClaimed, TicketCreated, TicketEnded, TicketRequeued, TicketShown, TicketView,
@@ -56,7 +59,7 @@ class Connection:
         self.cookie_token_hash: str | None = None
         self.holds_table = False
         self.watching = False  # a display that opted in to `waiting N` / `tables N`
-        self.follow: object | None = None  # a phone's followed ticket (visitor_hub.Following)
+        self.follow: Following | None = None  # a phone's followed ticket (live.follow.hub)
         self.base_url = ""  # the site as the client reached it (follow links, visitor_kiosk)
         # Replies and broadcasts from other greenlets take turns (frame order, bind replay).
         self.lock = threading.Lock()
@@ -141,6 +144,9 @@ class Relay(Protocol):
     def settle(self) -> None:
         """Return once every event published so far has been delivered in this process."""
 
+    def health(self) -> dict[str, Any]:
+        """For /healthz: `state` is "ok" when it can carry events, "disabled" in one process."""
+
 
 class LocalRelay:
     """One process: publishing is delivering."""
@@ -154,6 +160,9 @@ class LocalRelay:
 
     def settle(self) -> None:
         pass  # delivery happened inside publish
+
+    def health(self) -> dict[str, Any]:
+        return {"state": "disabled"}  # no REDIS_URL: nothing between workers to fail
 
 
 class Registry:
@@ -329,6 +338,18 @@ class Registry:
         for sent, conn in enumerate(conns, 1):
             conn.send_frame(frame)
         metrics.delivered(sent)  # once per message, not once per socket
+
+
+_REGISTRY: Slot[Registry] = Slot("tablequeue.registry")
+
+
+def install(app: Flask, registry: Registry) -> Registry:
+    """Make `registry` the app's (the factory does, once)."""
+    return _REGISTRY.put(app, registry)
+
+
+def registry_of(app: Flask) -> Registry:
+    return _REGISTRY.of(app)
 
 
 def close(conn: Connection, code: int, reason: str) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from tablequeue.live.registry import Registry, Role
 from tablequeue.db import unit_of_work
+from tablequeue.live.registry import Role, registry_of
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -30,15 +30,10 @@ def _database() -> str:
         return "unavailable"
 
 
-def _relay() -> dict[str, Any]:
-    relay = current_app.extensions.get("tablequeue.relay")
-    return relay.health() if relay is not None else {"state": "disabled"}
-
-
 @bp.route("/healthz")
 def healthz() -> tuple[Any, int]:
-    registry: Registry = current_app.extensions["tablequeue.registry"]
-    database, relay = _database(), _relay()
+    registry = registry_of(current_app)
+    database, relay = _database(), registry.relay.health()
     ok = database == "ok" and relay["state"] in ("ok", "disabled")
     body = {
         "status": "ok" if ok else "unavailable",

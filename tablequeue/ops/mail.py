@@ -25,6 +25,7 @@ from flask import Flask
 from sqlalchemy import delete, or_, select, update
 
 from tablequeue.db import transaction
+from tablequeue.extensions import Slot
 from tablequeue.models import OutboxMail, utcnow
 
 log = logging.getLogger(__name__)
@@ -147,11 +148,13 @@ class Sender:
         return True
 
 
+_SENDER: Slot[Sender] = Slot("tablequeue.ops.mail")
+
+
 def start(app: Flask) -> Sender | None:
     """Start this worker's sender if email is configured (wsgi.py; never in `flask` CLI)."""
     if not (app.config.get("SMTP_URL") and app.config.get("MAIL_FROM")):
         return None
-    sender = Sender(app)
-    app.extensions["tablequeue.ops.mail"] = sender
+    sender = _SENDER.put(app, Sender(app))
     sender.start()
     return sender

@@ -3,16 +3,26 @@ where a kiosk or display stores its device key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable, TypeVar, cast
+from typing import TypeVar, cast
 
 from flask import (
-    Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
     url_for,
 )
 from werkzeug.wrappers import Response
 
 from tablequeue import security
+from tablequeue.live.registry import registry_of
 from tablequeue.ops import metrics
 from tablequeue.pages import login_guard
 from tablequeue.pages.redirects import local_target
@@ -95,7 +105,7 @@ def logout() -> Response:
     token = session.pop("token", None)
     if isinstance(token, str):
         outcome = identity.revoke_token(token)
-        current_app.extensions["tablequeue.registry"].publish(outcome.events)
+        registry_of(current_app).publish(outcome.events)
     session.clear()
     return redirect(url_for("auth.login"))
 

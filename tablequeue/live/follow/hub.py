@@ -19,17 +19,24 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
 
 from flask import Flask
 
 from tablequeue import protocol, turns
-from tablequeue.live.registry import Connection, Registry
 from tablequeue.db import read_only
+from tablequeue.extensions import Slot
+from tablequeue.live.follow.following import Following
+from tablequeue.live.registry import Connection, Registry
 from tablequeue.models import TicketStatus
 from tablequeue.outcomes import (
-    Event, PhoneState, TicketClaimed, TicketEnded, TicketRequeued, TicketShown,
+    Event,
+    PhoneState,
+    TicketClaimed,
+    TicketEnded,
+    TicketRequeued,
+    TicketShown,
     TicketWithdrawn,
 )
 from tablequeue.service import follow
@@ -47,22 +54,11 @@ def _rank(status: str) -> int:
 
 
 @dataclass
-class Following:
-    """What one phone follows and what it was last sent."""
-
-    ticket_id: int
-    code: str  # what the phone followed: `refresh` and `leave` use it
-    sent: str = ""
-    rank: int = 0
-    told: int = 0  # the hub's event batch that last said this ticket's own state
-
-
-@dataclass
 class Hub:
     registry: Registry
     app: Flask
     # Weak: a phone that hangs up is dropped with its connection, whoever forgets it.
-    _phones: dict[int, list["weakref.ref[Connection]"]] = field(default_factory=dict,
+    _phones: dict[int, list[weakref.ref[Connection]]] = field(default_factory=dict,
                                                                  repr=False)
     _last: int = 0  # the highest followed ticket (stale-high until the next flush prunes)
     _events: int = 0  # event batches received
@@ -123,14 +119,14 @@ class Hub:
         moved = False
         for event in events:
             if isinstance(event, TicketRequeued):
-                for conn in self._of(event.ticket.id):
-                    conn.follow.rank = 0  # type: ignore[union-attr]
+                for _conn, following in self._following(event.ticket.id):
+                    following.rank = 0
                 moved = True
                 continue
             state = own_state(event)
             if state is not None:
-                for conn in self._of(state.id):
-                    conn.follow.told = self._events  # type: ignore[union-attr]
+                for conn, following in self._following(state.id):
+                    following.told = self._events
                     self.send(conn, state)
             if isinstance(event, (TicketClaimed, TicketWithdrawn)) and not moved:
                 # Only a ticket ahead of some followed ticket moves anyone's position.
@@ -148,6 +144,11 @@ class Hub:
         if not refs:
             return []
         return [conn for conn in (ref() for ref in refs) if conn is not None]
+
+    def _following(self, ticket_id: int) -> list[tuple[Connection, Following]]:
+        """The ticket's phones with what they follow (a phone listed here follows it: add
+        and remove keep the two together)."""
+        return [(conn, conn.follow) for conn in self._of(ticket_id) if conn.follow is not None]
 
     # ---- the flusher ---------------------------------------------------------------------
 
@@ -239,14 +240,16 @@ def own_state(event: Event) -> PhoneState | None:
     return None
 
 
+_HUB: Slot[Hub] = Slot("tablequeue.live.follow.hub")
+
+
 def install(app: Flask, registry: Registry) -> Hub:
-    hub = Hub(registry, app)
+    hub = _HUB.put(app, Hub(registry, app))
     registry.followers.append(hub.on_events)
     registry.after_resync.append(hub.on_resync)
-    app.extensions["tablequeue.live.follow.hub"] = hub
     return hub
 
 
-def hub_of(app: Any) -> Hub:
-    return app.extensions["tablequeue.live.follow.hub"]  # type: ignore[no-any-return]
+def hub_of(app: Flask) -> Hub:
+    return _HUB.of(app)
 

@@ -8,14 +8,13 @@ import weakref
 from collections import deque
 
 from tablequeue import protocol, throttle
-from tablequeue.service import follow_links
 from tablequeue.live.registry import Connection
 from tablequeue.outcomes import Refusal
-from tablequeue.service import follow
+from tablequeue.service import follow, follow_links
 from tablequeue.service.tickets import _email_refusal
 
 KEEP = 4  # tickets per kiosk connection whose link may still be asked for
-_created: "weakref.WeakKeyDictionary[Connection, deque[int]]" = weakref.WeakKeyDictionary()
+_created: weakref.WeakKeyDictionary[Connection, deque[int]] = weakref.WeakKeyDictionary()
 
 
 def remember(conn: Connection, ticket_id: int) -> None:
@@ -39,8 +38,8 @@ def _link(conn: Connection, command: protocol.Link) -> str:
     code, code_hash = follow.new_code()
     url = follow_links.link_url(conn.base_url, code)
     outcome = follow.issue(command.ticket_id, code_hash, command.email, url)
-    if not outcome.ok:
-        return protocol.error("link", outcome.refusal)  # type: ignore[arg-type]
+    if outcome.refusal is not None:
+        return protocol.error("link", outcome.refusal)
     return protocol.success_link(command.ticket_id, url)
 
 

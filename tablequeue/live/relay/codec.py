@@ -13,7 +13,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 from tablequeue.outcomes import Event, TicketView
 
 VERSION = 1
-_TYPES: dict[str, type] = {cls.__name__: cls for cls in get_args(Event)}
+_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in get_args(Event)}
 
 
 class CodecError(ValueError):
@@ -40,7 +40,7 @@ def _ticket_in(raw: dict[str, Any]) -> TicketView:
 
 def _event_out(event: Event) -> dict[str, Any]:
     out: dict[str, Any] = {"type": type(event).__name__}
-    for f in fields(event):  # type: ignore[arg-type]
+    for f in fields(event):
         value = getattr(event, f.name)
         if isinstance(value, TicketView):
             value = _ticket_out(value)
@@ -64,7 +64,7 @@ def _event_in(raw: dict[str, Any]) -> Event:
         elif get_origin(hint) is tuple:
             value = tuple(value)
         kwargs[name] = value
-    return cls(**kwargs)  # type: ignore[no-any-return]
+    return cls(**kwargs)
 
 
 def encode(events: list[Event], origin: str = "") -> str:

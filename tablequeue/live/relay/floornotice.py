@@ -8,6 +8,7 @@ import logging
 
 from flask import Flask
 
+from tablequeue.live.registry import registry_of
 from tablequeue.live.relay import codec
 from tablequeue.outcomes import FloorChanged
 
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def from_server(app: Flask) -> None:
     """/admin: published like any event (the Redis relay, or this process)."""
-    app.extensions["tablequeue.registry"].publish([FloorChanged()])
+    registry_of(app).publish([FloorChanged()])
 
 
 def from_command(app: Flask) -> None:

@@ -20,18 +20,21 @@ import random
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import redis
+from flask import Flask
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tablequeue.live.relay import codec
-from tablequeue.ops import metrics
+from tablequeue.extensions import Slot
 from tablequeue.live.registry import Registry
-from tablequeue.outcomes import Event
+from tablequeue.live.relay import codec
 from tablequeue.live.relay.resync import Picture, resync
 from tablequeue.live.relay.resync_request import RESYNC, events_channel
+from tablequeue.ops import metrics
+from tablequeue.outcomes import Event
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +266,15 @@ def _safe(url: str) -> str:
     return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
 
 
-def install(app: Any, registry: Registry) -> RedisRelay | None:
+_RELAY: Slot[RedisRelay] = Slot("tablequeue.relay")
+
+
+def relay_of(app: Flask) -> RedisRelay | None:
+    """The app's Redis relay; None without REDIS_URL."""
+    return _RELAY.find(app)
+
+
+def install(app: Flask, registry: Registry) -> RedisRelay | None:
     """With REDIS_URL, put a Redis relay under the registry (not yet listening: the
     gunicorn worker starts it, see wsgi.py; `flask` commands never do)."""
     url = app.config.get("REDIS_URL")
@@ -276,6 +287,6 @@ def install(app: Any, registry: Registry) -> RedisRelay | None:
 
     relay = RedisRelay(registry, url, events_channel(app.config["REDIS_CHANNEL"]), run_with_app)
     registry.relay = relay
-    app.extensions["tablequeue.relay"] = relay
+    _RELAY.put(app, relay)
     log.debug("relay: installed in process %d", os.getpid())
     return relay

@@ -19,22 +19,32 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tablequeue import protocol
-from tablequeue.live.registry import Registry, Role
 from tablequeue.db import unit_of_work
+from tablequeue.live.registry import Registry, Role
 from tablequeue.models import Staff, Ticket, TicketStatus
 from tablequeue.outcomes import (
-    Event, TableAway, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
-    TicketClaimed, TicketCreated, TicketEnded, TicketRequeued, TicketShown, TicketView,
+    Event,
+    TableAway,
+    TableCountChanged,
+    TablePicked,
+    TablesChanged,
+    TableUnpicked,
+    TicketClaimed,
+    TicketCreated,
+    TicketEnded,
+    TicketRequeued,
+    TicketShown,
+    TicketView,
     TicketWithdrawn,
 )
-from tablequeue.service.away import away_tables
 from tablequeue.service.admin import table_count as stored_table_count
+from tablequeue.service.away import away_tables
 from tablequeue.service.views import in_service, tables_changed, ticket_view, waiting
 
 log = logging.getLogger(__name__)
@@ -60,7 +70,7 @@ class Picture:
 
     def apply(self, event: Event) -> None:
         """Follow one delivered event (called for every event, in delivery order)."""
-        self.as_of = datetime.now(timezone.utc)
+        self.as_of = datetime.now(UTC)
         if isinstance(event, TicketCreated):
             self.waiting.add(event.ticket.id)
             if isinstance(event, TicketRequeued) and event.table is not None:
@@ -130,7 +140,7 @@ def _missed_calls(session: Session, picture: Picture) -> list[tuple[TicketView, 
     its displays never heard end (nor saw claimed: those are `_cleared`). A picture never
     complete before (a worker's first resync) missed nothing: the recent ones are returned
     all the same, so that the resync records them as heard, and sends none of them."""
-    since = picture.as_of or datetime.now(timezone.utc)
+    since = picture.as_of or datetime.now(UTC)
     rows = session.execute(
         select(Ticket, Staff.username).outerjoin(Staff, Staff.id == Ticket.staff_id)
         .where(Ticket.status.in_((TicketStatus.COMPLETED, TicketStatus.CANCELLED)),
@@ -139,8 +149,9 @@ def _missed_calls(session: Session, picture: Picture) -> list[tuple[TicketView, 
         .order_by(Ticket.claimed_at.desc()).limit(HISTORY_LIMIT)
     ).all()
     shown = set(picture.tables.values())
+    # table_number is not NULL (the query says so): the first test only tells the checker.
     return [(ticket_view(t, name), t.table_number) for t, name in reversed(rows)
-            if t.id not in picture.ended and t.id not in shown]
+            if t.table_number is not None and t.id not in picture.ended and t.id not in shown]
 
 
 def staff_messages(picture: Picture, truth: Truth) -> tuple[list[str], list[TicketView]]:
@@ -221,7 +232,7 @@ def resync(registry: Registry, picture: Picture) -> int:
     picture.table_count = truth.table_count
     for ticket, _table in truth.missed:
         picture.heard_ended(ticket.id)
-    picture.as_of = datetime.now(timezone.utc)
+    picture.as_of = datetime.now(UTC)
     picture.away = truth.away
     for after in registry.after_resync:
         after()
