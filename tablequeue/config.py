@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -53,7 +54,8 @@ def _origins(env: Mapping[str, str]) -> list[str]:
     origins = [o.rstrip("/").lower() for o in _list(env, "ALLOWED_ORIGINS")]
     for origin in origins:
         if not (origin.startswith("http://") or origin.startswith("https://")):
-            raise ConfigError(f"ALLOWED_ORIGINS entries look like https://host[:port], got {origin!r}")
+            raise ConfigError(
+                f"ALLOWED_ORIGINS entries look like https://host[:port], got {origin!r}")
     return origins
 
 
@@ -64,7 +66,8 @@ def _rate(env: Mapping[str, str], name: str, default: str) -> tuple[int, int]:
     try:
         rate = int(count), int(seconds)
     except ValueError:
-        raise ConfigError(f"{name} must look like COUNT/SECONDS (e.g. 30/60), got {raw!r}") from None
+        raise ConfigError(
+            f"{name} must look like COUNT/SECONDS (e.g. 30/60), got {raw!r}") from None
     if rate[0] < 1 or not 1 <= rate[1] <= 86400:
         raise ConfigError(f"{name}: COUNT must be at least 1 and SECONDS 1 to 86400, got {raw!r}")
     return rate
@@ -93,7 +96,8 @@ def _metrics_token(env: Mapping[str, str]) -> str | None:
     """METRICS_TOKEN: unset, /metrics does not exist; set, a scraper sends it as a bearer."""
     token = env.get("METRICS_TOKEN", "").strip()
     if token and len(token) < 16:
-        raise ConfigError("METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)")
+        raise ConfigError(
+            "METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)")
     return token or None
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar, Union
-
+from typing import Any, Generic, TypeAlias, TypeVar
 
 # How often one ticket may be put back in line (`requeue`).
 REQUEUE_LIMIT = 3
@@ -157,11 +156,11 @@ class FloorChanged:
     floor now instead of at its next poll (only a shortcut: the poll alone suffices)."""
 
 
-Event = Union[
-    TicketCreated, TicketClaimed, TicketShown, TicketEnded, TablePicked, TableUnpicked,
-    TablesChanged, SessionsRevoked, TicketWithdrawn, TableCountChanged, TicketRequeued,
-    TableAway, FloorChanged,
-]
+Event: TypeAlias = (
+    TicketCreated | TicketClaimed | TicketShown | TicketEnded | TablePicked | TableUnpicked
+    | TablesChanged | SessionsRevoked | TicketWithdrawn | TableCountChanged | TicketRequeued
+    | TableAway | FloorChanged
+)
 
 
 T = TypeVar("T")

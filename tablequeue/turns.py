@@ -28,8 +28,11 @@ def next_turn() -> None:
     which starts from the loop's callback queue: the sleep(0) queues this greenlet behind
     those readers."""
     hub = gevent.get_hub()
-    with hub.loop.timer(0.0, priority=-1) as timer:
+    timer = hub.loop.timer(0.0, priority=-1)
+    try:
         hub.wait(timer)
+    finally:
+        timer.close()  # what the watcher's own `with` does (its stubs do not declare it)
     gevent.sleep(0)
 
 

@@ -3,9 +3,8 @@
 Revision ID: 0004_follow
 Revises: 0004_floor
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0004_follow"
 down_revision = "0004_floor"  # re-chained after issue 13's 0004_floor reached main

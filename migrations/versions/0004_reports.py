@@ -7,7 +7,8 @@ measurement noise (bench.service_calls, docs/performance.md). Returning visitors
 a visitor's earlier tickets (visitor_id, created_at).
 
 Revision ID: 0004_reports
-Revises: 0004_follow (written on 0003; chained after 0004_floor and 0004_follow when main was merged)
+Revises: 0004_follow (written on 0003; chained after 0004_floor and 0004_follow when main
+was merged)
 """
 from alembic import op
 

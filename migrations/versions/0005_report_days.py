@@ -12,7 +12,6 @@ Revises: 0004_reports
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0005_report_days"
 down_revision = "0004_reports"
 branch_labels = None

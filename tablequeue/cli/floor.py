@@ -16,7 +16,7 @@ line_cli = AppGroup("line", help="Close or reopen the line at once.")
 
 
 def _changed() -> None:
-    floornotice.from_command(current_app._get_current_object())  # type: ignore[attr-defined]
+    floornotice.from_command(current_app)  # reads its config, here and now
 
 
 def _status(now: floor.FloorNow) -> str:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hmac
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 
@@ -156,9 +157,9 @@ def _collect() -> bytes:
 
         multiprocess.MultiProcessCollector(registry)
         registry.register(_Waiting())
-        return generate_latest(registry)  # type: ignore[no-any-return]
+        return generate_latest(registry)
     registry.register(_Waiting())
-    return generate_latest(registry) + generate_latest(_own_registry)  # type: ignore[no-any-return]
+    return generate_latest(registry) + generate_latest(_own_registry)
 
 
 @bp.get("/metrics")

@@ -100,6 +100,6 @@ def heat(matrix: list[list[int]], rows: list[str]) -> tuple[list[Cell], int]:
     for r, row in enumerate(matrix):
         for hour, value in enumerate(row):
             level = 0 if value == 0 else 1 + (HEAT_LEVELS - 1) * value // max(largest, 1)
-            cells.append(Cell(LEFT + hour * (WIDTH - LEFT) / 24, TOP + r * 22, min(level, HEAT_LEVELS),
-                              f"{rows[r]} {hour:02d}:00 · {value}"))
+            cells.append(Cell(LEFT + hour * (WIDTH - LEFT) / 24, TOP + r * 22,
+                              min(level, HEAT_LEVELS), f"{rows[r]} {hour:02d}:00 · {value}"))
     return cells, largest

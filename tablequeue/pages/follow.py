@@ -7,8 +7,7 @@ import segno
 from flask import Blueprint, Response, abort, make_response, render_template, request
 
 from tablequeue import throttle
-from tablequeue.service import follow_links
-from tablequeue.service import follow
+from tablequeue.service import follow, follow_links
 
 bp = Blueprint("visitor", __name__, url_prefix="/v")
 

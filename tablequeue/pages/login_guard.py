@@ -94,5 +94,5 @@ def _cookie_name(username: str) -> str:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    key = current_app.secret_key
-    return URLSafeTimedSerializer(key, salt="tablequeue-trusted-device")  # type: ignore[arg-type]
+    key: str | bytes = current_app.config["SECRET_KEY"]  # config.load always sets one
+    return URLSafeTimedSerializer(key, salt="tablequeue-trusted-device")

@@ -2,6 +2,6 @@
 formatting replies, broadcasts and the ticket JSON (messages.py). Nothing else in the code
 base spells a message; the rest of it imports this package as `protocol`."""
 
-from tablequeue.protocol.commands import *  # noqa: F401,F403
-from tablequeue.protocol.commands import Command, MAX_NUMBER  # noqa: F401
-from tablequeue.protocol.messages import *  # noqa: F401,F403
+from tablequeue.protocol.commands import *  # noqa: F403
+from tablequeue.protocol.commands import MAX_NUMBER, Command  # noqa: F401
+from tablequeue.protocol.messages import *  # noqa: F403

@@ -4,8 +4,9 @@ command (a typed value, or Unknown)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import TypeAlias
 
 _NUMBER = re.compile(r"[0-9]{1,18}", re.ASCII)
 
@@ -116,8 +117,10 @@ class Unknown:
     word: str  # "" for an empty frame
 
 
-Command = Union[Pick, Unpick, Accept, Cancel, Complete, Requeue, Away, Back, New, Query, Watch,
-                Link, Notices, Follow, Refresh, Leave, Unknown]
+Command: TypeAlias = (
+    Pick | Unpick | Accept | Cancel | Complete | Requeue | Away | Back | New | Query | Watch
+    | Link | Notices | Follow | Refresh | Leave | Unknown
+)
 
 
 # Ids and tables are bounded: anything larger is "does not exist" / "not available", never a

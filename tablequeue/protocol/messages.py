@@ -4,12 +4,12 @@ ticket JSON, and the opt-in extensions' messages (docs/protocol.md)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from tablequeue.outcomes import REQUEUE_LIMIT, PhoneState, Refusal, TicketView
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # ---- replies -------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def success_query(name: str) -> str:
 
 
 def _time(moment: datetime | None) -> str:
-    return (moment or EPOCH).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (moment or EPOCH).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ticket_json(ticket: TicketView, *, redact_email: bool = False) -> str:
@@ -231,7 +231,7 @@ def success_notices(wanted: bool) -> str:
     return f"success notices {'on' if wanted else 'off'}"
 
 
-def visitor_state(state: "PhoneState") -> str:
+def visitor_state(state: PhoneState) -> str:
     """`state {json}`: one ticket's number, status, people ahead, minutes and table; never a
     name or an email (the phone page is reachable by anyone holding the link)."""
     return "state " + json.dumps(
