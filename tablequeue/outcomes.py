@@ -177,6 +177,8 @@ class Outcome(Generic[T]):
 
     @property
     def ok(self) -> bool:
+        """Yes or no (tests, logs). Code that goes on to read `refusal` tests it directly,
+        `outcome.refusal is not None`: the checker narrows that, not a property."""
         return self.refusal is None
 
 
