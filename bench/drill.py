@@ -32,7 +32,7 @@ from sqlalchemy.pool import NullPool
 
 from bench.drill_clients import Actor, Display, Kiosk, Staff, Tally, Unbound
 from bench.launch import ROOT, _fresh_postgres, _with_database, drop_seed, free_port, seed
-from tests.scale import HangingProxy, PrivateRedis, truth
+from tests.kit.scale import HangingProxy, PrivateRedis, truth
 
 STAFF_PER_HOST, DISPLAYS_PER_HOST, UNBOUND_PER_HOST = 4, 3, 1
 
@@ -120,7 +120,7 @@ class Drill:
         self.rows: list[tuple[str, ...]] = []
         self.verbose = False
 
-    def engine(self) -> sa.Engine:  # tests.scale.truth reads through this
+    def engine(self) -> sa.Engine:  # tests.kit.scale.truth reads through this
         return sa.create_engine(self.database, poolclass=NullPool)
 
     # ---- measuring -------------------------------------------------------------------
