@@ -1,6 +1,7 @@
-"""Helpers for the PostgreSQL + Redis tests: screens that keep the state their messages
-describe, the database's truth to compare them with, a private Redis, a cuttable TCP
-proxy in front of PostgreSQL."""
+"""Helpers for the PostgreSQL + Redis tests (tests/scale/) and the fault drill
+(bench/drill.py): screens that keep the state their messages describe, the database's
+truth to compare them with, a private Redis, a TCP proxy in front of PostgreSQL that cuts,
+hangs or trips at a chosen commit."""
 
 from __future__ import annotations
 
@@ -171,47 +172,37 @@ class PrivateRedis:
             self.process = None
 
 
-class CuttableProxy:
-    """A TCP forwarder to PostgreSQL; `cut()` drops every connection and refuses new
-    ones (accept, then close) until `restore()`."""
+class PostgresProxy:
+    """A TCP forwarder to PostgreSQL that a test breaks on purpose, three ways:
 
-    def __init__(self, target_port: int = 5432) -> None:
+    - `cut()` drops every connection and refuses new ones (accept, then close) until
+      `restore()`;
+    - `hang()` is a network that drops every packet (open connections wait, new ones are
+      accepted but get no answer) until `flow()` lets everything through, held bytes first;
+    - with `trip_after` (say b"INSERT INTO table_assignments"), once `arm()`ed, it cuts by
+      itself at one precise moment: right after PostgreSQL acknowledges the COMMIT of a
+      transaction whose statements contained those bytes. The server has its commit; its
+      next statement finds the database gone. `before_ack` is run instead of cutting,
+      before the acknowledgement is forwarded (say, SIGKILL the worker waiting for it:
+      committed, never published). `tripped` is set once either has happened."""
+
+    def __init__(self, target_port: int = 5432, *, trip_after: bytes | None = None,
+                 before_ack: Callable[[], None] | None = None) -> None:
         self.target = ("127.0.0.1", target_port)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.open = True
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.trip_after = trip_after
+        self.before_ack = before_ack
+        self.armed = False
+        self.tripped = threading.Event()
+        self._wrote: set[socket.socket] = set()  # upstream sockets that carried `trip_after`
         self._socks: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.open:
-                conn.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._socks |= {conn, upstream}
-            for a, b in ((conn, upstream), (upstream, conn)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         self.open = False
@@ -227,46 +218,64 @@ class CuttableProxy:
     def restore(self) -> None:
         self.open = True
 
+    def hang(self) -> None:
+        self.flowing.clear()
+
+    def flow(self) -> None:
+        self.flowing.set()
+
+    def arm(self) -> None:
+        assert self.trip_after is not None, "arm() needs trip_after"
+        self.tripped.clear()
+        self.armed = True
+
     def close(self) -> None:
         self._closed = True
+        self.flowing.set()
         self.cut()
         self.listener.close()
 
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.open:
+                conn.close()
+                continue
+            threading.Thread(target=self._join, args=(conn,), daemon=True).start()
 
-class TripProxy(CuttableProxy):
-    """A CuttableProxy that cuts by itself at one precise moment: once `arm()`ed, right
-    after PostgreSQL acknowledges the COMMIT of a transaction whose statements contained
-    `trigger` (say b"INSERT INTO table_assignments"). The server has its commit; its next
-    statement finds the database gone."""
-
-    def __init__(self, trigger: bytes, target_port: int = 5432,
-                 before_ack: Callable[[], None] | None = None) -> None:
-        """`before_ack`: run instead of cutting, before the COMMIT's acknowledgement is
-        forwarded (say, SIGKILL the worker waiting for it: committed, never published)."""
-        self.trigger = trigger
-        self.before_ack = before_ack
-        self.armed = False
-        self.tripped = threading.Event()
-        self._wrote: set[socket.socket] = set()  # upstream sockets that carried `trigger`
-        super().__init__(target_port)
-
-    def arm(self) -> None:
-        self.tripped.clear()
-        self.armed = True
+    def _join(self, conn: socket.socket) -> None:
+        self.flowing.wait()
+        try:
+            upstream = socket.create_connection(self.target)
+        except OSError:
+            conn.close()
+            return
+        with self._lock:
+            if not self.open:  # cut while this connection was joining
+                conn.close()
+                upstream.close()
+                return
+            self._socks |= {conn, upstream}
+        for a, b in ((conn, upstream), (upstream, conn)):
+            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
     def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
-                if self.armed and self.trigger in data:
+                self.flowing.wait()
+                if self.armed and self.trip_after is not None and self.trip_after in data:
                     self._wrote.add(dst)  # client -> PostgreSQL
-                if self.armed and src in self._wrote and b"COMMIT\x00" in data \
-                        and self.before_ack is not None:
+                acknowledged = self.armed and src in self._wrote and b"COMMIT\x00" in data
+                if acknowledged and self.before_ack is not None:
                     self.armed = False
                     self.before_ack()
                     self.tripped.set()
                     return
                 dst.sendall(data)
-                if self.armed and src in self._wrote and b"COMMIT\x00" in data:
+                if acknowledged:
                     self.armed = False
                     self.cut()
                     self.tripped.set()
@@ -279,61 +288,3 @@ class TripProxy(CuttableProxy):
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-
-
-class HangingProxy:
-    """A TCP forwarder to PostgreSQL that can stop forwarding without closing anything:
-    `hang()` is a network that drops every packet (open connections wait, new ones are
-    accepted but get no answer), `flow()` lets everything through again, held bytes first."""
-
-    def __init__(self, target_port: int = 5432) -> None:
-        self.target = ("127.0.0.1", target_port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.flowing = threading.Event()
-        self.flowing.set()
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def hang(self) -> None:
-        self.flowing.clear()
-
-    def flow(self) -> None:
-        self.flowing.set()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._join, args=(conn,), daemon=True).start()
-
-    def _join(self, conn: socket.socket) -> None:
-        self.flowing.wait()
-        try:
-            upstream = socket.create_connection(self.target)
-        except OSError:
-            conn.close()
-            return
-        for a, b in ((conn, upstream), (upstream, conn)):
-            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                self.flowing.wait()
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self._closed = True
-        self.flowing.set()
-        self.listener.close()

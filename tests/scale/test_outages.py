@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.kit.live import Client, LiveServer
-from tests.kit.scale import CuttableProxy, Screen, TripProxy, converge, staff_tokens
+from tests.kit.scale import PostgresProxy, Screen, converge, staff_tokens
 
 UNAVAILABLE = "the queue is temporarily unavailable, try again"
 
@@ -85,16 +85,16 @@ def test_redis_restart_during_traffic_loses_nothing(redis_and_server, opened) ->
 
 
 @pytest.fixture
-def proxied(tmp_path: Path) -> Iterator[tuple[CuttableProxy, LiveServer]]:
-    yield from _behind(tmp_path, CuttableProxy())
+def proxied(tmp_path: Path) -> Iterator[tuple[PostgresProxy, LiveServer]]:
+    yield from _behind(tmp_path, PostgresProxy())
 
 
 @pytest.fixture
-def tripwired(tmp_path: Path) -> Iterator[tuple[TripProxy, LiveServer]]:
-    yield from _behind(tmp_path, TripProxy(b"INSERT INTO table_assignments"))
+def tripwired(tmp_path: Path) -> Iterator[tuple[PostgresProxy, LiveServer]]:
+    yield from _behind(tmp_path, PostgresProxy(trip_after=b"INSERT INTO table_assignments"))
 
 
-def _behind(tmp_path: Path, proxy: CuttableProxy) -> Iterator[tuple[CuttableProxy, LiveServer]]:
+def _behind(tmp_path: Path, proxy: PostgresProxy) -> Iterator[tuple[PostgresProxy, LiveServer]]:
     """A server whose every database connection goes through `proxy`."""
     owner = LiveServer(tmp_path / "owner")  # creates and migrates the database; never started
     url = owner.database_url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
@@ -216,7 +216,7 @@ def test_a_worker_killed_between_commit_and_publish_loses_no_view(tmp_path: Path
         for pid in _children(host1.process.pid):
             os.kill(pid, signal.SIGKILL)
 
-    proxy = TripProxy(b"INSERT INTO tickets", before_ack=kill_the_worker)
+    proxy = PostgresProxy(trip_after=b"INSERT INTO tickets", before_ack=kill_the_worker)
     for name in ("h1", "h2"):
         (tmp_path / name).mkdir()
     host1 = LiveServer(tmp_path / "h1", env=channel, database_url=owner.database_url.replace(
