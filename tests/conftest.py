@@ -1,9 +1,10 @@
 """Fixtures for every folder: `server` is a live gunicorn + gevent server with a fresh
-database per test module; `fresh` empties it before a test; `connect` opens real
-websocket clients and `desk` seats a staff member at a table; every client is closed
-after the test; `smtp` and `mailbox` are a real SMTP server for a module whose server
-mails. Suites with needs of their own add a conftest.py in their folder (browser/:
-Chromium; scale/: PostgreSQL and Redis). What tests call is in tests/kit/."""
+database per test module (started with the module's SERVER_ENV, if it sets one); `fresh`
+empties it before a test; `connect` opens real websocket clients, `kiosk` is one on
+/ws/kiosk and `desk` seats a staff member at a table; every client is closed after the
+test; `smtp` and `mailbox` are a real SMTP server for a module whose server mails. Suites
+with needs of their own add a conftest.py in their folder (browser/: Chromium; scale/:
+PostgreSQL and Redis). What tests call is in tests/kit/."""
 
 from __future__ import annotations
 
@@ -48,6 +49,12 @@ def connect(server: LiveServer) -> Iterator[Callable[[str], Client]]:
     yield open_
     for client in opened:
         client.close()
+
+
+@pytest.fixture
+def kiosk(fresh: LiveServer, connect: Callable[[str], Client]) -> Client:
+    """A kiosk connected to the emptied server."""
+    return connect("/ws/kiosk")
 
 
 @pytest.fixture

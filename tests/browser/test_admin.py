@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.kit.browser import (
-    LAPTOP, PASSWORD, TV, OpenPage, add_staff, connected, log_in, pick_table, screenshot,
-    set_tables,
+    LAPTOP, PASSWORD, TV, OpenPage, add_staff, admin_page, connected, log_in, pick_table,
+    screenshot, set_tables,
 )
 from tests.kit.live import LiveServer, kiosk_sign_in
-
-
-def admin_page(open_page: OpenPage) -> Page:
-    page = open_page("/admin/", viewport=LAPTOP)
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
-    return page
 
 
 def test_admin_is_for_admins_only(fresh: LiveServer, open_page: OpenPage) -> None:

@@ -8,7 +8,8 @@ import re
 from playwright.sync_api import expect
 
 from tests.kit.browser import (
-    LAPTOP, TV, OpenPage, add_staff, audit, connected, log_in, pick_table, screenshot, set_tables,
+    KIOSK_PORTRAIT, LAPTOP, TV, OpenPage, add_staff, admin_page, audit, connected, log_in,
+    pick_table, screenshot, set_tables,
 )
 from tests.kit.live import LiveServer, kiosk_sign_in
 
@@ -56,21 +57,8 @@ def test_step_away_shows_back_soon_and_put_back_returns_the_visitor(
     expect(card.locator(".table-state")).to_have_text("Open")
 
 
-def admin_page(open_page: OpenPage):
-    from tests.kit.browser import PASSWORD
-
-    page = open_page("/admin/", viewport=LAPTOP)
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/")
-    return page
-
-
 def test_an_announcement_from_admin_shows_on_every_screen_and_clears_at_once(
         fresh: LiveServer, open_page: OpenPage) -> None:
-    from tests.kit.browser import KIOSK_PORTRAIT
-
     set_tables(fresh, 6)
     add_staff(fresh, "boss")
     add_staff(fresh, "ada")
@@ -111,8 +99,6 @@ def test_an_announcement_from_admin_shows_on_every_screen_and_clears_at_once(
 
 def test_a_closed_line_shows_on_the_kiosk_and_refuses_sign_in(
         fresh: LiveServer, open_page: OpenPage) -> None:
-    from tests.kit.browser import KIOSK_PORTRAIT
-
     add_staff(fresh, "boss")
     kiosk = open_page("/kiosk/", viewport=KIOSK_PORTRAIT, touch=True)
     connected(kiosk)

@@ -44,6 +44,16 @@ def log_in(page: Page, username: str) -> None:
     connected(page)
 
 
+def admin_page(open_page: OpenPage) -> Page:
+    """/admin in a new context, logged in as boss (an admin account the test has added)."""
+    page = open_page("/admin/", viewport=LAPTOP)
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/admin/")
+    return page
+
+
 def set_tables(server: LiveServer, count: int) -> None:
     """As /admin would: the number of tables lives in the settings table."""
     engine = server.engine()

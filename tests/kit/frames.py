@@ -1,13 +1,17 @@
 """Below the websocket client: a raw handshake, so a test sees the response headers and
-the very bytes of each frame (permessage-deflate, shared broadcast frames)."""
+the very bytes of each frame (permessage-deflate, shared broadcast frames), and the raw
+close frame of a connection the server ends."""
 
 from __future__ import annotations
 
 import base64
 import os
 import socket
+import struct
 
-from tests.kit.live import LiveServer
+import websocket
+
+from tests.kit.live import Client, LiveServer
 
 
 def handshake(server: LiveServer, path: str, offer_deflate: bool) -> tuple[socket.socket, str]:
@@ -35,3 +39,14 @@ def read_exactly(sock: socket.socket, size: int) -> bytes:
         assert chunk, "the server closed the connection"
         data += chunk
     return data
+
+
+def close_frame_code(client: Client, timeout: float = 15) -> int:
+    """Read raw frames until the server's close frame; its status code. No automatic close
+    reply (Client.close_code sends one): the server may be gone."""
+    client.ws.settimeout(timeout)
+    for _ in range(100):
+        frame = client.ws.recv_frame()
+        if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
+            return int(struct.unpack("!H", frame.data[:2])[0])
+    raise AssertionError("no close frame")

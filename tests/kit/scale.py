@@ -123,20 +123,6 @@ def console(server: LiveServer, opened: list[Client], token: str, table: int) ->
     return client
 
 
-def reply(client: Client) -> str:
-    """The next answer (`success ...` or `error ...`), past any broadcast before it."""
-    while True:
-        message = client.recv()
-        if message.startswith(("success ", "error ")):
-            return message
-
-
-def ask(client: Client, text: str) -> str:
-    """Send a command; its answer, past any broadcast before it."""
-    client.send(text)
-    return reply(client)
-
-
 class PrivateRedis:
     """A redis-server of our own on a free port, to stop and start during a test."""
 

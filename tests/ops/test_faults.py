@@ -7,29 +7,22 @@ import json
 import re
 import signal
 import sqlite3
-import struct
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
 import websocket
 
+from tests.kit.frames import close_frame_code
 from tests.kit.http_client import WebClient
 from tests.kit.live import Client, LiveServer
 
+# The crash test floods `new` on purpose; throttles are tested in security/test_ws.
+SERVER_ENV = {"RATE_LIMITS": "off"}
 UNAVAILABLE = "the queue is temporarily unavailable, try again"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    # The crash test floods `new` on purpose; throttles are tested in test_security_ws.
-    live = LiveServer(Path(tmp_path_factory.mktemp("server")), env={"RATE_LIMITS": "off"}).start()
-    yield live
-    live.close()
 
 
 @contextmanager
@@ -87,16 +80,6 @@ def test_database_unavailable_gives_clear_errors_and_recovers(fresh: LiveServer,
     assert web.get("/staff/").status == 200
 
 
-def _close_code(client: Client) -> int:
-    """Read until the close frame; its status code."""
-    client.ws.settimeout(15)
-    for _ in range(100):
-        frame = client.ws.recv_frame()  # no automatic close reply: the server may be gone
-        if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
-            return int(struct.unpack("!H", frame.data[:2])[0])
-    raise AssertionError("no close frame")
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stop_closes_every_websocket_with_1001(fresh: LiveServer, sig: int) -> None:
     token = fresh.add_staff("ada")
@@ -107,7 +90,7 @@ def test_a_stop_closes_every_websocket_with_1001(fresh: LiveServer, sig: int) ->
     clients.append(bound)
     try:
         fresh.process.send_signal(sig)  # type: ignore[union-attr]  (to the arbiter)
-        assert [_close_code(c) for c in clients] == [1001] * 4
+        assert [close_frame_code(c) for c in clients] == [1001] * 4
     finally:
         for client in clients:
             client.close()

@@ -5,8 +5,6 @@ are all still there, and every replay shows exactly what it showed before."""
 from __future__ import annotations
 
 import signal
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -14,14 +12,6 @@ from tests.kit.live import Client, LiveServer, new_ticket
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """This module's own server: its tests kill it."""
-    live = LiveServer(Path(tmp_path_factory.mktemp("restart")), SERVER_ENV).start()
-    yield live
-    live.close()
 
 
 def snapshot(server: LiveServer, tokens: dict[str, str]) -> dict[str, list[str]]:

@@ -18,11 +18,6 @@ TOKEN_INVALID = "error accept your session token was found to be invalid. please
 PICK_TOKEN_INVALID = "error pick the provided token does not belong to any staff member"
 
 
-@pytest.fixture
-def kiosk(fresh: LiveServer, connect):
-    return connect("/ws/kiosk")
-
-
 def page_token(server: LiveServer, cookie: str) -> str:
     """The token /login issued, as the console's browser holds it (in the session cookie)."""
     assert server.http("GET", "/staff/", cookie=cookie)[0] == 200

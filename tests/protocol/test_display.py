@@ -14,11 +14,6 @@ from tests.kit.live import EPOCH, LiveServer, new_ticket, ticket
 SERVER_ENV = {"RATE_LIMITS": "off"}
 
 
-@pytest.fixture
-def kiosk(fresh: LiveServer, connect):
-    return connect("/ws/kiosk")
-
-
 def claimed_parts(message: str) -> tuple[str, int, dict]:
     word, staff, table, raw = message.split(" ", 3)
     assert word == "claimed"

@@ -6,17 +6,17 @@ and the database holds only consistent rows."""
 from __future__ import annotations
 
 import random
-import struct
 import unicodedata
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
-import websocket
 
-from tests.kit.live import Client, LiveServer
+from tests.kit.frames import close_frame_code
+from tests.kit.live import LiveServer
 
+# Floods on purpose: the throttles would (rightly) answer most of it.
+SERVER_ENV = {"RATE_LIMITS": "off"}
 SEED = 20261126
 CHUNK = 50  # frames in flight before reading their replies (keeps socket buffers small)
 WORDS = ["pick", "unpick", "accept", "cancel", "complete", "new", "query", "", "PICK",
@@ -85,23 +85,6 @@ def send_all(server: LiveServer, path: str, sequence: list[str | bytes]) -> list
     return received
 
 
-def close_code(client: Client) -> int:
-    client.ws.settimeout(10)
-    for _ in range(100):
-        frame = client.ws.recv_frame()  # no automatic close reply: the server may be gone
-        if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
-            return int(struct.unpack("!H", frame.data[:2])[0])
-    raise AssertionError("no close frame")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    # Floods on purpose: the throttles would (rightly) answer most of it.
-    live = LiveServer(Path(tmp_path_factory.mktemp("server")), env={"RATE_LIMITS": "off"}).start()
-    yield live
-    live.close()
-
-
 def test_thousands_of_generated_frames_then_the_happy_path(fresh: LiveServer) -> None:
     rng = random.Random(SEED)
     tokens = [fresh.add_staff("ada"), fresh.add_staff("bob")]
@@ -126,7 +109,7 @@ def test_only_an_oversized_frame_closes_the_connection(fresh: LiveServer, path: 
         client.send("x" * 4096)  # at least 4 KiB must pass
         assert client.recv().startswith("error ")
         client.send("x" * 64 * 1024)
-        assert close_code(client) == 1009
+        assert close_frame_code(client, timeout=10) == 1009
     finally:
         client.close()
     after = fresh.connect(path)

@@ -7,15 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.kit.live import EPOCH, LiveServer, new_ticket, ticket
+from tests.kit.live import EPOCH, new_ticket, ticket
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}
-
-
-@pytest.fixture
-def kiosk(fresh: LiveServer, connect):
-    return connect("/ws/kiosk")
 
 
 def parse_time(value: str) -> datetime:

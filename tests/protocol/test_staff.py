@@ -27,11 +27,6 @@ def ticket_json(value: dict) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-@pytest.fixture
-def kiosk(fresh: LiveServer, connect):
-    return connect("/ws/kiosk")
-
-
 def status_of(server: LiveServer, ticket_id: int) -> tuple[str, str | None, object]:
     """(status, staff username, ended_at) straight from the database."""
     engine = server.engine()

@@ -10,7 +10,7 @@ import json
 
 from tests.kit.live import Client
 from tests.kit.races import CLAIMED, FINISHED, UNDER_LOCK, write_locked
-from tests.kit.scale import ask, console, staff_tokens
+from tests.kit.scale import console, staff_tokens
 
 
 def _ticket(kiosk: Client, email: str) -> int:
@@ -30,9 +30,9 @@ def test_the_other_host_refuses_losers_from_a_read(cluster, opened) -> None:
     kiosk = one.connect("/ws/kiosk")
     opened.append(kiosk)
     served, done = _ticket(kiosk, "served@example.org"), _ticket(kiosk, "done@example.org")
-    assert ask(near, f"accept {done}") == f"success claimed {done}"
-    assert ask(near, f"complete {done}") == f"success complete {done}"
-    assert ask(near, f"accept {served}") == f"success claimed {served}"
+    assert near.answer(f"accept {done}") == f"success claimed {done}"
+    assert near.answer(f"complete {done}") == f"success complete {done}"
+    assert near.answer(f"accept {served}") == f"success claimed {served}"
     _heard_claim(far, served)
     assert back.answer("away") == "success away"
     far.sync(), back.sync()  # every event published before is delivered on their workers
@@ -43,7 +43,7 @@ def test_the_other_host_refuses_losers_from_a_read(cluster, opened) -> None:
         assert back.answer(f"accept {served}", UNDER_LOCK) == \
             "error accept you are away from your table"
     # Put back on one host: claimable at once on the other, whatever its book says.
-    assert ask(near, f"requeue {served}") == f"success requeue {served}"
+    assert near.answer(f"requeue {served}") == f"success requeue {served}"
     assert far.answer(f"accept {served}") == f"success claimed {served}"
 
 
@@ -55,7 +55,7 @@ def test_a_restarted_host_answers_the_same_then_learns(cluster, opened) -> None:
     kiosk = one.connect("/ws/kiosk")
     opened.append(kiosk)
     served = _ticket(kiosk, "cold@example.org")
-    assert ask(first, f"accept {served}") == f"success claimed {served}"
+    assert first.answer(f"accept {served}") == f"success claimed {served}"
     two.restart()  # its workers have heard of nothing
     second = console(two, opened, tokens[1], 2)
     assert second.answer(f"accept {served}") == CLAIMED  # cold: the write path

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.kit.scale import ask, console, reply, staff_tokens
+from tests.kit.scale import console, staff_tokens
 
 ROUNDS = 12
 RACERS = 6  # staff members racing for each ticket, half on each server
@@ -80,14 +80,14 @@ def test_one_staff_member_on_two_hosts_serves_one_ticket(cluster, opened) -> Non
         left.drain(), right.drain()
         left.send(f"accept {ids[0]}")
         right.send(f"accept {ids[1]}")
-        replies = {reply(left), reply(right)}
+        replies = {left.reply()[0], right.reply()[0]}
         won = [i for i in ids if f"success claimed {i}" in replies]
         assert len(won) == 1, replies
         assert "error accept you are already serving a ticket" in replies
-        assert ask(left, f"cancel {won[0]}") == f"success cancel {won[0]}"
+        assert left.answer(f"cancel {won[0]}") == f"success cancel {won[0]}"
         lost = ids[1] if won[0] == ids[0] else ids[0]
-        assert ask(left, f"accept {lost}") == f"success claimed {lost}"
-        assert ask(right, f"complete {lost}") == f"success complete {lost}"
+        assert left.answer(f"accept {lost}") == f"success claimed {lost}"
+        assert right.answer(f"complete {lost}") == f"success complete {lost}"
         left.drain(), right.drain()
 
 
@@ -104,8 +104,8 @@ def test_table_race_across_hosts_has_one_winner(cluster, opened) -> None:
     for table in range(ROUNDS):
         for picker, token in zip(pickers, tokens):
             picker.send(f"pick {table} {token}")
-        replies = [reply(p) for p in pickers]
+        replies = [p.reply()[0] for p in pickers]
         assert replies.count(f"success pick {table}") == 1, replies
         assert replies.count("error pick the chosen table is not available") == RACERS - 1
         winner = pickers[replies.index(f"success pick {table}")]
-        assert ask(winner, "unpick") == "success unpick"
+        assert winner.answer("unpick") == "success unpick"

@@ -4,8 +4,6 @@ header included), login throttling per account and per address."""
 from __future__ import annotations
 
 import socket
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -13,16 +11,12 @@ from tests.kit.http_client import WebClient
 from tests.kit.live import LiveServer
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    # PROXY_COUNT=1: X-Forwarded-For names the client, so each test can be its own address.
-    live = LiveServer(Path(tmp_path_factory.mktemp("server")), env={
-        "PROXY_COUNT": "1",
-        "LIMIT_LOGIN_ACCOUNT": "3/900",
-        "LIMIT_LOGIN_ADDRESS": "6/900",
-    }).start()
-    yield live
-    live.close()
+# PROXY_COUNT=1: X-Forwarded-For names the client, so each test can be its own address.
+SERVER_ENV = {
+    "PROXY_COUNT": "1",
+    "LIMIT_LOGIN_ACCOUNT": "3/900",
+    "LIMIT_LOGIN_ADDRESS": "6/900",
+}
 
 
 def web(server: LiveServer, address: str) -> WebClient:

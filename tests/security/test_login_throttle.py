@@ -4,29 +4,20 @@ than the account's owner (issue 17, findings 2 and 5; the rules: tablequeue/page
 from __future__ import annotations
 
 import threading
-from pathlib import Path
-from typing import Iterator
 
-import pytest
 
 from tests.kit.http_client import Reply, WebClient
 from tests.kit.live import LiveServer
 
 ACCOUNT, ADDRESS, TOTAL = 5, 10, 12
 GUESSES = 40
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    # PROXY_COUNT=1: X-Forwarded-For names the client, so each test can be its own address.
-    live = LiveServer(Path(tmp_path_factory.mktemp("server")), env={
-        "PROXY_COUNT": "1",
-        "LIMIT_LOGIN_ACCOUNT": f"{ACCOUNT}/900",
-        "LIMIT_LOGIN_ADDRESS": f"{ADDRESS}/900",
-        "LIMIT_LOGIN_ACCOUNT_TOTAL": f"{TOTAL}/900",
-    }).start()
-    yield live
-    live.close()
+# PROXY_COUNT=1: X-Forwarded-For names the client, so each test can be its own address.
+SERVER_ENV = {
+    "PROXY_COUNT": "1",
+    "LIMIT_LOGIN_ACCOUNT": f"{ACCOUNT}/900",
+    "LIMIT_LOGIN_ADDRESS": f"{ADDRESS}/900",
+    "LIMIT_LOGIN_ACCOUNT_TOTAL": f"{TOTAL}/900",
+}
 
 
 def web(server: LiveServer, address: str) -> WebClient:

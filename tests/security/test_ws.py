@@ -4,15 +4,13 @@ sessions that expire or are revoked while a console is connected."""
 from __future__ import annotations
 
 import json
-import struct
 import time
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
 import websocket
 
+from tests.kit.frames import close_frame_code
 from tests.kit.http_client import WebClient
 from tests.kit.live import Client, LiveServer
 
@@ -20,21 +18,17 @@ ROUTES = ["/ws/staff", "/ws/kiosk", "/ws/display"]
 INVALID = "error accept your session token was found to be invalid. please relogin"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = LiveServer(Path(tmp_path_factory.mktemp("server")), env={
-        "PROXY_COUNT": "1",
-        "ALLOWED_ORIGINS": "https://screens.example",
-        "TRUSTED_HOSTS": "127.0.0.1",
-        "DEVICE_KEYS": "kiosk,display",
-        "LIMIT_QUERY_CONNECTION": "5/2",
-        "LIMIT_QUERY_ADDRESS": "8/2",
-        "LIMIT_NEW_CONNECTION": "5/2",
-        "LIMIT_NEW_ADDRESS": "8/2",
-        "SESSION_CHECK_SECONDS": "1",
-    }).start()
-    yield live
-    live.close()
+SERVER_ENV = {
+    "PROXY_COUNT": "1",
+    "ALLOWED_ORIGINS": "https://screens.example",
+    "TRUSTED_HOSTS": "127.0.0.1",
+    "DEVICE_KEYS": "kiosk,display",
+    "LIMIT_QUERY_CONNECTION": "5/2",
+    "LIMIT_QUERY_ADDRESS": "8/2",
+    "LIMIT_NEW_CONNECTION": "5/2",
+    "LIMIT_NEW_ADDRESS": "8/2",
+    "SESSION_CHECK_SECONDS": "1",
+}
 
 
 @pytest.fixture(scope="module")
@@ -132,19 +126,10 @@ def test_a_revoked_device_key_closes_its_screen_and_no_longer_opens_it(server: L
     try:
         assert live.ask("query nobody@example.org") == "error query visitor email does not exist"
         server.flask("device", "revoke", "lobby-2")
-        assert close_code(live) == 1008  # policy violation: the sweep closed it
+        assert close_frame_code(live) == 1008  # policy violation: the sweep closed it
     finally:
         live.close()
     assert handshake_status(server, "/ws/kiosk", header=header) == 403
-
-
-def close_code(client: Client) -> int:
-    client.ws.settimeout(15)
-    for _ in range(100):
-        frame = client.ws.recv_frame()
-        if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
-            return int(struct.unpack("!H", frame.data[:2])[0])
-    raise AssertionError("no close frame")
 
 
 def test_a_browser_screen_stores_its_key_in_a_cookie(server: LiveServer, keys: dict[str, str]) -> None:

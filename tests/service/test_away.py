@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import sqlalchemy as sa
 
 from tests.kit.live import LiveServer, new_ticket, rows
@@ -16,11 +15,6 @@ SERVER_ENV = {"RATE_LIMITS": "off"}
 
 AWAY = "error accept you are away from your table"
 NO_TABLE = "you do not have a table assigned"
-
-
-@pytest.fixture
-def kiosk(fresh: LiveServer, connect):
-    return connect("/ws/kiosk")
 
 
 def watching(connect):

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import pytest
 
-from tests.kit.live import LiveServer, new_ticket, rows, ticket
+from tests.kit.live import new_ticket, rows, ticket
 from tests.kit.races import at_once
 
 SERVER_ENV = {"RATE_LIMITS": "off"}
@@ -15,11 +14,6 @@ NO_TICKET = "error requeue ticket id does not exist"
 FINISHED = "error requeue the ticket has already been completed or cancelled"
 NOT_OWNER = "error requeue you do not own this ticket"
 LIMIT = "error requeue the ticket has already been put back 3 times"
-
-
-@pytest.fixture
-def kiosk(fresh: LiveServer, connect):
-    return connect("/ws/kiosk")
 
 
 def serve(desk_, t: dict) -> None:
