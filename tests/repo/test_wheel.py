@@ -11,7 +11,7 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # Runs in the fresh venv, from outside the checkout: prints each module's file.
 IMPORT_ALL = """
