@@ -12,7 +12,7 @@ from tablequeue.service import follow_links
 from tablequeue.live.registry import Connection
 from tablequeue.outcomes import Refusal
 from tablequeue.service import follow
-from tablequeue.service.tickets import _email_refusal
+from tablequeue.service.tickets import email_refusal
 
 KEEP = 4  # tickets per kiosk connection whose link may still be asked for
 _created: "weakref.WeakKeyDictionary[Connection, deque[int]]" = weakref.WeakKeyDictionary()
@@ -49,7 +49,7 @@ def _notices(conn: Connection, command: protocol.Notices) -> str:
     if not throttle.limiter().command_allowed(conn, "query", conn.address):
         return protocol.error("notices", Refusal.RATE_LIMITED)
     email = command.email.strip()
-    refusal = _email_refusal(email)
+    refusal = email_refusal(email)
     if refusal:
         return protocol.error("notices", refusal)
     return protocol.success_notices(follow.wants_email(email))
