@@ -34,7 +34,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
     from tablequeue import cli, pages, security, throttle  # noqa: F401  (sockets registers its routes)
     from tablequeue.live import detached, sockets
     from tablequeue.ops import health, metrics
-    from tablequeue.live.follow import hub as follow_hub, sockets as follow_sockets  # noqa: F401  (the /ws/visitor route)
+    from tablequeue.live.follow import hub as follow_hub
     from tablequeue.live.registry import Registry
     from tablequeue.extensions import db, sock
 
