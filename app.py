@@ -30,18 +30,17 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
 
     logs.init_app(app)
 
-    from tablequeue import db as _engine_hooks  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
     from tablequeue import cli, pages, security, throttle  # noqa: F401  (sockets registers its routes)
     from tablequeue.live import detached, sockets
     from tablequeue.ops import health, metrics
     from tablequeue.live.follow import hub as follow_hub
     from tablequeue.live.registry import Registry
+    from tablequeue import db as engine_setup
     from tablequeue.extensions import db, sock
 
     db.init_app(app)
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            _engine_hooks.ping_when_idle(db.engine.pool)
+        engine_setup.prepare(db.engine)  # before anything connects
     if not serving:
         from flask_migrate import Migrate
 
