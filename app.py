@@ -25,7 +25,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
     if overrides:
         app.config.from_mapping(overrides)
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("tablequeue").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    logging.getLogger("tablequeue").setLevel(app.config["LOG_LEVEL"].upper())
     from tablequeue.ops import logs
 
     logs.init_app(app)
