@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -24,11 +23,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
     app.config.from_mapping(configuration.load(Path(app.instance_path)))
     if overrides:
         app.config.from_mapping(overrides)
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("tablequeue").setLevel(app.config["LOG_LEVEL"].upper())
     from tablequeue.ops import logs
 
-    logs.init_app(app)
+    logs.init_app(app)  # first: what the rest of the factory logs is formatted already
 
     from tablequeue import cli, pages, security, throttle  # noqa: F401  (sockets registers its routes)
     from tablequeue.live import detached, sockets

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from tablequeue.config import ConfigError, load
+from tablequeue.ops import logs
 
 # Every setting below comes from tablequeue.config, as the app's do: one default and one
 # check each. Read here, when gunicorn reads this file (before any worker exists), so a
@@ -28,28 +29,8 @@ preload_app = False
 accesslog = settings["ACCESS_LOG"]
 errorlog = "-"
 loglevel = settings["LOG_LEVEL"]
-if settings["LOG_FORMAT"] == "json":
-    # gunicorn's own lines as JSON too (the app's: tablequeue/ops/logs.py).
-    logconfig_dict = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "tablequeue.ops.logs.JsonFormatter"}},
-        "handlers": {
-            "error_console": {"class": "logging.StreamHandler", "formatter": "json",
-                              "stream": "ext://sys.stderr"},
-            "console": {"class": "logging.StreamHandler", "formatter": "json",
-                        "stream": "ext://sys.stderr"},
-        },
-        "loggers": {
-            "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"],
-                               "propagate": False, "qualname": "gunicorn.error"},
-            # gunicorn's access lines carry raw paths and addresses: only with ACCESS_LOG.
-            # The app logs each request itself, by route (tablequeue/ops/logs.py).
-            "gunicorn.access": {"level": "INFO" if accesslog else "CRITICAL",
-                                "handlers": ["console"], "propagate": False,
-                                "qualname": "gunicorn.access"},
-        },
-    }
+# gunicorn's own lines as JSON too with LOG_FORMAT=json (the app's: tablequeue/ops/logs.py).
+logconfig_dict = logs.gunicorn_logconfig(settings["LOG_FORMAT"], loglevel, accesslog)
 
 
 def on_starting(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
