@@ -5,7 +5,7 @@ carries only its own ticket's state."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import current_app
 
@@ -32,7 +32,16 @@ def _follow(conn: Connection, command: protocol.Follow) -> Answer:
     # Read again once registered: an event committed before this read is in it, one
     # committed after reaches the phone through the hub (a late one never takes it back).
     state = follow.lookup(command.code) or first
-    return Answer(protocol.SUCCESS_FOLLOW, lambda: _hub().send(conn, state, force=True))
+    return Answer(protocol.SUCCESS_FOLLOW, _send(conn, state))
+
+
+def _send(conn: Connection, state: PhoneState) -> Callable[[], None]:
+    """What follows the reply: the state, even if this phone was sent it before."""
+
+    def send() -> None:
+        _hub().send(conn, state, force=True)
+
+    return send
 
 
 def _following(act: Callable[[Connection, Following], Answer]) -> Handler:
@@ -53,7 +62,7 @@ def _refresh(conn: Connection, following: Following) -> Answer:
     if state is None:
         return Answer(protocol.error("refresh", Refusal.LINK_INVALID))
     following.sent = ""  # a phone that asks gets the state even if it was sent before
-    return Answer(protocol.SUCCESS_REFRESH, lambda: _hub().send(conn, state, force=True))
+    return Answer(protocol.SUCCESS_REFRESH, _send(conn, state))
 
 
 def _leave(conn: Connection, following: Following) -> Answer:
