@@ -10,7 +10,7 @@ from typing import Any, Callable, TypeVar
 
 from flask import current_app, session
 
-from tablequeue import protocol, security, service, throttle
+from tablequeue import protocol, service, throttle
 from tablequeue.live import floorwatch
 from tablequeue.live.follow import kiosk as follow_kiosk
 from tablequeue.live.registry import Connection, Registry
@@ -60,7 +60,6 @@ def dispatch(handlers: dict[type[Any], Handler]) -> Handler:
 
 def staff_joined(conn: Connection) -> None:
     """A login cookie binds the connection at the handshake; `taken` unless one holds a table."""
-    security.watch_sessions(current_app._get_current_object())  # type: ignore[attr-defined]
     token = session.get("token")
     token_hash = hash_token(token) if isinstance(token, str) else None
     staff_id = service.staff_id_for(token_hash)

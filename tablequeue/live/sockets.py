@@ -13,8 +13,8 @@ from flask import Flask, Response, current_app, request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import protocol, security, throttle
-from tablequeue.live import detached, farewell, handlers
+from tablequeue import protocol, throttle
+from tablequeue.live import detached, farewell, handlers, sessionwatch
 from tablequeue.live.follow import handlers as follow_handlers
 from tablequeue.ops import logs, metrics
 from tablequeue.live.registry import Connection, Role, close
@@ -96,7 +96,7 @@ def _serve(
         if registry().stopping:  # told to stop while this handshake ran: see _refuse_when_stopping
             close(conn, protocol.GOING_AWAY, protocol.SHUTTING_DOWN)
             return
-        security.remember_screen(conn)
+        sessionwatch.remember_screen(conn)
         if on_join and not farewell.greeted(conn, on_join):
             return
         if peer is None:  # simple-websocket's own reader; Flask-Sock ends this on close
