@@ -100,19 +100,21 @@ class Floor:
 _FLOOR: Slot[Floor] = Slot("tablequeue.floor")
 
 
+def install(app: Flask) -> Floor:
+    """This process's Floor (the app factory): a `watch` is greeted with the floor as it
+    is, wherever it runs; only a serving worker (start) also keeps it current."""
+    return _FLOOR.put(app, Floor(app))
+
+
 def of(app: Flask) -> Floor:
-    """This process's Floor, its poll started on first use (wsgi.py starts it at boot)."""
-    existing = _FLOOR.find(app)
-    if existing is not None:
-        return existing
-    created = _FLOOR.put(app, Floor(app))
-    created.registry.floor_changed = created.poll_soon
-    threading.Thread(target=_run, args=(created,), name="floor-watch", daemon=True).start()
-    return created
+    return _FLOOR.of(app)
 
 
 def start(app: Flask) -> None:
-    of(app)
+    """The worker's poll, and a FloorChanged from the relay polls at once (live.start)."""
+    state = of(app)
+    state.registry.floor_changed = state.poll_soon
+    threading.Thread(target=_run, args=(state,), name="floor-watch", daemon=True).start()
 
 
 def _run(state: Floor) -> None:

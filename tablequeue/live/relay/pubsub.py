@@ -269,14 +269,14 @@ def _safe(url: str) -> str:
 _RELAY: Slot[RedisRelay] = Slot("tablequeue.relay")
 
 
-def relay_of(app: Flask) -> RedisRelay | None:
-    """The app's Redis relay; None without REDIS_URL."""
-    return _RELAY.find(app)
+def relay_of(app: Flask) -> RedisRelay:
+    """The app's Redis relay (installed only with REDIS_URL)."""
+    return _RELAY.of(app)
 
 
 def install(app: Flask, registry: Registry) -> RedisRelay | None:
-    """With REDIS_URL, put a Redis relay under the registry (not yet listening: the
-    gunicorn worker starts it, see wsgi.py; `flask` commands never do)."""
+    """With REDIS_URL, put a Redis relay under the registry (not yet listening: a serving
+    worker starts it, see tablequeue.live.start; `flask` commands never do)."""
     url = app.config.get("REDIS_URL")
     if not url:
         return None
