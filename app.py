@@ -5,8 +5,9 @@ wsgi.py (tablequeue.live.start), so a `flask` command runs none."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
 
@@ -62,19 +63,21 @@ def _live(app: Flask) -> None:
         floorwatch,
         sockets,  # noqa: F401  (its import registers the four routes)
     )
+    from tablequeue.live import registry as live_registry
     from tablequeue.live.follow import hub as follow_hub
     from tablequeue.live.registry import Registry
     from tablequeue.service.stats import waiting_counter
     from tablequeue.service.tables import assignment_reader
 
     if detached.available():  # sockets.py reads each websocket itself (tablequeue/live/detached.py)
-        app.config["SOCK_SERVER_OPTIONS"] = {**app.config["SOCK_SERVER_OPTIONS"], **detached.SERVER_OPTIONS}
+        app.config["SOCK_SERVER_OPTIONS"] = {**app.config["SOCK_SERVER_OPTIONS"],
+                                             **detached.SERVER_OPTIONS}
     sock.init_app(app)
     registry = Registry(
         display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"], waiting_count=waiting_counter(app),
         tables_now=assignment_reader(app),
     )
-    app.extensions["tablequeue.registry"] = registry
+    live_registry.install(app, registry)
     follow_hub.install(app, registry)
     floorwatch.install(app)
     if app.config.get("REDIS_URL"):  # else redis (~6 MB) is never imported

@@ -33,7 +33,7 @@ loglevel = settings["LOG_LEVEL"]
 logconfig_dict = logs.gunicorn_logconfig(settings["LOG_FORMAT"], loglevel, accesslog)
 
 
-def on_starting(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+def on_starting(server):
     """Refuse to start, with one line saying why, rather than respawn failing workers."""
     _metrics_directory()
     if server.cfg.workers > 1 and not settings["REDIS_URL"]:
@@ -68,7 +68,7 @@ def _metrics_directory() -> None:
         stale.unlink()
 
 
-def _forget_metrics(worker) -> None:  # noqa: ANN001
+def _forget_metrics(worker) -> None:
     """A worker is gone: its live gauges (connections, relay state) leave the sums."""
     if settings["METRICS_TOKEN"] and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
@@ -76,7 +76,7 @@ def _forget_metrics(worker) -> None:  # noqa: ANN001
         multiprocess.mark_process_dead(worker.pid)
 
 
-def on_exit(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+def on_exit(server):
     import shutil
 
     own = os.environ.get(_OWN_METRICS_DIRECTORY)
@@ -100,7 +100,7 @@ def _drop_server_banner() -> None:
         return
     original = wsgi.Response.default_headers
 
-    def default_headers(self):  # noqa: ANN001, ANN202
+    def default_headers(self):
         return [line for line in original(self) if not line.lower().startswith("server:")]
 
     default_headers._tablequeue = True  # type: ignore[attr-defined]
@@ -110,19 +110,23 @@ def _drop_server_banner() -> None:
 _drop_server_banner()
 
 
-def post_worker_init(worker):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+def post_worker_init(worker):
     """On SIGTERM (graceful stop) and SIGINT/SIGQUIT (Ctrl-C: quick stop), close every
     websocket with 1001 (going away) so clients reconnect at once to the next server,
     instead of waiting out graceful_timeout or seeing a dropped TCP connection.
     gunicorn's own handlers only stop the accept loop, or exit."""
     import signal
+    import sys
 
     import gevent
 
     from tablequeue import protocol
 
-    registry = getattr(worker.wsgi, "extensions", {}).get("tablequeue.registry")
-    if registry is None:  # not the app (bench/floor.py): gunicorn's own handlers stay
+    # Through the module the app imported, if it did: another app (bench/floor.py) must
+    # not import ours here, and has no registry: gunicorn's own handlers stay.
+    ours = sys.modules.get("tablequeue.live.registry")
+    registry = ours.registry_in(worker.wsgi) if ours is not None else None
+    if registry is None:
         return
 
     def close_all() -> None:
@@ -130,24 +134,28 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201  (gunicorn's hook signatur
 
     stop, quit_ = worker.handle_exit, worker.handle_quit
 
-    def handle_exit(sig, frame):  # noqa: ANN001, ANN202
+    def handle_exit(sig, frame):
         # At once, not when close_all runs: the accept loop goes on for up to a second,
         # and a websocket accepted meanwhile must be refused, not greeted then dropped.
         registry.stopping = True
         stop(sig, frame)
         gevent.spawn(close_all)
 
-    def handle_quit(sig, frame):  # noqa: ANN001, ANN202
+    def handle_quit(sig, frame):
         registry.stopping = True
         # Close first: quitting ends the process without waiting for anything.
-        gevent.spawn(lambda: (close_all(), quit_(sig, frame)))
+        def close_then_quit() -> None:
+            close_all()
+            quit_(sig, frame)
+
+        gevent.spawn(close_then_quit)
 
     signal.signal(signal.SIGTERM, handle_exit)
     signal.signal(signal.SIGINT, handle_quit)
     signal.signal(signal.SIGQUIT, handle_quit)
 
 
-def child_exit(server, worker):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
+def child_exit(server, worker):
     """Runs in the arbiter when a worker exits. (gunicorn keeps one hook per name: a second
     `def child_exit` in this file silently replaced the metrics one.)"""
     _forget_metrics(worker)

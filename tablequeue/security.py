@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
 
 from tablequeue.service import devices
 
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 DEVICE_COOKIE = "tq_device"
 DEVICE_HEADER = "X-Device-Key"
-_SCREENS = {"/kiosk": "kiosk", "/ws/kiosk": "kiosk", "/display": "display", "/ws/display": "display"}
+_SCREENS = {"/kiosk": "kiosk", "/ws/kiosk": "kiosk",
+            "/display": "display", "/ws/display": "display"}
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -94,7 +96,7 @@ def _plain(text: str, status: int) -> Response:
     return Response(text + "\n", status, mimetype="text/plain")
 
 
-def _guard_screens() -> Response | None:
+def _guard_screens() -> BaseResponse | None:
     """Refuse a cross-origin websocket handshake; ask a public screen for its device key."""
     path = request.path.rstrip("/") or "/"
     if path.startswith("/ws/") and not origin_allowed(request.headers.get("Origin")):
@@ -132,6 +134,7 @@ def init_app(app: Flask) -> None:
         n = app.config["PROXY_COUNT"]
         # Not x_host: the proxy passes Host through, and a client-sent X-Forwarded-Host
         # must never redefine "our own origin" for the websocket check.
+        # Flask's documented way to wrap the app in middleware; its types call it a method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.session_interface = _SessionInterface()
     csrf.init_app(app)

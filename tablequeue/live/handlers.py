@@ -5,15 +5,16 @@ receives the frames, runs these and sends; thin both ways."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import current_app, session
 
 from tablequeue import protocol, service, throttle
 from tablequeue.live import floorwatch
 from tablequeue.live.follow import kiosk as follow_kiosk
-from tablequeue.live.registry import Connection, Registry
+from tablequeue.live.registry import Connection, Registry, registry_of
 from tablequeue.outcomes import Event, Outcome, Refusal
 from tablequeue.service import admin, away, putback, stats
 from tablequeue.service.identity import hash_token
@@ -33,7 +34,7 @@ T = TypeVar("T")
 
 
 def registry() -> Registry:
-    return current_app.extensions["tablequeue.registry"]  # type: ignore[no-any-return]
+    return registry_of(current_app)
 
 
 def _reply(word: str, outcome: Outcome[T], success: Callable[[T], str]) -> Answer:
@@ -133,8 +134,8 @@ def _back(conn: Connection, command: protocol.Back) -> Answer:
 
 def _new(conn: Connection, command: protocol.New) -> Answer:
     outcome = service.new(command.email, command.name)
-    if outcome.ok:
-        follow_kiosk.remember(conn, outcome.value.id)  # type: ignore[attr-defined]
+    if outcome.refusal is None:
+        follow_kiosk.remember(conn, outcome.value.id)
     return _reply("new", outcome, protocol.success_new)
 
 
@@ -194,7 +195,7 @@ def _watch(conn: Connection, *, counts: bool, tables: bool) -> None:
             for table in away.current_away_tables():
                 conn.send_held(protocol.table_away(table))
 
-    floorwatch.of(current_app._get_current_object()).watch(conn, replay)  # type: ignore[attr-defined]
+    floorwatch.of(current_app).watch(conn, replay)  # now: `of` only reads the slot
 
 
 # ---- one table per route: command type -> handler ---------------------------------

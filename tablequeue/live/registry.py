@@ -1,15 +1,17 @@
 """Who receives what: the per-role registry of live connections and the fan-out of events.
 
 Events reach `Registry.deliver` through a relay: in one process directly, across workers
-and hosts through Redis (see tablequeue.live.relay.pubsub). Every message is formatted and framed once
-per event and role, then written to a snapshot of the audience (tablequeue.live.delivery)."""
+and hosts through Redis (see tablequeue.live.relay.pubsub). Every message is formatted and
+framed once per event and role, then written to a snapshot of the audience
+(tablequeue.live.delivery)."""
 
 from __future__ import annotations
 
 import enum
 import logging
 import threading
-from typing import Any, Callable, Iterable, Protocol
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from flask import Flask
 from simple_websocket import ConnectionClosed
@@ -17,15 +19,27 @@ from wsproto.events import CloseConnection
 
 from tablequeue import protocol
 from tablequeue.extensions import Slot
-from tablequeue.ops import metrics
-from tablequeue.service import claimbook
 from tablequeue.live.delivery import Frame, Outlet
 from tablequeue.live.follow.following import Following
+from tablequeue.ops import metrics
 from tablequeue.outcomes import (
-    Event, FloorChanged, SessionsRevoked, TableAway, TableCountChanged, TablePicked, TablesChanged, TableUnpicked,
-    TicketClaimed, TicketCreated, TicketEnded, TicketRequeued, TicketShown, TicketView,
+    Event,
+    FloorChanged,
+    SessionsRevoked,
+    TableAway,
+    TableCountChanged,
+    TablePicked,
+    TablesChanged,
+    TableUnpicked,
+    TicketClaimed,
+    TicketCreated,
+    TicketEnded,
+    TicketRequeued,
+    TicketShown,
+    TicketView,
     TicketWithdrawn,
 )
+from tablequeue.service import claimbook
 
 # Events after which displays that sent `watch` (an extension) get a fresh `waiting N`.
 _CHANGES_WAITING = (TicketCreated, TicketClaimed, TicketWithdrawn)
@@ -41,7 +55,16 @@ class Role(enum.Enum):
 
 
 class Socket(Protocol):
-    def send(self, data: str) -> None: ...
+    """What a Connection uses of its websocket: a simple_websocket.Server, or the detached
+    Peer that took one over (tablequeue.live.detached). Both are simple-websocket's Base."""
+
+    connected: bool
+
+    def send(self, data: str | bytes) -> None: ...
+
+    # `reason` is any close code: simple-websocket's stubs say wsproto's CloseReason enum,
+    # which the library does not require (it passes the number on).
+    def close(self, reason: Any = None, message: str | None = None) -> None: ...
 
 
 class Connection:
@@ -151,7 +174,7 @@ class Relay(Protocol):
 class LocalRelay:
     """One process: publishing is delivering."""
 
-    def __init__(self, registry: "Registry") -> None:
+    def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
     def publish(self, events: list[Event], reply: Callable[[], None]) -> None:
@@ -335,8 +358,9 @@ class Registry:
     @staticmethod
     def _send(conns: Iterable[Connection], message: str) -> None:
         frame, sent = Frame(message), 0
-        for sent, conn in enumerate(conns, 1):
+        for conn in conns:
             conn.send_frame(frame)
+            sent += 1
         metrics.delivered(sent)  # once per message, not once per socket
 
 
@@ -350,6 +374,11 @@ def install(app: Flask, registry: Registry) -> Registry:
 
 def registry_of(app: Flask) -> Registry:
     return _REGISTRY.of(app)
+
+
+def registry_in(app: object) -> Registry | None:
+    """The registry of `app` if it is a tablequeue app (gunicorn.conf.py serves others)."""
+    return _REGISTRY.find(app) if isinstance(app, Flask) else None
 
 
 def close(conn: Connection, code: int, reason: str) -> None:
@@ -372,7 +401,7 @@ def _close_in_order(conn: Connection, code: int, reason: str) -> None:
     ws, outlet = conn.ws, conn.outlet
     outlet.flush()
     if outlet.sock is None or not getattr(ws, "connected", False):
-        ws.close(reason=code, message=reason)  # type: ignore[attr-defined]
+        ws.close(reason=code, message=reason)
         return
     outlet.write(ws.ws.send(CloseConnection(code, reason)), "")  # type: ignore[attr-defined]
     outlet.flush()

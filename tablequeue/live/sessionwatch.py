@@ -14,7 +14,7 @@ import weakref
 from flask import Flask, current_app
 
 from tablequeue import service
-from tablequeue.live.registry import Connection, Registry, Role, close
+from tablequeue.live.registry import Connection, Registry, Role, close, registry_of
 from tablequeue.outcomes import SessionsRevoked
 from tablequeue.security import presented_device_key
 from tablequeue.service import devices, identity
@@ -37,7 +37,7 @@ def start(app: Flask) -> None:
 
 
 def _sweep_forever(app: Flask) -> None:
-    registry: Registry = app.extensions["tablequeue.registry"]
+    registry = registry_of(app)
     while True:
         time.sleep(app.config["SESSION_CHECK_SECONDS"])
         with app.app_context():

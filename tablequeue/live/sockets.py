@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import logging
 import uuid
-from time import perf_counter
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
+from time import perf_counter
 
 from flask import Flask, Response, current_app, request
+from simple_websocket import Server
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tablequeue import protocol, throttle
+from tablequeue.extensions import app_object, sock
 from tablequeue.live import detached, farewell, handlers, sessionwatch
 from tablequeue.live.follow import handlers as follow_handlers
-from tablequeue.ops import logs, metrics
-from tablequeue.live.registry import Connection, Role, close
-from tablequeue.extensions import sock
 from tablequeue.live.handlers import Answer, Handler, registry
+from tablequeue.live.registry import Connection, Role, close
+from tablequeue.ops import logs, metrics
 from tablequeue.outcomes import Refusal
 
 log = logging.getLogger(__name__)
@@ -29,27 +30,27 @@ log = logging.getLogger(__name__)
 
 
 @sock.route("/ws/staff")
-def staff_socket(ws: object) -> None:
+def staff_socket(ws: Server) -> None:
     _serve(ws, Role.STAFF, protocol.STAFF_COMMANDS, handlers.staff_command, handlers.staff_joined)
 
 
 @sock.route("/ws/kiosk")
-def kiosk_socket(ws: object) -> None:
+def kiosk_socket(ws: Server) -> None:
     _serve(ws, Role.KIOSK, protocol.KIOSK_COMMANDS, handlers.kiosk_command)
 
 
 @sock.route("/ws/display")
-def display_socket(ws: object) -> None:
+def display_socket(ws: Server) -> None:
     _serve(ws, Role.DISPLAY, protocol.DISPLAY_COMMANDS, handlers.display_command,
            handlers.display_joined)
 
 
 @sock.route("/ws/visitor")
-def visitor_socket(ws: object) -> None:
+def visitor_socket(ws: Server) -> None:
     _serve(ws, Role.VISITOR, protocol.VISITOR_COMMANDS, follow_handlers.visitor_command)
 
 
-@sock.bp.before_request  # type: ignore[union-attr]  (the routes above created sock.bp)
+@sock.bp.before_request  # the routes above created sock.bp
 def _decline_deflate() -> None:
     """Unless WS_DEFLATE is on, hide a client's permessage-deflate offer from the handshake:
     a deflate connection needs its own compressor (~256 KB) and its own encoding of every
@@ -58,7 +59,7 @@ def _decline_deflate() -> None:
         request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
 
 
-@sock.bp.before_request  # type: ignore[union-attr]
+@sock.bp.before_request
 def _refuse_when_stopping() -> Response | None:
     """A worker told to stop takes no new websocket: 503 before the upgrade, so the client
     tries again (and reaches a worker that is not stopping) instead of being greeted and
@@ -69,7 +70,7 @@ def _refuse_when_stopping() -> Response | None:
 
 
 def _serve(
-    ws: object,
+    ws: Server,
     role: Role,
     commands: frozenset[str],
     handle: Handler,
@@ -79,7 +80,7 @@ def _serve(
     gevent the greeted connection is detached from this request (tablequeue.live.detached),
     which then ends: an idle websocket keeps no greenlet."""
     peer = detached.Peer(ws) if detached.available() else None
-    conn = Connection(peer or ws, role, address=throttle.client_address())  # type: ignore[arg-type]
+    conn = Connection(peer or ws, role, address=throttle.client_address())
     conn.base_url = request.host_url
     registry().add(conn)
     conn.request_id, opened = logs.request_id(), perf_counter()
@@ -101,8 +102,10 @@ def _serve(
             return
         if peer is None:  # simple-websocket's own reader; Flask-Sock ends this on close
             while True:
-                _received(conn, ws.receive(), commands, handle)  # type: ignore[attr-defined]
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
+                frame = ws.receive()
+                if frame is not None:  # no timeout: None only if woken with nothing to read
+                    _received(conn, frame, commands, handle)
+        app = app_object()
         on_frame = lambda frame: _received(conn, frame, commands, handle)  # noqa: E731
         peer.start(on_frame, closed, partial(_in_app, app),
                    conn.write_control, conn.outlet, throttle.limiter().message_rate())
@@ -119,12 +122,14 @@ def _in_app(app: Flask, work: Callable[[], None]) -> None:
         work()
 
 
-def _received(conn: Connection, frame: str | bytes, commands: frozenset[str], handle: Handler) -> None:
+def _received(conn: Connection, frame: str | bytes, commands: frozenset[str],
+              handle: Handler) -> None:
     if isinstance(frame, bytes):
         conn.send(protocol.BINARY_FRAME)
         return
     command = protocol.parse(frame, commands)
-    word, started, answered = protocol.command_word(command), perf_counter(), []
+    word, started = protocol.command_word(command), perf_counter()
+    answered: list[str] = []
     _guarded(conn, word, lambda: _respond(conn, handle(conn, command), answered))
     ok, known = bool(answered) and protocol.succeeded(answered[0]), word in commands
     metrics.command(word if known else "unknown", ok, perf_counter() - started)

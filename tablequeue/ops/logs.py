@@ -23,8 +23,9 @@ import os
 import re
 import time
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 events = logging.getLogger("tablequeue.events")
 _enabled = False
@@ -37,7 +38,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -98,8 +99,8 @@ class RequestLog:
         except BaseException:  # Flask-Sock ends a websocket's request with StopIteration
             self._log(environ, status[0] if status else _unanswered(environ), started)
             raise
-        return _Closing(body, lambda: self._log(environ, status[0] if status else _unanswered(environ),
-                                                started))
+        return _Closing(body, lambda: self._log(
+            environ, status[0] if status else _unanswered(environ), started))
 
     @staticmethod
     def _log(environ: dict[str, Any], status: str, started: float) -> None:

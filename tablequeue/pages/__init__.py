@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from tablequeue.pages import admin, admin_floor, auth, display, home, kiosk, follow, reports, staff
+from tablequeue.pages import admin, admin_floor, auth, display, follow, home, kiosk, reports, staff
 
 
 def register(app: Flask) -> None:

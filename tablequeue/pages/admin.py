@@ -5,11 +5,12 @@ same form posts normally and lands back on the page with a flash message."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from tablequeue.live.registry import registry_of
 from tablequeue.outcomes import Event
 from tablequeue.pages.admin_floor import floor_context
 from tablequeue.pages.auth import admin_required, current_staff
@@ -20,7 +21,7 @@ SECTIONS = {"staff": "admin/_staff.html", "tables": "admin/_tables.html", "day":
 
 
 def _publish(events: list[Event]) -> None:
-    current_app.extensions["tablequeue.registry"].publish(events)
+    registry_of(current_app).publish(events)
 
 
 def _context() -> dict[str, object]:

@@ -7,7 +7,7 @@ Its own blueprint under admin's URL prefix: admin.py shows this section on its p
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -37,7 +37,7 @@ def floor_context() -> dict[str, object]:
 def _act(action: Callable[[], str]) -> str | Response:
     try:
         message, error = action(), None
-        floornotice.from_server(current_app._get_current_object())  # type: ignore[attr-defined]
+        floornotice.from_server(current_app)  # publishes here and now
     except (floor.FloorError, hours.HoursError) as refusal:
         message, error = None, str(refusal)
     if request.headers.get("HX-Request") == "true":
