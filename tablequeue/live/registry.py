@@ -12,9 +12,8 @@ import threading
 from typing import Callable, Iterable, Protocol
 
 from simple_websocket import ConnectionClosed
-from wsproto.events import CloseConnection
 
-from tablequeue import protocol
+from tablequeue import borrowed, protocol
 from tablequeue.ops import metrics
 from tablequeue.service import claimbook
 from tablequeue.live.delivery import Frame, Outlet
@@ -339,9 +338,7 @@ def close(conn: Connection, code: int, reason: str) -> None:
             _close_in_order(conn, code, reason)
         except Exception:  # already closed, or the peer vanished
             pass
-    wake = getattr(conn.ws, "event", None)
-    if wake is not None:
-        wake.set()
+    borrowed.wake_reader(conn.ws)
 
 
 def _close_in_order(conn: Connection, code: int, reason: str) -> None:
@@ -353,6 +350,9 @@ def _close_in_order(conn: Connection, code: int, reason: str) -> None:
     if outlet.sock is None or not getattr(ws, "connected", False):
         ws.close(reason=code, message=reason)  # type: ignore[attr-defined]
         return
-    outlet.write(ws.ws.send(CloseConnection(code, reason)), "")  # type: ignore[attr-defined]
-    outlet.flush()
-    ws.connected = False  # type: ignore[attr-defined]
+
+    def write(data: bytes) -> None:
+        outlet.write(data, "")
+        outlet.flush()
+
+    borrowed.close_through(ws, code, reason, write)
