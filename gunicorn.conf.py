@@ -5,6 +5,8 @@ preloaded app would have created its locks and sockets unpatched."""
 
 import os
 
+from tablequeue import borrowed
+
 worker_class = "gevent"
 # One worker unless a Redis relay carries broadcasts between workers (see README).
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
@@ -107,23 +109,8 @@ control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "") == ""
 
 # ---- hardening ---------------------------------------------------------------------------
 
-def _drop_server_banner() -> None:
-    """gunicorn writes `Server: gunicorn` into every response head and has no setting to
-    stop it; the banner only helps someone matching exploits to versions."""
-    from gunicorn.http import wsgi
-
-    if getattr(wsgi.Response.default_headers, "_tablequeue", False):
-        return
-    original = wsgi.Response.default_headers
-
-    def default_headers(self):  # noqa: ANN001, ANN202
-        return [line for line in original(self) if not line.lower().startswith("server:")]
-
-    default_headers._tablequeue = True  # type: ignore[attr-defined]
-    wsgi.Response.default_headers = default_headers
-
-
-_drop_server_banner()
+# No `Server: gunicorn` in response heads: gunicorn has no setting for it (tablequeue.borrowed).
+borrowed.drop_server_banner()
 
 
 def post_worker_init(worker):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
