@@ -32,7 +32,7 @@ from sqlalchemy.pool import NullPool
 
 from bench.drill_clients import Actor, Display, Kiosk, Staff, Tally, Unbound
 from bench.launch import ROOT, _fresh_postgres, _with_database, drop_seed, free_port, seed
-from tests.scale import HangingProxy, PrivateRedis, truth
+from tests.kit.scale import PostgresProxy, PrivateRedis, truth
 
 STAFF_PER_HOST, DISPLAYS_PER_HOST, UNBOUND_PER_HOST = 4, 3, 1
 
@@ -93,7 +93,7 @@ class Drill:
         self.workdir = workdir
         self.seeded = seed(workdir, 2 * STAFF_PER_HOST, postgres=postgres)
         self.database = _fresh_postgres(self.seeded.postgres)  # type: ignore[arg-type]
-        self.proxy = HangingProxy()
+        self.proxy = PostgresProxy()
         self.redis = PrivateRedis(workdir)
         self.redis.start()
         proxied = self.database.replace("@127.0.0.1:5432/", f"@127.0.0.1:{self.proxy.port}/")
@@ -120,7 +120,7 @@ class Drill:
         self.rows: list[tuple[str, ...]] = []
         self.verbose = False
 
-    def engine(self) -> sa.Engine:  # tests.scale.truth reads through this
+    def engine(self) -> sa.Engine:  # tests.kit.scale.truth reads through this
         return sa.create_engine(self.database, poolclass=NullPool)
 
     # ---- measuring -------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The drill's clients: staff consoles, displays and kiosks that reconnect like the pages
-do, keep the view their messages describe (tests.scale.Screen) and count what the drill
+do, keep the view their messages describe (tests.kit.scale.Screen) and count what the drill
 reports: replies missing or doubled, claims, acknowledged tickets."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import websocket
 
-from tests.live import Client
-from tests.scale import Screen
+from tests.kit.live import Client
+from tests.kit.scale import Screen
 
 REPLY_WAIT = 30.0  # a command unanswered this long, on an open connection, has no reply
 # (a SIGSTOPped worker answers 10 s late: late, not missing)

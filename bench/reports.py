@@ -25,12 +25,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from app import create_app
-from bench.reports_seed import load
 from bench.service_calls import scratch_database
 from tablequeue.db import unit_of_work
 from tablequeue.service import identity
 from tablequeue.service.reports import rollups
 from tablequeue.service.reports.period import today
+from tests.kit.report_year import load
 
 ZONE = ZoneInfo("America/Chicago")
 

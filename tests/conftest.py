@@ -1,6 +1,10 @@
-"""Fixtures: `server` is a live gunicorn + gevent server with a fresh database per test
-module; `fresh` empties it before a test; `connect` opens real websocket clients and
-`desk` seats a staff member at a table; every client is closed after the test."""
+"""Fixtures for every folder: `server` is a live gunicorn + gevent server with a fresh
+database per test module (started with the module's SERVER_ENV, if it sets one); `fresh`
+empties it before a test; `connect` opens real websocket clients, `kiosk` is one on
+/ws/kiosk and `desk` seats a staff member at a table; every client is closed after the
+test; `smtp` and `mailbox` are a real SMTP server for a module whose server mails. Suites
+with needs of their own add a conftest.py in their folder (browser/: Chromium; scale/:
+PostgreSQL and Redis). What tests call is in tests/kit/."""
 
 from __future__ import annotations
 
@@ -11,15 +15,8 @@ from typing import Callable, Iterator
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from tests.live import Client, Desk, LiveServer
-
-
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """tests/test_scale_*.py need PostgreSQL and Redis: they belong to the run that has
-    them (`make test` runs the suite a second time with TEST_DATABASE_URL/TEST_REDIS_URL)."""
-    if collection_path.name.startswith("test_scale_"):
-        return not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL"))
-    return None
+from tests.kit.live import Client, Desk, LiveServer
+from tests.kit.mail_server import MailServer
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +49,12 @@ def connect(server: LiveServer) -> Iterator[Callable[[str], Client]]:
     yield open_
     for client in opened:
         client.close()
+
+
+@pytest.fixture
+def kiosk(fresh: LiveServer, connect: Callable[[str], Client]) -> Client:
+    """A kiosk connected to the emptied server."""
+    return connect("/ws/kiosk")
 
 
 @pytest.fixture
@@ -90,3 +93,23 @@ def opened() -> Iterator[list[Client]]:
     yield clients
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def smtp(request: pytest.FixtureRequest) -> Iterator[MailServer]:
+    """A real SMTP server on the module's SMTP_PORT (its SERVER_ENV is mail_env(SMTP_PORT))."""
+    server = MailServer(request.module.SMTP_PORT).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp: MailServer, fresh: LiveServer) -> Iterator[MailServer]:
+    """The SMTP server up and empty (a test may stop it; it is started again after)."""
+    if smtp._controller is None:
+        smtp.start()
+    with smtp.lock:
+        smtp.messages.clear()
+    yield smtp
+    if smtp._controller is None:
+        smtp.start()
