@@ -17,7 +17,6 @@ import sys
 import textwrap
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,8 +28,8 @@ from wsproto.extensions import PerMessageDeflate
 
 from tablequeue import borrowed
 from tablequeue.borrowed import BORROWED, CHECKED_AGAINST, Borrowed, SocketState
+from tests.kit.live import ROOT
 
-ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 BORROWER = ROOT / "tablequeue" / "borrowed.py"
 
 
