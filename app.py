@@ -1,8 +1,10 @@
-"""The application factory: `flask --app app ...` and wsgi.py both start here."""
+"""The application factory: `flask --app app ...` and wsgi.py both start here.
+
+It builds; it starts nothing. The background loops of a serving worker are started by
+wsgi.py (tablequeue.live.start), so a `flask` command runs none."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -10,58 +12,26 @@ from flask import Flask
 
 from tablequeue import config as configuration
 
+ROOT = Path(__file__).resolve().parent
+
 
 def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = False) -> Flask:
     """Build the app: configuration from the environment, then `overrides` (tests).
     `serving` (wsgi.py) leaves out what only the `flask` commands use: Flask-Migrate
     imports Alembic, ~11 MB in every worker."""
-    app = Flask(
-        __name__,
-        instance_path=str(Path(__file__).resolve().parent / "instance"),
-        template_folder="templates",
-        static_folder="static",
-    )
+    app = Flask(__name__, instance_path=str(ROOT / "instance"),
+                template_folder="templates", static_folder="static")
     app.config.from_mapping(configuration.load(Path(app.instance_path)))
     if overrides:
         app.config.from_mapping(overrides)
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("tablequeue").setLevel(app.config.get("LOG_LEVEL", "INFO"))
     from tablequeue.ops import logs
 
-    logs.init_app(app)
-
-    from tablequeue import db as _engine_hooks  # noqa: F401  (SQLite pragmas, BEGIN IMMEDIATE)
-    from tablequeue import cli, pages, security, throttle  # noqa: F401  (sockets registers its routes)
-    from tablequeue.live import detached, sockets
+    logs.init_app(app)  # first: what the rest of the factory logs is formatted already
+    _database(app, serving)
+    _live(app)
+    from tablequeue import cli, pages, security, throttle
     from tablequeue.ops import health, metrics
-    from tablequeue.live.follow import hub as follow_hub, sockets as follow_sockets  # noqa: F401  (the /ws/visitor route)
-    from tablequeue.live.registry import Registry
-    from tablequeue.extensions import db, sock
 
-    db.init_app(app)
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            _engine_hooks.ping_when_idle(db.engine.pool)
-    if not serving:
-        from flask_migrate import Migrate
-
-        Migrate(app, db, render_as_batch=True, directory=str(Path(__file__).resolve().parent / "migrations"))
-    if detached.available():  # sockets.py reads each websocket itself (tablequeue/live/detached.py)
-        app.config["SOCK_SERVER_OPTIONS"] = {**app.config["SOCK_SERVER_OPTIONS"], **detached.SERVER_OPTIONS}
-    sock.init_app(app)
-    from tablequeue.service.stats import waiting_counter
-    from tablequeue.service.tables import assignment_reader
-
-    registry = Registry(
-        display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"], waiting_count=waiting_counter(app),
-        tables_now=assignment_reader(app),
-    )
-    app.extensions["tablequeue.registry"] = registry
-    follow_hub.install(app, registry)
-    if app.config.get("REDIS_URL"):  # else redis (~6 MB) is never imported
-        from tablequeue.live.relay import pubsub
-
-        pubsub.install(app, registry)  # wsgi.py starts it in each worker
     app.register_blueprint(health.bp)
     metrics.init_app(app)
     security.init_app(app)
@@ -69,3 +39,45 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, serving: bool = Fa
     pages.register(app)
     cli.register(app)
     return app
+
+
+def _database(app: Flask, serving: bool) -> None:
+    from tablequeue import db as engine_setup
+    from tablequeue.extensions import db
+
+    db.init_app(app)
+    with app.app_context():
+        engine_setup.prepare(db.engine)  # before anything connects
+    if not serving:
+        from flask_migrate import Migrate
+
+        Migrate(app, db, render_as_batch=True, directory=str(ROOT / "migrations"))
+
+
+def _live(app: Flask) -> None:
+    """The websocket routes and who receives what; their loops wait for live.start."""
+    from tablequeue.extensions import sock
+    from tablequeue.live import (
+        detached,
+        floorwatch,
+        sockets,  # noqa: F401  (its import registers the four routes)
+    )
+    from tablequeue.live.follow import hub as follow_hub
+    from tablequeue.live.registry import Registry
+    from tablequeue.service.stats import waiting_counter
+    from tablequeue.service.tables import assignment_reader
+
+    if detached.available():  # sockets.py reads each websocket itself (tablequeue/live/detached.py)
+        app.config["SOCK_SERVER_OPTIONS"] = {**app.config["SOCK_SERVER_OPTIONS"], **detached.SERVER_OPTIONS}
+    sock.init_app(app)
+    registry = Registry(
+        display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"], waiting_count=waiting_counter(app),
+        tables_now=assignment_reader(app),
+    )
+    app.extensions["tablequeue.registry"] = registry
+    follow_hub.install(app, registry)
+    floorwatch.install(app)
+    if app.config.get("REDIS_URL"):  # else redis (~6 MB) is never imported
+        from tablequeue.live.relay import pubsub
+
+        pubsub.install(app, registry)

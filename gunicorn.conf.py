@@ -4,58 +4,41 @@ Never preload: the gevent worker monkey-patches before it imports the app, and a
 preloaded app would have created its locks and sockets unpatched."""
 
 import os
+from pathlib import Path
+
+from tablequeue.config import ConfigError, load
+from tablequeue.ops import logs
+
+# Every setting below comes from tablequeue.config, as the app's do: one default and one
+# check each. Read here, when gunicorn reads this file (before any worker exists), so a
+# bad value stops the server with one line instead of failing every worker it spawns.
+try:
+    settings = load(Path(__file__).resolve().parent / "instance")
+except ConfigError as error:
+    raise SystemExit(f"tablequeue: configuration error: {error}") from None
 
 from tablequeue import borrowed
 
 worker_class = "gevent"
-# One worker unless a Redis relay carries broadcasts between workers (see README).
-workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
-bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = settings["WEB_CONCURRENCY"]
+worker_connections = settings["WORKER_CONNECTIONS"]
+bind = settings["BIND"]
 # Websockets live for hours; the gevent worker does not apply `timeout` to them.
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
 preload_app = False
-accesslog = os.environ.get("ACCESS_LOG") or None
+accesslog = settings["ACCESS_LOG"]
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
-    # gunicorn's own lines as JSON too (the app's: tablequeue/ops/logs.py).
-    logconfig_dict = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "tablequeue.ops.logs.JsonFormatter"}},
-        "handlers": {
-            "error_console": {"class": "logging.StreamHandler", "formatter": "json",
-                              "stream": "ext://sys.stderr"},
-            "console": {"class": "logging.StreamHandler", "formatter": "json",
-                        "stream": "ext://sys.stderr"},
-        },
-        "loggers": {
-            "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"],
-                               "propagate": False, "qualname": "gunicorn.error"},
-            # gunicorn's access lines carry raw paths and addresses: only with ACCESS_LOG.
-            # The app logs each request itself, by route (tablequeue/ops/logs.py).
-            "gunicorn.access": {"level": "INFO" if accesslog else "CRITICAL",
-                                "handlers": ["console"], "propagate": False,
-                                "qualname": "gunicorn.access"},
-        },
-    }
+loglevel = settings["LOG_LEVEL"]
+# gunicorn's own lines as JSON too with LOG_FORMAT=json (the app's: tablequeue/ops/logs.py).
+logconfig_dict = logs.gunicorn_logconfig(settings["LOG_FORMAT"], loglevel, accesslog)
 
 
 def on_starting(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
     """Refuse to start, with one line saying why, rather than respawn failing workers."""
-    from pathlib import Path
-
-    from tablequeue.config import ConfigError, load
-
-    try:
-        load(Path(__file__).resolve().parent / "instance")
-    except ConfigError as error:
-        raise SystemExit(f"tablequeue: configuration error: {error}") from None
     _metrics_directory()
-    if server.cfg.workers > 1 and not os.environ.get("REDIS_URL"):
+    if server.cfg.workers > 1 and not settings["REDIS_URL"]:
         raise SystemExit(
             "tablequeue: more than one worker needs REDIS_URL: without a Redis relay each "
             "worker would only broadcast to its own connections. Set WEB_CONCURRENCY=1 "
@@ -70,11 +53,12 @@ def _metrics_directory() -> None:
     """With METRICS_TOKEN: prometheus_client's multiprocess directory, set before the
     workers fork (they import prometheus_client after, and read it then), emptied so that
     counts of an earlier run do not add in. PROMETHEUS_MULTIPROC_DIR may name one;
-    otherwise a private temporary directory is made and removed at exit."""
+    otherwise a private temporary directory is made and removed at exit. That variable
+    stays in the environment, not in tablequeue.config: it is how prometheus_client in
+    every worker learns the directory."""
     import tempfile
-    from pathlib import Path
 
-    if not os.environ.get("METRICS_TOKEN"):
+    if not settings["METRICS_TOKEN"]:
         return
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory:
@@ -88,7 +72,7 @@ def _metrics_directory() -> None:
 
 def _forget_metrics(worker) -> None:  # noqa: ANN001
     """A worker is gone: its live gauges (connections, relay state) leave the sums."""
-    if os.environ.get("METRICS_TOKEN") and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings["METRICS_TOKEN"] and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
@@ -104,7 +88,7 @@ def on_exit(server):  # noqa: ANN001, ANN201  (gunicorn's hook signature)
 
 # gunicorn 27's control socket sits at one fixed path per user ($XDG_RUNTIME_DIR or
 # ~/.gunicorn); servers started side by side (tests, several instances) would collide.
-control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "") == ""
+control_socket_disable = not settings["GUNICORN_CONTROL_SOCKET"]
 
 
 # ---- hardening ---------------------------------------------------------------------------
@@ -161,8 +145,8 @@ def _ask_resync() -> None:
     """A worker that died (SIGKILL, out of memory, a crash) may have committed a change it
     never published, and no relay broke, so no worker would resync on its own: ask every
     worker to (a resync that finds nothing missing sends nothing)."""
-    url = os.environ.get("REDIS_URL")
+    url = settings["REDIS_URL"]
     if url:
         from tablequeue.live.relay.resync_request import events_channel, request
 
-        request(url, events_channel(os.environ.get("REDIS_CHANNEL", "").strip() or "tablequeue"))
+        request(url, events_channel(settings["REDIS_CHANNEL"]))

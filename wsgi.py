@@ -1,14 +1,10 @@
-"""The object gunicorn serves: `gunicorn wsgi:app` (gunicorn.conf.py picks the worker)."""
+"""The object gunicorn serves: `gunicorn wsgi:app` (gunicorn.conf.py picks the worker).
+
+Each gunicorn worker imports this module (never preloaded), so each starts its own
+background loops (tablequeue.live.start)."""
 
 from app import create_app
-from tablequeue.live import floorwatch
+from tablequeue.live.start import start
 
 app = create_app(serving=True)
-# Each gunicorn worker imports this module (never preloaded), so each gets its own listener.
-if "tablequeue.relay" in app.extensions:
-    app.extensions["tablequeue.relay"].start()
-floorwatch.start(app)
-# Each worker sends the mail outbox (tablequeue.ops.mail) when SMTP_URL and MAIL_FROM are set.
-from tablequeue.ops import mail  # noqa: E402
-
-mail.start(app)
+start(app)

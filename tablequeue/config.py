@@ -141,8 +141,27 @@ def _smtp_url(env: Mapping[str, str]) -> str | None:
     return url or None
 
 
+_LOG_LEVELS = {"debug", "info", "warning", "error", "critical"}
+
+
+def _server(env: Mapping[str, str]) -> dict[str, Any]:
+    """What gunicorn.conf.py sets up (it reads them through load too, so each has one
+    default and one check); LOG_LEVEL is the app's level as well as gunicorn's."""
+    return {
+        "BIND": env.get("BIND", "").strip() or "127.0.0.1:8000",
+        # One worker unless a Redis relay carries broadcasts between workers (see README).
+        "WEB_CONCURRENCY": _int(env, "WEB_CONCURRENCY", 1, 1, 1024),
+        "WORKER_CONNECTIONS": _int(env, "WORKER_CONNECTIONS", 10000, 1, 1_000_000),
+        # gunicorn's access lines carry raw paths and client addresses: off unless set.
+        "ACCESS_LOG": env.get("ACCESS_LOG", "").strip() or None,
+        "LOG_LEVEL": _choice(env, "LOG_LEVEL", "info", _LOG_LEVELS),
+        # gunicorn's control socket sits at one fixed path per user: off unless asked for.
+        "GUNICORN_CONTROL_SOCKET": env.get("GUNICORN_CONTROL_SOCKET", "") != "",
+    }
+
+
 def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Build the Flask config mapping from the environment."""
+    """Build the Flask config mapping from the environment, gunicorn's settings included."""
     env = os.environ if env is None else env
     database_url = _database_url(env, instance_path)
     max_message = _int(env, "MAX_MESSAGE_SIZE", 16 * 1024, 4096, 1024 * 1024)
@@ -161,6 +180,7 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         }
     secure_cookies = _choice(env, "SECURE_COOKIES", "auto", {"auto", "on", "off"})
     return {
+        **_server(env),
         "SECRET_KEY": _secret_key(env, instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,

@@ -16,7 +16,18 @@ from sqlalchemy.orm import Session
 from tablequeue.extensions import db
 
 
-@event.listens_for(Engine, "connect")
+def prepare(engine: Engine) -> None:
+    """The app's own engine (app.py), right after it is made: on SQLite the pragmas and
+    BEGIN IMMEDIATE the rules depend on, on PostgreSQL the idle ping. On this engine only,
+    not on the Engine class: another engine in the process (a test's, a script's) is not
+    ours to change."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+    elif engine.dialect.name == "postgresql":
+        ping_when_idle(engine.pool)
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
@@ -41,7 +52,7 @@ PING_IDLE_SECONDS = 1.0
 
 
 def ping_when_idle(pool: Pool) -> None:
-    """For a PostgreSQL engine's pool (app.py), in place of pool_pre_ping. Not on SQLite's,
+    """For a PostgreSQL engine's pool (prepare), in place of pool_pre_ping. Not on SQLite's,
     whose file needs no ping: its losing accept is ~40 µs, and listeners cost a few."""
     event.listen(pool, "checkin", _used)
     event.listen(pool, "checkout", _ping_if_idle)
@@ -84,13 +95,11 @@ def _fresh(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     record.info["tq_used"] = time.monotonic()  # a connection just made needs no ping
 
 
-@event.listens_for(Engine, "begin")
 def _sqlite_begin_immediate(connection: Connection) -> None:
     # Take the write lock at BEGIN: a read-then-write transaction can then never be
     # overtaken by another writer between its read and its write.
-    if connection.dialect.name == "sqlite":
-        reading = connection.get_execution_options().get("tablequeue_read_only", False)
-        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+    reading = connection.get_execution_options().get("tablequeue_read_only", False)
+    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 @contextmanager

@@ -1,14 +1,12 @@
 """What every response and handshake must carry or pass: security headers and a CSP without
 inline script, CSRF on forms, cookies marked Secure over HTTPS, the websocket `Origin`
 check, device keys for public screens, and clear answers when the database is down.
-docs/security.md says what each of these defends against."""
+docs/security.md says what each of these defends against. (Closing the live connections
+of a revoked session or device key is the live layer's: tablequeue.live.sessionwatch.)"""
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
-import weakref
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, redirect, request, url_for
@@ -19,10 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tablequeue import service
-from tablequeue.live.registry import Connection, Registry, Role, close
-from tablequeue.outcomes import SessionsRevoked
-from tablequeue.service import devices, identity
+from tablequeue.service import devices
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -130,60 +125,6 @@ def _database_down(error: Exception) -> Response:
                       "This page works again as soon as it is back; try again in a moment.", 503)
     response.headers["Retry-After"] = "5"
     return response
-
-
-# Kiosks and displays that presented a device key, with its hash: revoking it closes them.
-_screens: "weakref.WeakKeyDictionary[Connection, str]" = weakref.WeakKeyDictionary()
-
-
-def remember_screen(conn: Connection) -> None:
-    """Note the device key a kiosk or display connected with, when keys are required."""
-    key = presented_device_key()
-    if key and conn.role.value in current_app.config["DEVICE_KEYS"]:
-        _screens[conn] = identity.hash_token(key)
-        watch_sessions(current_app._get_current_object())  # type: ignore[attr-defined]
-
-
-def watch_sessions(app: Flask) -> None:
-    """Start, once per process, the sweep that unbinds connections whose session expired or
-    was revoked elsewhere (CLI, another worker without a relay) and closes screens whose
-    device key was revoked: logout publishes at once, this catches everything else within
-    SESSION_CHECK_SECONDS."""
-    if app.extensions.get("tablequeue.session_watch"):
-        return
-    app.extensions["tablequeue.session_watch"] = True
-    threading.Thread(target=_sweep_forever, args=(app,), name="session-watch", daemon=True).start()
-
-
-def _sweep_forever(app: Flask) -> None:
-    while True:
-        time.sleep(app.config["SESSION_CHECK_SECONDS"])
-        with app.app_context():
-            try:
-                sweep_sessions(app.extensions["tablequeue.registry"])
-                sweep_screens()
-            except Exception:  # the database may be down: try again next round
-                log.warning("session sweep failed", exc_info=True)
-
-
-def sweep_sessions(registry: Registry) -> None:
-    bound = {c.token_hash for c in registry.members(Role.STAFF) if c.token_hash}
-    if not bound:
-        return
-    ended = bound - identity.valid_token_hashes(bound)
-    if ended:
-        registry.deliver([SessionsRevoked(frozenset(ended), service.taken())])
-
-
-def sweep_screens() -> None:
-    screens = list(_screens.items())
-    if not screens:
-        return
-    valid = devices.valid_key_hashes({key_hash for _, key_hash in screens})
-    for conn, key_hash in screens:
-        if key_hash not in valid:
-            _screens.pop(conn, None)
-            close(conn, 1008, "this device key was revoked")
 
 
 def init_app(app: Flask) -> None:

@@ -253,12 +253,13 @@ class _Pinger:
         self.peers: set[Peer] = set()
         self._greenlet: Any = None
 
-    def add(self, peer: Peer) -> None:
-        if not peer.ping_interval:
-            return
-        self.peers.add(peer)
+    def start(self) -> None:
         if self._greenlet is None:
             self._greenlet = gevent.spawn(self._sweep)
+
+    def add(self, peer: Peer) -> None:
+        if peer.ping_interval:
+            self.peers.add(peer)
 
     def discard(self, peer: Peer) -> None:
         self.peers.discard(peer)
@@ -277,3 +278,8 @@ class _Pinger:
 
 
 _pinger = _Pinger()
+
+
+def start_pinger() -> None:
+    """The worker's ping sweep (tablequeue.live.start), before any peer is detached."""
+    _pinger.start()

@@ -96,19 +96,24 @@ class Floor:
                     conn.send(message)
 
 
+def install(app: Flask) -> Floor:
+    """This process's Floor (the app factory): a `watch` is greeted with the floor as it
+    is, wherever it runs; only a serving worker (start) also keeps it current."""
+    state = Floor(app)
+    app.extensions["tablequeue.floor"] = state
+    return state
+
+
 def of(app: Flask) -> Floor:
-    """This process's Floor, its poll started on first use (wsgi.py starts it at boot)."""
-    existing = app.extensions.get("tablequeue.floor")
-    if existing is not None:
-        return existing  # type: ignore[no-any-return]
-    created = app.extensions["tablequeue.floor"] = Floor(app)
-    created.registry.floor_changed = created.poll_soon
-    threading.Thread(target=_run, args=(created,), name="floor-watch", daemon=True).start()
-    return created
+    state: Floor = app.extensions["tablequeue.floor"]
+    return state
 
 
 def start(app: Flask) -> None:
-    of(app)
+    """The worker's poll, and a FloorChanged from the relay polls at once (live.start)."""
+    state = of(app)
+    state.registry.floor_changed = state.poll_soon
+    threading.Thread(target=_run, args=(state,), name="floor-watch", daemon=True).start()
 
 
 def _run(state: Floor) -> None:

@@ -1,6 +1,7 @@
 """What each websocket command does on its route: a handler per command word, calling the
 service and returning an Answer (the reply, what follows it, the events), and one dispatch
-table per route. sockets.py receives the frames, runs these and sends; thin both ways."""
+table per route (the phone's, /ws/visitor, is in live/follow/handlers.py). sockets.py
+receives the frames, runs these and sends; thin both ways."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, Callable, TypeVar
 
 from flask import current_app, session
 
-from tablequeue import protocol, security, service, throttle
+from tablequeue import protocol, service, throttle
 from tablequeue.live import floorwatch
 from tablequeue.live.follow import kiosk as follow_kiosk
 from tablequeue.live.registry import Connection, Registry
@@ -41,7 +42,7 @@ def _reply(word: str, outcome: Outcome[T], success: Callable[[T], str]) -> Answe
     return Answer(success(outcome.value), events=outcome.events)
 
 
-def _dispatch(handlers: dict[type[Any], Handler]) -> Handler:
+def dispatch(handlers: dict[type[Any], Handler]) -> Handler:
     """One table from command type to handler: adding a command is one line here plus its
     rule in `service`; a type the route does not list is an unknown command."""
 
@@ -59,7 +60,6 @@ def _dispatch(handlers: dict[type[Any], Handler]) -> Handler:
 
 def staff_joined(conn: Connection) -> None:
     """A login cookie binds the connection at the handshake; `taken` unless one holds a table."""
-    security.watch_sessions(current_app._get_current_object())  # type: ignore[attr-defined]
     token = session.get("token")
     token_hash = hash_token(token) if isinstance(token, str) else None
     staff_id = service.staff_id_for(token_hash)
@@ -138,9 +138,14 @@ def _new(conn: Connection, command: protocol.New) -> Answer:
     return _reply("new", outcome, protocol.success_new)
 
 
-def _follow_link(conn: Connection, command: protocol.Command) -> Answer:
-    """Extension: `link` and `notices` (tablequeue.live.follow.kiosk)."""
-    return Answer(follow_kiosk.handle(conn, command))
+def _link(conn: Connection, command: protocol.Link) -> Answer:
+    """Extension: the follow link of a ticket this kiosk made (tablequeue.live.follow.kiosk)."""
+    return Answer(follow_kiosk.link(conn, command))
+
+
+def _notices(conn: Connection, command: protocol.Notices) -> Answer:
+    """Extension: did this visitor ask for email last time (tablequeue.live.follow.kiosk)."""
+    return Answer(follow_kiosk.notices(conn, command))
 
 
 def _query(conn: Connection, command: protocol.Query) -> Answer:
@@ -194,7 +199,7 @@ def _watch(conn: Connection, *, counts: bool, tables: bool) -> None:
 
 # ---- one table per route: command type -> handler ---------------------------------
 
-staff_command = _dispatch({
+staff_command = dispatch({
     protocol.Pick: _pick,
     protocol.Unpick: _unpick,
     protocol.Accept: _accept,
@@ -206,8 +211,8 @@ staff_command = _dispatch({
     protocol.Watch: _staff_watch,
 })
 
-_kiosk_handlers = _dispatch({protocol.New: _new, protocol.Query: _query,
-                             protocol.Watch: _kiosk_watch, protocol.Link: _follow_link,
-                             protocol.Notices: _follow_link})
+_kiosk_handlers = dispatch({protocol.New: _new, protocol.Query: _query,
+                            protocol.Watch: _kiosk_watch, protocol.Link: _link,
+                            protocol.Notices: _notices})
 
-display_command = _dispatch({protocol.Watch: _display_watch})
+display_command = dispatch({protocol.Watch: _display_watch})

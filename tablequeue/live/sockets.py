@@ -1,5 +1,5 @@
-"""The three websocket routes: receive a frame, call its handler (handlers.py), reply,
-publish. Thin."""
+"""The four websocket routes: receive a frame, call its handler from the route's dispatch
+table (handlers.py; the phone's in follow/handlers.py), reply, publish. Thin."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from flask import Flask, Response, current_app, request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from tablequeue import protocol, security, throttle
-from tablequeue.live import detached, farewell, handlers
+from tablequeue import protocol, throttle
+from tablequeue.live import detached, farewell, handlers, sessionwatch
+from tablequeue.live.follow import handlers as follow_handlers
 from tablequeue.ops import logs, metrics
 from tablequeue.live.registry import Connection, Role, close
 from tablequeue.extensions import sock
@@ -41,6 +42,11 @@ def kiosk_socket(ws: object) -> None:
 def display_socket(ws: object) -> None:
     _serve(ws, Role.DISPLAY, protocol.DISPLAY_COMMANDS, handlers.display_command,
            handlers.display_joined)
+
+
+@sock.route("/ws/visitor")
+def visitor_socket(ws: object) -> None:
+    _serve(ws, Role.VISITOR, protocol.VISITOR_COMMANDS, follow_handlers.visitor_command)
 
 
 @sock.bp.before_request  # type: ignore[union-attr]  (the routes above created sock.bp)
@@ -90,7 +96,7 @@ def _serve(
         if registry().stopping:  # told to stop while this handshake ran: see _refuse_when_stopping
             close(conn, protocol.GOING_AWAY, protocol.SHUTTING_DOWN)
             return
-        security.remember_screen(conn)
+        sessionwatch.remember_screen(conn)
         if on_join and not farewell.greeted(conn, on_join):
             return
         if peer is None:  # simple-websocket's own reader; Flask-Sock ends this on close

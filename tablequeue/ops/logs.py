@@ -1,4 +1,7 @@
-"""LOG_FORMAT=json: one JSON object per line, for a log shipper, instead of text.
+"""How the process logs, set up here only: init_app (called by create_app) for the app's
+records, gunicorn_logconfig (read by gunicorn.conf.py) for gunicorn's own lines.
+
+LOG_FORMAT=json: one JSON object per line, for a log shipper, instead of text.
 
 Then every log record is JSON, gunicorn's own included (gunicorn.conf.py), and these
 events are logged as well, each with a request id: `http` (one per HTTP request, the
@@ -130,15 +133,29 @@ class _Closing:
 
 
 def init_app(app: Any) -> None:
-    """With LOG_FORMAT=json: JSON records everywhere, the request log, hidden SQL params."""
+    """The app's logging, once per process: records at LOG_LEVEL from tablequeue's loggers,
+    WARNING from everyone else's; with LOG_FORMAT=json, JSON records, the request log and
+    the events."""
+    json_format = app.config["LOG_FORMAT"] == "json"
+    _configure(json_format, app.config["LOG_LEVEL"])
+    if json_format:
+        _log_requests(app)
+
+
+def _configure(json_format: bool, level: str) -> None:
     global _enabled
-    if app.config.get("LOG_FORMAT") != "json":
-        return
-    _enabled = True
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
-    events.setLevel(logging.INFO)
+    if json_format:
+        _enabled = True
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+        events.setLevel(logging.INFO)
+    else:
+        logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("tablequeue").setLevel(level.upper())
+
+
+def _log_requests(app: Any) -> None:
     app.wsgi_app = RequestLog(app.wsgi_app)
 
     from flask import request
@@ -147,3 +164,26 @@ def init_app(app: Any) -> None:
     def _route() -> None:
         rule = request.url_rule
         request.environ[ENVIRON_ROUTE] = rule.rule if rule is not None else "(no route)"
+
+
+def gunicorn_logconfig(log_format: str, level: str, access_log: str | None) -> dict[str, Any]:
+    """gunicorn's `logconfig_dict`: with LOG_FORMAT=json its own lines are JSON too; empty
+    (gunicorn's own text lines) otherwise."""
+    if log_format != "json":
+        return {}
+    console = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "tablequeue.ops.logs.JsonFormatter"}},
+        "handlers": {"error_console": dict(console), "console": dict(console)},
+        "loggers": {
+            "gunicorn.error": {"level": level.upper(), "handlers": ["error_console"],
+                               "propagate": False, "qualname": "gunicorn.error"},
+            # gunicorn's access lines carry raw paths and addresses: only with ACCESS_LOG.
+            # The app logs each request itself, by route (RequestLog above).
+            "gunicorn.access": {"level": "INFO" if access_log else "CRITICAL",
+                                "handlers": ["console"], "propagate": False,
+                                "qualname": "gunicorn.access"},
+        },
+    }

@@ -1,8 +1,9 @@
-"""The background mail sender: one per worker, started by wsgi.py when SMTP_URL and
-MAIL_FROM are set. It claims one due outbox row at a time with a conditional UPDATE (on
-PostgreSQL after SELECT ... FOR UPDATE SKIP LOCKED), sends it, and deletes it; a failure
-puts the row back with exponential backoff. Nothing here runs in a request or a
-websocket handler, so a slow or dead mail server delays no reply and no page.
+"""The background mail sender: one per worker, started with the worker's other loops
+(tablequeue.live.start) when SMTP_URL and MAIL_FROM are set. It claims one due outbox
+row at a time with a conditional UPDATE (on PostgreSQL after SELECT ... FOR UPDATE SKIP
+LOCKED), sends it, and deletes it; a failure puts the row back with exponential backoff.
+Nothing here runs in a request or a websocket handler, so a slow or dead mail server
+delays no reply and no page.
 
 A claim is a lease (LEASE): a worker killed mid-send leaves the row to be sent again once
 the lease lapses (at least once). Otherwise each row is sent once, by one worker."""
@@ -148,7 +149,7 @@ class Sender:
 
 
 def start(app: Flask) -> Sender | None:
-    """Start this worker's sender if email is configured (wsgi.py; never in `flask` CLI)."""
+    """Start this worker's sender if email is configured (live.start; never in `flask` CLI)."""
     if not (app.config.get("SMTP_URL") and app.config.get("MAIL_FROM")):
         return None
     sender = Sender(app)

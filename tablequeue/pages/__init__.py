@@ -1,10 +1,11 @@
-"""The HTTP pages: one blueprint per screen."""
+"""The HTTP pages: one blueprint per screen (the floor section of /admin has its own)."""
 
 from flask import Flask
 
-from tablequeue.pages import admin, admin_floor, auth, display, home, kiosk, follow, reports, staff  # noqa: F401  (admin_floor adds routes to admin.bp)
+from tablequeue.pages import admin, admin_floor, auth, display, home, kiosk, follow, reports, staff
 
 
 def register(app: Flask) -> None:
-    for blueprint in (home.bp, auth.bp, staff.bp, kiosk.bp, display.bp, admin.bp, reports.bp, follow.bp):
+    for blueprint in (home.bp, auth.bp, staff.bp, kiosk.bp, display.bp, admin.bp,
+                      admin_floor.bp, reports.bp, follow.bp):
         app.register_blueprint(blueprint)

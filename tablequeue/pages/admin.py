@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from tablequeue.outcomes import Event
+from tablequeue.pages.admin_floor import floor_context
 from tablequeue.pages.auth import admin_required, current_staff
 from tablequeue.service import admin, identity, stats
 
@@ -34,8 +35,6 @@ def _context() -> dict[str, object]:
 @bp.route("/")
 @admin_required
 def index() -> str:
-    from tablequeue.pages.admin_floor import floor_context
-
     return render_template("admin/index.html", **_context(), **floor_context())
 
 

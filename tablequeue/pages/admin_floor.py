@@ -1,19 +1,23 @@
 """/admin, the floor section: the announcement, the opening hours and the line switch.
 Same rules as the rest of /admin (admin accounts only, htmx posts get the section back).
-Open screens pick the change up from the database within a second (tablequeue.live.floorwatch)."""
+Open screens pick the change up from the database within a second (tablequeue.live.floorwatch).
+
+Its own blueprint under admin's URL prefix: admin.py shows this section on its page
+(floor_context), and nothing here needs admin.py, so the import goes one way only."""
 
 from __future__ import annotations
 
 from typing import Callable
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from tablequeue.live.relay import floornotice
 from tablequeue.models import utcnow
-from tablequeue.pages.admin import bp
 from tablequeue.pages.auth import admin_required
 from tablequeue.service import floor, hours
+
+bp = Blueprint("admin_floor", __name__, url_prefix="/admin")
 
 
 def floor_context() -> dict[str, object]:

@@ -3,7 +3,6 @@ ticket, and leave the line. Only the code's SHA-256 is stored (docs/security.md)
 
 from __future__ import annotations
 
-import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from tablequeue.outcomes import (
     Outcome, PhoneState, Refusal, TicketView, TicketWithdrawn, refused,
 )
 from tablequeue.service.identity import hash_token
-from tablequeue.service.stats import RECENT_SERVICES, RECENT_WINDOW
+from tablequeue.service.stats import RECENT_SERVICES, RECENT_WINDOW, estimate_minutes
 
 CODE_SHAPE = re.compile(r"[A-Za-z0-9_-]{22}", re.ASCII)  # secrets.token_urlsafe(16): 128 bits
 GRACE = timedelta(hours=1)  # a link still shows the outcome this long after the ticket ended
@@ -67,10 +66,9 @@ class Basis:
     open_tables: int
 
     def minutes(self, position: int) -> int | None:
-        """The kiosk's rule (stats._estimate): position x mean service / open tables."""
         if self.mean_seconds is None:
             return None
-        return max(1, math.ceil(position * self.mean_seconds / max(1, self.open_tables) / 60))
+        return estimate_minutes(position, self.mean_seconds, self.open_tables)
 
 
 def read_basis(connection: Connection) -> Basis:

@@ -74,15 +74,15 @@ class Desk:
     away: bool = False  # stepped away from that table (`away`)
 
 
-_STAFF, _SESSIONS = Staff.__table__, StaffSession.__table__
+STAFF, _SESSIONS = Staff.__table__, StaffSession.__table__
 _TABLES = TableAssignment.__table__
 # Built once with bound parameters, so its cache key is computed once and the compiled
 # SQL reused: the token's staff member and their table in one round trip.
-_DESK = (
-    select(_STAFF.c.id, _STAFF.c.username, _TABLES.c.table_number, _TABLES.c.away_since)
+DESK = (
+    select(STAFF.c.id, STAFF.c.username, _TABLES.c.table_number, _TABLES.c.away_since)
     .select_from(
-        _SESSIONS.join(_STAFF, _STAFF.c.id == _SESSIONS.c.staff_id)
-        .outerjoin(_TABLES, _TABLES.c.staff_id == _STAFF.c.id)
+        _SESSIONS.join(STAFF, STAFF.c.id == _SESSIONS.c.staff_id)
+        .outerjoin(_TABLES, _TABLES.c.staff_id == STAFF.c.id)
     )
     .where(*_LIVE_TOKEN)
 )
@@ -92,7 +92,7 @@ def desk_for_token(connection: Connection, token_hash: str | None) -> Desk | Non
     """staff_for_token plus the table they hold, for the ticket path (Core, no ORM)."""
     if not token_hash:
         return None
-    row = connection.execute(_DESK, {"token_hash": token_hash, "now": utcnow()}).first()
+    row = connection.execute(DESK, {"token_hash": token_hash, "now": utcnow()}).first()
     return Desk(row.id, row.username, row.table_number, row.away_since is not None) if row else None
 
 

@@ -22,18 +22,18 @@ from tablequeue.service.coalesce import Coalescer
 from tablequeue.extensions import db
 from tablequeue.models import StaffSession, TicketStatus, utcnow
 from tablequeue.outcomes import Refusal
-from tablequeue.service.identity import _DESK, _STAFF
+from tablequeue.service.identity import DESK, STAFF
 from tablequeue.service.ticket_sql import TICKETS
 
 _FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED, TicketStatus.LEFT)
 _TICKET = TICKETS.c.id == bindparam("ticket")
-# _DESK's row plus the ticket's status and owner: the token's checks and the ticket's in
+# DESK's row plus the ticket's status and owner: the token's checks and the ticket's in
 # one round trip. No row: the token is not live.
-_DESK_AND_TICKET = _DESK.add_columns(
+_DESK_AND_TICKET = DESK.add_columns(
     select(TICKETS.c.status).where(_TICKET).scalar_subquery().label("ticket_status"),
     select(TICKETS.c.staff_id).where(_TICKET).scalar_subquery().label("ticket_staff"),
     # Written as the partial unique index's own WHERE, so the index answers it.
-    exists().where(TICKETS.c.staff_id == _STAFF.c.id,
+    exists().where(TICKETS.c.staff_id == STAFF.c.id,
                    text("tickets.status = 'serving'")).label("serving"),
 )
 

@@ -17,7 +17,7 @@ from tablequeue.outcomes import (
 from tablequeue.service import known
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.tickets import owner_refusal
-from tablequeue.service.ticket_sql import TICKETS, VIEW, _updated
+from tablequeue.service.ticket_sql import TICKETS, VIEW, updated_view
 
 
 # One conditional UPDATE decides: serving, by this staff member, under the limit. A
@@ -60,7 +60,7 @@ def _requeue(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
         if ticket_id is None:
             return refused(Refusal.NO_TICKET)
         params = {"ticket": ticket_id, "staff": desk.staff_id}
-        row = _updated(connection, _REQUEUE, _REQUEUE_RETURNING, params)
+        row = updated_view(connection, _REQUEUE, _REQUEUE_RETURNING, params)
         if row is None:
             state = connection.execute(_STATE, params).first()
             return refused(_refusal(state, desk.staff_id))

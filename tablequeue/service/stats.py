@@ -97,10 +97,16 @@ def average_service(session: Session) -> timedelta | None:
 
 
 def _estimate(session: Session, position: int) -> int | None:
-    """Minutes until a table is free for this position: position x mean service / open tables."""
     mean = average_service(session)
     if mean is None:
         return None
-    open_tables = session.scalar(select(func.count()).select_from(TableAssignment)) or 1
-    seconds = position * mean.total_seconds() / open_tables
+    open_tables = session.scalar(select(func.count()).select_from(TableAssignment)) or 0
+    return estimate_minutes(position, mean.total_seconds(), open_tables)
+
+
+def estimate_minutes(position: int, mean_seconds: float, open_tables: int) -> int:
+    """Minutes until a table is free for this position: position x mean service / open
+    tables (no table open counts as one). The kiosk and the phones (service.follow) both
+    say this, so a visitor never reads two different waits."""
+    seconds = position * mean_seconds / max(1, open_tables)
     return max(1, math.ceil(seconds / 60))

@@ -57,8 +57,8 @@ _REMEMBER = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.
 _REMEMBER_RETURNING = {name: stmt.returning(VISITORS.c.id) for name, stmt in _REMEMBER.items()}
 
 
-def _updated(connection: Connection, plain: Update, returning: Update,
-             params: dict[str, Any]) -> Row[Any] | None:
+def updated_view(connection: Connection, plain: Update, returning: Update,
+                 params: dict[str, Any]) -> Row[Any] | None:
     """Run a ticket UPDATE that matches at most one row (by primary key); the updated
     ticket's VIEW columns, or None if it matched nothing. A returned row means rowcount 1.
     SQLite before 3.35 has no RETURNING: then a SELECT follows a successful UPDATE."""
@@ -73,14 +73,14 @@ def claim(connection: Connection, ticket_id: int, staff_id: int, table: int,
           now: datetime) -> Row[Any] | None:
     """Waiting → serving for this staff member at this table, if the ticket is waiting."""
     params = {"ticket": ticket_id, "staff": staff_id, "table": table, "now": now}
-    return _updated(connection, _CLAIM, _CLAIM_RETURNING, params)
+    return updated_view(connection, _CLAIM, _CLAIM_RETURNING, params)
 
 
 def end(connection: Connection, ticket_id: int, staff_id: int, status: str,
         now: datetime) -> Row[Any] | None:
     """Serving → completed or cancelled, only if this staff member is serving it."""
     params = {"ticket": ticket_id, "staff": staff_id, "ended_as": status, "now": now}
-    return _updated(connection, _END, _END_RETURNING, params)
+    return updated_view(connection, _END, _END_RETURNING, params)
 
 
 def state(connection: Connection, ticket_id: int) -> Row[Any] | None:

@@ -29,7 +29,8 @@ _FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED, TicketStatus.LEFT)
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def _email_refusal(email: str) -> Refusal | None:
+def email_refusal(email: str) -> Refusal | None:
+    """Why `email` cannot be a visitor's address, or None; the kiosk's `notices` asks too."""
     if not email:
         return Refusal.EMAIL_MISSING
     if len(email) > 254 or not EMAIL.fullmatch(email) or not email.isprintable():
@@ -53,7 +54,7 @@ def _name_refusal(name: str) -> Refusal | None:
 def new(email: str, name: str) -> Outcome[TicketView]:
     """A walk-in signs in: remember their latest name and give them a waiting ticket."""
     email, name = email.strip(), name.strip()
-    refusal = _email_refusal(email) or _name_refusal(name)
+    refusal = email_refusal(email) or _name_refusal(name)
     now = utcnow()
     with transaction() as connection:
         # Closed first: a visitor who cannot join now need not fix a typo first.
@@ -70,7 +71,7 @@ def new(email: str, name: str) -> Outcome[TicketView]:
 def query(email: str) -> Outcome[str]:
     """The name most recently given for this email, compared case-insensitively."""
     email = email.strip()
-    refusal = _email_refusal(email)
+    refusal = email_refusal(email)
     if refusal:
         return refused(refusal)
     with unit_of_work() as session:

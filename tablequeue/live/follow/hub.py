@@ -77,7 +77,6 @@ class Hub:
     # ---- phones ------------------------------------------------------------------------
 
     def add(self, conn: Connection, ticket_id: int, code: str) -> Following:
-        self._start()
         self.remove(conn)
         following = Following(ticket_id, code)
         conn.follow = following
@@ -151,7 +150,8 @@ class Hub:
 
     # ---- the flusher ---------------------------------------------------------------------
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """The worker's flusher (tablequeue.live.start); once."""
         if not self._started:
             self._started = True
             threading.Thread(target=self._run, name="visitor-hub", daemon=True).start()

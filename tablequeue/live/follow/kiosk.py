@@ -12,7 +12,7 @@ from tablequeue.service import follow_links
 from tablequeue.live.registry import Connection
 from tablequeue.outcomes import Refusal
 from tablequeue.service import follow
-from tablequeue.service.tickets import _email_refusal
+from tablequeue.service.tickets import email_refusal
 
 KEEP = 4  # tickets per kiosk connection whose link may still be asked for
 _created: "weakref.WeakKeyDictionary[Connection, deque[int]]" = weakref.WeakKeyDictionary()
@@ -23,15 +23,7 @@ def remember(conn: Connection, ticket_id: int) -> None:
     _created.setdefault(conn, deque(maxlen=KEEP)).append(ticket_id)
 
 
-def handle(conn: Connection, command: protocol.Command) -> str:
-    if isinstance(command, protocol.Link):
-        return _link(conn, command)
-    if isinstance(command, protocol.Notices):
-        return _notices(conn, command)
-    return protocol.unknown(protocol.command_word(command))
-
-
-def _link(conn: Connection, command: protocol.Link) -> str:
+def link(conn: Connection, command: protocol.Link) -> str:
     if command.ticket_id is None or command.ticket_id not in _created.get(conn, ()):
         return protocol.error("link", Refusal.NO_TICKET)
     if command.email and not follow_links.mail_enabled():
@@ -44,12 +36,12 @@ def _link(conn: Connection, command: protocol.Link) -> str:
     return protocol.success_link(command.ticket_id, url)
 
 
-def _notices(conn: Connection, command: protocol.Notices) -> str:
+def notices(conn: Connection, command: protocol.Notices) -> str:
     # Counted as `query` (the same question about an email, the same limits).
     if not throttle.limiter().command_allowed(conn, "query", conn.address):
         return protocol.error("notices", Refusal.RATE_LIMITED)
     email = command.email.strip()
-    refusal = _email_refusal(email)
+    refusal = email_refusal(email)
     if refusal:
         return protocol.error("notices", refusal)
     return protocol.success_notices(follow.wants_email(email))

@@ -264,8 +264,8 @@ def _safe(url: str) -> str:
 
 
 def install(app: Any, registry: Registry) -> RedisRelay | None:
-    """With REDIS_URL, put a Redis relay under the registry (not yet listening: the
-    gunicorn worker starts it, see wsgi.py; `flask` commands never do)."""
+    """With REDIS_URL, put a Redis relay under the registry (not yet listening: a serving
+    worker starts it, see tablequeue.live.start; `flask` commands never do)."""
     url = app.config.get("REDIS_URL")
     if not url:
         return None
@@ -278,4 +278,9 @@ def install(app: Any, registry: Registry) -> RedisRelay | None:
     registry.relay = relay
     app.extensions["tablequeue.relay"] = relay
     log.debug("relay: installed in process %d", os.getpid())
+    return relay
+
+
+def relay_of(app: Any) -> RedisRelay:
+    relay: RedisRelay = app.extensions["tablequeue.relay"]
     return relay

@@ -1,0 +1,79 @@
+"""What a visitor's phone may say on /ws/visitor (the fourth route; see docs/protocol.md,
+"Extensions"): `follow CODE`, `refresh`, `leave`. One dispatch table, like the other
+routes' (tablequeue.live.handlers); live/sockets.py serves all four the same way. A phone
+carries only its own ticket's state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app
+
+from tablequeue import protocol
+from tablequeue.live.follow.hub import Following, Hub, hub_of
+from tablequeue.live.handlers import Answer, Handler, dispatch
+from tablequeue.live.registry import Connection
+from tablequeue.outcomes import PhoneState, Refusal
+from tablequeue.service import follow, follow_links
+
+
+def _hub() -> Hub:
+    return hub_of(current_app)
+
+
+def _follow(conn: Connection, command: protocol.Follow) -> Answer:
+    throttled, first = follow_links.lookup(command.code, conn.address)
+    if throttled:
+        return Answer(protocol.error("follow", Refusal.RATE_LIMITED))
+    if first is None:
+        _hub().remove(conn)
+        return Answer(protocol.error("follow", Refusal.LINK_INVALID))
+    _hub().add(conn, first.id, command.code)
+    # Read again once registered: an event committed before this read is in it, one
+    # committed after reaches the phone through the hub (a late one never takes it back).
+    state = follow.lookup(command.code) or first
+    return Answer(protocol.SUCCESS_FOLLOW, _send(conn, state))
+
+
+def _send(conn: Connection, state: PhoneState) -> Callable[[], None]:
+    """What follows the reply: the state, even if this phone was sent it before."""
+
+    def send() -> None:
+        _hub().send(conn, state, force=True)
+
+    return send
+
+
+def _following(act: Callable[[Connection, Following], Answer]) -> Handler:
+    """`refresh` and `leave` are about the ticket this phone follows: without one, the
+    answer is `error WORD` not following."""
+
+    def handle(conn: Connection, command: protocol.Command) -> Answer:
+        following = conn.follow
+        if not isinstance(following, Following):
+            return Answer(protocol.error(protocol.command_word(command), Refusal.NOT_FOLLOWING))
+        return act(conn, following)
+
+    return handle
+
+
+def _refresh(conn: Connection, following: Following) -> Answer:
+    state: PhoneState | None = follow.lookup(following.code)
+    if state is None:
+        return Answer(protocol.error("refresh", Refusal.LINK_INVALID))
+    following.sent = ""  # a phone that asks gets the state even if it was sent before
+    return Answer(protocol.SUCCESS_REFRESH, _send(conn, state))
+
+
+def _leave(conn: Connection, following: Following) -> Answer:
+    outcome = follow.leave(following.code)
+    if outcome.refusal is not None:
+        return Answer(protocol.error("leave", outcome.refusal))
+    return Answer(protocol.SUCCESS_LEAVE, events=outcome.events)
+
+
+visitor_command = dispatch({
+    protocol.Follow: _follow,
+    protocol.Refresh: _following(_refresh),
+    protocol.Leave: _following(_leave),
+})

@@ -1,0 +1,40 @@
+"""Every background loop of a serving worker, started here and nowhere else.
+
+wsgi.py calls `start` once in each gunicorn worker (the worker imports wsgi.py after
+gevent's patching; the app is never preloaded), so each worker runs its own loops, as
+greenlets. Nothing starts at import or on first use, and `flask` commands, which build
+the same app, never call this: a command runs no loop.
+
+The loops, one each per worker:
+- floor-watch (live.floorwatch): reads the floor's settings every FLOOR_POLL_SECONDS and
+  frees the tables of staff away too long;
+- visitor-hub (live.follow.hub): sends phones their new positions, at most once a second;
+- session-watch (live.sessionwatch): unbinds consoles whose session ended elsewhere and
+  closes screens whose device key was revoked;
+- the ping sweep (live.detached, under gevent only): pings every detached websocket;
+- mail-sender (ops.mail, with SMTP_URL and MAIL_FROM): sends the outbox;
+- tablequeue-relay (live.relay.pubsub, with REDIS_URL): listens to Redis."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from tablequeue.live import detached, floorwatch, sessionwatch
+from tablequeue.live.follow.hub import hub_of
+from tablequeue.ops import mail
+
+
+def start(app: Flask) -> None:
+    """Start this worker's loops. The relay comes last: it waits (a few seconds at most)
+    for its subscription, and by then every loop that events reach is running."""
+    floorwatch.start(app)
+    hub_of(app).start()
+    sessionwatch.start(app)
+    if detached.available():  # else simple-websocket pings from its own reader thread
+        detached.start_pinger()
+    mail.start(app)
+    if app.config.get("REDIS_URL"):
+        # Imported only with a relay, as in the app factory: redis costs ~6 MB a worker.
+        from tablequeue.live.relay import pubsub
+
+        pubsub.relay_of(app).start()
