@@ -6,6 +6,7 @@ preloaded app would have created its locks and sockets unpatched."""
 import os
 from pathlib import Path
 
+from tablequeue import borrowed
 from tablequeue.config import ConfigError, load
 from tablequeue.ops import logs
 
@@ -16,8 +17,6 @@ try:
     settings = load(Path(__file__).resolve().parent / "instance")
 except ConfigError as error:
     raise SystemExit(f"tablequeue: configuration error: {error}") from None
-
-from tablequeue import borrowed
 
 worker_class = "gevent"
 workers = settings["WEB_CONCURRENCY"]
