@@ -6,6 +6,7 @@ preloaded app would have created its locks and sockets unpatched."""
 import os
 from pathlib import Path
 
+from tablequeue import borrowed
 from tablequeue.config import ConfigError, load
 from tablequeue.ops import logs
 
@@ -91,23 +92,8 @@ control_socket_disable = not settings["GUNICORN_CONTROL_SOCKET"]
 
 # ---- hardening ---------------------------------------------------------------------------
 
-def _drop_server_banner() -> None:
-    """gunicorn writes `Server: gunicorn` into every response head and has no setting to
-    stop it; the banner only helps someone matching exploits to versions."""
-    from gunicorn.http import wsgi
-
-    if getattr(wsgi.Response.default_headers, "_tablequeue", False):
-        return
-    original = wsgi.Response.default_headers
-
-    def default_headers(self):
-        return [line for line in original(self) if not line.lower().startswith("server:")]
-
-    default_headers._tablequeue = True  # type: ignore[attr-defined]
-    wsgi.Response.default_headers = default_headers
-
-
-_drop_server_banner()
+# No `Server: gunicorn` in response heads: gunicorn has no setting for it (tablequeue.borrowed).
+borrowed.drop_server_banner()
 
 
 def post_worker_init(worker):

@@ -29,6 +29,7 @@ from typing import Any
 
 from wsproto.events import TextMessage
 
+from tablequeue.borrowed import socket_extensions
 from tablequeue.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -65,14 +66,6 @@ class Frame:
         return self._data
 
 
-def _extensions(ws: Any) -> list[Any] | None:
-    """The extensions simple-websocket's wsproto connection negotiated; None if unknown."""
-    try:
-        return list(ws.ws.connection._proto.extensions)
-    except AttributeError:
-        return None
-
-
 class _Flusher:
     """The outlets written since the hub last ran, flushed once each from a hub callback."""
 
@@ -105,7 +98,7 @@ class Outlet:
     def __init__(self, ws: Any) -> None:
         self.ws = ws
         self.sock: Any = getattr(ws, "sock", None)
-        self.plain = self.sock is not None and _extensions(ws) == []
+        self.plain = self.sock is not None and socket_extensions(ws) == []
         # gevent's socket.send(data, flags, timeout) takes timeout=0.0 as "do not wait".
         self.cooperative = type(self.sock).__module__.startswith("gevent")
         self._backlog: list[bytes] = []  # a deque would allocate a block per connection up front

@@ -21,8 +21,9 @@ up in the worker.
 
 simple-websocket still does the handshake, but is told (`SERVER_OPTIONS`) not to start the
 reader thread it would otherwise run per connection (under gevent, a second greenlet).
-Frames are handled exactly as simple-websocket handles them: `Peer` borrows its
-`_handle_events` (pings, pongs, close, fragments, the size cap), `send` and `close`."""
+Frames are handled exactly as simple-websocket handles them: `Peer` takes over its state
+and its rules (pings, pongs, close, fragments, the size cap), `send` and `close`, through
+tablequeue.borrowed, which holds everything taken from simple-websocket's internals."""
 
 from __future__ import annotations
 
@@ -33,15 +34,14 @@ import socket
 import struct
 import termios
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import gevent
-from simple_websocket.ws import Base
 from wsproto.events import Ping
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError
 
-from tablequeue import protocol
+from tablequeue import borrowed, protocol
 from tablequeue.live.delivery import Outlet
 from tablequeue.turns import Slices, next_turn
 
@@ -66,79 +66,16 @@ def available() -> bool:
     return bool(monkey.is_module_patched("socket"))
 
 
-class Unstarted:
-    """A thread class for simple-websocket whose reader thread never runs: `Peer` reads."""
-
-    def __init__(self, target: Callable[[], None]) -> None:
-        self.name = "websocket reader (inline)"
-
-    def start(self) -> None:
-        pass
-
-
-class Flag:
-    """simple-websocket signals its (unstarted) reader's queue through an event; nothing
-    waits on it here, so a plain flag costs less than a threading.Event (a lock each)."""
-
-    __slots__ = ("_set",)
-
-    def __init__(self) -> None:
-        self._set = False
-
-    def set(self) -> None:
-        self._set = True
-
-    def clear(self) -> None:
-        self._set = False
-
-    def is_set(self) -> bool:
-        return self._set
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._set
-
-
 # For Flask-Sock's SOCK_SERVER_OPTIONS (the app factory adds them under gevent).
-SERVER_OPTIONS = {"thread_class": Unstarted, "event_class": Flag}
+SERVER_OPTIONS = {"thread_class": borrowed.Unstarted, "event_class": borrowed.Flag}
 
 
-class _Done:
-    """Stands in for wsproto's finished HTTP handshake, which otherwise stays referenced
-    (an h11 connection, header lists, a deque: ~3 KB a connection) for nothing."""
-
-    @staticmethod
-    def events() -> Iterator[Any]:
-        return iter(())
-
-
-def forget_handshake(wsconn: Any) -> None:
-    """Drop a wsproto connection's finished handshake state."""
-    if wsconn.connection is not None:
-        wsconn.handshake = _Done()
-
-
-class Peer:
+class Peer(borrowed.SocketState):
     """The server side of one websocket after its handshake, owning its own descriptor."""
 
-    _handle_events = Base._handle_events  # simple-websocket's rules, unchanged
-    send = Base.send
-    close = Base.close
-
     def __init__(self, server: Any) -> None:
-        self.sock = socket.socket(fileno=os.dup(server.sock.fileno()))
-        self.ws = server.ws
-        forget_handshake(self.ws)
-        for name in ("subprotocol", "receive_bytes", "ping_interval", "max_message_size",
-                     "is_server", "close_reason", "close_message"):
-            setattr(self, name, getattr(server, name))
-        self.pong_received = True
-        self.input_buffer: list[str | bytes] = []
-        self.incoming_message: Any = None
-        self.incoming_message_len = 0
-        self.event = Flag()
-        self.connected = True
-        # The request may now end: Flask-Sock's close() of a closed socket does nothing.
-        server.connected = False
+        # Its own descriptor: the request's is closed by gunicorn when the request ends.
+        super().__init__(server, socket.socket(fileno=os.dup(server.sock.fileno())))
         self._on_message: OnMessage = lambda _m: None
         self._on_end: Callable[[], None] = lambda: None
         self._run: Callable[[Callable[[], None]], None] = lambda f: f()
@@ -194,7 +131,7 @@ class Peer:
                     if not data:
                         return self.end()
                     self.ws.receive_data(data)
-                    self.connected = self._handle_events()
+                    self.connected = self.handle_events()
                     full = len(data) == size
                 while self.input_buffer and budget:
                     if not self._within_rate():
@@ -262,16 +199,17 @@ class Peer:
 
     def ping(self, now: float) -> None:
         """simple-websocket's rule: a peer that has not answered the last ping is gone."""
+        interval = self.ping_interval or 0.0  # never 0: _pinger holds only peers with one
         if not self.connected:
             return self.end()
         if not self.pong_received and self._reading_slowly():
-            self.next_ping = now + self.ping_interval  # no second ping behind the first
+            self.next_ping = now + interval  # no second ping behind the first
             return
         if not self.pong_received:
             # Never waits: a client that reads nothing must not hold up the sweep.
             return self._refuse(protocol.PING_TIMEOUT)
         self.pong_received = False
-        self.next_ping = now + self.ping_interval
+        self.next_ping = now + interval
         try:
             self._control(self.ws.send(Ping()))
         except OSError:

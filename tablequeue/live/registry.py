@@ -15,9 +15,8 @@ from typing import Any, Protocol
 
 from flask import Flask
 from simple_websocket import ConnectionClosed
-from wsproto.events import CloseConnection
 
-from tablequeue import protocol
+from tablequeue import borrowed, protocol
 from tablequeue.extensions import Slot
 from tablequeue.live.delivery import Frame, Outlet
 from tablequeue.live.follow.following import Following
@@ -389,9 +388,7 @@ def close(conn: Connection, code: int, reason: str) -> None:
             _close_in_order(conn, code, reason)
         except Exception:  # already closed, or the peer vanished
             pass
-    wake = getattr(conn.ws, "event", None)
-    if wake is not None:
-        wake.set()
+    borrowed.wake_reader(conn.ws)
 
 
 def _close_in_order(conn: Connection, code: int, reason: str) -> None:
@@ -403,6 +400,9 @@ def _close_in_order(conn: Connection, code: int, reason: str) -> None:
     if outlet.sock is None or not getattr(ws, "connected", False):
         ws.close(reason=code, message=reason)
         return
-    outlet.write(ws.ws.send(CloseConnection(code, reason)), "")  # type: ignore[attr-defined]
-    outlet.flush()
-    ws.connected = False  # type: ignore[attr-defined]
+
+    def write(data: bytes) -> None:
+        outlet.write(data, "")
+        outlet.flush()
+
+    borrowed.close_through(ws, code, reason, write)

@@ -61,6 +61,9 @@ def test_a_client_that_never_answers_pings_is_closed_1008_and_forgotten(fresh: L
 
 
 def test_a_client_that_answers_pings_stays_and_hears_broadcasts(fresh: LiveServer, connect) -> None:
+    # The slow step (an account) comes before the display opens: once it is open, nothing
+    # may keep the test from answering its 1-second pings for long.
+    token = fresh.add_staff("pinged")
     ws = _raw(fresh, "/ws/display")
     pings = 0
     deadline = time.monotonic() + 3.5  # three or so intervals
@@ -76,7 +79,6 @@ def test_a_client_that_answers_pings_stays_and_hears_broadcasts(fresh: LiveServe
     assert pings >= 2
     staff = connect("/ws/staff")
     assert staff.recv() == "taken"
-    token = fresh.add_staff("pinged")
     assert staff.answer(f"pick 4 {token}") == "success pick 4"
     ws.settimeout(10)
     while (frame := ws.recv_frame()).opcode == websocket.ABNF.OPCODE_PING:
