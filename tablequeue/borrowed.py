@@ -184,7 +184,9 @@ class SocketState:
         super().__init_subclass__(**kwargs)
         from simple_websocket.ws import Base
 
-        for name, rule in (("handle_events", Base._handle_events), ("send", Base.send),
+        # The private method is not in simple-websocket's stubs: it is what is borrowed.
+        handle_events = Base._handle_events  # type: ignore[attr-defined]
+        for name, rule in (("handle_events", handle_events), ("send", Base.send),
                            ("close", Base.close)):
             setattr(cls, name, rule)
 
@@ -255,4 +257,5 @@ def drop_server_banner() -> None:
     def default_headers(self: Any) -> list[str]:
         return [line for line in original(self) if not line.lower().startswith("server:")]
 
-    wsgi.Response.default_headers = default_headers
+    # The patch itself: gunicorn's stubs type it as a method, not an attribute to replace.
+    wsgi.Response.default_headers = default_headers  # type: ignore[method-assign]

@@ -72,7 +72,7 @@ class _Flusher:
     def __init__(self) -> None:
         self.dirty: list[Outlet] = []
 
-    def mark(self, outlet: "Outlet") -> None:
+    def mark(self, outlet: Outlet) -> None:
         if not self.dirty:
             from gevent import get_hub
 

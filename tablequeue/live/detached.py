@@ -34,7 +34,8 @@ import socket
 import struct
 import termios
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gevent
 from wsproto.events import Ping
