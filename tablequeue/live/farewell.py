@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tablequeue import protocol
-from tablequeue.live.registry import Connection, close
+from tablequeue.live.connection import Connection, close
 
 log = logging.getLogger(__name__)
 

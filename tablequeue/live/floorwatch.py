@@ -21,7 +21,8 @@ from flask import Flask
 
 from tablequeue import protocol
 from tablequeue.extensions import Slot
-from tablequeue.live.registry import Connection, registry_of
+from tablequeue.live.connection import Connection
+from tablequeue.live.registry import registry_of
 from tablequeue.service import away, floor
 from tablequeue.service.floor import FloorNow
 

@@ -13,8 +13,9 @@ from flask import current_app, session
 
 from tablequeue import protocol, service, throttle
 from tablequeue.live import floorwatch
+from tablequeue.live.connection import Connection
 from tablequeue.live.follow import kiosk as follow_kiosk
-from tablequeue.live.registry import Connection, Registry, registry_of
+from tablequeue.live.registry import Registry, registry_of
 from tablequeue.outcomes import Event, Outcome, Refusal
 from tablequeue.service import admin, away, putback, stats
 from tablequeue.service.identity import hash_token

@@ -14,7 +14,8 @@ import weakref
 from flask import Flask, current_app
 
 from tablequeue import service
-from tablequeue.live.registry import Connection, Registry, Role, close, registry_of
+from tablequeue.live.connection import Connection, Role, close
+from tablequeue.live.registry import Registry, registry_of
 from tablequeue.outcomes import SessionsRevoked
 from tablequeue.security import presented_device_key
 from tablequeue.service import devices, identity

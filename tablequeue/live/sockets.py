@@ -17,9 +17,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from tablequeue import protocol, throttle
 from tablequeue.extensions import app_object, sock
 from tablequeue.live import detached, farewell, handlers, sessionwatch
+from tablequeue.live.connection import Connection, Role, close
 from tablequeue.live.follow import handlers as follow_handlers
 from tablequeue.live.handlers import Answer, Handler, registry
-from tablequeue.live.registry import Connection, Role, close
 from tablequeue.ops import logs, metrics
 from tablequeue.outcomes import Refusal
 

@@ -14,7 +14,8 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from tablequeue.db import unit_of_work
-from tablequeue.live.registry import Role, registry_of
+from tablequeue.live.connection import Role
+from tablequeue.live.registry import registry_of
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

@@ -10,7 +10,8 @@ from typing import Any, Callable, Iterator
 import pytest
 from sqlalchemy import event
 
-from tablequeue.live.registry import Connection, Registry, Role
+from tablequeue.live.connection import Connection, Role
+from tablequeue.live.registry import Registry
 from tablequeue.outcomes import TicketClaimed, TicketView
 from tablequeue.live.follow.hub import Hub
 from tests.kit.live import LiveServer

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from flask import current_app
 
 from tablequeue import protocol
+from tablequeue.live.connection import Connection
 from tablequeue.live.follow.hub import Following, Hub, hub_of
 from tablequeue.live.handlers import Answer, Handler, dispatch
-from tablequeue.live.registry import Connection
 from tablequeue.outcomes import PhoneState, Refusal
 from tablequeue.service import follow, follow_links
 

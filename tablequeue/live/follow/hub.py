@@ -27,8 +27,9 @@ from flask import Flask
 from tablequeue import protocol, turns
 from tablequeue.db import read_only
 from tablequeue.extensions import Slot
+from tablequeue.live.connection import Connection
 from tablequeue.live.follow.following import Following
-from tablequeue.live.registry import Connection, Registry
+from tablequeue.live.registry import Registry
 from tablequeue.models import TicketStatus
 from tablequeue.outcomes import (
     Event,

@@ -8,7 +8,7 @@ import weakref
 from collections import deque
 
 from tablequeue import protocol, throttle
-from tablequeue.live.registry import Connection
+from tablequeue.live.connection import Connection
 from tablequeue.outcomes import Refusal
 from tablequeue.service import follow, follow_links
 from tablequeue.service.tickets import email_refusal

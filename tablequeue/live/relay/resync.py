@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from tablequeue import protocol
 from tablequeue.db import unit_of_work
-from tablequeue.live.registry import Registry, Role
+from tablequeue.live.connection import Role
+from tablequeue.live.registry import Registry
 from tablequeue.models import Staff, Ticket, TicketStatus
 from tablequeue.outcomes import (
     Event,
