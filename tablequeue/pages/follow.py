@@ -9,11 +9,11 @@ from flask import Blueprint, Response, abort, make_response, render_template, re
 from tablequeue import throttle
 from tablequeue.service import follow, follow_links
 
-bp = Blueprint("visitor", __name__, url_prefix="/v")
+bp = Blueprint("follow", __name__, url_prefix="/v")
 
 
 def _gone(status: int = 404) -> tuple[str, int]:
-    return render_template("visitor/gone.html", throttled=status == 429), status
+    return render_template("follow/gone.html", throttled=status == 429), status
 
 
 @bp.route("/<code>")
@@ -22,7 +22,7 @@ def follow_page(code: str) -> Response:
     if throttled:
         response = make_response(_gone(429))
     else:
-        page = render_template("visitor/index.html", code=code, state=state) if state else None
+        page = render_template("follow/index.html", code=code, state=state) if state else None
         response = make_response(page or _gone())
     # The code is the key: it must not leave in a Referer (the page has no forms to check).
     response.headers["Referrer-Policy"] = "no-referrer"
