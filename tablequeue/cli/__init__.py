@@ -1,86 +1,19 @@
-"""Command-line administration: `flask --app app staff ...` (`db upgrade` is Flask-Migrate's)."""
+"""Command-line administration: the `flask --app app ...` commands (`db upgrade` is
+Flask-Migrate's). One module a group: staff, floor (announce, hours, line), reports,
+security (device keys, visitors, staff revoke)."""
 
 from __future__ import annotations
 
-import click
 from flask import Flask
-from flask.cli import AppGroup
 
-from tablequeue.service import identity
-
-staff_cli = AppGroup("staff", help="Staff accounts and session tokens.")
-
-
-def _fail(error: identity.AccountError) -> None:
-    raise click.ClickException(str(error))
-
-
-@staff_cli.command("add")
-@click.argument("username")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--admin", is_flag=True, help="May open /admin (the first account always is).")
-def add(username: str, password: str, admin: bool) -> None:
-    """Create a staff account."""
-    try:
-        info = identity.add_staff(username, password, admin=admin)
-    except identity.AccountError as error:
-        _fail(error)
-    click.echo(f"created {info.username}" + (" (admin)" if info.is_admin else ""))
-
-
-@staff_cli.command("token")
-@click.argument("username")
-def token(username: str) -> None:
-    """Issue a fresh session token; it is printed as the last line."""
-    try:
-        value = identity.issue_token(username)
-    except identity.AccountError as error:
-        _fail(error)
-    click.echo(f"session token for {username} (use it in `pick TABLE TOKEN`):")
-    click.echo(value)
-
-
-@staff_cli.command("list")
-def list_() -> None:
-    """List staff accounts with their table."""
-    for info in identity.list_staff():
-        flags = [f for f, on in (("admin", info.is_admin), ("inactive", not info.active)) if on]
-        table = "-" if info.table is None else str(info.table)
-        click.echo(f"{info.username}\ttable {table}\t{' '.join(flags)}".rstrip())
-
-
-@staff_cli.command("remove")
-@click.argument("username")
-def remove(username: str) -> None:
-    """Delete a staff account, its sessions and its table."""
-    try:
-        identity.remove_staff(username)
-    except identity.AccountError as error:
-        _fail(error)
-    click.echo(f"removed {username}")
-
-
-@staff_cli.command("password")
-@click.argument("username")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def password(username: str, password: str) -> None:
-    """Set a new password; every session of the account is revoked."""
-    try:
-        identity.set_password(username, password)
-    except identity.AccountError as error:
-        _fail(error)
-    click.echo(f"password changed for {username}; their sessions were revoked")
+from tablequeue.cli.floor import announce, hours_cli, line_cli
+from tablequeue.cli.reports import reports_cli
+from tablequeue.cli.security import device_cli, staff_revoke, visitors_cli
+from tablequeue.cli.staff import staff_cli
 
 
 def register(app: Flask) -> None:
-    from tablequeue.cli.floor import announce, hours_cli, line_cli
-    from tablequeue.cli.reports import reports_cli
-    from tablequeue.cli.security import device_cli, staff_revoke, visitors_cli
-
     staff_cli.add_command(staff_revoke)
     app.cli.add_command(staff_cli)
-    app.cli.add_command(device_cli)
-    app.cli.add_command(visitors_cli)
-    app.cli.add_command(reports_cli)
-    for command in (announce, hours_cli, line_cli):
+    for command in (device_cli, visitors_cli, reports_cli, announce, hours_cli, line_cli):
         app.cli.add_command(command)
