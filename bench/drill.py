@@ -22,11 +22,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-import psycopg
 import psutil
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 

@@ -134,7 +134,7 @@ class Server:
     def base(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         target = "bench.floor:app" if self.floor else "wsgi:app"
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -192,7 +192,7 @@ class Server:
             _admin(self.database_url, f'DROP DATABASE IF EXISTS "{self.database_url.rsplit("/", 1)[1]}" WITH (FORCE)')
             self.database_url = None
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:

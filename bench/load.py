@@ -12,9 +12,9 @@ import json
 import time
 from array import array
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
-from typing import Callable, Union
 
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -22,7 +22,7 @@ from bench.launch import raise_fd_limit
 from bench.lean import LeanClient, open_lean
 
 now = time.monotonic
-Handler = Callable[[bytes, float], Union[str, None]]
+Handler = Callable[[bytes, float], str | None]
 
 
 @dataclass

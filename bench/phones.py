@@ -22,12 +22,13 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 
 from bench.launch import Seed, Server, drop_seed, raise_fd_limit, seed
-from bench.lean import open_lean
+from bench.lean import LeanClient, open_lean
 from bench.run import Load, drive, summarize
 
 now = time.monotonic
@@ -84,7 +85,7 @@ async def _phones(pipe: Pipe, plan: PhonePlan) -> PhoneRecords:
     first: dict[int, asyncio.Future[None]] = {}
     loop = asyncio.get_running_loop()
 
-    def handler(phone: int):  # noqa: ANN202
+    def handler(phone: int) -> Callable[[bytes, float], None]:
         def on_text(payload: bytes, t: float) -> None:
             if payload.startswith(b"state "):
                 fut = first.get(phone)
@@ -101,7 +102,7 @@ async def _phones(pipe: Pipe, plan: PhonePlan) -> PhoneRecords:
     gate = asyncio.Semaphore(64)
     t0 = now()
 
-    async def open_phone(phone: int, code: str):  # noqa: ANN202
+    async def open_phone(phone: int, code: str) -> LeanClient:
         first[phone] = loop.create_future()
         async with gate:
             client = await open_lean(plan.base, "/ws/visitor", False, handler(phone))

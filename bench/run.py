@@ -8,9 +8,10 @@ import multiprocessing
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.launch import Seed, Server
 from bench.load import Plan, Records, worker

@@ -9,8 +9,8 @@ PostgreSQL and Redis). What tests call is in tests/kit/."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 from hypothesis import settings as hypothesis_settings

@@ -7,12 +7,20 @@ under prefers-reduced-motion."""
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.kit.browser import (
-    KIOSK_PORTRAIT, LAPTOP, TV, OpenPage, add_staff, audit, connected, log_in, pick_table,
+    KIOSK_PORTRAIT,
+    LAPTOP,
+    TV,
+    OpenPage,
+    add_staff,
+    audit,
+    connected,
+    log_in,
+    pick_table,
     set_tables,
 )
 from tests.kit.live import Desk, LiveServer, kiosk_sign_in

@@ -7,8 +7,17 @@ import re
 from playwright.sync_api import expect
 
 from tests.kit.browser import (
-    LAPTOP, PASSWORD, TV, OpenPage, add_staff, admin_page, connected, log_in, pick_table,
-    screenshot, set_tables,
+    LAPTOP,
+    PASSWORD,
+    TV,
+    OpenPage,
+    add_staff,
+    admin_page,
+    connected,
+    log_in,
+    pick_table,
+    screenshot,
+    set_tables,
 )
 from tests.kit.live import LiveServer, kiosk_sign_in
 

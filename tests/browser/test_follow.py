@@ -10,7 +10,15 @@ import shutil
 from playwright.sync_api import Page, expect
 
 from tests.kit.browser import (
-    KIOSK_PORTRAIT, LAPTOP, OpenPage, add_staff, audit, connected, log_in, pick_table, screenshot,
+    KIOSK_PORTRAIT,
+    LAPTOP,
+    OpenPage,
+    add_staff,
+    audit,
+    connected,
+    log_in,
+    pick_table,
+    screenshot,
 )
 from tests.kit.follow import sign_in_with_link
 from tests.kit.live import ROOT, LiveServer

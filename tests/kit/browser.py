@@ -4,8 +4,8 @@ accessibility audit, a websocket that holds the server's messages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe

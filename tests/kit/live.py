@@ -14,14 +14,15 @@ import sys
 import time
 import urllib.parse
 import uuid
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 import websocket
 from flask import Flask
+from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parents[2]
 QUIET = 0.3  # seconds of silence that count as "nothing more is coming"
@@ -192,7 +193,7 @@ class LiveServer:
                 self._app = create_app()
         return self._app
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the fd
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "wsgi:app", "-c", "gunicorn.conf.py"],

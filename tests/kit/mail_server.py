@@ -7,14 +7,15 @@ import email
 import email.policy
 import threading
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
-from typing import Any, Callable
+from typing import Any
 
 from aiosmtpd.controller import Controller
 
 
 class _Collect:
-    def __init__(self, box: "MailServer") -> None:
+    def __init__(self, box: MailServer) -> None:
         self.box = box
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -32,7 +33,7 @@ class MailServer:
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
-    def start(self) -> "MailServer":
+    def start(self) -> MailServer:
         self._controller = Controller(_Collect(self), hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self

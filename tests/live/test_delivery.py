@@ -3,7 +3,7 @@ have sent each receiver, and a client's permessage-deflate offer is declined."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from wsproto import ConnectionType

@@ -4,7 +4,7 @@ are compressed with its own compressor (the shared plain frame is not for it).""
 from __future__ import annotations
 
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 from tests.kit.frames import handshake, read_exactly
 from tests.kit.live import Desk, LiveServer

@@ -7,8 +7,8 @@ import hashlib
 import re
 import threading
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -62,7 +62,7 @@ def test_unknown_and_expired_links_look_the_same(fresh: LiveServer) -> None:
     assert "This link is no longer valid" in unknown[2]
     assert _main(unknown[2]) == _main(malformed[2])
     # Ended half an hour ago: still shows the outcome.
-    ended = datetime.now(timezone.utc) - timedelta(minutes=30)
+    ended = datetime.now(UTC) - timedelta(minutes=30)
     _ticket_column(fresh, ticket_id, "UPDATE tickets SET status='completed', ended_at=:t "
                    "WHERE id=:id", t=ended)
     status, _, body = fresh.http("GET", url.removeprefix(fresh.base))
@@ -70,7 +70,7 @@ def test_unknown_and_expired_links_look_the_same(fresh: LiveServer) -> None:
         or status == 200 and "served" in body
     # Ended more than an hour ago: gone, exactly like an unknown code.
     _ticket_column(fresh, ticket_id, "UPDATE tickets SET ended_at=:t WHERE id=:id",
-                   t=datetime.now(timezone.utc) - timedelta(minutes=61))
+                   t=datetime.now(UTC) - timedelta(minutes=61))
     expired = fresh.http("GET", url.removeprefix(fresh.base))
     assert expired[0] == 404 and _main(expired[2]) == _main(unknown[2])
     phone = fresh.connect("/ws/visitor")

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tests.kit.live import Client, LiveServer
 
@@ -41,7 +42,7 @@ def test_json_events_and_no_personal_data(fresh: LiveServer,
     cookie = fresh.login("grace", PASSWORD)
     assert cookie is not None
     assert fresh.login("grace", "wrong-" + PASSWORD) is None
-    status, headers, _ = fresh.http("GET", f"/admin/reports?period=range&from=2026-01-01&to=2026-01-02",
+    status, headers, _ = fresh.http("GET", "/admin/reports?period=range&from=2026-01-01&to=2026-01-02",
                                     cookie=cookie)
     assert status == 200
     request_id = headers["x-request-id"]

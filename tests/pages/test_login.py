@@ -4,7 +4,6 @@ token, and an expired or revoked token makes every command come from nobody."""
 
 from __future__ import annotations
 
-
 import pytest
 import sqlalchemy as sa
 

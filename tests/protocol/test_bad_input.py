@@ -4,7 +4,7 @@ HTML, any script) round-trip byte for byte. Only an oversized frame closes (1009
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -93,7 +93,7 @@ def test_control_characters_in_the_command_word(route, path, frame):
 
 
 @pytest.mark.parametrize("path", ROUTES)
-@pytest.mark.parametrize("data", [b"", b"\x00\xff\xfe", b"accept 1", "new a@b.org Ada".encode()])
+@pytest.mark.parametrize("data", [b"", b"\x00\xff\xfe", b"accept 1", b"new a@b.org Ada"])
 def test_binary_frames_are_answered_not_closed(route, path, data):
     client = route(path)
     client.send_binary(data)

@@ -3,8 +3,8 @@ public screen never shows an email (unless the operator turns that off)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

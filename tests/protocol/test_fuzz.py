@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa

@@ -3,7 +3,7 @@ the rule that kiosks receive no broadcasts."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,16 +14,16 @@ SERVER_ENV = {"RATE_LIMITS": "off"}
 
 
 def parse_time(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 # ---- new ---------------------------------------------------------------------------------
 
 
 def test_new_answers_with_the_ticket_in_its_exact_shape(kiosk):
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     reply = kiosk.ask("new ada@example.org Ada Lovelace")
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     assert reply.startswith("success new {")
     raw = reply.removeprefix("success new ")
     value = ticket(raw)  # six keys in order, compact separators, RFC 3339 `Z` times

@@ -7,7 +7,7 @@ import json
 import re
 import string
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import get_args
 
 from hypothesis import given, settings
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tablequeue import protocol
 from tablequeue.outcomes import Refusal, TicketView
 from tablequeue.service.identity import USERNAME
-from tablequeue.service.tickets import NAME_MAX, email_refusal, _name_refusal
+from tablequeue.service.tickets import NAME_MAX, _name_refusal, email_refusal
 
 ALL = protocol.STAFF_COMMANDS | protocol.KIOSK_COMMANDS | protocol.VISITOR_COMMANDS
 ROUTES = [protocol.STAFF_COMMANDS, protocol.KIOSK_COMMANDS, protocol.DISPLAY_COMMANDS,
@@ -28,7 +28,7 @@ frames = st.one_of(text, st.builds(lambda w, rest: f"{w} {rest}", word, text))
 spaceless = st.text(st.characters(codec="utf-8", exclude_categories=("Zs", "Zl", "Zp", "Cc")),
                     min_size=1, max_size=80)
 moments = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2999, 12, 31),
-                       timezones=st.just(timezone.utc))
+                       timezones=st.just(UTC))
 usernames = st.from_regex(USERNAME, fullmatch=True)
 
 

@@ -8,8 +8,8 @@ import socket
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Callable, Iterator
 
 import pytest
 import websocket
@@ -61,7 +61,7 @@ class Flooder:
                 try:
                     self.sent += sock.send(self.chunk)
                     self.last_progress = time.monotonic()
-                except socket.timeout:
+                except TimeoutError:
                     pass  # the server stopped reading: keep trying, as an attacker would
         except OSError as error:
             self.error = error

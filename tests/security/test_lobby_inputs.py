@@ -4,7 +4,7 @@ and after a device key (finding 3), and ids out of range (finding 6)."""
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

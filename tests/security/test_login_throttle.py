@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 
-
 from tests.kit.http_client import Reply, WebClient
 from tests.kit.live import LiveServer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -90,7 +90,7 @@ def test_no_email_reaches_a_display_or_unbound_console_over_a_day(fresh: LiveSer
 
 
 def _age(server: LiveServer, days: int, where: str) -> None:
-    past = datetime.now(timezone.utc) - timedelta(days=days)
+    past = datetime.now(UTC) - timedelta(days=days)
     engine = server.engine()
     with engine.begin() as conn:
         conn.execute(sa.text(f"UPDATE tickets SET created_at = :t, ended_at = CASE WHEN "

@@ -5,7 +5,7 @@ table is released as if they had sent `unpick`."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -112,7 +112,7 @@ def backdate(server: LiveServer, table: int, minutes: int) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE table_assignments SET away_since = :t "
                              "WHERE table_number = :n"),
-                     {"t": datetime.now(timezone.utc) - timedelta(minutes=minutes), "n": table})
+                     {"t": datetime.now(UTC) - timedelta(minutes=minutes), "n": table})
     engine.dispose()
 
 

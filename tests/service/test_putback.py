@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 
 from tests.kit.live import new_ticket, rows, ticket
 from tests.kit.races import at_once
@@ -138,12 +139,12 @@ def test_a_relay_resync_clears_a_put_back_ticket_like_the_live_cancel() -> None:
     """After a relay gap a worker's displays are brought up to date (tablequeue.live.relay.resync): a
     ticket put back meanwhile leaves its table with `cancel T`, as it did live, and the
     table stays open (it was never left)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from tablequeue.outcomes import TablesChanged, TicketView
     from tablequeue.live.relay.resync import Picture, Truth, display_messages
+    from tablequeue.outcomes import TablesChanged, TicketView
 
-    waiting = TicketView(7, "", "Vera", "", datetime(2026, 12, 5, 9, tzinfo=timezone.utc),
+    waiting = TicketView(7, "", "Vera", "", datetime(2026, 12, 5, 9, tzinfo=UTC),
                          None, "waiting")
     picture = Picture(tables={3: 7}, changed=TablesChanged(frozenset({1}), (3,)))
     truth = Truth(waiting=[waiting], at_tables={}, changed=TablesChanged(frozenset({1}), (3,)),
