@@ -277,7 +277,7 @@ async def run(pipe: Pipe, plan: Plan) -> Records:
     start = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
     cpu0, wall0 = time.process_time(), now()
     await asyncio.gather(*(kiosk_sender(peer, k, plan, start, rec)
-                           for peer, k in zip(kiosks, plan.kiosks)))
+                           for peer, k in zip(kiosks, plan.kiosks, strict=True)))
     end = start + plan.duration
     while now() < end + plan.drain_max:
         await asyncio.sleep(0.1)

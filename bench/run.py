@@ -116,7 +116,7 @@ def drive(server: Server, tokens: list[str], load: Load,
         pipes.append(ours)
         procs.append(proc)
     try:
-        for pipe, proc in zip(pipes, procs):
+        for pipe, proc in zip(pipes, procs, strict=True):
             answer = _receive(pipe, proc, 120)
             if answer != "ready":
                 raise RuntimeError(f"client process failed: {answer}")
@@ -127,7 +127,7 @@ def drive(server: Server, tokens: list[str], load: Load,
         if on_go:
             on_go()
         records = []
-        for pipe, proc in zip(pipes, procs):
+        for pipe, proc in zip(pipes, procs, strict=True):
             status, value = _receive(pipe, proc, load.duration + 120)
             if status != "ok":
                 raise RuntimeError(f"client process failed: {value}")
@@ -163,13 +163,13 @@ def summarize(target: str, load: Load, records: list[Records], cpu: float, wall:
                     new_lat.append(t - sent[name])
     claimed_lat, seen_claimed = [], set()
     for r in records:
-        for who, ticket, t in zip(r.display_who, r.display_ids, r.display_at):
+        for who, ticket, t in zip(r.display_who, r.display_ids, r.display_at, strict=True):
             if ticket in claimed_at and (who, ticket) not in seen_claimed:
                 seen_claimed.add((who, ticket))
                 if claimed_at[ticket] >= measured:
                     claimed_lat.append(t - claimed_at[ticket])
     frames = sum(sum(r.frames.values()) for r in records)
-    reply_lat = [t - sent[name] for r in records for name, t in zip(r.created, r.replied)
+    reply_lat = [t - sent[name] for r in records for name, t in zip(r.created, r.replied, strict=True)
                  if sent[name] >= measured]
     last = max((r.last_frame for r in records), default=first)
     errors = [e for r in records for e in r.errors]

@@ -109,7 +109,7 @@ def test_display_idle_busy_called_reconnecting(
     seated = [desk(f"s{n}", n) for n in (1, 2, 5)]
     tickets = [kiosk_sign_in(fresh, f"v{n}@example.org", f"Visitor{n} Long-Surname")
                for n in range(3)]
-    for staff, ticket in zip(seated, tickets):
+    for staff, ticket in zip(seated, tickets, strict=True):
         staff.drain()
         assert staff.ask(f"accept {ticket['id']}").startswith("success claimed")
     expect(display.locator("#table-5")).to_have_class(re.compile(r"\bcalled\b"))

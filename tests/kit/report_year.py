@@ -26,7 +26,7 @@ def tickets(count: int, last_day: date, zone: ZoneInfo, seed: int = 14) -> Itera
     per_day[-1] += count - sum(per_day)
     hours, hour_weights = list(HOURS), list(HOURS.values())
     ticket_id = 0
-    for day, n in zip(days, per_day):
+    for day, n in zip(days, per_day, strict=True):
         opened = datetime.combine(day, time(0), zone)
         starts = sorted(
             opened + timedelta(hours=rng.choices(hours, hour_weights)[0], seconds=rng.randrange(3600))

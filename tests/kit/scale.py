@@ -102,7 +102,7 @@ def staff_tokens(server: LiveServer, usernames: list[str]) -> list[str]:
     tokens = [secrets.token_urlsafe(24) for _ in usernames]
     engine = server.engine()
     with engine.begin() as conn:
-        for username, token in zip(usernames, tokens):
+        for username, token in zip(usernames, tokens, strict=True):
             staff_id = conn.execute(sa.text(
                 "INSERT INTO staff (username, password_hash, is_admin, active, created_at)"
                 " VALUES (:u, 'x', false, true, now()) RETURNING id"), {"u": username}).scalar()

@@ -215,7 +215,7 @@ def test_position_updates_are_coalesced(fresh: LiveServer, desk: Callable[..., D
     phone, first = follow(fresh, links[5][1])
     assert first["ahead"] == 5
     try:
-        for d, (ticket_id, _) in zip(desks, links):
+        for d, (ticket_id, _) in zip(desks, links, strict=False):
             d.send(f"accept {ticket_id}")
         for d in desks:
             assert d.reply()[0].startswith("success claimed")
@@ -224,7 +224,7 @@ def test_position_updates_are_coalesced(fresh: LiveServer, desk: Callable[..., D
             aheads.append(next_state(phone)["ahead"])
             stamps.append(time.monotonic())
         assert aheads[-1] == 0 and len(aheads) <= 3, aheads
-        gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+        gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
         assert all(gap > 0.7 for gap in gaps), gaps
     finally:
         phone.close()

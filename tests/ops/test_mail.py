@@ -53,7 +53,7 @@ def test_the_three_messages(mailbox: MailServer, fresh: LiveServer, desk: Callab
     got = mailbox.wait_for(lambda got: len(got) == 2)
     assert got[1]["Subject"] == f"You're almost up (ticket {ticket_id})"
     assert "2 people are ahead of you" in text_of(got[1])
-    for done, following in zip(before, before[1:] + [ticket_id]):
+    for done, following in zip(before, before[1:] + [ticket_id], strict=True):
         assert ada.answer(f"complete {done}").startswith("success")
         assert ada.answer(f"accept {following}").startswith("success")
     got = mailbox.wait_for(lambda got: len(got) == 3)

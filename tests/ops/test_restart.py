@@ -40,7 +40,7 @@ def snapshot(server: LiveServer, tokens: dict[str, str]) -> dict[str, list[str]]
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_a_restart_shows_exactly_the_same_state(fresh, sig):
     names = ["ada", "bob", "cy", "dee"]
-    tokens = dict(zip(names, fresh.add_staffs(*names)))
+    tokens = dict(zip(names, fresh.add_staffs(*names), strict=True))
     tables = {"ada": 4, "bob": 1, "cy": 7, "dee": 2}
     consoles = {n: fresh.connect("/ws/staff") for n in names}
     kiosk = fresh.connect("/ws/kiosk")

@@ -51,7 +51,7 @@ def test_redis_restart_during_traffic_loses_nothing(redis_and_server, opened) ->
     tokens = staff_tokens(server, ["ann", "bob", "cat", "dan"])
     connect = lambda path: opened.append(server.connect(path)) or Screen(opened[-1])  # noqa: E731
     staff = [connect("/ws/staff") for _ in range(3)]
-    for table, (screen, token) in enumerate(zip(staff, tokens)):
+    for table, (screen, token) in enumerate(zip(staff, tokens, strict=False)):
         assert _answer(screen, f"pick {table} {token}") == f"success pick {table}"
     unbound = [connect("/ws/staff") for _ in range(2)]
     displays = [connect("/ws/display") for _ in range(3)]

@@ -27,7 +27,7 @@ def at_once(server: LiveServer, address: str, attempts: list[tuple[str, str]]) -
     """Every (username, password) POSTed to /login at the same moment, one thread each."""
     clients = [web(server, address) for _ in attempts]
     forms = [{"csrf_token": c.csrf_token("/login"), "username": u, "password": p}
-             for c, (u, p) in zip(clients, attempts)]
+             for c, (u, p) in zip(clients, attempts, strict=True)]
     start = threading.Barrier(len(attempts))
     replies: list[Reply | None] = [None] * len(attempts)
 

@@ -108,10 +108,10 @@ def test_one_staff_member_picking_two_tables_at_once_ends_with_one(fresh, connec
     for round_ in range(ROUNDS):
         tables = (2 * round_, 2 * round_ + 1)
         replies = at_once(clients, [f"pick {t} {token}" for t in tables])
-        ok = [t for t, r in zip(tables, replies) if r == f"success pick {t}"]
+        ok = [t for t, r in zip(tables, replies, strict=True) if r == f"success pick {t}"]
         assert ok, replies  # at least one; both when they ran one after the other (a move)
         assert all(r == f"success pick {t}" or r == "error pick the chosen table is not available"
-                   for t, r in zip(tables, replies)), replies
+                   for t, r in zip(tables, replies, strict=True)), replies
         held = rows(fresh, "SELECT table_number FROM table_assignments")
         assert len(held) == 1 and held[0][0] in ok, (held, replies)
 
@@ -138,7 +138,7 @@ def test_taken_stays_true_while_staff_come_and_go_at_once(fresh, connect):
     names = [f"m{i}" for i in range(8)]
     tokens = fresh.add_staffs(*names)
     movers = [connect("/ws/staff") for _ in names]
-    for client, token, i in zip(movers, tokens, range(len(names))):
+    for client, token, i in zip(movers, tokens, range(len(names)), strict=True):
         client.recv()
         assert client.answer(f"pick {i} {token}") == f"success pick {i}"
     observers = [connect("/ws/staff") for _ in range(3)]
@@ -197,7 +197,7 @@ def test_a_live_display_ends_where_a_new_one_starts(fresh, connect):
     names = [f"d{i}" for i in range(6)]
     tokens = fresh.add_staffs(*names)
     consoles = [connect("/ws/staff") for _ in names]
-    for i, (console, token) in enumerate(zip(consoles, tokens)):
+    for i, (console, token) in enumerate(zip(consoles, tokens, strict=True)):
         console.recv()
         assert console.answer(f"pick {10 + i} {token}") == f"success pick {10 + i}"
     kiosk = connect("/ws/kiosk")
