@@ -171,6 +171,25 @@ def test_leave_the_line(fresh: LiveServer, desk: Callable[..., Desk],
     behind.close()
 
 
+def _at_once(commands: dict[str, tuple[Client | Desk, str]]) -> dict[str, str]:
+    """Each client's command sent at the same moment (a thread each, behind one barrier);
+    the replies by the same keys."""
+    replies: dict[str, str] = {}
+    go = threading.Barrier(len(commands))
+
+    def send(key: str, client: Client | Desk, text: str) -> None:
+        go.wait()
+        replies[key] = client.answer(text)
+
+    threads = [threading.Thread(target=send, args=(key, client, text))
+               for key, (client, text) in commands.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return replies
+
+
 def test_leave_races_accept(fresh: LiveServer, desk: Callable[..., Desk]) -> None:
     """Leaving and being called at the same moment: exactly one of them happens."""
     staff = desk("race", 7)
@@ -178,22 +197,7 @@ def test_leave_races_accept(fresh: LiveServer, desk: Callable[..., Desk]) -> Non
     for round_ in range(8):
         ticket_id, url = sign_in_with_link(fresh, f"r{round_}@example.org", "Racer")
         phone, _ = follow(fresh, url)
-        replies: dict[str, str] = {}
-        go = threading.Barrier(2)
-
-        def leave() -> None:
-            go.wait()
-            replies["leave"] = phone.answer("leave")
-
-        def accept() -> None:
-            go.wait()
-            replies["accept"] = staff.answer(f"accept {ticket_id}")
-
-        threads = [threading.Thread(target=leave), threading.Thread(target=accept)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        replies = _at_once({"leave": (phone, "leave"), "accept": (staff, f"accept {ticket_id}")})
         won = (replies["leave"] == "success leave", replies["accept"].startswith("success"))
         assert sum(won) == 1, replies
         outcomes.append(won)

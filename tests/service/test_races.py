@@ -29,7 +29,8 @@ def test_twenty_staff_accept_the_same_ticket_exactly_one_wins(fresh, connect, de
             assert client.until(lambda m: m.startswith("new "))[0] == f"new {raw}"
         claims: dict[int, str] = {}
 
-        def read_claim(client: Client, reply: str, skipped: list[str]) -> None:
+        def read_claim(client: Client, reply: str, skipped: list[str],
+                       claims: dict[int, str] = claims) -> None:  # this round's
             broadcast = [m for m in skipped if m.startswith("claimed ")]
             if not broadcast:
                 broadcast = [client.until(lambda m: m.startswith("claimed "))[0]]
