@@ -104,7 +104,8 @@ class Client:
             except (websocket.WebSocketConnectionClosedException, ConnectionError):
                 return None
             except websocket.WebSocketTimeoutException:
-                raise AssertionError(f"the server kept the connection open for {timeout} s")
+                raise AssertionError(
+                    f"the server kept the connection open for {timeout} s") from None
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 data = frame.data or b""
                 return int.from_bytes(data[:2], "big") if len(data) >= 2 else None

@@ -7,7 +7,7 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone  # noqa: F401  (tests use them)
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -167,8 +167,13 @@ def expected(tickets: list[T], first: date = FIRST, last: date = LAST,
     returning = {v for v in visitors if sum(1 for t in before_end if t.visitor == v) >= 2}
     claimed = [t for t in period if t.claimed]
     done = [t for t in period if t.status == "completed"]
-    wait = lambda t: (t.claimed - t.start).total_seconds()
-    service = lambda t: (t.end - t.claimed).total_seconds()
+
+    def wait(t: T) -> float:
+        return (t.claimed - t.start).total_seconds()
+
+    def service(t: T) -> float:
+        return (t.end - t.claimed).total_seconds()
+
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     heat = [[0] * 24 for _ in range(7)]
     for t in period:

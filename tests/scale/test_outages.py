@@ -49,7 +49,11 @@ def _answer(screen: Screen, text: str) -> str:
 def test_redis_restart_during_traffic_loses_nothing(redis_and_server, opened) -> None:
     redis, server = redis_and_server
     tokens = staff_tokens(server, ["ann", "bob", "cat", "dan"])
-    connect = lambda path: opened.append(server.connect(path)) or Screen(opened[-1])  # noqa: E731
+
+    def connect(path: str) -> Screen:
+        opened.append(server.connect(path))
+        return Screen(opened[-1])
+
     staff = [connect("/ws/staff") for _ in range(3)]
     for table, (screen, token) in enumerate(zip(staff, tokens, strict=False)):
         assert _answer(screen, f"pick {table} {token}") == f"success pick {table}"
