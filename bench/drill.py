@@ -31,7 +31,15 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from bench.drill_clients import Actor, Display, Kiosk, Staff, Tally, Unbound
-from bench.launch import ROOT, _fresh_postgres, _with_database, drop_seed, free_port, seed
+from bench.launch import (
+    ROOT,
+    _fresh_postgres,
+    _with_database,
+    drop_database,
+    drop_seed,
+    free_port,
+    seed,
+)
 from tests.kit.scale import PostgresProxy, PrivateRedis, truth
 
 STAFF_PER_HOST, DISPLAYS_PER_HOST, UNBOUND_PER_HOST = 4, 3, 1
@@ -98,8 +106,8 @@ class Drill:
         self.redis.start()
         proxied = self.database.replace("@127.0.0.1:5432/", f"@127.0.0.1:{self.proxy.port}/")
         env = {"DATABASE_URL": proxied, "REDIS_URL": self.redis.url, "RATE_LIMITS": "off",
-               "SECRET_KEY": "drill-" + os.urandom(16).hex(), "TABLE_COUNT": "20", "LOG_LEVEL": "warning",
-               "REDIS_CHANNEL": "tq-drill"}
+               "SECRET_KEY": "drill-" + os.urandom(16).hex(), "TABLE_COUNT": "20",
+               "LOG_LEVEL": "warning", "REDIS_CHANNEL": "tq-drill"}
         self.hosts = [Host("host-a", workdir, env), Host("host-b", workdir, env)]
         for host in self.hosts:
             host.start()
@@ -158,7 +166,8 @@ class Drill:
             if screen is None:
                 differs = "not connected"
             elif isinstance(actor, Staff):
-                differs = (frozenset(screen.waiting) ^ now.waiting) or (not actor.bound and "unbound")
+                differs = ((frozenset(screen.waiting) ^ now.waiting)
+                           or (not actor.bound and "unbound"))
             elif isinstance(actor, Unbound):
                 differs = screen.taken != now.taken and f"{screen.taken} != {now.taken}"
             else:
@@ -286,8 +295,7 @@ def main() -> None:
                 host.stop()
             d.redis.stop()
             d.proxy.close()
-            from bench.launch import _admin
-            _admin(d.database, f'DROP DATABASE IF EXISTS "{d.database.rsplit("/", 1)[1]}" WITH (FORCE)')
+            drop_database(d.database)
             drop_seed(d.seeded)
     print(f"\n{tickets} tickets acknowledged, {claims} claimed, "
           f"{2 * STAFF_PER_HOST} staff, {2 * DISPLAYS_PER_HOST} displays, "

@@ -55,6 +55,11 @@ def _admin(url: str, sql: str) -> None:
         conn.execute(sql)  # type: ignore[arg-type]
 
 
+def drop_database(url: str) -> None:
+    """Drop `url`'s scratch database, closing whatever connections are still on it."""
+    _admin(url, f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 def _with_database(url: str, name: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + name
 
@@ -189,7 +194,7 @@ class Server:
             self.process.wait()
         self.process = None
         if self.database_url:
-            _admin(self.database_url, f'DROP DATABASE IF EXISTS "{self.database_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+            drop_database(self.database_url)
             self.database_url = None
 
     def __enter__(self) -> Server:

@@ -60,7 +60,8 @@ def prepare(seeded: Seed, front: int, tickets: int) -> tuple[list[int], list[tup
     with db:
         db.execute("INSERT INTO visitors (email, name, updated_at, wants_email) "
                    "VALUES ('phones@bench.example', 'Phone', '2026-01-01 00:00:00+00:00', 0)")
-        visitor = db.execute("SELECT id FROM visitors WHERE email='phones@bench.example'").fetchone()[0]
+        visitor = db.execute(
+            "SELECT id FROM visitors WHERE email='phones@bench.example'").fetchone()[0]
         ids = []
         for _ in range(front + tickets):
             cur = db.execute(
@@ -177,7 +178,8 @@ def run(phones: int, per_ticket: int, load: Load, claims: int) -> dict[str, obje
         plan_codes = [(p, p // per_ticket, codes[p // per_ticket][1]) for p in range(phones)]
         try:
             (Path(tmp) / "run").mkdir()
-            with Server(Path(tmp) / "run", floor=False, seed=seeded, tables=load.staff + 1) as server:
+            with Server(Path(tmp) / "run", floor=False, seed=seeded,
+                        tables=load.staff + 1) as server:
                 plan = PhonePlan(server.base, plan_codes, front, load.staff,
                                  seeded.tokens[load.staff], claims)
                 ctx = multiprocessing.get_context("spawn")
@@ -231,7 +233,8 @@ def run_without_phones(load: Load, claims: int) -> dict[str, object]:
         prepare(seeded, claims + 2, 0)
         try:
             (Path(tmp) / "run").mkdir()
-            with Server(Path(tmp) / "run", floor=False, seed=seeded, tables=load.staff + 1) as server:
+            with Server(Path(tmp) / "run", floor=False, seed=seeded,
+                        tables=load.staff + 1) as server:
                 records, cpu, wall = drive(server, seeded.tokens[: load.staff], load)
                 rss = server.worker().memory_info().rss
             result = summarize("app", load, records, cpu, wall)

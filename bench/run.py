@@ -67,7 +67,8 @@ class Result:
             f"claimed p50/p99={self.claimed_p50:6.2f}/{self.claimed_p99:7.2f} ms  "
             f"reply p50/p99={self.reply_p50:.1f}/{self.reply_p99:.1f}  "
             f"deliveries/s={self.deliveries_per_s:8.0f}  lost={self.lost_new}+{self.lost_claimed} "
-            f"errors={self.errors}{f' losers={self.lost_races}' if self.load.get('race') else ''}  cpu server={self.server_cpu:.0%} "
+            f"errors={self.errors}{f' losers={self.lost_races}' if self.load.get('race') else ''}"
+            f"  cpu server={self.server_cpu:.0%} "
             f"({self.cpu_ms_per_ticket:.2f} ms/ticket) client={self.client_cpu:.0%}"
         )
 
@@ -169,8 +170,8 @@ def summarize(target: str, load: Load, records: list[Records], cpu: float, wall:
                 if claimed_at[ticket] >= measured:
                     claimed_lat.append(t - claimed_at[ticket])
     frames = sum(sum(r.frames.values()) for r in records)
-    reply_lat = [t - sent[name] for r in records for name, t in zip(r.created, r.replied, strict=True)
-                 if sent[name] >= measured]
+    reply_lat = [t - sent[name] for r in records
+                 for name, t in zip(r.created, r.replied, strict=True) if sent[name] >= measured]
     last = max((r.last_frame for r in records), default=first)
     errors = [e for r in records for e in r.errors]
     return Result(

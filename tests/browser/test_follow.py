@@ -56,7 +56,8 @@ def test_follow_call_offline_and_leave(fresh: LiveServer, open_page: OpenPage) -
     kiosk = open_page("/kiosk/", viewport=KIOSK_PORTRAIT, touch=True)
     connected(kiosk)
     path = kiosk_link(kiosk, "grace@example.org", "Grace Hopper")
-    shutil.copy(screenshot(kiosk, "kiosk-follow-link-800x1280"), SHOTS / "kiosk-follow-link-800x1280.png")
+    shutil.copy(screenshot(kiosk, "kiosk-follow-link-800x1280"),
+                SHOTS / "kiosk-follow-link-800x1280.png")
     audit(kiosk, "kiosk with its follow link")
 
     phone = open_page(path, viewport=PHONE, touch=True)

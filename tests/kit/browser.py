@@ -60,7 +60,8 @@ def set_tables(server: LiveServer, count: int) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM settings WHERE key = 'table_count'"))
         conn.execute(
-            sa.text("INSERT INTO settings (key, value) VALUES ('table_count', :n)"), {"n": str(count)}
+            sa.text("INSERT INTO settings (key, value) VALUES ('table_count', :n)"),
+            {"n": str(count)},
         )
     engine.dispose()
 

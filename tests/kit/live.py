@@ -453,6 +453,7 @@ def seed_waiting(server: LiveServer, count: int) -> None:
         returning = sa.insert(Visitor).returning(Visitor.id, sort_by_parameter_order=True)
         ids = db.session.scalars(returning, people).all()
         db.session.execute(sa.insert(Ticket), [
-            {"visitor_id": visitor_id, **person} for visitor_id, person in zip(ids, people, strict=True)])
+            {"visitor_id": visitor_id, **person}
+            for visitor_id, person in zip(ids, people, strict=True)])
         db.session.commit()
         db.session.remove()

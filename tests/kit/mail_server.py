@@ -47,7 +47,8 @@ class MailServer:
         with self.lock:
             return list(self.messages)
 
-    def wait_for(self, wanted: Callable[[list[EmailMessage]], bool], timeout: float = 30) -> list[EmailMessage]:
+    def wait_for(self, wanted: Callable[[list[EmailMessage]], bool],
+                 timeout: float = 30) -> list[EmailMessage]:
         """The messages once `wanted` accepts them (polling); fails after `timeout`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -55,7 +56,8 @@ class MailServer:
             if wanted(got):
                 return got
             time.sleep(0.1)
-        raise AssertionError(f"mail never arrived as wanted; got {[m['Subject'] for m in self.received()]}")
+        subjects = [m["Subject"] for m in self.received()]
+        raise AssertionError(f"mail never arrived as wanted; got {subjects}")
 
 
 def text_of(message: EmailMessage) -> str:

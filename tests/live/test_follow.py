@@ -66,8 +66,9 @@ def test_unknown_and_expired_links_look_the_same(fresh: LiveServer) -> None:
     _ticket_column(fresh, ticket_id, "UPDATE tickets SET status='completed', ended_at=:t "
                    "WHERE id=:id", t=ended)
     status, _, body = fresh.http("GET", url.removeprefix(fresh.base))
-    assert status == 200 and '"status": "served"' in body.replace("&#34;", '"').replace("&quot;", '"') \
-        or status == 200 and "served" in body
+    assert (status == 200
+            and '"status": "served"' in body.replace("&#34;", '"').replace("&quot;", '"')
+            or status == 200 and "served" in body)
     # Ended more than an hour ago: gone, exactly like an unknown code.
     _ticket_column(fresh, ticket_id, "UPDATE tickets SET ended_at=:t WHERE id=:id",
                    t=datetime.now(UTC) - timedelta(minutes=61))
@@ -279,7 +280,8 @@ def test_no_show_requeue_and_closing_the_day(fresh: LiveServer, desk: Callable[.
         assert admin.login("boss").status == 302
         token = admin.csrf_token("/admin/")
         # Ada's account is deactivated while serving: her visitor waits again, first in line.
-        assert admin.post("/admin/staff/ada/active", {"csrf_token": token}).status in (200, 302, 303)
+        assert admin.post("/admin/staff/ada/active",
+                          {"csrf_token": token}).status in (200, 302, 303)
         assert next_state(phones[1]) == {"id": second, "status": "waiting", "ahead": 0,
                                          "minutes": None, "table": None}
         # The end of the day closes both waiting tickets.

@@ -119,7 +119,8 @@ def test_purge_takes_codes_and_outbox_with_the_visitor(mailbox: MailServer,
         conn.execute(sa.text("UPDATE tickets SET status='completed', claimed_at=created_at, "
                              "ended_at=:t, created_at=:t WHERE id=:id"),
                      {"t": "2000-01-01 00:00:00+00:00", "id": ticket_id})
-        conn.execute(sa.text("UPDATE visitors SET updated_at=:t"), {"t": "2000-01-01 00:00:00+00:00"})
+        conn.execute(sa.text("UPDATE visitors SET updated_at=:t"),
+                     {"t": "2000-01-01 00:00:00+00:00"})
     engine.dispose()
     assert _count(fresh, "follow_codes") == 1 and _count(fresh, "mail_outbox") == 1
     fresh.flask("visitors", "purge", "--days", "30")

@@ -52,7 +52,8 @@ def test_a_restart_shows_exactly_the_same_state(fresh, sig):
         made = [new_ticket(kiosk, f"v{i}@example.org", f"Visitor Nº{i} ✓")[0] for i in range(6)]
         for name, t in (("ada", made[1]), ("bob", made[3]), ("cy", made[4])):
             assert consoles[name].answer(f"accept {t['id']}") == f"success claimed {t['id']}"
-        assert consoles["cy"].answer(f"complete {made[4]['id']}") == f"success complete {made[4]['id']}"
+        assert (consoles["cy"].answer(f"complete {made[4]['id']}")
+                == f"success complete {made[4]['id']}")
         assert consoles["dee"].answer("unpick") == "success unpick"
         for console in consoles.values():
             console.sync()

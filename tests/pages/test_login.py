@@ -35,7 +35,8 @@ def expire_sessions(server: LiveServer) -> None:
 
 def assert_commands_come_from_nobody(staff, ticket_id: int) -> None:
     assert staff.answer(f"accept {ticket_id}") == TOKEN_INVALID
-    assert staff.answer(f"complete {ticket_id}") == "error complete you are not assigned to any table"
+    assert (staff.answer(f"complete {ticket_id}")
+            == "error complete you are not assigned to any table")
     assert staff.answer(f"cancel {ticket_id}") == "error cancel you are not assigned to any table"
     assert staff.answer("unpick") == "error unpick you do not have a table assigned"
     assert staff.answer("pick 9") == PICK_TOKEN_INVALID

@@ -169,7 +169,8 @@ def test_pick_with_bad_tables(seated, table):
                                    f"pick 3 {'t' * 4000}", "pick 3 ' OR '1'='1"])
 def test_pick_with_bad_tokens(route, fresh, frame):
     staff = route("/ws/staff")
-    assert staff.answer(frame) == "error pick the provided token does not belong to any staff member"
+    assert (staff.answer(frame)
+            == "error pick the provided token does not belong to any staff member")
     token = fresh.add_staff("ada")
     assert staff.answer(f"pick 3 {token}") == "success pick 3"
 

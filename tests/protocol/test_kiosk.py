@@ -72,7 +72,8 @@ def test_each_visit_gets_its_own_ticket(kiosk):
         ("new ada@example.org " + "x" * 101, "name is longer than 100 characters"),
         ("new ada@example.org Ada\tLovelace", "name contains characters that cannot be printed"),
         ("new ada@example.org Ada\x00", "name contains characters that cannot be printed"),
-        ("new ada@example.org Ada\u202eecalevol", "name contains characters that cannot be printed"),
+        ("new ada@example.org Ada\u202eecalevol",
+         "name contains characters that cannot be printed"),
     ],
 )
 def test_new_with_invalid_input_is_refused_and_the_kiosk_keeps_working(kiosk, frame, reason):

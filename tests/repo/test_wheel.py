@@ -71,7 +71,8 @@ def test_the_wheel_holds_and_imports_every_module(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         in_wheel = {
             name[:-3].replace("/", ".").removesuffix(".__init__")
-            for name in archive.namelist() if name.startswith("tablequeue/") and name.endswith(".py")
+            for name in archive.namelist()
+            if name.startswith("tablequeue/") and name.endswith(".py")
         }
     expected = _modules_in_checkout()
     assert in_wheel == expected, f"missing from the wheel: {sorted(expected - in_wheel)}"

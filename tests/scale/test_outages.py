@@ -70,7 +70,8 @@ def test_redis_restart_during_traffic_loses_nothing(redis_and_server, opened) ->
     during = [_new(kiosk, n) for n in range(3, 6)]  # the queue keeps working without Redis
     assert _answer(staff[1], f"accept {first[1]}") == f"success claimed {first[1]}"
     assert _answer(staff[0], f"complete {first[0]}") == f"success complete {first[0]}"
-    assert _answer(staff[1], f"accept {during[0]}") == "error accept you are already serving a ticket"
+    assert (_answer(staff[1], f"accept {during[0]}")
+            == "error accept you are already serving a ticket")
     assert _answer(staff[2], "unpick") == "success unpick"
     assert _answer(staff[2], f"pick 7 {tokens[2]}") == "success pick 7"
     assert _answer(staff[2], f"accept {during[1]}") == f"success claimed {during[1]}"

@@ -1,5 +1,6 @@
 """Login throttles that count before they check, and that lock out the guesser rather
-than the account's owner (issue 17, findings 2 and 5; the rules: tablequeue/pages/login_guard.py)."""
+than the account's owner (issue 17, findings 2 and 5; the rules:
+tablequeue/pages/login_guard.py)."""
 
 from __future__ import annotations
 

@@ -35,7 +35,8 @@ def _ticket(reply: str) -> dict[str, object]:
     return json.loads(reply.removeprefix("success new "))
 
 
-def test_no_email_reaches_a_display_or_unbound_console_over_a_day(fresh: LiveServer, connect) -> None:
+def test_no_email_reaches_a_display_or_unbound_console_over_a_day(fresh: LiveServer,
+                                                                  connect) -> None:
     rng = random.Random(7)
     tokens = {name: fresh.add_staff(name) for name in ("ada", "bob", "cy")}
     observers = {"display": connect("/ws/display"), "unbound": connect("/ws/staff")}
@@ -65,7 +66,8 @@ def test_no_email_reaches_a_display_or_unbound_console_over_a_day(fresh: LiveSer
             done = _reply(console, f"{word} {served[name]}", bound_seen)
             assert done == f"success {word} {served[name]}"
             served[name] = None
-        if _reply(console, f"accept {ticket['id']}", bound_seen) == f"success claimed {ticket['id']}":
+        reply = _reply(console, f"accept {ticket['id']}", bound_seen)
+        if reply == f"success claimed {ticket['id']}":
             served[name] = int(ticket["id"])
         if hour == 20:  # a display switched on mid-day replays who is being served
             observers["late display"] = connect("/ws/display")
@@ -141,9 +143,11 @@ def test_one_visitor_can_be_erased(fresh: LiveServer, connect) -> None:
         conn.execute(sa.text("UPDATE tickets SET status = 'cancelled', ended_at = created_at, "
                              "staff_id = NULL WHERE email = 'Erase.Me@example.org'"))
     engine.dispose()
-    assert "deleted the visitor and 1 tickets" in fresh.flask("visitors", "delete", "ERASE.ME@example.org")
+    assert "deleted the visitor and 1 tickets" in fresh.flask("visitors", "delete",
+                                                              "ERASE.ME@example.org")
     assert kiosk.ask("query erase.me@example.org") == "error query visitor email does not exist"
-    assert _count(fresh, "SELECT COUNT(*) FROM tickets WHERE LOWER(email) = 'erase.me@example.org'") == 0
+    assert _count(fresh, "SELECT COUNT(*) FROM tickets "
+                         "WHERE LOWER(email) = 'erase.me@example.org'") == 0
     assert kiosk.ask("query keep@example.org") == "success query Keep Me"
 
 

@@ -86,7 +86,8 @@ def test_a_put_back_ticket_is_claimable_at_once_raced_exactly_once(fresh, connec
         claimed_by(owner, t["id"], *racers)
         assert owner.answer(f"requeue {t['id']}") == f"success requeue {t['id']}"
         replies = at_once([r.client for r in racers], [f"accept {t['id']}"] * len(racers))
-        winners = [r for r, reply in zip(racers, replies, strict=True) if reply.startswith("success")]
+        winners = [r for r, reply in zip(racers, replies, strict=True)
+                   if reply.startswith("success")]
         assert len(winners) == 1, replies
         assert sorted(replies).count(CLAIMED) == len(racers) - 1, replies
         assert winners[0].answer(f"complete {t['id']}") == f"success complete {t['id']}"

@@ -136,9 +136,9 @@ def test_requeue_and_complete_of_one_ticket_race_exactly_one_wins(fresh, connect
 
 
 def test_a_relay_resync_clears_a_put_back_ticket_like_the_live_cancel() -> None:
-    """After a relay gap a worker's displays are brought up to date (tablequeue.live.relay.resync): a
-    ticket put back meanwhile leaves its table with `cancel T`, as it did live, and the
-    table stays open (it was never left)."""
+    """After a relay gap a worker's displays are brought up to date
+    (tablequeue.live.relay.resync): a ticket put back meanwhile leaves its table with
+    `cancel T`, as it did live, and the table stays open (it was never left)."""
     from datetime import datetime
 
     from tablequeue.live.relay.resync import Picture, Truth, display_messages

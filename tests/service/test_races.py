@@ -44,7 +44,8 @@ def test_twenty_staff_accept_the_same_ticket_exactly_one_wins(fresh, connect, de
         winner = desks[won[0]]
         # Every console heard of the one claim, naming the one winner.
         for client in clients:
-            assert ticket(claims[id(client)].removeprefix("claimed ")) == {**t, "staff": winner.name}
+            assert (ticket(claims[id(client)].removeprefix("claimed "))
+                    == {**t, "staff": winner.name})
         assert winner.answer(f"complete {t['id']}") == f"success complete {t['id']}"
         winners.append(winner.name)
 
@@ -214,7 +215,8 @@ def test_a_live_display_ends_where_a_new_one_starts(fresh, connect):
         for step in range(12):
             table = (i + step) % 8 if step % 3 else 10 + i
             reply = consoles[i].answer(f"pick {table} {tokens[i]}")
-            assert reply in (f"success pick {table}", "error pick the chosen table is not available")
+            assert reply in (f"success pick {table}",
+                             "error pick the chosen table is not available")
             if step % 4 == 3:
                 assert consoles[i].answer("unpick") == "success unpick"
 
