@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import websocket
 
-from tests.kit.live import Client
+from tests.kit.client import Client
 from tests.kit.scale import Screen
 
 REPLY_WAIT = 30.0  # a command unanswered this long, on an open connection, has no reply

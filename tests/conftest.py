@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from tests.kit.live import Client, Desk, LiveServer
+from tests.kit.client import Client, Desk
+from tests.kit.live import LiveServer
 from tests.kit.mail_server import MailServer
 
 

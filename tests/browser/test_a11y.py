@@ -23,7 +23,8 @@ from tests.kit.browser import (
     pick_table,
     set_tables,
 )
-from tests.kit.live import Desk, LiveServer, kiosk_sign_in
+from tests.kit.client import Desk
+from tests.kit.live import LiveServer, kiosk_sign_in
 
 
 def test_home_and_login(server: LiveServer, open_page: OpenPage) -> None:

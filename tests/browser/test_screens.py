@@ -19,7 +19,8 @@ from tests.kit.browser import (
     connected,
     set_tables,
 )
-from tests.kit.live import Desk, LiveServer, kiosk_sign_in
+from tests.kit.client import Desk
+from tests.kit.live import LiveServer, kiosk_sign_in
 
 IDLE = "Welcome! Sign in at the kiosk by the door."
 # "At once": well under the 12 s a call stays highlighted by itself.

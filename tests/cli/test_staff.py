@@ -7,9 +7,10 @@ import json
 
 import pytest
 
+from tests.kit.client import new_ticket
+from tests.kit.client import ticket as ticket_of
 from tests.kit.http_client import WebClient
-from tests.kit.live import LiveServer, new_ticket
-from tests.kit.live import ticket as ticket_of
+from tests.kit.live import LiveServer
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from tests.kit.live import Client, LiveServer
+from tests.kit.client import Client
+from tests.kit.live import LiveServer
 
 BARRIER_TIMEOUT = 60  # seconds; only reached if a thread is stuck, never by a slow machine
 CLAIMED = "error accept this ticket is now claimed"

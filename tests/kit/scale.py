@@ -19,7 +19,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.kit.live import Client, LiveServer, free_port
+from tests.kit.client import Client
+from tests.kit.live import LiveServer, free_port
 
 
 @dataclass

@@ -6,8 +6,9 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 
+from tests.kit.client import Desk
 from tests.kit.frames import handshake, read_exactly
-from tests.kit.live import Desk, LiveServer
+from tests.kit.live import LiveServer
 
 SERVER_ENV = {"WS_DEFLATE": "on"}
 

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from tests.kit.client import EPOCH, Client, Desk, new_ticket, silent, ticket
 from tests.kit.follow import code_of, follow, next_state, sign_in_with_link, state
-from tests.kit.live import EPOCH, Client, Desk, LiveServer, new_ticket, silent, ticket
+from tests.kit.live import LiveServer
 
 
 def _main(body: str) -> str:

@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.kit.live import Client, LiveServer
+from tests.kit.client import Client
+from tests.kit.live import LiveServer
 
 SERVER_ENV = {"LOG_FORMAT": "json"}
 EMAIL, NAME = "zebediah.secret@example.org", "Zebediah Quuxington"

@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from tests.kit.client import Client, Desk, new_ticket
 from tests.kit.follow import sign_in_with_link
-from tests.kit.live import Client, Desk, LiveServer, free_port, new_ticket
+from tests.kit.live import LiveServer, free_port
 from tests.kit.mail_server import MailServer, html_of, mail_env, text_of
 
 SMTP_PORT = free_port()  # the `smtp` fixture (tests/conftest.py) listens there

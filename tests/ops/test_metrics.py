@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit.live import Client, LiveServer
+from tests.kit.client import Client
+from tests.kit.live import LiveServer
 
 TOKEN = "metrics-token-for-tests-0123456789"
 SERVER_ENV = {"METRICS_TOKEN": TOKEN}

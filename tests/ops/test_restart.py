@@ -8,7 +8,8 @@ import signal
 
 import pytest
 
-from tests.kit.live import Client, LiveServer, new_ticket
+from tests.kit.client import Client, new_ticket
+from tests.kit.live import LiveServer
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}

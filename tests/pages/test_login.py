@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from tests.kit.client import new_ticket, ticket
 from tests.kit.http_client import WebClient
-from tests.kit.live import LiveServer, new_ticket, ticket
+from tests.kit.live import LiveServer
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from tests.kit.live import Client, LiveServer, new_ticket, ticket
+from tests.kit.client import Client, new_ticket, ticket
+from tests.kit.live import LiveServer
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.kit.live import EPOCH, new_ticket, ticket
+from tests.kit.client import EPOCH, new_ticket, ticket
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}

@@ -8,7 +8,8 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from tests.kit.live import EPOCH, LiveServer, new_ticket, ticket
+from tests.kit.client import EPOCH, new_ticket, ticket
+from tests.kit.live import LiveServer
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}

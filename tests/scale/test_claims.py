@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from tests.kit.live import Client
+from tests.kit.client import Client
 from tests.kit.races import CLAIMED, FINISHED, UNDER_LOCK, write_locked
 from tests.kit.scale import console, staff_tokens
 

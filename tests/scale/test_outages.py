@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.kit.live import Client, LiveServer
+from tests.kit.client import Client
+from tests.kit.live import LiveServer
 from tests.kit.scale import PostgresProxy, Screen, converge, staff_tokens
 
 UNAVAILABLE = "the queue is temporarily unavailable, try again"

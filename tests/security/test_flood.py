@@ -14,7 +14,8 @@ from functools import partial
 import pytest
 import websocket
 
-from tests.kit.live import Client, LiveServer
+from tests.kit.client import Client
+from tests.kit.live import LiveServer
 
 # A masked (all-zero key, which RFC 6455 allows) one-byte text frame "x", many times over:
 # a client can send these far faster than a server can answer them.

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.kit.client import Client
 from tests.kit.http_client import WebClient
-from tests.kit.live import Client, LiveServer
+from tests.kit.live import LiveServer
 
 # Each of these is another site to a browser (or was a 500): `next` must fall back to our own.
 FOREIGN = [

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.kit.live import Client
+from tests.kit.client import Client
 
 LIMIT = 100
 SERVER_ENV = {"WS_MESSAGE_RATE": f"{LIMIT}/600"}

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from tests.kit.client import Client
 from tests.kit.http_client import WebClient
-from tests.kit.live import Client, LiveServer
+from tests.kit.live import LiveServer
 
 
 def _watch(observers: dict[str, Client], seen: dict[str, list[str]], quiet: float = 0.02) -> None:

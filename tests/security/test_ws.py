@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 import websocket
 
+from tests.kit.client import Client
 from tests.kit.frames import close_frame_code
 from tests.kit.http_client import WebClient
-from tests.kit.live import Client, LiveServer
+from tests.kit.live import LiveServer
 
 ROUTES = ["/ws/staff", "/ws/kiosk", "/ws/display"]
 INVALID = "error accept your session token was found to be invalid. please relogin"

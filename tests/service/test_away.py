@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from tests.kit.live import LiveServer, new_ticket, rows
+from tests.kit.client import new_ticket
+from tests.kit.database import rows
+from tests.kit.live import LiveServer
 
 SERVER_ENV = {"RATE_LIMITS": "off"}
 

@@ -10,7 +10,8 @@ once, in the documented order of checks."""
 
 from __future__ import annotations
 
-from tests.kit.live import new_ticket, rows
+from tests.kit.client import new_ticket
+from tests.kit.database import rows
 from tests.kit.races import CLAIMED, FINISHED, UNDER_LOCK, at_once, write_locked
 
 SERVER_ENV = {"RATE_LIMITS": "off"}

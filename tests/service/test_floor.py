@@ -11,7 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.kit.artifacts import record
-from tests.kit.live import LiveServer, new_ticket, rows
+from tests.kit.client import new_ticket
+from tests.kit.database import rows
+from tests.kit.live import LiveServer
 
 SERVER_ENV = {"RATE_LIMITS": "off"}
 BOUND = 3.0  # seconds from the command's exit to the screen, as the issue requires

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from tests.kit.live import new_ticket, rows, ticket
+from tests.kit.client import new_ticket, ticket
+from tests.kit.database import rows
 from tests.kit.races import at_once
 
 SERVER_ENV = {"RATE_LIMITS": "off"}

@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.kit.live import Client, new_ticket, rows, ticket
+from tests.kit.client import Client, new_ticket, ticket
+from tests.kit.database import rows
 from tests.kit.races import BARRIER_TIMEOUT, at_once
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
