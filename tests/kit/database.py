@@ -40,6 +40,21 @@ def rows(server: LiveServer, sql: str, **params: object) -> list[tuple]:
     return result
 
 
+def status_of(server: LiveServer, ticket_id: int) -> tuple[str, str | None, object]:
+    """(status, staff username, ended_at) straight from the database."""
+    engine = server.engine()
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT t.status, s.username, t.ended_at FROM tickets t "
+                "LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id = :id"
+            ),
+            {"id": ticket_id},
+        ).one()
+    engine.dispose()
+    return row[0], row[1], row[2]
+
+
 def seed_waiting(server: LiveServer, count: int) -> None:
     """`count` waiting tickets, written in two statements rather than `count` kiosk visits."""
     from tablequeue.extensions import db

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from tests.kit.client import new_ticket
 from tests.kit.database import rows
-from tests.kit.races import CLAIMED, FINISHED, UNDER_LOCK, at_once, write_locked
+from tests.kit.races import CLAIMED, UNDER_LOCK, at_once, write_locked
+from tests.kit.refusals import FINISHED
 
 SERVER_ENV = {"RATE_LIMITS": "off"}
 
