@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.launch import Seed, Server
-from bench.load import Plan, Records, worker
+from bench.load import worker
+from bench.load_share import Plan, Records
 
 
 @dataclass
