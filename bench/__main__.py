@@ -89,7 +89,9 @@ def main(argv: list[str]) -> None:
 def dispatch(args: argparse.Namespace, load: Load, seeded: object) -> None:
     from bench import modes
 
-    say = lambda text: print(text, flush=True)  # noqa: E731
+    def say(text: str) -> None:
+        print(text, flush=True)
+
     env = {"WS_DEFLATE": "on"} if args.ws_deflate else {}
     if args.workers > 1:
         env.update(workers_env(args.workers))

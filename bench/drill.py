@@ -17,75 +17,22 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import psycopg
-import psutil
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from bench.drill_clients import Actor, Display, Kiosk, Staff, Tally, Unbound
-from bench.launch import ROOT, _fresh_postgres, _with_database, drop_seed, free_port, seed
+from bench.drill_hosts import Host
+from bench.launch import _fresh_postgres, _with_database, drop_database, drop_seed, seed
 from tests.kit.scale import PostgresProxy, PrivateRedis, truth
 
 STAFF_PER_HOST, DISPLAYS_PER_HOST, UNBOUND_PER_HOST = 4, 3, 1
-
-
-class Host:
-    """One gunicorn arbiter with two workers, restartable on the same port."""
-
-    def __init__(self, name: str, workdir: Path, env: dict[str, str]) -> None:
-        self.name, self.port = name, free_port()
-        self.env = {**os.environ, **env, "BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": "2"}
-        self.log = workdir / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "wsgi:app", "-c", "gunicorn.conf.py"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        deadline = time.monotonic() + 60
-        while len(self.workers()) < 2 or not _answers(self.port):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} did not start; see {self.log}")
-            time.sleep(0.1)
-
-    def workers(self) -> list[psutil.Process]:
-        try:
-            return psutil.Process(self.process.pid).children() if self.process else []
-        except psutil.NoSuchProcess:
-            return []
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)  # type: ignore[union-attr]
-        self.process.wait()  # type: ignore[union-attr]
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-def _answers(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            return s.recv(16).startswith(b"HTTP/1.1")
-    except OSError:
-        return False
 
 
 class Drill:
@@ -98,8 +45,8 @@ class Drill:
         self.redis.start()
         proxied = self.database.replace("@127.0.0.1:5432/", f"@127.0.0.1:{self.proxy.port}/")
         env = {"DATABASE_URL": proxied, "REDIS_URL": self.redis.url, "RATE_LIMITS": "off",
-               "SECRET_KEY": "drill-" + os.urandom(16).hex(), "TABLE_COUNT": "20", "LOG_LEVEL": "warning",
-               "REDIS_CHANNEL": "tq-drill"}
+               "SECRET_KEY": "drill-" + os.urandom(16).hex(), "TABLE_COUNT": "20",
+               "LOG_LEVEL": "warning", "REDIS_CHANNEL": "tq-drill"}
         self.hosts = [Host("host-a", workdir, env), Host("host-b", workdir, env)]
         for host in self.hosts:
             host.start()
@@ -158,7 +105,8 @@ class Drill:
             if screen is None:
                 differs = "not connected"
             elif isinstance(actor, Staff):
-                differs = (frozenset(screen.waiting) ^ now.waiting) or (not actor.bound and "unbound")
+                differs = ((frozenset(screen.waiting) ^ now.waiting)
+                           or (not actor.bound and "unbound"))
             elif isinstance(actor, Unbound):
                 differs = screen.taken != now.taken and f"{screen.taken} != {now.taken}"
             else:
@@ -286,8 +234,7 @@ def main() -> None:
                 host.stop()
             d.redis.stop()
             d.proxy.close()
-            from bench.launch import _admin
-            _admin(d.database, f'DROP DATABASE IF EXISTS "{d.database.rsplit("/", 1)[1]}" WITH (FORCE)')
+            drop_database(d.database)
             drop_seed(d.seeded)
     print(f"\n{tickets} tickets acknowledged, {claims} claimed, "
           f"{2 * STAFF_PER_HOST} staff, {2 * DISPLAYS_PER_HOST} displays, "

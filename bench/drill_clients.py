@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import websocket
 
-from tests.kit.live import Client
+from tests.kit.client import Client
 from tests.kit.scale import Screen
 
 REPLY_WAIT = 30.0  # a command unanswered this long, on an open connection, has no reply
@@ -29,7 +29,8 @@ class Tally:
     two_replies: Counter = field(default_factory=Counter)
     cut: Counter = field(default_factory=Counter)  # commands whose connection dropped first
     claims: Counter = field(default_factory=Counter)  # ticket id -> `success claimed` seen
-    acknowledged: dict[int, tuple[str, str, str]] = field(default_factory=dict)  # id -> email, name, phase
+    # ticket id -> email, name, phase
+    acknowledged: dict[int, tuple[str, str, str]] = field(default_factory=dict)
     arrivals: dict[int, dict[int, float]] = field(default_factory=dict)  # ticket -> actor -> when
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -204,13 +205,15 @@ class Kiosk(Actor):
             return
         self.next_new = time.monotonic() + self.every
         self.count += 1
-        self.send(f"new k{self.number}-{self.count}@drill.example Visitor {self.number} {self.count}")
+        self.send(f"new k{self.number}-{self.count}@drill.example "
+                  f"Visitor {self.number} {self.count}")
 
     def replied(self, message: str) -> None:
         if not message.startswith("success new "):
             return
         ticket = json.loads(message.removeprefix("success new "))
         with self.tally.lock:
-            self.tally.acknowledged[ticket["id"]] = (ticket["email"], ticket["name"], self.tally.phase)
+            self.tally.acknowledged[ticket["id"]] = (ticket["email"], ticket["name"],
+                                                     self.tally.phase)
         if ticket["name"].startswith("Probe"):
             self.probe_ids.append((ticket["id"], time.monotonic()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
@@ -63,7 +63,7 @@ def on_new(peer: Peer, rest: str) -> None:
     email, _, name = rest.partition(" ")
     ticket = {
         "id": next(ids), "email": email, "name": name, "staff": "",
-        "start": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "end": EPOCH,
+        "start": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "end": EPOCH,
     }
     tickets[ticket["id"]] = ticket  # type: ignore[index]
     body = ticket_json(ticket)

@@ -55,6 +55,11 @@ def _admin(url: str, sql: str) -> None:
         conn.execute(sql)  # type: ignore[arg-type]
 
 
+def drop_database(url: str) -> None:
+    """Drop `url`'s scratch database, closing whatever connections are still on it."""
+    _admin(url, f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 def _with_database(url: str, name: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + name
 
@@ -134,7 +139,7 @@ class Server:
     def base(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         target = "bench.floor:app" if self.floor else "wsgi:app"
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -189,10 +194,10 @@ class Server:
             self.process.wait()
         self.process = None
         if self.database_url:
-            _admin(self.database_url, f'DROP DATABASE IF EXISTS "{self.database_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+            drop_database(self.database_url)
             self.database_url = None
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:

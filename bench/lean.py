@@ -16,7 +16,7 @@ import os
 import socket
 import time
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 now = time.monotonic
 OFFER = "permessage-deflate; client_max_window_bits"

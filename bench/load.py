@@ -10,62 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from array import array
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from multiprocessing.connection import Connection as Pipe
-from typing import Callable, Union
 
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.launch import raise_fd_limit
 from bench.lean import LeanClient, open_lean
+from bench.load_share import Plan, Records
 
 now = time.monotonic
-Handler = Callable[[bytes, float], Union[str, None]]
-
-
-@dataclass
-class Plan:
-    """One client process's share of the load."""
-
-    base: str
-    staff: list[tuple[int, str]]  # (table, token): staff sT sits at table T
-    staff_total: int
-    displays: list[int]  # display numbers, unique across processes
-    kiosks: list[int]
-    kiosk_total: int
-    rate: float  # tickets per second, all kiosks together
-    duration: float
-    tag: str
-    deflate: bool = False
-    lean: bool = True
-    stalled: int = 0  # extra displays that stop reading after the handshake
-    quiet: float = 1.0
-    drain_max: float = 20.0
-    race: bool = False  # every staff connection accepts every `new` (see race_handler)
-
-
-@dataclass
-class Records:
-    sent: dict[str, float] = field(default_factory=dict)  # ticket name -> kiosk `new` sent
-    created: list[str] = field(default_factory=list)  # names answered `success new`
-    replied: list[float] = field(default_factory=list)  # when each `success new` arrived
-    staff_new: list[tuple[int, str, float]] = field(default_factory=list)
-    claimed_at: dict[int, float] = field(default_factory=dict)  # `success claimed` received
-    display_who: array = field(default_factory=lambda: array("i"))
-    display_ids: array = field(default_factory=lambda: array("i"))
-    display_at: array = field(default_factory=lambda: array("d"))
-    frames: dict[str, int] = field(default_factory=dict)  # broadcast frames by role and word
-    errors: list[str] = field(default_factory=list)
-    lost_races: int = 0  # `error accept ...` replies a race is expected to produce
-    last_frame: float = 0.0
-    lag: float = 0.0  # worst lateness of a kiosk against its schedule
-    cpu: float = 0.0
-    wall: float = 0.0
-
-    def count(self, key: str) -> None:
-        self.frames[key] = self.frames.get(key, 0) + 1
+Handler = Callable[[bytes, float], str | None]
 
 
 def ticket_name(plan: Plan, kiosk: int, seq: int) -> str:
@@ -277,7 +233,7 @@ async def run(pipe: Pipe, plan: Plan) -> Records:
     start = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
     cpu0, wall0 = time.process_time(), now()
     await asyncio.gather(*(kiosk_sender(peer, k, plan, start, rec)
-                           for peer, k in zip(kiosks, plan.kiosks)))
+                           for peer, k in zip(kiosks, plan.kiosks, strict=True)))
     end = start + plan.duration
     while now() < end + plan.drain_max:
         await asyncio.sleep(0.1)

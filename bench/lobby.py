@@ -188,7 +188,8 @@ def main() -> None:
     for name, value in micro(args.calls).items():
         print(f"micro  {name:22} {value:10.3f}")
 
-    from tests.kit.live import LiveServer, seed_waiting
+    from tests.kit.database import seed_waiting
+    from tests.kit.live import LiveServer
 
     with tempfile.TemporaryDirectory() as workdir:
         server = LiveServer(Path(workdir), {"RATE_LIMITS": "off", "LOG_LEVEL": "warning"}).start()

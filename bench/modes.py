@@ -4,9 +4,9 @@ and sweep the number of displays (with a plot)."""
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 from bench.launch import Seed
 from bench.run import Load, Result, measure

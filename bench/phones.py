@@ -22,12 +22,13 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 
 from bench.launch import Seed, Server, drop_seed, raise_fd_limit, seed
-from bench.lean import open_lean
+from bench.lean import LeanClient, open_lean
 from bench.run import Load, drive, summarize
 
 now = time.monotonic
@@ -59,7 +60,8 @@ def prepare(seeded: Seed, front: int, tickets: int) -> tuple[list[int], list[tup
     with db:
         db.execute("INSERT INTO visitors (email, name, updated_at, wants_email) "
                    "VALUES ('phones@bench.example', 'Phone', '2026-01-01 00:00:00+00:00', 0)")
-        visitor = db.execute("SELECT id FROM visitors WHERE email='phones@bench.example'").fetchone()[0]
+        visitor = db.execute(
+            "SELECT id FROM visitors WHERE email='phones@bench.example'").fetchone()[0]
         ids = []
         for _ in range(front + tickets):
             cur = db.execute(
@@ -84,7 +86,7 @@ async def _phones(pipe: Pipe, plan: PhonePlan) -> PhoneRecords:
     first: dict[int, asyncio.Future[None]] = {}
     loop = asyncio.get_running_loop()
 
-    def handler(phone: int):  # noqa: ANN202
+    def handler(phone: int) -> Callable[[bytes, float], None]:
         def on_text(payload: bytes, t: float) -> None:
             if payload.startswith(b"state "):
                 fut = first.get(phone)
@@ -101,7 +103,7 @@ async def _phones(pipe: Pipe, plan: PhonePlan) -> PhoneRecords:
     gate = asyncio.Semaphore(64)
     t0 = now()
 
-    async def open_phone(phone: int, code: str):  # noqa: ANN202
+    async def open_phone(phone: int, code: str) -> LeanClient:
         first[phone] = loop.create_future()
         async with gate:
             client = await open_lean(plan.base, "/ws/visitor", False, handler(phone))
@@ -176,7 +178,8 @@ def run(phones: int, per_ticket: int, load: Load, claims: int) -> dict[str, obje
         plan_codes = [(p, p // per_ticket, codes[p // per_ticket][1]) for p in range(phones)]
         try:
             (Path(tmp) / "run").mkdir()
-            with Server(Path(tmp) / "run", floor=False, seed=seeded, tables=load.staff + 1) as server:
+            with Server(Path(tmp) / "run", floor=False, seed=seeded,
+                        tables=load.staff + 1) as server:
                 plan = PhonePlan(server.base, plan_codes, front, load.staff,
                                  seeded.tokens[load.staff], claims)
                 ctx = multiprocessing.get_context("spawn")
@@ -230,7 +233,8 @@ def run_without_phones(load: Load, claims: int) -> dict[str, object]:
         prepare(seeded, claims + 2, 0)
         try:
             (Path(tmp) / "run").mkdir()
-            with Server(Path(tmp) / "run", floor=False, seed=seeded, tables=load.staff + 1) as server:
+            with Server(Path(tmp) / "run", floor=False, seed=seeded,
+                        tables=load.staff + 1) as server:
                 records, cpu, wall = drive(server, seeded.tokens[: load.staff], load)
                 rss = server.worker().memory_info().rss
             result = summarize("app", load, records, cpu, wall)

@@ -108,8 +108,8 @@ def profile(floor: bool, seed: Seed, load: Load, out: Path) -> Profile:
     def attach(server: Server) -> None:
         spy.append(subprocess.Popen(
             [_py_spy(), "record", "--pid", str(server.worker().pid), "--rate", "250",
-             "--duration", str(int(load.duration)), "--format", "raw", "--nonblocking", "--idle", "--nolineno",
-             "--output", str(out)],
+             "--duration", str(int(load.duration)), "--format", "raw", "--nonblocking", "--idle",
+             "--nolineno", "--output", str(out)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ))
 

@@ -57,10 +57,11 @@ def report(seed: Seed, load: Load, say: modes.Say, quick: bool = False) -> None:
     say("== compare")
     cmp = modes.compare(seed, load, say, repeat=repeat, rates=rates)
     out += [f"### --compare: {load.staff} staff, {load.displays} displays, {load.kiosks} kiosks, "
-            f"{load.rate:g} tickets/s, {load.duration:g} s per run, {repeat} runs each (alternating)",
+            f"{load.rate:g} tickets/s, {load.duration:g} s per run, "
+            f"{repeat} runs each (alternating)",
             "", "Latencies in ms, client side.", "",
-            *_table([_row(r, f"{r.target} #{i // 2 + 1}") for i, r in
-                     enumerate(x for pair in zip(cmp.app, cmp.floor) for x in pair)]), ""]
+            *_table([_row(r, f"{r.target} #{i // 2 + 1}") for i, r in enumerate(
+                x for pair in zip(cmp.app, cmp.floor, strict=True) for x in pair)]), ""]
     out += ["Medians and ratios (app / floor; a latency ratio below 1 and a rate ratio above 1 "
             "mean the app is faster):", ""]
     for key in ("new_p50", "new_p99", "claimed_p50", "claimed_p99", "deliveries_per_s",
@@ -97,7 +98,7 @@ def report(seed: Seed, load: Load, say: modes.Say, quick: bool = False) -> None:
     modes.plot(sweep, displays, PLOT)
     out += ["### Sweep over displays (20 tickets/s)", "", "![sweep](fanout-sweep.png)", "",
             *_table([_row(runs[0], f"{t} D={d}") for t in ("app", "floor")
-                     for d, runs in zip(displays, sweep[t])]), ""]
+                     for d, runs in zip(displays, sweep[t], strict=True)]), ""]
     say("== idle")
     idles = [idle(floor, seed, n) for n in idle_counts for floor in (False, True)]
     for i in idles:

@@ -75,7 +75,8 @@ def measure(url: str, count: int, repeat: int, csv: bool = True) -> dict[str, ob
             size = _consume(client, path)
             runs.append((time.perf_counter() - began) * 1000)
         result[label] = (round(statistics.median(runs)), round(min(runs)), size)
-    for label in ("CSV, 30 days", "CSV, 365 days") if csv else ():  # memory while streaming, not timed
+    # Memory while streaming, not timed.
+    for label in ("CSV, 30 days", "CSV, 365 days") if csv else ():
         tracemalloc.start()
         _consume(client, paths[label])
         result[f"{label} peak"] = tracemalloc.get_traced_memory()[1]

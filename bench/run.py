@@ -8,12 +8,14 @@ import multiprocessing
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.launch import Seed, Server
-from bench.load import Plan, Records, worker
+from bench.load import worker
+from bench.load_share import Plan, Records
 
 
 @dataclass
@@ -66,7 +68,8 @@ class Result:
             f"claimed p50/p99={self.claimed_p50:6.2f}/{self.claimed_p99:7.2f} ms  "
             f"reply p50/p99={self.reply_p50:.1f}/{self.reply_p99:.1f}  "
             f"deliveries/s={self.deliveries_per_s:8.0f}  lost={self.lost_new}+{self.lost_claimed} "
-            f"errors={self.errors}{f' losers={self.lost_races}' if self.load.get('race') else ''}  cpu server={self.server_cpu:.0%} "
+            f"errors={self.errors}{f' losers={self.lost_races}' if self.load.get('race') else ''}"
+            f"  cpu server={self.server_cpu:.0%} "
             f"({self.cpu_ms_per_ticket:.2f} ms/ticket) client={self.client_cpu:.0%}"
         )
 
@@ -115,7 +118,7 @@ def drive(server: Server, tokens: list[str], load: Load,
         pipes.append(ours)
         procs.append(proc)
     try:
-        for pipe, proc in zip(pipes, procs):
+        for pipe, proc in zip(pipes, procs, strict=True):
             answer = _receive(pipe, proc, 120)
             if answer != "ready":
                 raise RuntimeError(f"client process failed: {answer}")
@@ -126,7 +129,7 @@ def drive(server: Server, tokens: list[str], load: Load,
         if on_go:
             on_go()
         records = []
-        for pipe, proc in zip(pipes, procs):
+        for pipe, proc in zip(pipes, procs, strict=True):
             status, value = _receive(pipe, proc, load.duration + 120)
             if status != "ok":
                 raise RuntimeError(f"client process failed: {value}")
@@ -162,14 +165,14 @@ def summarize(target: str, load: Load, records: list[Records], cpu: float, wall:
                     new_lat.append(t - sent[name])
     claimed_lat, seen_claimed = [], set()
     for r in records:
-        for who, ticket, t in zip(r.display_who, r.display_ids, r.display_at):
+        for who, ticket, t in zip(r.display_who, r.display_ids, r.display_at, strict=True):
             if ticket in claimed_at and (who, ticket) not in seen_claimed:
                 seen_claimed.add((who, ticket))
                 if claimed_at[ticket] >= measured:
                     claimed_lat.append(t - claimed_at[ticket])
     frames = sum(sum(r.frames.values()) for r in records)
-    reply_lat = [t - sent[name] for r in records for name, t in zip(r.created, r.replied)
-                 if sent[name] >= measured]
+    reply_lat = [t - sent[name] for r in records
+                 for name, t in zip(r.created, r.replied, strict=True) if sent[name] >= measured]
     last = max((r.last_frame for r in records), default=first)
     errors = [e for r in records for e in r.errors]
     return Result(

@@ -9,13 +9,14 @@ PostgreSQL and Redis). What tests call is in tests/kit/."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from tests.kit.live import Client, Desk, LiveServer
+from tests.kit.client import Client, Desk
+from tests.kit.live import LiveServer
 from tests.kit.mail_server import MailServer
 
 

@@ -4,7 +4,7 @@ server. Helpers the tests call are in tests/kit/browser.py."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright

@@ -7,15 +7,24 @@ under prefers-reduced-motion."""
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.kit.browser import (
-    KIOSK_PORTRAIT, LAPTOP, TV, OpenPage, add_staff, audit, connected, log_in, pick_table,
+    KIOSK_PORTRAIT,
+    LAPTOP,
+    TV,
+    OpenPage,
+    add_staff,
+    audit,
+    connected,
+    log_in,
+    pick_table,
     set_tables,
 )
-from tests.kit.live import Desk, LiveServer, kiosk_sign_in
+from tests.kit.client import Desk
+from tests.kit.live import LiveServer, kiosk_sign_in
 
 
 def test_home_and_login(server: LiveServer, open_page: OpenPage) -> None:
@@ -101,7 +110,7 @@ def test_display_idle_busy_called_reconnecting(
     seated = [desk(f"s{n}", n) for n in (1, 2, 5)]
     tickets = [kiosk_sign_in(fresh, f"v{n}@example.org", f"Visitor{n} Long-Surname")
                for n in range(3)]
-    for staff, ticket in zip(seated, tickets):
+    for staff, ticket in zip(seated, tickets, strict=True):
         staff.drain()
         assert staff.ask(f"accept {ticket['id']}").startswith("success claimed")
     expect(display.locator("#table-5")).to_have_class(re.compile(r"\bcalled\b"))

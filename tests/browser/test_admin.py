@@ -7,8 +7,17 @@ import re
 from playwright.sync_api import expect
 
 from tests.kit.browser import (
-    LAPTOP, PASSWORD, TV, OpenPage, add_staff, admin_page, connected, log_in, pick_table,
-    screenshot, set_tables,
+    LAPTOP,
+    PASSWORD,
+    TV,
+    OpenPage,
+    add_staff,
+    admin_page,
+    connected,
+    log_in,
+    pick_table,
+    screenshot,
+    set_tables,
 )
 from tests.kit.live import LiveServer, kiosk_sign_in
 
@@ -49,7 +58,8 @@ def test_staff_accounts(fresh: LiveServer, open_page: OpenPage) -> None:
     carol_row.locator("button", has_text="Log out everywhere").click()
     expect(admin.locator("#admin-staff .notice")).to_have_text("carol is logged out everywhere.")
     carol.click("#table-grid button[data-table='0']")
-    expect(carol.locator("#table-error")).to_contain_text("token does not belong to any staff member")
+    expect(carol.locator("#table-error")).to_contain_text(
+        "token does not belong to any staff member")
 
     admin.locator("tr[data-staff='carol'] input[name=password]").fill("carol-pass-2")
     admin.locator("tr[data-staff='carol'] button", has_text="Set").click()
@@ -62,7 +72,8 @@ def test_staff_accounts(fresh: LiveServer, open_page: OpenPage) -> None:
     carol.click("button[type=submit]")
     expect(carol.locator(".flash")).to_contain_text("do not match an active staff account")
     admin.locator("tr[data-staff='boss'] button", has_text="Deactivate").click()
-    expect(admin.locator("#admin-staff .error")).to_have_text("You cannot deactivate your own account.")
+    expect(admin.locator("#admin-staff .error")).to_have_text(
+        "You cannot deactivate your own account.")
     screenshot(admin, "admin-1366x768")
 
 

@@ -5,7 +5,7 @@ floor (docs/pages.md, "Display")."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -30,7 +30,7 @@ def seed_busy(server: LiveServer, tables: int, *, busy_every: int = 1, open_ever
     database directly: the display learns all of it from the server's replay on connect."""
     server.reset()
     set_tables(server, tables)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     engine = server.engine()
     with engine.begin() as conn:
         for table in range(0, tables, open_every):

@@ -8,8 +8,18 @@ import re
 from playwright.sync_api import expect
 
 from tests.kit.browser import (
-    KIOSK_PORTRAIT, LAPTOP, TV, OpenPage, add_staff, admin_page, audit, connected, log_in,
-    pick_table, screenshot, set_tables,
+    KIOSK_PORTRAIT,
+    LAPTOP,
+    TV,
+    OpenPage,
+    add_staff,
+    admin_page,
+    audit,
+    connected,
+    log_in,
+    pick_table,
+    screenshot,
+    set_tables,
 )
 from tests.kit.live import LiveServer, kiosk_sign_in
 

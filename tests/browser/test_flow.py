@@ -10,8 +10,19 @@ from playwright.sync_api import Page, expect
 
 from tests.kit.artifacts import record
 from tests.kit.browser import (
-    KIOSK_LANDSCAPE, KIOSK_PORTRAIT, LAPTOP, SMALL_TV, TV, OpenPage, add_staff, connected, log_in,
-    no_scroll, pick_table, screenshot, set_tables,
+    KIOSK_LANDSCAPE,
+    KIOSK_PORTRAIT,
+    LAPTOP,
+    SMALL_TV,
+    TV,
+    OpenPage,
+    add_staff,
+    connected,
+    log_in,
+    no_scroll,
+    pick_table,
+    screenshot,
+    set_tables,
 )
 from tests.kit.live import LiveServer, kiosk_sign_in
 

@@ -10,7 +10,15 @@ import shutil
 from playwright.sync_api import Page, expect
 
 from tests.kit.browser import (
-    KIOSK_PORTRAIT, LAPTOP, OpenPage, add_staff, audit, connected, log_in, pick_table, screenshot,
+    KIOSK_PORTRAIT,
+    LAPTOP,
+    OpenPage,
+    add_staff,
+    audit,
+    connected,
+    log_in,
+    pick_table,
+    screenshot,
 )
 from tests.kit.follow import sign_in_with_link
 from tests.kit.live import ROOT, LiveServer
@@ -48,7 +56,8 @@ def test_follow_call_offline_and_leave(fresh: LiveServer, open_page: OpenPage) -
     kiosk = open_page("/kiosk/", viewport=KIOSK_PORTRAIT, touch=True)
     connected(kiosk)
     path = kiosk_link(kiosk, "grace@example.org", "Grace Hopper")
-    shutil.copy(screenshot(kiosk, "kiosk-follow-link-800x1280"), SHOTS / "kiosk-follow-link-800x1280.png")
+    shutil.copy(screenshot(kiosk, "kiosk-follow-link-800x1280"),
+                SHOTS / "kiosk-follow-link-800x1280.png")
     audit(kiosk, "kiosk with its follow link")
 
     phone = open_page(path, viewport=PHONE, touch=True)

@@ -27,7 +27,8 @@ def test_kiosk_checkbox_remembers_the_choice(mailbox: MailServer, fresh: LiveSer
     expect(kiosk.locator("#kiosk-follow")).to_be_visible()
     shown = kiosk.locator("#kiosk-follow-url").inner_text()
     [signin] = [m for m in mailbox.wait_for(
-        lambda got: any(m["To"] == "hedy@example.org" for m in got)) if m["To"] == "hedy@example.org"]
+        lambda got: any(m["To"] == "hedy@example.org" for m in got))
+                if m["To"] == "hedy@example.org"]
     assert shown.split("/v/")[1] in text_of(signin)
     kiosk.click("#kiosk-done")
     expect(box).not_to_be_checked()  # the next visitor starts unticked...

@@ -4,7 +4,7 @@ screenshots for docs/pages.md."""
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
@@ -28,7 +28,7 @@ def test_a_year_of_tickets(server: LiveServer, open_page: OpenPage) -> None:
     add_staff(server, "boss", admin=True)
     first = last - timedelta(days=29)
     in_month = [t for t in tickets(COUNT, last, zone)
-                if first <= t[7].replace(tzinfo=timezone.utc).astimezone(zone).date() <= last]
+                if first <= t[7].replace(tzinfo=UTC).astimezone(zone).date() <= last]
 
     page = open_page("/admin/reports?period=30d", viewport=LAPTOP)
     page.fill("input[name=username]", "boss")

@@ -10,7 +10,15 @@ from playwright.sync_api import Page, expect
 
 from tests.kit.artifacts import record
 from tests.kit.browser import (
-    KIOSK_PORTRAIT, LAPTOP, TV, OpenPage, add_staff, connected, log_in, pick_table, set_tables,
+    KIOSK_PORTRAIT,
+    LAPTOP,
+    TV,
+    OpenPage,
+    add_staff,
+    connected,
+    log_in,
+    pick_table,
+    set_tables,
 )
 from tests.kit.live import LiveServer, kiosk_sign_in
 

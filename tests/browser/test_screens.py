@@ -5,14 +5,22 @@ console knows which are taken, admin's password forms name their account."""
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
 from tests.kit.browser import (
-    KIOSK_PORTRAIT, LAPTOP, TV, HeldSocket, OpenPage, add_staff, connected, set_tables,
+    KIOSK_PORTRAIT,
+    LAPTOP,
+    TV,
+    HeldSocket,
+    OpenPage,
+    add_staff,
+    connected,
+    set_tables,
 )
-from tests.kit.live import Desk, LiveServer, kiosk_sign_in
+from tests.kit.client import Desk
+from tests.kit.live import LiveServer, kiosk_sign_in
 
 IDLE = "Welcome! Sign in at the kiosk by the door."
 # "At once": well under the 12 s a call stays highlighted by itself.

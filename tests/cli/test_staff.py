@@ -7,9 +7,10 @@ import json
 
 import pytest
 
+from tests.kit.client import new_ticket
+from tests.kit.client import ticket as ticket_of
 from tests.kit.http_client import WebClient
-from tests.kit.live import LiveServer, new_ticket
-from tests.kit.live import ticket as ticket_of
+from tests.kit.live import LiveServer
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}
@@ -35,7 +36,8 @@ def pick_reply(server: LiveServer, token: str, table: int) -> str:
 
 
 def test_add_list_and_the_first_account_is_admin(fresh):
-    assert fresh.flask("staff", "add", "ada", "--password", "password123") == "created ada (admin)\n"
+    assert (fresh.flask("staff", "add", "ada", "--password", "password123")
+            == "created ada (admin)\n")
     assert fresh.flask("staff", "add", "bob", "--password", "password123") == "created bob\n"
     assert fresh.flask("staff", "add", "cy.d-e_F", "--password", "password123", "--admin") == (
         "created cy.d-e_F (admin)\n")
@@ -96,7 +98,8 @@ def test_token_prints_a_fresh_working_token_on_its_last_line(fresh):
     assert pick_reply(fresh, second, 3) == "success pick 3"  # both stay valid
 
 
-@pytest.mark.parametrize("command", [["token"], ["remove"], ["password", "--password", "password123"]])
+@pytest.mark.parametrize("command",
+                         [["token"], ["remove"], ["password", "--password", "password123"]])
 def test_commands_on_an_unknown_account_say_so(fresh, command):
     assert "Error: no staff member named 'ghost'" in fails(fresh, "staff", command[0], "ghost",
                                                           *command[1:])

@@ -4,8 +4,8 @@ accessibility audit, a websocket that holds the server's messages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
@@ -60,7 +60,8 @@ def set_tables(server: LiveServer, count: int) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM settings WHERE key = 'table_count'"))
         conn.execute(
-            sa.text("INSERT INTO settings (key, value) VALUES ('table_count', :n)"), {"n": str(count)}
+            sa.text("INSERT INTO settings (key, value) VALUES ('table_count', :n)"),
+            {"n": str(count)},
         )
     engine.dispose()
 

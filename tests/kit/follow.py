@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.kit.live import Client, LiveServer, new_ticket
+from tests.kit.client import Client, new_ticket
+from tests.kit.live import LiveServer
 
 
 def sign_in_with_link(server: LiveServer, email: str, name: str,

@@ -11,7 +11,8 @@ import struct
 
 import websocket
 
-from tests.kit.live import Client, LiveServer
+from tests.kit.client import Client
+from tests.kit.live import LiveServer
 
 
 def handshake(server: LiveServer, path: str, offer_deflate: bool) -> tuple[socket.socket, str]:

@@ -1,12 +1,11 @@
 """A real server for tests: gunicorn + gevent in a subprocess, on a free port, with its own
-database, and real websocket clients to talk to it."""
+database (tests/kit/database.py); its clients are in tests/kit/client.py."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -14,119 +13,25 @@ import sys
 import time
 import urllib.parse
 import uuid
-from pathlib import Path
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 import websocket
 from flask import Flask
+from sqlalchemy.pool import NullPool
+
+from tests.kit.client import Client
+from tests.kit.database import drop_postgres_database, fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
-QUIET = 0.3  # seconds of silence that count as "nothing more is coming"
-EPOCH = "1970-01-01T00:00:00Z"
-TICKET_KEYS = ("id", "email", "name", "staff", "start", "end")
-RFC3339_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class Client:
-    """A websocket client that reads like the protocol document."""
-
-    def __init__(self, url: str, headers: list[str] | None = None, timeout: float = 10) -> None:
-        self.ws = websocket.create_connection(url, timeout=timeout, header=headers or [])
-
-    def send(self, text: str) -> None:
-        self.ws.send(text)
-
-    def send_binary(self, data: bytes) -> None:
-        self.ws.send(data, opcode=websocket.ABNF.OPCODE_BINARY)
-
-    def recv(self, timeout: float = 10) -> str:
-        self.ws.settimeout(timeout)
-        message = self.ws.recv()
-        assert isinstance(message, str), f"expected a text frame, got {message!r}"
-        return message
-
-    def ask(self, text: str) -> str:
-        self.send(text)
-        return self.recv()
-
-    def answer(self, text: str, timeout: float = 10) -> str:
-        """Send a command; its `success ...`/`error ...` reply, skipping broadcasts before it."""
-        self.send(text)
-        return self.reply(timeout)[0]
-
-    def reply(self, timeout: float = 10) -> tuple[str, list[str]]:
-        """The next `success ...` or `error ...` frame, and the broadcasts that came before it."""
-        return self.until(lambda m: m.startswith(("success ", "error ")), timeout)
-
-    def until(self, wanted: Callable[[str], bool], timeout: float = 10,
-              limit: int = 1000) -> tuple[str, list[str]]:
-        """The first message `wanted` accepts, and every message skipped on the way."""
-        skipped: list[str] = []
-        for _ in range(limit):
-            message = self.recv(timeout)
-            if wanted(message):
-                return message, skipped
-            skipped.append(message)
-        raise AssertionError(f"no wanted message among {len(skipped)}: {skipped[-5:]!r}")
-
-    def sync(self, timeout: float = 10) -> list[str]:
-        """Round-trip a harmless unknown command; every message that arrived before its reply.
-
-        A connection handles its frames one at a time and publishes a command's events
-        before it reads the next frame, so after `actor.sync()` every broadcast the actor
-        caused has been written to every socket, and `observer.sync()` returns all of them
-        that reached the observer: absence is asserted without waiting for silence."""
-        self.send("sync")
-        return self.until(lambda m: m == "error sync unknown command", timeout)[1]
-
-    def close_code(self, timeout: float = 10, seen: list[str] | None = None) -> int | None:
-        """Read until the server's close frame; its status code (None: closed without one).
-        The text messages read on the way are appended to `seen`. `timeout` bounds the
-        whole wait: a connection kept open (pings answered, nothing said) fails it."""
-        deadline = time.monotonic() + timeout
-        for _ in range(1000):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"the server kept the connection open for {timeout} s")
-            self.ws.settimeout(remaining)
-            try:
-                opcode, frame = self.ws.recv_data_frame(True)
-            except (websocket.WebSocketConnectionClosedException, ConnectionError):
-                return None
-            except websocket.WebSocketTimeoutException:
-                raise AssertionError(f"the server kept the connection open for {timeout} s")
-            if opcode == websocket.ABNF.OPCODE_CLOSE:
-                data = frame.data or b""
-                return int.from_bytes(data[:2], "big") if len(data) >= 2 else None
-            if opcode == websocket.ABNF.OPCODE_TEXT and seen is not None:
-                seen.append(frame.data.decode())
-        raise AssertionError("the server never closed the connection")
-
-    def drain(self, quiet: float = QUIET) -> list[str]:
-        """Every message until the connection has been quiet for `quiet` seconds."""
-        messages = []
-        while True:
-            try:
-                messages.append(self.recv(timeout=quiet))
-            except websocket.WebSocketTimeoutException:
-                return messages
-
-    def close(self) -> None:
-        try:
-            self.ws.close(timeout=1)
-        except Exception:
-            pass
-        finally:
-            self.ws.shutdown()  # close() gives up without closing the socket if the server left
 
 
 class LiveServer:
@@ -142,7 +47,7 @@ class LiveServer:
         self.port = free_port()
         self.owns_database = database_url is None
         self.database_url = database_url or (
-            os.environ.get("TEST_DATABASE_URL") and _fresh_postgres_database()
+            os.environ.get("TEST_DATABASE_URL") and fresh_postgres_database()
         )
         self.database_url = self.database_url or f"sqlite:///{workdir / 'queue.sqlite3'}"
         self.env = {
@@ -192,7 +97,7 @@ class LiveServer:
                 self._app = create_app()
         return self._app
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the fd
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "wsgi:app", "-c", "gunicorn.conf.py"],
@@ -236,7 +141,7 @@ class LiveServer:
             with self._app.app_context():
                 db.engine.dispose()
         if self.owns_database and self.database_url.startswith("postgresql"):
-            _drop_postgres_database(self.database_url)
+            drop_postgres_database(self.database_url)
 
     def restart(self, sig: int = signal.SIGTERM) -> None:
         self.stop(sig)
@@ -358,63 +263,6 @@ def _relay_env() -> dict[str, str]:
     }
 
 
-def _fresh_postgres_database() -> str:
-    """A new, empty database on the TEST_DATABASE_URL server (dropped by LiveServer.close)."""
-    base = os.environ["TEST_DATABASE_URL"]
-    name = "tq_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_postgres_database(url: str) -> None:
-    admin = sa.create_engine(os.environ["TEST_DATABASE_URL"], isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def ticket(raw: str) -> dict[str, Any]:
-    """Parse ticket JSON, checking the exact shape: six keys in order, compact, RFC 3339 Z."""
-    pairs = json.loads(raw, object_pairs_hook=lambda items: items)
-    assert tuple(k for k, _ in pairs) == TICKET_KEYS, raw
-    value = dict(pairs)
-    assert json.dumps(value, separators=(",", ":"), ensure_ascii=False) == raw, raw
-    assert isinstance(value["id"], int) and not isinstance(value["id"], bool), raw
-    assert all(isinstance(value[k], str) for k in TICKET_KEYS[1:]), raw
-    assert RFC3339_UTC.fullmatch(value["start"]) and RFC3339_UTC.fullmatch(value["end"]), raw
-    return value
-
-
-def new_ticket(kiosk: Client, email: str, name: str) -> tuple[dict[str, Any], str]:
-    """Sign a visitor in at a kiosk; the ticket and its JSON exactly as the kiosk got it."""
-    reply = kiosk.ask(f"new {email} {name}")
-    assert reply.startswith("success new "), reply
-    raw = reply.removeprefix("success new ")
-    return ticket(raw), raw
-
-
-def silent(*clients: Client, quiet: float = QUIET) -> None:
-    """Assert that none of `clients` receives anything for a quiet period (waited once)."""
-    for i, client in enumerate(clients):
-        got = client.drain(quiet if i == 0 else 0.05)
-        assert got == [], f"client {i} unexpectedly received {got!r}"
-
-
-class Desk:
-    """A staff member's console: an account, its token and a connection (maybe at a table)."""
-
-    def __init__(self, name: str, token: str, client: Client, table: int | None,
-                 replay: list[str] | None = None) -> None:
-        self.name, self.token, self.client, self.table = name, token, client, table
-        self.replay = replay or []
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self.client, attr)
-
-
 def clients(server: LiveServer, path: str, n: int) -> Iterator[Client]:
     for _ in range(n):
         yield server.connect(path)
@@ -429,28 +277,3 @@ def kiosk_sign_in(server: LiveServer, email: str, name: str) -> dict[str, object
         client.close()
     assert reply.startswith("success new "), reply
     return json.loads(reply.removeprefix("success new "))  # type: ignore[no-any-return]
-
-
-def rows(server: LiveServer, sql: str, **params: object) -> list[tuple]:
-    """The rows `sql` reads from the server's database, as tuples."""
-    engine = server.engine()
-    with engine.connect() as conn:
-        result = [tuple(r) for r in conn.execute(sa.text(sql), params)]
-    engine.dispose()
-    return result
-
-
-def seed_waiting(server: LiveServer, count: int) -> None:
-    """`count` waiting tickets, written in two statements rather than `count` kiosk visits."""
-    from tablequeue.extensions import db
-    from tablequeue.models import Ticket, Visitor
-
-    with server.app.app_context():
-        people = [{"email": f"visitor{i}@example.org", "name": f"Visitor Number {i}"}
-                  for i in range(count)]
-        returning = sa.insert(Visitor).returning(Visitor.id, sort_by_parameter_order=True)
-        ids = db.session.scalars(returning, people).all()
-        db.session.execute(sa.insert(Ticket), [
-            {"visitor_id": visitor_id, **person} for visitor_id, person in zip(ids, people)])
-        db.session.commit()
-        db.session.remove()

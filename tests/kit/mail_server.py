@@ -7,14 +7,15 @@ import email
 import email.policy
 import threading
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
-from typing import Any, Callable
+from typing import Any
 
 from aiosmtpd.controller import Controller
 
 
 class _Collect:
-    def __init__(self, box: "MailServer") -> None:
+    def __init__(self, box: MailServer) -> None:
         self.box = box
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -32,7 +33,7 @@ class MailServer:
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
-    def start(self) -> "MailServer":
+    def start(self) -> MailServer:
         self._controller = Controller(_Collect(self), hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self
@@ -46,7 +47,8 @@ class MailServer:
         with self.lock:
             return list(self.messages)
 
-    def wait_for(self, wanted: Callable[[list[EmailMessage]], bool], timeout: float = 30) -> list[EmailMessage]:
+    def wait_for(self, wanted: Callable[[list[EmailMessage]], bool],
+                 timeout: float = 30) -> list[EmailMessage]:
         """The messages once `wanted` accepts them (polling); fails after `timeout`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -54,7 +56,8 @@ class MailServer:
             if wanted(got):
                 return got
             time.sleep(0.1)
-        raise AssertionError(f"mail never arrived as wanted; got {[m['Subject'] for m in self.received()]}")
+        subjects = [m["Subject"] for m in self.received()]
+        raise AssertionError(f"mail never arrived as wanted; got {subjects}")
 
 
 def text_of(message: EmailMessage) -> str:

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence
 
 import sqlalchemy as sa
 
-from tests.kit.live import Client, LiveServer
+from tests.kit.client import Client
+from tests.kit.live import LiveServer
 
 BARRIER_TIMEOUT = 60  # seconds; only reached if a thread is stuck, never by a slow machine
 CLAIMED = "error accept this ticket is now claimed"
-FINISHED = "the ticket has already been completed or cancelled"
 # A reply that needed the lock would come only after it is released (or, on SQLite, after
 # the 5 s busy timeout as `unavailable`): the lock is held longer than this.
 UNDER_LOCK = 15

@@ -7,7 +7,7 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone  # noqa: F401  (tests use them)
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,7 +55,8 @@ def generate(seed: int = 14, around: date = FIRST, start_id: int = 1) -> list[T]
     first = datetime.combine(around - timedelta(days=3), time(0), ZONE)
     for n in range(start_id, start_id + 600):
         # Local wall-clock moments, some in the small hours (the DST night included).
-        local = first + timedelta(days=rng.randrange(14), hours=rng.choice([0, 1, 2, 3, 8, 9, 10, 11, 14, 16, 22, 23]),
+        hours = rng.choice([0, 1, 2, 3, 8, 9, 10, 11, 14, 16, 22, 23])
+        local = first + timedelta(days=rng.randrange(14), hours=hours,
                                   minutes=rng.randrange(60), seconds=rng.randrange(60))
         start = local.astimezone(UTC)
         visitor = rng.randrange(1, 90)
@@ -100,9 +101,10 @@ def load(server: LiveServer, tickets: list[T], accounts: bool = True) -> None:
                 {"id": v, "email": f"v{v}@example.org", "name": f"Visitor {v}",
                  "updated_at": _naive(t.start)} for v, t in visitors.items()])
         conn.execute(table_tickets.insert(), [
-            {"id": t.id, "visitor_id": t.visitor, "email": t.email, "name": t.name, "status": t.status,
-             "staff_id": ids[t.staff] if t.staff else None, "table_number": t.table,
-             "created_at": _naive(t.start), "claimed_at": _naive(t.claimed), "ended_at": _naive(t.end)}
+            {"id": t.id, "visitor_id": t.visitor, "email": t.email, "name": t.name,
+             "status": t.status, "staff_id": ids[t.staff] if t.staff else None,
+             "table_number": t.table, "created_at": _naive(t.start),
+             "claimed_at": _naive(t.claimed), "ended_at": _naive(t.end)}
             for t in tickets])
         if conn.dialect.name == "postgresql":  # explicit ids: move the sequences past them
             for table in ("visitors", "tickets"):
@@ -167,8 +169,16 @@ def expected(tickets: list[T], first: date = FIRST, last: date = LAST,
     returning = {v for v in visitors if sum(1 for t in before_end if t.visitor == v) >= 2}
     claimed = [t for t in period if t.claimed]
     done = [t for t in period if t.status == "completed"]
-    wait = lambda t: (t.claimed - t.start).total_seconds()
-    service = lambda t: (t.end - t.claimed).total_seconds()
+
+    def wait(t: T) -> float:
+        return (t.claimed - t.start).total_seconds()
+
+    def service(t: T) -> float:
+        return (t.end - t.claimed).total_seconds()
+
+    def waits_on(day: date) -> list[float]:
+        return [wait(t) for t in claimed if t.local(zone).date() == day]
+
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     heat = [[0] * 24 for _ in range(7)]
     for t in period:
@@ -192,8 +202,8 @@ def expected(tickets: list[T], first: date = FIRST, last: date = LAST,
         "service": spread([service(t) for t in done]),
         "hours": [sum(1 for t in period if t.local(zone).hour == h) for h in range(24)],
         "days": {d.isoformat(): (sum(1 for t in period if t.local(zone).date() == d),
-                                 minutes(nearest_rank([wait(t) for t in claimed if t.local(zone).date() == d], 50)),
-                                 minutes(nearest_rank([wait(t) for t in claimed if t.local(zone).date() == d], 90)))
+                                 minutes(nearest_rank(waits_on(d), 50)),
+                                 minutes(nearest_rank(waits_on(d), 90)))
                  for d in days},
         "heat": heat,
         "staff": per["staff"],

@@ -16,7 +16,8 @@ HOURS = {8: 3, 9: 8, 10: 12, 11: 12, 12: 7, 13: 9, 14: 12, 15: 11, 16: 8, 17: 4}
 WEEKDAYS = [1.2, 1.1, 1.0, 1.0, 0.9, 0.4, 0.2]
 
 
-def tickets(count: int, last_day: date, zone: ZoneInfo, seed: int = 14) -> Iterator[tuple[Any, ...]]:
+def tickets(count: int, last_day: date, zone: ZoneInfo,
+            seed: int = 14) -> Iterator[tuple[Any, ...]]:
     """(id, visitor_id, email, name, status, staff_id, table, created, claimed, ended) in
     start order, over the 365 days ending `last_day`; whole seconds, UTC."""
     rng = random.Random(seed)
@@ -26,10 +27,11 @@ def tickets(count: int, last_day: date, zone: ZoneInfo, seed: int = 14) -> Itera
     per_day[-1] += count - sum(per_day)
     hours, hour_weights = list(HOURS), list(HOURS.values())
     ticket_id = 0
-    for day, n in zip(days, per_day):
+    for day, n in zip(days, per_day, strict=True):
         opened = datetime.combine(day, time(0), zone)
         starts = sorted(
-            opened + timedelta(hours=rng.choices(hours, hour_weights)[0], seconds=rng.randrange(3600))
+            opened + timedelta(hours=rng.choices(hours, hour_weights)[0],
+                               seconds=rng.randrange(3600))
             for _ in range(n)
         )
         closing = datetime.combine(day, time(19), zone).astimezone(UTC)
@@ -38,8 +40,10 @@ def tickets(count: int, last_day: date, zone: ZoneInfo, seed: int = 14) -> Itera
             yield _ticket(rng, ticket_id, local.astimezone(UTC), closing)
 
 
-def _ticket(rng: random.Random, ticket_id: int, start: datetime, closing: datetime) -> tuple[Any, ...]:
-    visitor = min(int(rng.paretovariate(1.2)), VISITORS) if rng.random() < 0.4 else rng.randrange(1, VISITORS + 1)
+def _ticket(rng: random.Random, ticket_id: int, start: datetime,
+            closing: datetime) -> tuple[Any, ...]:
+    visitor = (min(int(rng.paretovariate(1.2)), VISITORS) if rng.random() < 0.4
+               else rng.randrange(1, VISITORS + 1))
     staff = rng.randrange(1, STAFF + 1)
     roll = rng.random()
     if roll < 0.05:  # still waiting at closing: closed by the admin
@@ -72,7 +76,8 @@ def load(engine: Any, count: int, last_day: date, zone: ZoneInfo) -> None:
     # As autovacuum would have done to a year-old table long ago: statistics, and on
     # PostgreSQL the visibility map that lets the covering index answer without the heap.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
+        connection.exec_driver_sql(
+            "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
 
 
 def _sqlite_rows(cursor: Any, staff: list[Any], visitors: list[Any], rows: Any) -> None:

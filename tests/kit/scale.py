@@ -13,13 +13,14 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import sqlalchemy as sa
 
-from tests.kit.live import Client, LiveServer, free_port
+from tests.kit.client import Client
+from tests.kit.live import LiveServer, free_port
 
 
 @dataclass
@@ -102,7 +103,7 @@ def staff_tokens(server: LiveServer, usernames: list[str]) -> list[str]:
     tokens = [secrets.token_urlsafe(24) for _ in usernames]
     engine = server.engine()
     with engine.begin() as conn:
-        for username, token in zip(usernames, tokens):
+        for username, token in zip(usernames, tokens, strict=True):
             staff_id = conn.execute(sa.text(
                 "INSERT INTO staff (username, password_hash, is_admin, active, created_at)"
                 " VALUES (:u, 'x', false, true, now()) RETURNING id"), {"u": username}).scalar()

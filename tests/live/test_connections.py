@@ -8,6 +8,7 @@ import json
 import struct
 import time
 import urllib.request
+from collections.abc import Callable
 
 import websocket
 
@@ -22,7 +23,7 @@ def _connections(server: LiveServer) -> dict[str, int]:
         return json.load(response)["connections"]  # type: ignore[no-any-return]
 
 
-def _eventually(check, timeout: float = 10.0) -> None:  # noqa: ANN001 (any callable)
+def _eventually(check: Callable[[], object], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "condition never became true"

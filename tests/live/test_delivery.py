@@ -3,7 +3,7 @@ have sent each receiver, and a client's permessage-deflate offer is declined."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from wsproto import ConnectionType
@@ -11,8 +11,9 @@ from wsproto.connection import Connection
 from wsproto.events import TextMessage
 
 from tablequeue.live.delivery import Frame, text_frame
+from tests.kit.client import Desk
 from tests.kit.frames import handshake, read_exactly
-from tests.kit.live import Desk, LiveServer
+from tests.kit.live import LiveServer
 
 
 @pytest.mark.parametrize("message", [

@@ -4,10 +4,11 @@ are compressed with its own compressor (the shared plain frame is not for it).""
 from __future__ import annotations
 
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
+from tests.kit.client import Desk
 from tests.kit.frames import handshake, read_exactly
-from tests.kit.live import Desk, LiveServer
+from tests.kit.live import LiveServer
 
 SERVER_ENV = {"WS_DEFLATE": "on"}
 

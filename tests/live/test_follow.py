@@ -7,13 +7,14 @@ import hashlib
 import re
 import threading
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from tests.kit.client import EPOCH, Client, Desk, new_ticket, silent, ticket
 from tests.kit.follow import code_of, follow, next_state, sign_in_with_link, state
-from tests.kit.live import EPOCH, Client, Desk, LiveServer, new_ticket, silent, ticket
+from tests.kit.live import LiveServer
 
 
 def _main(body: str) -> str:
@@ -62,15 +63,16 @@ def test_unknown_and_expired_links_look_the_same(fresh: LiveServer) -> None:
     assert "This link is no longer valid" in unknown[2]
     assert _main(unknown[2]) == _main(malformed[2])
     # Ended half an hour ago: still shows the outcome.
-    ended = datetime.now(timezone.utc) - timedelta(minutes=30)
+    ended = datetime.now(UTC) - timedelta(minutes=30)
     _ticket_column(fresh, ticket_id, "UPDATE tickets SET status='completed', ended_at=:t "
                    "WHERE id=:id", t=ended)
     status, _, body = fresh.http("GET", url.removeprefix(fresh.base))
-    assert status == 200 and '"status": "served"' in body.replace("&#34;", '"').replace("&quot;", '"') \
-        or status == 200 and "served" in body
+    assert (status == 200
+            and '"status": "served"' in body.replace("&#34;", '"').replace("&quot;", '"')
+            or status == 200 and "served" in body)
     # Ended more than an hour ago: gone, exactly like an unknown code.
     _ticket_column(fresh, ticket_id, "UPDATE tickets SET ended_at=:t WHERE id=:id",
-                   t=datetime.now(timezone.utc) - timedelta(minutes=61))
+                   t=datetime.now(UTC) - timedelta(minutes=61))
     expired = fresh.http("GET", url.removeprefix(fresh.base))
     assert expired[0] == 404 and _main(expired[2]) == _main(unknown[2])
     phone = fresh.connect("/ws/visitor")
@@ -171,6 +173,25 @@ def test_leave_the_line(fresh: LiveServer, desk: Callable[..., Desk],
     behind.close()
 
 
+def _at_once(commands: dict[str, tuple[Client | Desk, str]]) -> dict[str, str]:
+    """Each client's command sent at the same moment (a thread each, behind one barrier);
+    the replies by the same keys."""
+    replies: dict[str, str] = {}
+    go = threading.Barrier(len(commands))
+
+    def send(key: str, client: Client | Desk, text: str) -> None:
+        go.wait()
+        replies[key] = client.answer(text)
+
+    threads = [threading.Thread(target=send, args=(key, client, text))
+               for key, (client, text) in commands.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return replies
+
+
 def test_leave_races_accept(fresh: LiveServer, desk: Callable[..., Desk]) -> None:
     """Leaving and being called at the same moment: exactly one of them happens."""
     staff = desk("race", 7)
@@ -178,22 +199,7 @@ def test_leave_races_accept(fresh: LiveServer, desk: Callable[..., Desk]) -> Non
     for round_ in range(8):
         ticket_id, url = sign_in_with_link(fresh, f"r{round_}@example.org", "Racer")
         phone, _ = follow(fresh, url)
-        replies: dict[str, str] = {}
-        go = threading.Barrier(2)
-
-        def leave() -> None:
-            go.wait()
-            replies["leave"] = phone.answer("leave")
-
-        def accept() -> None:
-            go.wait()
-            replies["accept"] = staff.answer(f"accept {ticket_id}")
-
-        threads = [threading.Thread(target=leave), threading.Thread(target=accept)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        replies = _at_once({"leave": (phone, "leave"), "accept": (staff, f"accept {ticket_id}")})
         won = (replies["leave"] == "success leave", replies["accept"].startswith("success"))
         assert sum(won) == 1, replies
         outcomes.append(won)
@@ -215,7 +221,7 @@ def test_position_updates_are_coalesced(fresh: LiveServer, desk: Callable[..., D
     phone, first = follow(fresh, links[5][1])
     assert first["ahead"] == 5
     try:
-        for d, (ticket_id, _) in zip(desks, links):
+        for d, (ticket_id, _) in zip(desks, links, strict=False):
             d.send(f"accept {ticket_id}")
         for d in desks:
             assert d.reply()[0].startswith("success claimed")
@@ -224,7 +230,7 @@ def test_position_updates_are_coalesced(fresh: LiveServer, desk: Callable[..., D
             aheads.append(next_state(phone)["ahead"])
             stamps.append(time.monotonic())
         assert aheads[-1] == 0 and len(aheads) <= 3, aheads
-        gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+        gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
         assert all(gap > 0.7 for gap in gaps), gaps
     finally:
         phone.close()
@@ -275,7 +281,8 @@ def test_no_show_requeue_and_closing_the_day(fresh: LiveServer, desk: Callable[.
         assert admin.login("boss").status == 302
         token = admin.csrf_token("/admin/")
         # Ada's account is deactivated while serving: her visitor waits again, first in line.
-        assert admin.post("/admin/staff/ada/active", {"csrf_token": token}).status in (200, 302, 303)
+        assert admin.post("/admin/staff/ada/active",
+                          {"csrf_token": token}).status in (200, 302, 303)
         assert next_state(phones[1]) == {"id": second, "status": "waiting", "ahead": 0,
                                          "minutes": None, "table": None}
         # The end of the day closes both waiting tickets.

@@ -3,17 +3,18 @@ number of phones, and only phones whose position changed are sent anything."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone  # noqa: UP017
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import event
 
 from tablequeue.live.connection import Connection, Role
+from tablequeue.live.follow.hub import Hub
 from tablequeue.live.registry import Registry
 from tablequeue.outcomes import TicketClaimed, TicketView
-from tablequeue.live.follow.hub import Hub
 from tests.kit.live import LiveServer
 
 
@@ -59,7 +60,7 @@ def test_one_query_per_batch_and_only_moved_phones(live: LiveServer) -> None:
         event.listen(db.engine, "before_cursor_execute",
                      lambda *args: statements.append(args[2]))
         # The first in line is claimed (changed in the database, announced as the event).
-        engine_now = datetime.now(timezone.utc)
+        engine_now = datetime.now(UTC)
         with db.engine.begin() as conn:
             conn.exec_driver_sql(f"UPDATE tickets SET status='serving' WHERE id={ids[0]}")
         view = TicketView(ids[0], "", "", "s", engine_now, None, "serving")

@@ -9,7 +9,8 @@ import time
 import pytest
 import websocket
 
-from tests.kit.live import LiveServer, seed_waiting
+from tests.kit.database import seed_waiting
+from tests.kit.live import LiveServer
 
 WAITING = 10_000
 # Pings every second: the console's pongs wait unread behind its replay for many of them.

@@ -9,16 +9,17 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
 import websocket
 
+from tests.kit.client import Client
 from tests.kit.frames import close_frame_code
 from tests.kit.http_client import WebClient
-from tests.kit.live import Client, LiveServer
+from tests.kit.live import LiveServer
 
 # The crash test floods `new` on purpose; throttles are tested in security/test_ws.
 SERVER_ENV = {"RATE_LIMITS": "off"}

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from tests.kit.live import Client, LiveServer
+from tests.kit.client import Client
+from tests.kit.live import LiveServer
 
 SERVER_ENV = {"LOG_FORMAT": "json"}
 EMAIL, NAME = "zebediah.secret@example.org", "Zebediah Quuxington"
@@ -41,8 +43,8 @@ def test_json_events_and_no_personal_data(fresh: LiveServer,
     cookie = fresh.login("grace", PASSWORD)
     assert cookie is not None
     assert fresh.login("grace", "wrong-" + PASSWORD) is None
-    status, headers, _ = fresh.http("GET", f"/admin/reports?period=range&from=2026-01-01&to=2026-01-02",
-                                    cookie=cookie)
+    status, headers, _ = fresh.http(
+        "GET", "/admin/reports?period=range&from=2026-01-01&to=2026-01-02", cookie=cookie)
     assert status == 200
     request_id = headers["x-request-id"]
 
@@ -61,7 +63,8 @@ def test_json_events_and_no_personal_data(fresh: LiveServer,
     assert http[0]["event"] == "http" and http[0]["route"] == "/admin/reports"
     assert http[0]["status"] == 200 and "from=" not in json.dumps(http[0])
     _wait_for(fresh, lambda line: line.get("event") == "ws_open" and line["role"] == "kiosk")
-    closed = _wait_for(fresh, lambda line: line.get("event") == "ws_close" and line["role"] == "staff")
+    closed = _wait_for(fresh,
+                       lambda line: line.get("event") == "ws_close" and line["role"] == "staff")
     assert closed[0]["request_id"]
     refused = _wait_for(fresh, lambda line: line.get("event") == "refused")
     assert {(r["command"], r["reason"]) for r in refused} >= {

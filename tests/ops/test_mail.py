@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from tests.kit.client import Client, Desk, new_ticket
 from tests.kit.follow import sign_in_with_link
-from tests.kit.live import Client, Desk, LiveServer, free_port, new_ticket
+from tests.kit.live import LiveServer, free_port
 from tests.kit.mail_server import MailServer, html_of, mail_env, text_of
 
 SMTP_PORT = free_port()  # the `smtp` fixture (tests/conftest.py) listens there
@@ -53,7 +54,7 @@ def test_the_three_messages(mailbox: MailServer, fresh: LiveServer, desk: Callab
     got = mailbox.wait_for(lambda got: len(got) == 2)
     assert got[1]["Subject"] == f"You're almost up (ticket {ticket_id})"
     assert "2 people are ahead of you" in text_of(got[1])
-    for done, following in zip(before, before[1:] + [ticket_id]):
+    for done, following in zip(before, before[1:] + [ticket_id], strict=True):
         assert ada.answer(f"complete {done}").startswith("success")
         assert ada.answer(f"accept {following}").startswith("success")
     got = mailbox.wait_for(lambda got: len(got) == 3)
@@ -119,7 +120,8 @@ def test_purge_takes_codes_and_outbox_with_the_visitor(mailbox: MailServer,
         conn.execute(sa.text("UPDATE tickets SET status='completed', claimed_at=created_at, "
                              "ended_at=:t, created_at=:t WHERE id=:id"),
                      {"t": "2000-01-01 00:00:00+00:00", "id": ticket_id})
-        conn.execute(sa.text("UPDATE visitors SET updated_at=:t"), {"t": "2000-01-01 00:00:00+00:00"})
+        conn.execute(sa.text("UPDATE visitors SET updated_at=:t"),
+                     {"t": "2000-01-01 00:00:00+00:00"})
     engine.dispose()
     assert _count(fresh, "follow_codes") == 1 and _count(fresh, "mail_outbox") == 1
     fresh.flask("visitors", "purge", "--days", "30")

@@ -9,17 +9,19 @@ import os
 import re
 import signal
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
-from tests.kit.live import Client, LiveServer
+from tests.kit.client import Client
+from tests.kit.live import LiveServer
 
 TOKEN = "metrics-token-for-tests-0123456789"
 SERVER_ENV = {"METRICS_TOKEN": TOKEN}
-WORKERS = int(os.environ.get("TEST_WEB_CONCURRENCY", "3")) if os.environ.get("TEST_REDIS_URL") else 1
+WORKERS = (int(os.environ.get("TEST_WEB_CONCURRENCY", "3"))
+           if os.environ.get("TEST_REDIS_URL") else 1)
 
 
 def _get(server: LiveServer, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
@@ -108,13 +110,16 @@ def test_commands_are_counted_on_every_worker(fresh: LiveServer,
     # Whichever worker answers the scrape adds up all of them: ask several times.
     for _ in range(2 * WORKERS):
         now = scrape(fresh)
-        assert now[key % ("new", "success")] - before.get(key % ("new", "success"), 0) == len(kiosks)
-        assert now[key % ("query", "error")] - before.get(key % ("query", "error"), 0) == len(kiosks)
+        assert (now[key % ("new", "success")] - before.get(key % ("new", "success"), 0)
+                == len(kiosks))
+        assert (now[key % ("query", "error")] - before.get(key % ("query", "error"), 0)
+                == len(kiosks))
         assert now[key % ("unknown", "error")] - before.get(key % ("unknown", "error"), 0) == 1
         assert now['tablequeue_connections{role="kiosk"}'] == len(kiosks)
         assert now["tablequeue_tickets_waiting"] == len(kiosks)
         count = now['tablequeue_command_seconds_count{command="new"}']
-        assert count - before.get('tablequeue_command_seconds_count{command="new"}', 0) == len(kiosks)
+        assert (count - before.get('tablequeue_command_seconds_count{command="new"}', 0)
+                == len(kiosks))
 
 
 def test_claims_broadcasts_and_logins(fresh: LiveServer, desk: Callable[..., object],

@@ -8,7 +8,8 @@ import signal
 
 import pytest
 
-from tests.kit.live import Client, LiveServer, new_ticket
+from tests.kit.client import Client, new_ticket
+from tests.kit.live import LiveServer
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}
@@ -40,7 +41,7 @@ def snapshot(server: LiveServer, tokens: dict[str, str]) -> dict[str, list[str]]
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_a_restart_shows_exactly_the_same_state(fresh, sig):
     names = ["ada", "bob", "cy", "dee"]
-    tokens = dict(zip(names, fresh.add_staffs(*names)))
+    tokens = dict(zip(names, fresh.add_staffs(*names), strict=True))
     tables = {"ada": 4, "bob": 1, "cy": 7, "dee": 2}
     consoles = {n: fresh.connect("/ws/staff") for n in names}
     kiosk = fresh.connect("/ws/kiosk")
@@ -52,7 +53,8 @@ def test_a_restart_shows_exactly_the_same_state(fresh, sig):
         made = [new_ticket(kiosk, f"v{i}@example.org", f"Visitor Nº{i} ✓")[0] for i in range(6)]
         for name, t in (("ada", made[1]), ("bob", made[3]), ("cy", made[4])):
             assert consoles[name].answer(f"accept {t['id']}") == f"success claimed {t['id']}"
-        assert consoles["cy"].answer(f"complete {made[4]['id']}") == f"success complete {made[4]['id']}"
+        assert (consoles["cy"].answer(f"complete {made[4]['id']}")
+                == f"success complete {made[4]['id']}")
         assert consoles["dee"].answer("unpick") == "success unpick"
         for console in consoles.values():
             console.sync()

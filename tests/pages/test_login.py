@@ -4,12 +4,12 @@ token, and an expired or revoked token makes every command come from nobody."""
 
 from __future__ import annotations
 
-
 import pytest
 import sqlalchemy as sa
 
+from tests.kit.client import new_ticket, ticket
 from tests.kit.http_client import WebClient
-from tests.kit.live import LiveServer, new_ticket, ticket
+from tests.kit.live import LiveServer
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}
@@ -36,7 +36,8 @@ def expire_sessions(server: LiveServer) -> None:
 
 def assert_commands_come_from_nobody(staff, ticket_id: int) -> None:
     assert staff.answer(f"accept {ticket_id}") == TOKEN_INVALID
-    assert staff.answer(f"complete {ticket_id}") == "error complete you are not assigned to any table"
+    assert (staff.answer(f"complete {ticket_id}")
+            == "error complete you are not assigned to any table")
     assert staff.answer(f"cancel {ticket_id}") == "error cancel you are not assigned to any table"
     assert staff.answer("unpick") == "error unpick you do not have a table assigned"
     assert staff.answer("pick 9") == PICK_TOKEN_INVALID

@@ -4,12 +4,13 @@ HTML, any script) round-trip byte for byte. Only an oversized frame closes (1009
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from tests.kit.live import Client, LiveServer, new_ticket, ticket
+from tests.kit.client import Client, new_ticket, ticket
+from tests.kit.live import LiveServer
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}
@@ -93,7 +94,7 @@ def test_control_characters_in_the_command_word(route, path, frame):
 
 
 @pytest.mark.parametrize("path", ROUTES)
-@pytest.mark.parametrize("data", [b"", b"\x00\xff\xfe", b"accept 1", "new a@b.org Ada".encode()])
+@pytest.mark.parametrize("data", [b"", b"\x00\xff\xfe", b"accept 1", b"new a@b.org Ada"])
 def test_binary_frames_are_answered_not_closed(route, path, data):
     client = route(path)
     client.send_binary(data)
@@ -169,7 +170,8 @@ def test_pick_with_bad_tables(seated, table):
                                    f"pick 3 {'t' * 4000}", "pick 3 ' OR '1'='1"])
 def test_pick_with_bad_tokens(route, fresh, frame):
     staff = route("/ws/staff")
-    assert staff.answer(frame) == "error pick the provided token does not belong to any staff member"
+    assert (staff.answer(frame)
+            == "error pick the provided token does not belong to any staff member")
     token = fresh.add_staff("ada")
     assert staff.answer(f"pick 3 {token}") == "success pick 3"
 

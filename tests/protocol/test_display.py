@@ -3,12 +3,13 @@ public screen never shows an email (unless the operator turns that off)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tests.kit.live import EPOCH, LiveServer, new_ticket, ticket
+from tests.kit.client import EPOCH, new_ticket, ticket
+from tests.kit.live import LiveServer
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}

@@ -44,7 +44,8 @@ def test_watch_needs_no_arguments_and_other_words_stay_unknown(fresh: LiveServer
     assert display.ask("pick 1") == "error pick unknown command"
 
 
-def _form_post(opener: urllib.request.OpenerDirector, url: str, page: str, fields: dict[str, str]) -> str:
+def _form_post(opener: urllib.request.OpenerDirector, url: str, page: str,
+               fields: dict[str, str]) -> str:
     html = opener.open(page).read().decode()
     token = TOKEN_FIELD.search(html)
     data = {**fields, **({"csrf_token": token.group(1)} if token and token.group(1) else {})}
@@ -62,7 +63,8 @@ def test_closing_the_day_tells_staff_each_ticket_needs_no_one(fresh: LiveServer,
     display.ask("watch")
     display.drain()
 
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
     _form_post(opener, f"{fresh.base}/login?next=/admin/", f"{fresh.base}/login",
                {"username": "boss", "password": "password123"})
     page = _form_post(opener, f"{fresh.base}/admin/close-day", f"{fresh.base}/admin/", {})

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from typing import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -142,7 +143,9 @@ def assert_consistent(server: LiveServer) -> None:
     """Invariants the service promises, read straight from the database."""
     engine = server.engine()
     with engine.connect() as conn:
-        q = lambda sql: conn.execute(sa.text(sql)).all()  # noqa: E731
+        def q(sql: str) -> Sequence[sa.Row[Any]]:
+            return conn.execute(sa.text(sql)).all()
+
         assert q("SELECT id FROM tickets WHERE status NOT IN "
                  "('waiting','serving','completed','cancelled')") == []
         assert q("SELECT id FROM tickets WHERE status = 'waiting' AND "

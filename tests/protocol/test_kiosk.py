@@ -3,27 +3,27 @@ the rule that kiosks receive no broadcasts."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.kit.live import EPOCH, new_ticket, ticket
+from tests.kit.client import EPOCH, new_ticket, ticket
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
 SERVER_ENV = {"RATE_LIMITS": "off"}
 
 
 def parse_time(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 # ---- new ---------------------------------------------------------------------------------
 
 
 def test_new_answers_with_the_ticket_in_its_exact_shape(kiosk):
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     reply = kiosk.ask("new ada@example.org Ada Lovelace")
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     assert reply.startswith("success new {")
     raw = reply.removeprefix("success new ")
     value = ticket(raw)  # six keys in order, compact separators, RFC 3339 `Z` times
@@ -72,7 +72,8 @@ def test_each_visit_gets_its_own_ticket(kiosk):
         ("new ada@example.org " + "x" * 101, "name is longer than 100 characters"),
         ("new ada@example.org Ada\tLovelace", "name contains characters that cannot be printed"),
         ("new ada@example.org Ada\x00", "name contains characters that cannot be printed"),
-        ("new ada@example.org Ada\u202eecalevol", "name contains characters that cannot be printed"),
+        ("new ada@example.org Ada\u202eecalevol",
+         "name contains characters that cannot be printed"),
     ],
 )
 def test_new_with_invalid_input_is_refused_and_the_kiosk_keeps_working(kiosk, frame, reason):

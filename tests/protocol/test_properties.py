@@ -7,7 +7,7 @@ import json
 import re
 import string
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import get_args
 
 from hypothesis import given, settings
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tablequeue import protocol
 from tablequeue.outcomes import Refusal, TicketView
 from tablequeue.service.identity import USERNAME
-from tablequeue.service.tickets import NAME_MAX, email_refusal, _name_refusal
+from tablequeue.service.tickets import NAME_MAX, _name_refusal, email_refusal
 
 ALL = protocol.STAFF_COMMANDS | protocol.KIOSK_COMMANDS | protocol.VISITOR_COMMANDS
 ROUTES = [protocol.STAFF_COMMANDS, protocol.KIOSK_COMMANDS, protocol.DISPLAY_COMMANDS,
@@ -28,7 +28,7 @@ frames = st.one_of(text, st.builds(lambda w, rest: f"{w} {rest}", word, text))
 spaceless = st.text(st.characters(codec="utf-8", exclude_categories=("Zs", "Zl", "Zp", "Cc")),
                     min_size=1, max_size=80)
 moments = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2999, 12, 31),
-                       timezones=st.just(timezone.utc))
+                       timezones=st.just(UTC))
 usernames = st.from_regex(USERNAME, fullmatch=True)
 
 
@@ -51,8 +51,10 @@ def test_parse_never_fails_and_names_a_command(frame: str, allowed: frozenset[st
     assert word_ == frame.strip().partition(" ")[0]
 
 
-@given(frames, st.sampled_from(ROUTES), st.text(" \t\r\n", max_size=5), st.text(" \t\r\n", max_size=5))
-def test_surrounding_whitespace_is_ignored(frame: str, allowed: frozenset[str], a: str, b: str) -> None:
+@given(frames, st.sampled_from(ROUTES),
+       st.text(" \t\r\n", max_size=5), st.text(" \t\r\n", max_size=5))
+def test_surrounding_whitespace_is_ignored(frame: str, allowed: frozenset[str],
+                                           a: str, b: str) -> None:
     assert protocol.parse(a + frame + b, allowed) == protocol.parse(frame, allowed)
 
 
@@ -72,7 +74,8 @@ def test_ids_out_of_bounds_or_not_numbers_are_no_ticket(word_: str, raw: object)
 
 @given(st.integers(0, protocol.MAX_NUMBER), spaceless)
 def test_pick_round_trips_table_and_token(table: int, token: str) -> None:
-    assert protocol.parse(f"pick {table} {token}", protocol.STAFF_COMMANDS) == protocol.Pick(table, token)
+    assert (protocol.parse(f"pick {table} {token}", protocol.STAFF_COMMANDS)
+            == protocol.Pick(table, token))
 
 
 @given(spaceless, text.map(str.strip))
@@ -82,7 +85,8 @@ def test_new_keeps_the_whole_name_after_the_email(email: str, name: str) -> None
 
 
 @given(tickets(), st.booleans())
-def test_ticket_json_has_six_keys_in_order_and_round_trips(ticket: TicketView, redact: bool) -> None:
+def test_ticket_json_has_six_keys_in_order_and_round_trips(ticket: TicketView,
+                                                           redact: bool) -> None:
     encoded = protocol.ticket_json(ticket, redact_email=redact)
     decoded = json.loads(encoded)
     assert list(decoded) == ["id", "email", "name", "staff", "start", "end"]
@@ -94,7 +98,8 @@ def test_ticket_json_has_six_keys_in_order_and_round_trips(ticket: TicketView, r
 
 
 @given(tickets(), st.integers(0, 999))
-def test_display_claimed_splits_on_spaces_and_hides_the_email(ticket: TicketView, table: int) -> None:
+def test_display_claimed_splits_on_spaces_and_hides_the_email(ticket: TicketView,
+                                                              table: int) -> None:
     message = protocol.display_claimed(ticket, table, redact_email=True)
     word_, staff, table_, body = message.split(" ", 3)
     assert (word_, staff, table_) == ("claimed", ticket.staff, str(table))

@@ -55,7 +55,8 @@ def test_the_installed_version_is_the_one_borrowed_py_was_checked_against(packag
 
 def test_pyproject_pins_the_checked_versions() -> None:
     pins = {}
-    for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"]:
         name, _, version = requirement.partition("==")
         pins[re.sub(r"\[.*\]", "", name).strip().lower()] = version.strip()
     for package, checked in CHECKED_AGAINST.items():

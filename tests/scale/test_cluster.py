@@ -102,7 +102,7 @@ def test_table_race_across_hosts_has_one_winner(cluster, opened) -> None:
         assert client.recv() == "taken"
         pickers.append(client)
     for table in range(ROUNDS):
-        for picker, token in zip(pickers, tokens):
+        for picker, token in zip(pickers, tokens, strict=True):
             picker.send(f"pick {table} {token}")
         replies = [p.reply()[0] for p in pickers]
         assert replies.count(f"success pick {table}") == 1, replies

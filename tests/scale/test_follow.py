@@ -7,8 +7,8 @@ import time
 
 import websocket
 
+from tests.kit.client import Client
 from tests.kit.follow import follow, sign_in_with_link, state
-from tests.kit.live import Client
 from tests.kit.scale import staff_tokens
 
 

@@ -9,13 +9,14 @@ import signal
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from tests.kit.live import Client, LiveServer
+from tests.kit.client import Client
+from tests.kit.live import LiveServer
 from tests.kit.scale import PostgresProxy, Screen, converge, staff_tokens
 
 UNAVAILABLE = "the queue is temporarily unavailable, try again"
@@ -49,9 +50,13 @@ def _answer(screen: Screen, text: str) -> str:
 def test_redis_restart_during_traffic_loses_nothing(redis_and_server, opened) -> None:
     redis, server = redis_and_server
     tokens = staff_tokens(server, ["ann", "bob", "cat", "dan"])
-    connect = lambda path: opened.append(server.connect(path)) or Screen(opened[-1])  # noqa: E731
+
+    def connect(path: str) -> Screen:
+        opened.append(server.connect(path))
+        return Screen(opened[-1])
+
     staff = [connect("/ws/staff") for _ in range(3)]
-    for table, (screen, token) in enumerate(zip(staff, tokens)):
+    for table, (screen, token) in enumerate(zip(staff, tokens, strict=False)):
         assert _answer(screen, f"pick {table} {token}") == f"success pick {table}"
     unbound = [connect("/ws/staff") for _ in range(2)]
     displays = [connect("/ws/display") for _ in range(3)]
@@ -66,7 +71,8 @@ def test_redis_restart_during_traffic_loses_nothing(redis_and_server, opened) ->
     during = [_new(kiosk, n) for n in range(3, 6)]  # the queue keeps working without Redis
     assert _answer(staff[1], f"accept {first[1]}") == f"success claimed {first[1]}"
     assert _answer(staff[0], f"complete {first[0]}") == f"success complete {first[0]}"
-    assert _answer(staff[1], f"accept {during[0]}") == "error accept you are already serving a ticket"
+    assert (_answer(staff[1], f"accept {during[0]}")
+            == "error accept you are already serving a ticket")
     assert _answer(staff[2], "unpick") == "success unpick"
     assert _answer(staff[2], f"pick 7 {tokens[2]}") == "success pick 7"
     assert _answer(staff[2], f"accept {during[1]}") == f"success claimed {during[1]}"

@@ -48,7 +48,8 @@ def test_postgres_schema_enforces_the_rules(tmp_path: Path) -> None:
                 "SELECT count(*) FROM pg_constraint WHERE conrelid = 'table_assignments'::regclass"
                 " AND contype IN ('p', 'u')")).scalar()
         engine.dispose()
-        assert "WHERE ((status)::text = 'serving'::text)" in indexes["uq_tickets_one_serving_per_staff"]
+        assert ("WHERE ((status)::text = 'serving'::text)"
+                in indexes["uq_tickets_one_serving_per_staff"])
         assert unique == 2  # table_number is the key, staff_id is unique
     finally:
         server.close()

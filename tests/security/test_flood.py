@@ -8,13 +8,14 @@ import socket
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Callable, Iterator
 
 import pytest
 import websocket
 
-from tests.kit.live import Client, LiveServer
+from tests.kit.client import Client
+from tests.kit.live import LiveServer
 
 # A masked (all-zero key, which RFC 6455 allows) one-byte text frame "x", many times over:
 # a client can send these far faster than a server can answer them.
@@ -61,7 +62,7 @@ class Flooder:
                 try:
                     self.sent += sock.send(self.chunk)
                     self.last_progress = time.monotonic()
-                except socket.timeout:
+                except TimeoutError:
                     pass  # the server stopped reading: keep trying, as an attacker would
         except OSError as error:
             self.error = error

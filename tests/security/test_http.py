@@ -10,7 +10,6 @@ import pytest
 from tests.kit.http_client import WebClient
 from tests.kit.live import LiveServer
 
-
 # PROXY_COUNT=1: X-Forwarded-For names the client, so each test can be its own address.
 SERVER_ENV = {
     "PROXY_COUNT": "1",

@@ -4,12 +4,13 @@ and after a device key (finding 3), and ids out of range (finding 6)."""
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
+from tests.kit.client import Client
 from tests.kit.http_client import WebClient
-from tests.kit.live import Client, LiveServer
+from tests.kit.live import LiveServer
 
 # Each of these is another site to a browser (or was a 500): `next` must fall back to our own.
 FOREIGN = [

@@ -1,10 +1,10 @@
 """Login throttles that count before they check, and that lock out the guesser rather
-than the account's owner (issue 17, findings 2 and 5; the rules: tablequeue/pages/login_guard.py)."""
+than the account's owner (issue 17, findings 2 and 5; the rules:
+tablequeue/pages/login_guard.py)."""
 
 from __future__ import annotations
 
 import threading
-
 
 from tests.kit.http_client import Reply, WebClient
 from tests.kit.live import LiveServer
@@ -28,7 +28,7 @@ def at_once(server: LiveServer, address: str, attempts: list[tuple[str, str]]) -
     """Every (username, password) POSTed to /login at the same moment, one thread each."""
     clients = [web(server, address) for _ in attempts]
     forms = [{"csrf_token": c.csrf_token("/login"), "username": u, "password": p}
-             for c, (u, p) in zip(clients, attempts)]
+             for c, (u, p) in zip(clients, attempts, strict=True)]
     start = threading.Barrier(len(attempts))
     replies: list[Reply | None] = [None] * len(attempts)
 

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
-from tests.kit.live import Client
+from tests.kit.client import Client
 
 LIMIT = 100
 SERVER_ENV = {"WS_MESSAGE_RATE": f"{LIMIT}/600"}

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from tests.kit.client import Client
 from tests.kit.http_client import WebClient
-from tests.kit.live import Client, LiveServer
+from tests.kit.live import LiveServer
 
 
 def _watch(observers: dict[str, Client], seen: dict[str, list[str]], quiet: float = 0.02) -> None:
@@ -35,7 +36,8 @@ def _ticket(reply: str) -> dict[str, object]:
     return json.loads(reply.removeprefix("success new "))
 
 
-def test_no_email_reaches_a_display_or_unbound_console_over_a_day(fresh: LiveServer, connect) -> None:
+def test_no_email_reaches_a_display_or_unbound_console_over_a_day(fresh: LiveServer,
+                                                                  connect) -> None:
     rng = random.Random(7)
     tokens = {name: fresh.add_staff(name) for name in ("ada", "bob", "cy")}
     observers = {"display": connect("/ws/display"), "unbound": connect("/ws/staff")}
@@ -65,7 +67,8 @@ def test_no_email_reaches_a_display_or_unbound_console_over_a_day(fresh: LiveSer
             done = _reply(console, f"{word} {served[name]}", bound_seen)
             assert done == f"success {word} {served[name]}"
             served[name] = None
-        if _reply(console, f"accept {ticket['id']}", bound_seen) == f"success claimed {ticket['id']}":
+        reply = _reply(console, f"accept {ticket['id']}", bound_seen)
+        if reply == f"success claimed {ticket['id']}":
             served[name] = int(ticket["id"])
         if hour == 20:  # a display switched on mid-day replays who is being served
             observers["late display"] = connect("/ws/display")
@@ -90,7 +93,7 @@ def test_no_email_reaches_a_display_or_unbound_console_over_a_day(fresh: LiveSer
 
 
 def _age(server: LiveServer, days: int, where: str) -> None:
-    past = datetime.now(timezone.utc) - timedelta(days=days)
+    past = datetime.now(UTC) - timedelta(days=days)
     engine = server.engine()
     with engine.begin() as conn:
         conn.execute(sa.text(f"UPDATE tickets SET created_at = :t, ended_at = CASE WHEN "
@@ -141,9 +144,11 @@ def test_one_visitor_can_be_erased(fresh: LiveServer, connect) -> None:
         conn.execute(sa.text("UPDATE tickets SET status = 'cancelled', ended_at = created_at, "
                              "staff_id = NULL WHERE email = 'Erase.Me@example.org'"))
     engine.dispose()
-    assert "deleted the visitor and 1 tickets" in fresh.flask("visitors", "delete", "ERASE.ME@example.org")
+    assert "deleted the visitor and 1 tickets" in fresh.flask("visitors", "delete",
+                                                              "ERASE.ME@example.org")
     assert kiosk.ask("query erase.me@example.org") == "error query visitor email does not exist"
-    assert _count(fresh, "SELECT COUNT(*) FROM tickets WHERE LOWER(email) = 'erase.me@example.org'") == 0
+    assert _count(fresh, "SELECT COUNT(*) FROM tickets "
+                         "WHERE LOWER(email) = 'erase.me@example.org'") == 0
     assert kiosk.ask("query keep@example.org") == "success query Keep Me"
 
 

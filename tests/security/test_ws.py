@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 import websocket
 
+from tests.kit.client import Client
 from tests.kit.frames import close_frame_code
 from tests.kit.http_client import WebClient
-from tests.kit.live import Client, LiveServer
+from tests.kit.live import LiveServer
 
 ROUTES = ["/ws/staff", "/ws/kiosk", "/ws/display"]
 INVALID = "error accept your session token was found to be invalid. please relogin"
@@ -97,7 +98,8 @@ def test_login_cookie_cannot_bind_a_cross_site_console(fresh: LiveServer) -> Non
     web = WebClient(fresh.port)
     assert web.login("ada").status == 302
     cookie = "Cookie: " + "; ".join(f"{k}={v}" for k, v in web.jar.items())
-    assert handshake_status(fresh, "/ws/staff", origin="http://evil.example", header=[cookie]) == 403
+    assert handshake_status(fresh, "/ws/staff", origin="http://evil.example",
+                            header=[cookie]) == 403
     own = websocket.create_connection(fresh.url("/ws/staff"), timeout=10, header=[cookie])
     try:
         assert own.recv() == "taken"
@@ -132,20 +134,23 @@ def test_a_revoked_device_key_closes_its_screen_and_no_longer_opens_it(server: L
     assert handshake_status(server, "/ws/kiosk", header=header) == 403
 
 
-def test_a_browser_screen_stores_its_key_in_a_cookie(server: LiveServer, keys: dict[str, str]) -> None:
+def test_a_browser_screen_stores_its_key_in_a_cookie(server: LiveServer,
+                                                     keys: dict[str, str]) -> None:
     web = WebClient(server.port)
     for path in ("/display/", "/kiosk/", "/kiosk/ticket/1"):
         page = web.get(path)
         assert page.status == 302 and "/device" in (page.header("Location") or ""), path
     token = web.csrf_token("/device?next=/display")
-    assert web.post("/device", {"csrf_token": token, "key": "wrong", "next": "/display"}).status == 403
+    assert web.post("/device",
+                    {"csrf_token": token, "key": "wrong", "next": "/display"}).status == 403
     saved = web.post("/device", {"csrf_token": token, "key": keys["display"], "next": "/display"})
     assert saved.status == 302 and saved.header("Location") == "/display"
     cookie = [c for c in saved.cookies() if c.startswith("tq_device=")][0]
     assert "HttpOnly" in cookie
     header = [f"Cookie: tq_device={web.jar['tq_device']}"]
     assert handshake_status(server, "/ws/display", header=header) == 101
-    evil = web.post("/device", {"csrf_token": token, "key": keys["display"], "next": "//evil.example/"})
+    evil = web.post("/device",
+                    {"csrf_token": token, "key": keys["display"], "next": "//evil.example/"})
     assert evil.header("Location") == "/"  # never an open redirect
 
 
@@ -171,7 +176,8 @@ def _flood(client: Client, frame: str, times: int) -> list[str]:
 @pytest.mark.parametrize("frame,word", [("query someone@example.org", "query"),
                                         ("new flood@example.org Flo Od", "new")])
 def test_a_flooding_kiosk_connection_is_throttled_then_recovers(
-        fresh: LiveServer, opened: list[Client], keys: dict[str, str], frame: str, word: str) -> None:
+        fresh: LiveServer, opened: list[Client], keys: dict[str, str], frame: str,
+        word: str) -> None:
     kiosk = screen(fresh, opened, keys, "/ws/kiosk", address=f"10.20.{len(word)}.1")
     replies = _flood(kiosk, frame, 20)  # limit 5 per 2 s: at most 10 pass in any 2 windows
     refusal = f"error {word} too many requests, wait a moment and try again"
@@ -186,10 +192,12 @@ def test_a_flooding_kiosk_connection_is_throttled_then_recovers(
 @pytest.mark.parametrize("frame,word", [("query someone@example.org", "query"),
                                         ("new flood@example.org Flo Od", "new")])
 def test_many_connections_from_one_address_are_throttled_together(
-        fresh: LiveServer, opened: list[Client], keys: dict[str, str], frame: str, word: str) -> None:
+        fresh: LiveServer, opened: list[Client], keys: dict[str, str], frame: str,
+        word: str) -> None:
     address = f"10.21.{len(word)}.1"
     kiosks = [screen(fresh, opened, keys, "/ws/kiosk", address=address) for _ in range(5)]
-    replies = [r for kiosk in kiosks for r in _flood(kiosk, frame, 5)]  # 5 each: never per-connection
+    # 5 each: never per-connection.
+    replies = [r for kiosk in kiosks for r in _flood(kiosk, frame, 5)]
     refusal = f"error {word} too many requests, wait a moment and try again"
     assert replies.count(refusal) >= 25 - 16
     other = screen(fresh, opened, keys, "/ws/kiosk", address="10.21.99.1")
@@ -224,7 +232,8 @@ def test_an_expired_token_is_refused(fresh: LiveServer, opened: list[Client]) ->
     assert console.answer("accept 1") == INVALID  # the sweep may send `taken` first
     late = screen(fresh, opened, {}, "/ws/staff")
     late.recv()
-    assert late.ask(f"pick 2 {token}") == "error pick the provided token does not belong to any staff member"
+    assert (late.ask(f"pick 2 {token}")
+            == "error pick the provided token does not belong to any staff member")
 
 
 def test_a_revoked_token_is_refused_and_its_console_stops_receiving(

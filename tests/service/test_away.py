@@ -5,11 +5,13 @@ table is released as if they had sent `unpick`."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from tests.kit.live import LiveServer, new_ticket, rows
+from tests.kit.client import new_ticket
+from tests.kit.database import rows
+from tests.kit.live import LiveServer
 
 SERVER_ENV = {"RATE_LIMITS": "off"}
 
@@ -112,7 +114,7 @@ def backdate(server: LiveServer, table: int, minutes: int) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE table_assignments SET away_since = :t "
                              "WHERE table_number = :n"),
-                     {"t": datetime.now(timezone.utc) - timedelta(minutes=minutes), "n": table})
+                     {"t": datetime.now(UTC) - timedelta(minutes=minutes), "n": table})
     engine.dispose()
 
 

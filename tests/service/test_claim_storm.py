@@ -10,8 +10,10 @@ once, in the documented order of checks."""
 
 from __future__ import annotations
 
-from tests.kit.live import new_ticket, rows
-from tests.kit.races import CLAIMED, FINISHED, UNDER_LOCK, at_once, write_locked
+from tests.kit.client import new_ticket
+from tests.kit.database import rows
+from tests.kit.races import CLAIMED, UNDER_LOCK, at_once, write_locked
+from tests.kit.refusals import FINISHED
 
 SERVER_ENV = {"RATE_LIMITS": "off"}
 
@@ -86,7 +88,8 @@ def test_a_put_back_ticket_is_claimable_at_once_raced_exactly_once(fresh, connec
         claimed_by(owner, t["id"], *racers)
         assert owner.answer(f"requeue {t['id']}") == f"success requeue {t['id']}"
         replies = at_once([r.client for r in racers], [f"accept {t['id']}"] * len(racers))
-        winners = [r for r, reply in zip(racers, replies) if reply.startswith("success")]
+        winners = [r for r, reply in zip(racers, replies, strict=True)
+                   if reply.startswith("success")]
         assert len(winners) == 1, replies
         assert sorted(replies).count(CLAIMED) == len(racers) - 1, replies
         assert winners[0].answer(f"complete {t['id']}") == f"success complete {t['id']}"

@@ -5,13 +5,15 @@ see nothing new; a closed line refuses `new` and nothing else."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tests.kit.artifacts import record
-from tests.kit.live import LiveServer, new_ticket, rows
+from tests.kit.client import new_ticket
+from tests.kit.database import rows
+from tests.kit.live import LiveServer
 
 SERVER_ENV = {"RATE_LIMITS": "off"}
 BOUND = 3.0  # seconds from the command's exit to the screen, as the issue requires
@@ -71,7 +73,7 @@ def test_an_announcement_shows_again_after_a_reconnect_and_ends_on_time(fresh, c
     # Its end time comes (moved close, instead of waiting half an hour).
     engine = fresh.engine()
     with engine.begin() as conn:
-        soon = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
+        soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
         conn.execute(sa.text("UPDATE settings SET value = :v WHERE key = 'announcement_until'"),
                      {"v": soon})
     engine.dispose()
@@ -117,7 +119,7 @@ def test_closing_the_line_refuses_new_and_nothing_else(fresh, connect, desk):
 def test_opening_hours_close_the_line_and_say_when_it_opens(fresh, connect):
     watcher = connect("/ws/kiosk")
     assert watcher.answer("watch") == "success watch"
-    now = datetime.now(timezone.utc)  # the test server runs in TIMEZONE=UTC
+    now = datetime.now(UTC)  # the test server runs in TIMEZONE=UTC
     # A daily half hour that starts 1-2 h from now (tomorrow, if that is past midnight).
     opens = (now + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
     fresh.flask("hours", "set", f"daily {opens:%H}:00-{opens:%H}:30")
@@ -161,7 +163,7 @@ def test_the_new_events_cross_the_relay_intact() -> None:
     from tablequeue.live.relay import codec
     from tablequeue.outcomes import FloorChanged, TableAway, TicketRequeued, TicketView
 
-    ticket = TicketView(7, "a@b.org", "Vera", "", datetime(2026, 12, 5, 9, tzinfo=timezone.utc),
+    ticket = TicketView(7, "a@b.org", "Vera", "", datetime(2026, 12, 5, 9, tzinfo=UTC),
                         None, "waiting")
     events = [TicketRequeued(ticket, table=3), TicketRequeued(ticket), TableAway(4, True),
               TableAway(4, False), FloorChanged()]

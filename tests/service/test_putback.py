@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 
-from tests.kit.live import new_ticket, rows, ticket
+from tests.kit.client import new_ticket, ticket
+from tests.kit.database import rows
 from tests.kit.races import at_once
 
 SERVER_ENV = {"RATE_LIMITS": "off"}
@@ -135,15 +137,15 @@ def test_requeue_and_complete_of_one_ticket_race_exactly_one_wins(fresh, connect
 
 
 def test_a_relay_resync_clears_a_put_back_ticket_like_the_live_cancel() -> None:
-    """After a relay gap a worker's displays are brought up to date (tablequeue.live.relay.resync): a
-    ticket put back meanwhile leaves its table with `cancel T`, as it did live, and the
-    table stays open (it was never left)."""
-    from datetime import datetime, timezone
+    """After a relay gap a worker's displays are brought up to date
+    (tablequeue.live.relay.resync): a ticket put back meanwhile leaves its table with
+    `cancel T`, as it did live, and the table stays open (it was never left)."""
+    from datetime import datetime
 
-    from tablequeue.outcomes import TablesChanged, TicketView
     from tablequeue.live.relay.resync import Picture, Truth, display_messages
+    from tablequeue.outcomes import TablesChanged, TicketView
 
-    waiting = TicketView(7, "", "Vera", "", datetime(2026, 12, 5, 9, tzinfo=timezone.utc),
+    waiting = TicketView(7, "", "Vera", "", datetime(2026, 12, 5, 9, tzinfo=UTC),
                          None, "waiting")
     picture = Picture(tables={3: 7}, changed=TablesChanged(frozenset({1}), (3,)))
     truth = Truth(waiting=[waiting], at_tables={}, changed=TablesChanged(frozenset({1}), (3,)),

@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.kit.live import Client, new_ticket, rows, ticket
+from tests.kit.client import Client, new_ticket, ticket
+from tests.kit.database import rows
 from tests.kit.races import BARRIER_TIMEOUT, at_once
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
@@ -29,7 +30,8 @@ def test_twenty_staff_accept_the_same_ticket_exactly_one_wins(fresh, connect, de
             assert client.until(lambda m: m.startswith("new "))[0] == f"new {raw}"
         claims: dict[int, str] = {}
 
-        def read_claim(client: Client, reply: str, skipped: list[str]) -> None:
+        def read_claim(client: Client, reply: str, skipped: list[str],
+                       claims: dict[int, str] = claims) -> None:  # this round's
             broadcast = [m for m in skipped if m.startswith("claimed ")]
             if not broadcast:
                 broadcast = [client.until(lambda m: m.startswith("claimed "))[0]]
@@ -43,7 +45,8 @@ def test_twenty_staff_accept_the_same_ticket_exactly_one_wins(fresh, connect, de
         winner = desks[won[0]]
         # Every console heard of the one claim, naming the one winner.
         for client in clients:
-            assert ticket(claims[id(client)].removeprefix("claimed ")) == {**t, "staff": winner.name}
+            assert (ticket(claims[id(client)].removeprefix("claimed "))
+                    == {**t, "staff": winner.name})
         assert winner.answer(f"complete {t['id']}") == f"success complete {t['id']}"
         winners.append(winner.name)
 
@@ -108,10 +111,10 @@ def test_one_staff_member_picking_two_tables_at_once_ends_with_one(fresh, connec
     for round_ in range(ROUNDS):
         tables = (2 * round_, 2 * round_ + 1)
         replies = at_once(clients, [f"pick {t} {token}" for t in tables])
-        ok = [t for t, r in zip(tables, replies) if r == f"success pick {t}"]
+        ok = [t for t, r in zip(tables, replies, strict=True) if r == f"success pick {t}"]
         assert ok, replies  # at least one; both when they ran one after the other (a move)
         assert all(r == f"success pick {t}" or r == "error pick the chosen table is not available"
-                   for t, r in zip(tables, replies)), replies
+                   for t, r in zip(tables, replies, strict=True)), replies
         held = rows(fresh, "SELECT table_number FROM table_assignments")
         assert len(held) == 1 and held[0][0] in ok, (held, replies)
 
@@ -138,7 +141,7 @@ def test_taken_stays_true_while_staff_come_and_go_at_once(fresh, connect):
     names = [f"m{i}" for i in range(8)]
     tokens = fresh.add_staffs(*names)
     movers = [connect("/ws/staff") for _ in names]
-    for client, token, i in zip(movers, tokens, range(len(names))):
+    for client, token, i in zip(movers, tokens, range(len(names)), strict=True):
         client.recv()
         assert client.answer(f"pick {i} {token}") == f"success pick {i}"
     observers = [connect("/ws/staff") for _ in range(3)]
@@ -197,7 +200,7 @@ def test_a_live_display_ends_where_a_new_one_starts(fresh, connect):
     names = [f"d{i}" for i in range(6)]
     tokens = fresh.add_staffs(*names)
     consoles = [connect("/ws/staff") for _ in names]
-    for i, (console, token) in enumerate(zip(consoles, tokens)):
+    for i, (console, token) in enumerate(zip(consoles, tokens, strict=True)):
         console.recv()
         assert console.answer(f"pick {10 + i} {token}") == f"success pick {10 + i}"
     kiosk = connect("/ws/kiosk")
@@ -213,7 +216,8 @@ def test_a_live_display_ends_where_a_new_one_starts(fresh, connect):
         for step in range(12):
             table = (i + step) % 8 if step % 3 else 10 + i
             reply = consoles[i].answer(f"pick {table} {tokens[i]}")
-            assert reply in (f"success pick {table}", "error pick the chosen table is not available")
+            assert reply in (f"success pick {table}",
+                             "error pick the chosen table is not available")
             if step % 4 == 3:
                 assert consoles[i].answer("unpick") == "success unpick"
 

@@ -8,6 +8,7 @@ import io
 import re
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -110,7 +111,7 @@ def test_csv_is_streamed_in_chunks(server: LiveServer, boss: str, history: list[
     with engine.begin() as conn:
         md = sa.MetaData()
         tickets = sa.Table("tickets", md, autoload_with=conn)
-        start = data.datetime(2026, 2, 2, 15, tzinfo=data.timezone.utc)
+        start = datetime(2026, 2, 2, 15, tzinfo=UTC)
         conn.execute(tickets.insert(), [
             {"id": 100_000 + n, "visitor_id": 1, "email": "v1@example.org", "name": "Bulk",
              "status": "waiting", "created_at": start} for n in range(20_000)])

@@ -4,8 +4,8 @@ same answers where the database has no RETURNING (SQLite before 3.35)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from flask import Flask
