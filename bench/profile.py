@@ -22,8 +22,8 @@ BUCKETS = (
     ("socket writes (send syscalls)", ("sendall (", " send (", "_socket3.py", "_socketcommon.py")),
     ("JSON and message formatting", ("json/", "(protocol/")),
     ("websocket reading (simple-websocket)", ("simple_websocket/", "(detached.py)")),
-    ("fan-out bookkeeping (broadcast, delivery, floor)",
-     ("(broadcast.py)", "(delivery.py)", "floor.py)")),
+    ("fan-out bookkeeping (registry, connection, delivery, floor)",
+     ("(registry.py)", "(connection.py)", "(delivery.py)", "floor.py)")),
 )
 
 

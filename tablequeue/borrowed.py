@@ -8,7 +8,7 @@ behind its queued bytes (tablequeue.live.registry), and drop gunicorn's `Server`
 
 They were read against the versions in `CHECKED_AGAINST` (the pins in pyproject.toml), and
 `BORROWED` records the signature and source hash of every upstream definition they rely
-on: tests/test_borrowed.py fails when an upgrade changes any of them, and says what to
+on: tests/repo/test_borrowed.py fails when an upgrade changes any of them, and says what to
 re-read before the record is updated.
 
 Nothing third-party is imported at module level: gunicorn.conf.py imports this module in
@@ -152,7 +152,7 @@ class SocketState:
     unchanged, as `handle_events`, `send` and `close`. tablequeue.live.detached.Peer
     subclasses it to read the socket itself, with no reader thread or greenlet.
 
-    The attributes are the ones Base.__init__ sets (tests/test_borrowed.py holds them to it):
+    The attributes are the ones Base.__init__ sets (tests/repo/test_borrowed.py holds them to it):
     some copied from the server, some recreated empty (its reader never ran), the socket
     replaced by the caller's own descriptor, the wsproto connection kept, and the reader
     thread's own left behind."""

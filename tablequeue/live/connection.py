@@ -53,7 +53,7 @@ class Connection:
         self.holds_table = False
         self.watching = False  # a display that opted in to `waiting N` / `tables N`
         self.follow: Following | None = None  # a phone's followed ticket (live.follow.hub)
-        self.base_url = ""  # the site as the client reached it (follow links, visitor_kiosk)
+        self.base_url = ""  # the site as the client reached it (follow links: live/follow/kiosk.py)
         # Replies and broadcasts from other greenlets take turns (frame order, bind replay).
         self.lock = threading.Lock()
         self.outlet = Outlet(ws)
