@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from flask import current_app, session
@@ -38,7 +39,8 @@ def registry() -> Registry:
     return registry_of(current_app)
 
 
-def _reply(word: str, outcome: Outcome[T], success: Callable[[T], str]) -> Answer:
+def answer_to(word: str, outcome: Outcome[T], success: Callable[[T], str]) -> Answer:
+    """The refusal as `error WORD reason`, or the success line with the outcome's events."""
     if outcome.refusal is not None:
         return Answer(protocol.error(word, outcome.refusal))
     return Answer(success(outcome.value), events=outcome.events)
@@ -92,42 +94,42 @@ def _pick(conn: Connection, command: protocol.Pick) -> Answer:
     conn.holds_table = True
     then = None
     if conn.staff_id != picked.staff_id:
-        then = lambda: _bind(conn, picked.staff_id, picked.token_hash)  # noqa: E731
+        then = partial(_bind, conn, picked.staff_id, picked.token_hash)
     else:
         conn.token_hash = picked.token_hash
     return Answer(protocol.success_pick(picked.table), then, outcome.events)
 
 
 def _unpick(conn: Connection, command: protocol.Unpick) -> Answer:
-    return _reply("unpick", service.unpick(conn.token_hash), lambda _: protocol.SUCCESS_UNPICK)
+    return answer_to("unpick", service.unpick(conn.token_hash), lambda _: protocol.SUCCESS_UNPICK)
 
 
 def _accept(conn: Connection, command: protocol.Accept) -> Answer:
     outcome = service.accept(conn.token_hash, command.ticket_id)
-    return _reply("accept", outcome, protocol.success_claimed)
+    return answer_to("accept", outcome, protocol.success_claimed)
 
 
 def _cancel(conn: Connection, command: protocol.Cancel) -> Answer:
     outcome = service.cancel(conn.token_hash, command.ticket_id)
-    return _reply("cancel", outcome, protocol.success_cancel)
+    return answer_to("cancel", outcome, protocol.success_cancel)
 
 
 def _complete(conn: Connection, command: protocol.Complete) -> Answer:
     outcome = service.complete(conn.token_hash, command.ticket_id)
-    return _reply("complete", outcome, protocol.success_complete)
+    return answer_to("complete", outcome, protocol.success_complete)
 
 
 def _requeue(conn: Connection, command: protocol.Requeue) -> Answer:
     outcome = putback.requeue(conn.token_hash, command.ticket_id)
-    return _reply("requeue", outcome, protocol.success_requeue)
+    return answer_to("requeue", outcome, protocol.success_requeue)
 
 
 def _away(conn: Connection, command: protocol.Away) -> Answer:
-    return _reply("away", away.away(conn.token_hash), lambda _: protocol.SUCCESS_AWAY)
+    return answer_to("away", away.away(conn.token_hash), lambda _: protocol.SUCCESS_AWAY)
 
 
 def _back(conn: Connection, command: protocol.Back) -> Answer:
-    return _reply("back", away.back(conn.token_hash), lambda _: protocol.SUCCESS_BACK)
+    return answer_to("back", away.back(conn.token_hash), lambda _: protocol.SUCCESS_BACK)
 
 
 # ---- kiosk and display ---------------------------------------------------------------
@@ -137,7 +139,7 @@ def _new(conn: Connection, command: protocol.New) -> Answer:
     outcome = service.new(command.email, command.name)
     if outcome.refusal is None:
         follow_kiosk.remember(conn, outcome.value.id)
-    return _reply("new", outcome, protocol.success_new)
+    return answer_to("new", outcome, protocol.success_new)
 
 
 def _link(conn: Connection, command: protocol.Link) -> Answer:
@@ -151,7 +153,7 @@ def _notices(conn: Connection, command: protocol.Notices) -> Answer:
 
 
 def _query(conn: Connection, command: protocol.Query) -> Answer:
-    return _reply("query", service.query(command.email), protocol.success_query)
+    return answer_to("query", service.query(command.email), protocol.success_query)
 
 
 def kiosk_command(conn: Connection, command: protocol.Command) -> Answer:

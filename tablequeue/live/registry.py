@@ -142,7 +142,7 @@ class Registry:
 
     def _waiting_changed(self) -> None:
         """One count per batch (closing the day withdraws many tickets at once)."""
-        watchers = [c for c in self.members(Role.DISPLAY) if c.watching]
+        watchers = self.watchers(Role.DISPLAY)
         if watchers and self.waiting_count is not None:
             self._send(watchers, protocol.display_waiting(self.waiting_count()))
 
@@ -182,8 +182,7 @@ class Registry:
             if self.floor_changed is not None:
                 self.floor_changed()
         elif isinstance(event, TableCountChanged):
-            watchers = [c for c in self.members(Role.DISPLAY) if c.watching]
-            self._send(watchers, protocol.display_tables(event.count))
+            self._send(self.watchers(Role.DISPLAY), protocol.display_tables(event.count))
 
     def _sessions_revoked(self, event: SessionsRevoked) -> None:
         with self._tables_lock:

@@ -82,10 +82,10 @@ def _serve(
     peer = detached.Peer(ws) if detached.available() else None
     conn = Connection(peer or ws, role, address=throttle.client_address())
     conn.base_url = request.host_url
-    registry().add(conn)
+    members = registry()
+    members.add(conn)
     conn.request_id, opened = logs.request_id(), perf_counter()
     logs.event("ws_open", role=role.value, request_id=conn.request_id)
-    members = registry()
 
     def closed() -> None:
         members.remove(conn)
@@ -94,7 +94,7 @@ def _serve(
 
     started = False
     try:
-        if registry().stopping:  # told to stop while this handshake ran: see _refuse_when_stopping
+        if members.stopping:  # told to stop while this handshake ran: see _refuse_when_stopping
             close(conn, protocol.GOING_AWAY, protocol.SHUTTING_DOWN)
             return
         sessionwatch.remember_screen(conn)
@@ -106,7 +106,7 @@ def _serve(
                 if frame is not None:  # no timeout: None only if woken with nothing to read
                     _received(conn, frame, commands, handle)
         app = app_object()
-        on_frame = lambda frame: _received(conn, frame, commands, handle)  # noqa: E731
+        on_frame = partial(_received, conn, commands=commands, handle=handle)
         peer.start(on_frame, closed, partial(_in_app, app),
                    conn.write_control, conn.outlet, throttle.limiter().message_rate())
         started = True

@@ -12,7 +12,7 @@ from flask import current_app
 from tablequeue import protocol
 from tablequeue.live.connection import Connection
 from tablequeue.live.follow.hub import Following, Hub, hub_of
-from tablequeue.live.handlers import Answer, Handler, dispatch
+from tablequeue.live.handlers import Answer, Handler, answer_to, dispatch
 from tablequeue.outcomes import PhoneState, Refusal
 from tablequeue.service import follow, follow_links
 
@@ -50,7 +50,7 @@ def _following(act: Callable[[Connection, Following], Answer]) -> Handler:
 
     def handle(conn: Connection, command: protocol.Command) -> Answer:
         following = conn.follow
-        if not isinstance(following, Following):
+        if following is None:
             return Answer(protocol.error(protocol.command_word(command), Refusal.NOT_FOLLOWING))
         return act(conn, following)
 
@@ -66,10 +66,7 @@ def _refresh(conn: Connection, following: Following) -> Answer:
 
 
 def _leave(conn: Connection, following: Following) -> Answer:
-    outcome = follow.leave(following.code)
-    if outcome.refusal is not None:
-        return Answer(protocol.error("leave", outcome.refusal))
-    return Answer(protocol.SUCCESS_LEAVE, events=outcome.events)
+    return answer_to("leave", follow.leave(following.code), lambda _: protocol.SUCCESS_LEAVE)
 
 
 visitor_command = dispatch({

@@ -83,7 +83,7 @@ class Hub:
 
     def remove(self, conn: Connection) -> None:
         following = conn.follow
-        if isinstance(following, Following):
+        if following is not None:
             refs = self._phones.get(following.ticket_id)
             if refs:
                 refs[:] = [r for r in refs if r() not in (None, conn)]
@@ -98,7 +98,7 @@ class Hub:
         (a late event must not take "served" back to "serving"); `force`: a requeue.
         True if it was sent."""
         following = conn.follow
-        if not isinstance(following, Following) or following.ticket_id != state.id:
+        if following is None or following.ticket_id != state.id:
             return False
         return self._put(conn, following, message or protocol.visitor_state(state),
                          _rank(state.status), force)
@@ -213,7 +213,7 @@ class Hub:
         """One ticket's phones get what a flush read, unless an event told them since."""
         for conn in self._of(ticket_id):
             following = conn.follow
-            if (isinstance(following, Following) and following.ticket_id == ticket_id
+            if (following is not None and following.ticket_id == ticket_id
                     and following.told <= read_at):
                 self._put(conn, following, message, rank, force)
 
