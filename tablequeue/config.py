@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -145,6 +147,56 @@ def _smtp_url(env: Mapping[str, str]) -> str | None:
     return url or None
 
 
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _oidc_issuer(env: Mapping[str, str]) -> str | None:
+    """OIDC_ISSUER: https, or http only on this machine (a provider in a test or a demo)."""
+    issuer = env.get("OIDC_ISSUER", "").strip()
+    if not issuer:
+        return None
+    parts = urlsplit(issuer)
+    loopback = parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    if not (parts.scheme == "https" or loopback) or not parts.hostname or parts.query:
+        raise ConfigError(
+            f"OIDC_ISSUER looks like https://login.example.edu/realms/staff, got {issuer!r}")
+    return issuer
+
+
+def _oidc(env: Mapping[str, str]) -> dict[str, Any]:
+    """Staff sign-in through an OpenID Connect provider, and whether passwords still work."""
+    issuer = _oidc_issuer(env)
+    names = ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_NAME", "OIDC_TRUST_EMAIL",
+             "OIDC_ALLOWED_DOMAINS", "OIDC_ADMIN_GROUP")
+    if issuer is None and any(env.get(name, "").strip() for name in names):
+        raise ConfigError(f"{', '.join(n for n in names if env.get(n, '').strip())} "
+                          "set without OIDC_ISSUER")
+    if issuer is not None:
+        for name in ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"):
+            if not env.get(name, "").strip():
+                raise ConfigError(f"OIDC_ISSUER is set, so {name} is needed too "
+                                  "(from the application registered at the provider)")
+    domains = frozenset(d.lower().lstrip("@") for d in _list(env, "OIDC_ALLOWED_DOMAINS"))
+    for domain in domains:
+        if not _DOMAIN.fullmatch(domain):
+            raise ConfigError(
+                f"OIDC_ALLOWED_DOMAINS lists domains like example.edu, got {domain!r}")
+    password_login = _bool(env, "PASSWORD_LOGIN", True)
+    if not password_login and issuer is None:
+        raise ConfigError("PASSWORD_LOGIN=off needs OIDC_ISSUER: nobody could log in")
+    return {
+        "OIDC_ISSUER": issuer,
+        "OIDC_CLIENT_ID": env.get("OIDC_CLIENT_ID", "").strip() or None,
+        "OIDC_CLIENT_SECRET": env.get("OIDC_CLIENT_SECRET", "").strip() or None,
+        "OIDC_NAME": env.get("OIDC_NAME", "").strip() or "your organisation",
+        # For providers that never send email_verified (Entra ID): their emails are checked.
+        "OIDC_TRUST_EMAIL": _bool(env, "OIDC_TRUST_EMAIL", False),
+        "OIDC_ALLOWED_DOMAINS": domains,
+        "OIDC_ADMIN_GROUP": env.get("OIDC_ADMIN_GROUP", "").strip() or None,
+        "PASSWORD_LOGIN": password_login,
+    }
+
+
 _LOG_LEVELS = {"debug", "info", "warning", "error", "critical"}
 
 
@@ -185,6 +237,7 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
     secure_cookies = _choice(env, "SECURE_COOKIES", "auto", {"auto", "on", "off"})
     return {
         **_server(env),
+        **_oidc(env),
         "SECRET_KEY": _secret_key(env, instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,

@@ -52,6 +52,23 @@ class Staff(Model):
     is_admin: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Signing in through the OpenID Connect provider (tablequeue.service.oidc, migration
+    # 0007_oidc): the first sign-in matches `email` (lower-cased) and links the provider's
+    # `sub`, which finds the account from then on. An account without a password has "" as
+    # its password_hash. group_admin: admin through OIDC_ADMIN_GROUP, as of the last sign-in.
+    email: Mapped[str | None] = mapped_column(String(254), index=True, unique=True)
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), index=True, unique=True)
+    group_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class PendingSignIn(Model):
+    """A sign-in sent to the provider and not yet back: its `state` (only the SHA-256), so
+    that each callback is taken once, by whichever worker it reaches."""
+
+    __tablename__ = "pending_sign_ins"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class StaffSession(Model):
