@@ -41,11 +41,15 @@ def cookie_secure() -> bool:
 
 
 def content_security_policy() -> str:
-    """Scripts and styles only from our own files; no frames around us; sockets to us."""
+    """Scripts and styles only from our own files; no frames around us; sockets to us.
+    Forms post to us, and with OIDC_ISSUER set their redirects may lead to its origin too
+    (logging out ends the provider's session with a redirect from the form's POST)."""
     try:
         sockets = f" ws://{request.host} wss://{request.host}"
     except SecurityError:  # an untrusted Host (TRUSTED_HOSTS): its 400 still gets a CSP
         sockets = ""
+    issuer = urlsplit(current_app.config["OIDC_ISSUER"] or "")
+    provider = f" {issuer.scheme}://{issuer.netloc}" if issuer.netloc else ""
     return "; ".join([
         "default-src 'self'",
         "script-src 'self'",
@@ -54,7 +58,7 @@ def content_security_policy() -> str:
         f"connect-src 'self'{sockets}",
         "object-src 'none'",
         "base-uri 'none'",
-        "form-action 'self'",
+        f"form-action 'self'{provider}",
         "frame-ancestors 'none'",
     ])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from tablequeue.service import identity
+from tablequeue.service import identity, oidc
 
 staff_cli = AppGroup("staff", help="Staff accounts and session tokens.")
 
@@ -16,15 +16,32 @@ def _fail(error: identity.AccountError) -> None:
 
 @staff_cli.command("add")
 @click.argument("username")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--password", help="Asked for when omitted, unless --email is given.")
+@click.option("--email", help="Signs in through the OIDC provider with this address.")
 @click.option("--admin", is_flag=True, help="May open /admin (the first account always is).")
-def add(username: str, password: str, admin: bool) -> None:
-    """Create a staff account."""
+def add(username: str, password: str | None, email: str | None, admin: bool) -> None:
+    """Create a staff account (with --email and no --password: no password at all)."""
+    if password is None and not email:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        info = identity.add_staff(username, password, admin=admin)
+        info = identity.add_staff(username, password or "", admin=admin, email=email)
     except identity.AccountError as error:
         _fail(error)
     click.echo(f"created {info.username}" + (" (admin)" if info.is_admin else ""))
+
+
+@staff_cli.command("email")
+@click.argument("username")
+@click.argument("address", required=False)
+def email(username: str, address: str | None) -> None:
+    """Set (or, without ADDRESS, clear) the email the next OIDC sign-in is matched by; the
+    account is unlinked from the provider's account until then."""
+    try:
+        oidc.set_email(username, address)
+    except identity.AccountError as error:
+        _fail(error)
+    click.echo(f"{username} now signs in through the provider as {address}" if address
+               else f"{username} has no email: it cannot sign in through the provider")
 
 
 @staff_cli.command("token")
@@ -45,7 +62,8 @@ def list_() -> None:
     for info in identity.list_staff():
         flags = [f for f, on in (("admin", info.is_admin), ("inactive", not info.active)) if on]
         table = "-" if info.table is None else str(info.table)
-        click.echo(f"{info.username}\ttable {table}\t{' '.join(flags)}".rstrip())
+        address = f"\t{info.email}" if info.email else ""
+        click.echo(f"{info.username}\ttable {table}{address}\t{' '.join(flags)}".rstrip())
 
 
 @staff_cli.command("remove")

@@ -59,6 +59,7 @@ def add_staff() -> str | Response:
             request.form.get("username", "").strip(),
             request.form.get("password", ""),
             admin=request.form.get("admin") == "on",
+            email=request.form.get("email", "").strip() or None,
         )
         return f"Added {info.username}. They can log in at /login now."
 

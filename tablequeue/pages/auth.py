@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 from tablequeue import security
 from tablequeue.live.registry import registry_of
 from tablequeue.ops import metrics
-from tablequeue.pages import login_guard
+from tablequeue.pages import login_guard, oidc_client
 from tablequeue.pages.redirects import local_target
 from tablequeue.service import devices, identity
 
@@ -78,6 +78,8 @@ def admin_required(view: View) -> View:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
+    if request.method == "POST" and not current_app.config["PASSWORD_LOGIN"]:
+        abort(404)  # PASSWORD_LOGIN=off: the provider's sign-in is the only way in
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         attempt, wait = login_guard.begin(username)  # counted before the password is checked
@@ -101,13 +103,20 @@ def login() -> str | Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """POST only, with the CSRF token: a link or image elsewhere cannot log anyone out."""
+    """POST only, with the CSRF token: a link or image elsewhere cannot log anyone out.
+    A sign-in through the provider ends there too, where it has an end_session_endpoint."""
     token = session.pop("token", None)
     if isinstance(token, str):
         outcome = identity.revoke_token(token)
         registry_of(current_app).publish(outcome.events)
+    hint = session.get("oidc_id_token")  # set by pages/oidc.py's sign-in
     session.clear()
-    return redirect(url_for("auth.login"))
+    back = url_for("auth.login")
+    if isinstance(hint, str) and current_app.config["OIDC_ISSUER"]:
+        provider = oidc_client.client_of(current_app).logout_url(
+            hint or None, url_for("auth.login", _external=True))
+        return redirect(provider or back)
+    return redirect(back)
 
 
 @bp.route("/device", methods=["GET", "POST"])

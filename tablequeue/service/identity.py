@@ -23,6 +23,8 @@ from tablequeue.service.reports import rollups
 from tablequeue.service.views import tables_changed
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{1,32}", re.ASCII)
+# What an address must look like to be stored (the provider's claim is compared with it).
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 # A throwaway hash so a login for an unknown name costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password")
 
@@ -38,6 +40,7 @@ class StaffInfo:
     is_admin: bool
     active: bool
     table: int | None
+    email: str | None = None  # how the first sign-in through the provider finds the account
 
 
 def hash_token(token: str) -> str:
@@ -113,12 +116,17 @@ def login(username: str, password: str) -> str | None:
     """A fresh session token for a correct username and password, else None."""
     with unit_of_work() as session:
         staff = session.scalar(select(Staff).where(Staff.username == username))
-        if staff is None or not staff.active:
+        if staff is None or not staff.active or not staff.password_hash:  # "": no password
             check_password_hash(_DUMMY_HASH, password)
             return None
         if not check_password_hash(staff.password_hash, password):
             return None
         return _issue(session, staff)
+
+
+def issue(session: Session, staff: Staff) -> str:
+    """A new session for this account (the provider's sign-in, tablequeue.service.oidc)."""
+    return _issue(session, staff)
 
 
 def issue_token(username: str) -> str:
@@ -182,7 +190,20 @@ def _info(session: Session, staff: Staff) -> StaffInfo:
     table = session.scalar(
         select(TableAssignment.table_number).where(TableAssignment.staff_id == staff.id)
     )
-    return StaffInfo(staff.id, staff.username, staff.is_admin, staff.active, table)
+    admin = staff.is_admin or staff.group_admin
+    return StaffInfo(staff.id, staff.username, admin, staff.active, table, staff.email)
+
+
+def info(session: Session, staff: Staff) -> StaffInfo:
+    return _info(session, staff)
+
+
+def normal_email(email: str) -> str:
+    """An address as stored and compared: trimmed, lower-cased, and plausible."""
+    email = email.strip().lower()
+    if len(email) > 254 or not EMAIL.fullmatch(email):
+        raise AccountError(f"{email!r} is not an email address")
+    return email
 
 
 def _get(session: Session, username: str) -> Staff:
@@ -192,20 +213,26 @@ def _get(session: Session, username: str) -> Staff:
     return staff
 
 
-def add_staff(username: str, password: str, *, admin: bool = False) -> StaffInfo:
+def add_staff(username: str, password: str, *, admin: bool = False,
+              email: str | None = None) -> StaffInfo:
+    """With an email the password may be "": the account signs in through the provider."""
     if not USERNAME.fullmatch(username):
         raise AccountError("a username is 1 to 32 letters, digits, '.', '_' or '-'")
-    if len(password) < 8:
+    email = normal_email(email) if email else None
+    if len(password) < 8 and (password or email is None):
         raise AccountError("a password needs at least 8 characters")
     with unit_of_work() as session:
         if session.scalar(select(Staff.id).where(Staff.username == username)):
             raise AccountError(f"a staff member named {username!r} exists already")
+        if email and session.scalar(select(Staff.id).where(Staff.email == email)):
+            raise AccountError(f"another staff member has the email {email}")
         first = session.scalar(select(Staff.id).limit(1)) is None
         # The first account is the admin: someone has to be able to open /admin.
         staff = Staff(
             username=username,
-            password_hash=generate_password_hash(password),
+            password_hash=generate_password_hash(password) if password else "",
             is_admin=admin or first,
+            email=email,
         )
         session.add(staff)
         session.flush()
