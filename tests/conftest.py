@@ -2,7 +2,9 @@
 database per test module (started with the module's SERVER_ENV, if it sets one); `fresh`
 empties it before a test; `connect` opens real websocket clients, `kiosk` is one on
 /ws/kiosk and `desk` seats a staff member at a table; every client is closed after the
-test; `smtp` and `mailbox` are a real SMTP server for a module whose server mails. Suites
+test; `smtp` and `mailbox` are a real SMTP server for a module whose server mails;
+`provider` and `idp` a real OpenID Connect provider for a module whose staff sign in
+through one. Suites
 with needs of their own add a conftest.py in their folder (browser/: Chromium; scale/:
 PostgreSQL and Redis). What tests call is in tests/kit/."""
 
@@ -18,6 +20,7 @@ from hypothesis import settings as hypothesis_settings
 from tests.kit.client import Client, Desk
 from tests.kit.live import LiveServer
 from tests.kit.mail_server import MailServer
+from tests.kit.oidc import Provider
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +117,25 @@ def mailbox(smtp: MailServer, fresh: LiveServer) -> Iterator[MailServer]:
     yield smtp
     if smtp._controller is None:
         smtp.start()
+
+
+@pytest.fixture(scope="module")
+def provider(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
+    """The test OpenID Connect provider on the module's OIDC_PORT (its SERVER_ENV holds
+    provider_env(OIDC_PORT))."""
+    started = Provider(request.module.OIDC_PORT, Path(tmp_path_factory.mktemp("provider")))
+    yield started.start()
+    started.stop()
+
+
+@pytest.fixture
+def idp(provider: Provider, fresh: LiveServer) -> Iterator[Provider]:
+    """The provider up, reset (no users, no switches, an empty log), and the server emptied;
+    a test may stop the provider: it is started again after."""
+    if provider.process is None:
+        provider.start()
+    provider.reset()
+    yield provider
+    if provider.process is None:
+        provider.start()
