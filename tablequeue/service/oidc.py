@@ -152,7 +152,7 @@ def _sign_up(session: Session, email: str, policy: Policy) -> Staff:
     taken = set(session.scalars(select(Staff.username).where(Staff.username.like(f"{base}%"))))
     username = next(name for name in (base, *(f"{base}-{n}" for n in range(2, 10_000)))
                     if name not in taken)
-    staff = Staff(username=username, password_hash="", email=email)
+    staff = Staff(username=username, password_hash="", email=email, is_admin=False, active=True)
     session.add(staff)
     return staff
 
