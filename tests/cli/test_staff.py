@@ -55,6 +55,25 @@ def test_add_prompts_for_the_password_twice_when_it_is_omitted(fresh):
     assert fresh.login("ada", "password123")
 
 
+def test_add_with_an_email_needs_no_password_and_email_relinks(fresh):
+    """For sign-in through an OIDC provider (its own tests: service/test_oidc.py)."""
+    assert (fresh.flask("staff", "add", "ada", "--email", "Ada@Example.edu", "--admin")
+            == "created ada (admin)\n")  # stdin is closed: it never asked for a password
+    assert fresh.login("ada", "") is None
+    assert "Error: another staff member has the email ada@example.edu" in fails(
+        fresh, "staff", "add", "bob", "--email", "ada@example.edu")
+    assert "is not an email address" in fails(fresh, "staff", "add", "bob", "--email", "bob")
+    assert fresh.flask("staff", "add", "bob", "--password", "password123") == "created bob\n"
+    assert (fresh.flask("staff", "email", "bob", "bob@example.edu")
+            == "bob now signs in through the provider as bob@example.edu\n")
+    assert fresh.flask("staff", "list").splitlines() == [
+        "ada\ttable -\tada@example.edu\tadmin", "bob\ttable -\tbob@example.edu",
+    ]
+    assert "Error: no staff member named 'cy'" in fails(fresh, "staff", "email", "cy", "c@x.org")
+    assert fresh.flask("staff", "email", "bob").startswith("bob has no email")
+    assert fresh.login("bob")  # the password stays
+
+
 def test_add_refuses_a_bad_username(fresh):
     assert f"Error: {USERNAME_RULE}" in fails(fresh, "staff", "add", "with space",
                                               "--password", "password123")
