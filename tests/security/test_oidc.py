@@ -7,6 +7,9 @@ why, and nothing is logged in. The sign-in that works uses PKCE (S256), state an
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -25,6 +28,15 @@ from tests.kit.oidc_provider import CLIENT_ID
 
 OIDC_PORT = free_port()
 SERVER_ENV = {**provider_env(OIDC_PORT), "RATE_LIMITS": "off"}
+
+
+@pytest.fixture(scope="module")
+def throttled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server that lets one address start two sign-ins a window without finishing them."""
+    env = {**SERVER_ENV, "RATE_LIMITS": "on", "LIMIT_LOGIN_ADDRESS": "2/900"}
+    live = LiveServer(Path(tmp_path_factory.mktemp("throttled")), env).start()
+    yield live
+    live.close()
 
 
 @pytest.fixture
@@ -200,3 +212,16 @@ def test_next_leads_back_to_the_page_that_asked(ada, server):
     done = sign_in(server, ada, "ada", next="/admin/reports?period=30d")
     assert done.reply.header("Location") == "/admin/reports?period=30d"
     assert done.app.get("/admin/reports?period=30d").status == 200
+
+
+def test_sign_ins_started_and_never_finished_are_throttled_per_address(idp, throttled):
+    """Each start calls the provider: an address that keeps starting them is stopped, and
+    a sign-in that succeeds forgives the address's unfinished ones."""
+    throttled.reset()
+    add_account(throttled, "ada", "ada@example.edu")
+    idp.add_user("ada", email="ada@example.edu")
+    assert sign_in(throttled, idp, "ada").reply.status == 302  # counted, then forgiven
+    for _ in range(2):
+        assert WebClient(throttled.port).get("/login/oidc").status == 302  # abandoned
+    reply = WebClient(throttled.port).get("/login/oidc")
+    assert reply.status == 429 and "Too many sign-ins were started from this address" in reply.body
