@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from tests.kit.http_client import Reply, WebClient
 from tests.kit.live import ROOT, LiveServer
-from tests.kit.oidc_provider import CLIENT_ID, CLIENT_SECRET
+from tests.kit.oidc_state import CLIENT_ID, CLIENT_SECRET
 
 PROVIDER_NAME = "Test University"
 PASSWORD = "provider-password"

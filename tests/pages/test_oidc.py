@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from tests.kit.http_client import WebClient
 from tests.kit.live import ROOT, LiveServer, free_port
 from tests.kit.oidc import PROVIDER_NAME, Provider, add_account, provider_env, sign_in
-from tests.kit.oidc_provider import CLIENT_ID
+from tests.kit.oidc_state import CLIENT_ID
 
 OIDC_PORT = free_port()
 SERVER_ENV = {**provider_env(OIDC_PORT), "RATE_LIMITS": "off", "SESSION_CHECK_SECONDS": "1",

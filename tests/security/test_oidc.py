@@ -24,7 +24,7 @@ from tests.kit.oidc import (
     sign_in,
     signed_in_nowhere,
 )
-from tests.kit.oidc_provider import CLIENT_ID
+from tests.kit.oidc_state import CLIENT_ID
 
 OIDC_PORT = free_port()
 SERVER_ENV = {**provider_env(OIDC_PORT), "RATE_LIMITS": "off"}
