@@ -109,14 +109,14 @@ def logout() -> Response:
     if isinstance(token, str):
         outcome = identity.revoke_token(token)
         registry_of(current_app).publish(outcome.events)
-    hint = session.get("oidc_id_token")  # set by pages/oidc.py's sign-in
+    # Set by a sign-in through the provider (pages/oidc.py): its logout page and our token.
+    end_session, hint = session.get("oidc_end_session"), session.get("oidc_id_token")
     session.clear()
-    back = url_for("auth.login")
-    if isinstance(hint, str) and current_app.config["OIDC_ISSUER"]:
-        provider = oidc_client.client_of(current_app).logout_url(
-            hint or None, url_for("auth.login", _external=True))
-        return redirect(provider or back)
-    return redirect(back)
+    if isinstance(end_session, str) and end_session and current_app.config["OIDC_ISSUER"]:
+        return redirect(oidc_client.logout_url(
+            end_session, current_app.config["OIDC_CLIENT_ID"],
+            hint if isinstance(hint, str) else None, url_for("auth.login", _external=True)))
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/device", methods=["GET", "POST"])

@@ -27,6 +27,7 @@ bp = Blueprint("oidc", __name__)
 log = logging.getLogger(__name__)
 PENDING = "oidc_pending"
 ID_TOKEN = "oidc_id_token"  # the logout's id_token_hint; "" when too long for the cookie
+END_SESSION = "oidc_end_session"  # the provider's end_session_endpoint at the sign-in, or ""
 _HINT_MAX = 1500  # a session cookie holds ~4 kB (groups can make an ID token larger)
 
 
@@ -95,6 +96,7 @@ def callback() -> Response | tuple[str, int]:
     expected = id_token.Expected(config["OIDC_ISSUER"], config["OIDC_CLIENT_ID"],
                                  pending["nonce"])
     try:
+        end_session = client.metadata(fresh=True).end_session_endpoint
         tokens = client.exchange(code, pending["verifier"], _callback_url())
         claims = id_token.verify(tokens["id_token"], expected, client.keys)
         userinfo = client.userinfo(tokens.get("access_token"))
@@ -120,4 +122,5 @@ def callback() -> Response | tuple[str, int]:
     session["token"] = token
     raw = tokens["id_token"]
     session[ID_TOKEN] = raw if len(raw) <= _HINT_MAX else ""
+    session[END_SESSION] = end_session or ""  # logging out never waits on the provider
     return redirect(pending.get("next") or url_for("staff.index"))

@@ -1,7 +1,7 @@
 """Our side of the OpenID Connect provider's endpoints (Authlib's OAuth 2.0 client over
 requests): discovery, the signing keys, the authorization address with PKCE, the code
 exchange, userinfo and the logout address. Only the sign-in pages call it, every call
-with a timeout; a websocket never waits on the provider."""
+with a timeout; logging out and websockets never wait on the provider."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ from joserfc.jwk import KeySet
 from tablequeue.extensions import Slot
 
 TIMEOUT = 10  # seconds for any one call to the provider
-DISCOVERY_SECONDS = 300  # a sign-in reads discovery anew (a reachability check); others reuse
+# A sign-in reads discovery anew at its start (a reachability check) and at its callback
+# (every worker sees a changed document at once); the calls in between reuse it.
+DISCOVERY_SECONDS = 300
 SCOPE = "openid email profile"
 
 
@@ -144,24 +146,20 @@ class Client:
             return {}
         return self._json(url, Authorization=f"Bearer {access_token}")
 
-    def logout_url(self, id_token: str | None, back: str) -> str | None:
-        """The provider's end-session address (RP-Initiated Logout), if it has one."""
-        try:
-            url = (self._metadata or self.metadata()).end_session_endpoint
-        except ProviderError:
-            return None
-        if url is None:
-            return None
-        params = {"client_id": self.client_id, "post_logout_redirect_uri": back}
-        return str(add_params_to_uri(url, {**params, **({"id_token_hint": id_token}
-                                                         if id_token else {})}))
-
-
 def _down(error: requests.RequestException) -> ProviderError:
     response = error.response
     if response is None or response.status_code >= 500:
         return ProviderDown(type(error).__name__)
     return ProviderError(f"its token endpoint answered HTTP {response.status_code}")
+
+
+def logout_url(end_session: str, client_id: str, id_token: str | None, back: str) -> str:
+    """Where logging out sends the browser: the provider's end-session endpoint (as its
+    discovery named it at the sign-in), RP-Initiated Logout 1.0."""
+    params = {"client_id": client_id, "post_logout_redirect_uri": back}
+    if id_token:
+        params["id_token_hint"] = id_token
+    return str(add_params_to_uri(end_session, params))
 
 
 SLOT: Slot[Client] = Slot("tablequeue.oidc_client")
