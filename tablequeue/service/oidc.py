@@ -50,8 +50,7 @@ class Claims:
 
     @classmethod
     def read(cls, claims: dict[str, Any]) -> Claims:
-        email, verified, groups = claims.get("email"), claims.get("email_verified"), \
-            claims.get("groups")
+        email, verified, groups = (claims.get(k) for k in ("email", "email_verified", "groups"))
         if isinstance(verified, str):  # some providers send "true" (a string)
             verified = {"true": True, "false": False}.get(verified.lower())
         return cls(
