@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -90,6 +91,19 @@ def _timezone(env: Mapping[str, str]) -> ZoneInfo:
         raise ConfigError(
             f"TIMEZONE must be an IANA time zone name such as Europe/Berlin, got {raw!r}"
         ) from None
+
+
+# A site's slug: its URL segment (/s/<slug>/kiosk). Lower-case so a URL typed by hand
+# matches, and never one of the app's own top-level paths (see service.sites.RESERVED).
+SLUG_PATTERN = re.compile(r"[a-z0-9-]{1,40}")
+
+
+def _default_site(env: Mapping[str, str]) -> str:
+    """DEFAULT_SITE: the slug of the site today's unprefixed URLs serve (/kiosk, /ws/kiosk)."""
+    raw = env.get("DEFAULT_SITE", "").strip() or "main"
+    if not SLUG_PATTERN.fullmatch(raw):
+        raise ConfigError(f"DEFAULT_SITE must be 1-40 of a-z, 0-9 and -, got {raw!r}")
+    return raw
 
 
 def _metrics_token(env: Mapping[str, str]) -> str | None:
@@ -193,7 +207,10 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "REDIS_CHANNEL": env.get("REDIS_CHANNEL", "").strip() or "tablequeue",
         "METRICS_TOKEN": _metrics_token(env),
         "LOG_FORMAT": _choice(env, "LOG_FORMAT", "text", {"text", "json"}),
+        # TABLE_COUNT, TIMEZONE and SITE_NAME: what a new site starts with (service.sites);
+        # each site then keeps its own. SITE_NAME also names the deployment (mail's From).
         "TABLE_COUNT": _int(env, "TABLE_COUNT", 10, 1, 1000),
+        "DEFAULT_SITE": _default_site(env),
         "SESSION_HOURS": _int(env, "SESSION_HOURS", 12, 1, 24 * 365),
         "DISPLAY_SHOWS_EMAIL": _bool(env, "DISPLAY_SHOWS_EMAIL", False),
         "RATE_LIMITS": _bool(env, "RATE_LIMITS", True),
