@@ -216,7 +216,7 @@ def test_a_running_server_follows_the_site_commands(fresh: LiveServer, connect) 
     """Added, changed and removed without a restart; an announcement reaches the site's
     screens only."""
     fresh.flask("site", "add", "career", "Career office")
-    assert fresh.http("GET", "/s/career/kiosk")[0] == 200
+    assert fresh.http("GET", "/s/career/kiosk/")[0] == 200
     here, main = connect("/s/career/ws/display"), connect("/ws/display")
     for display in (here, main):
         assert display.answer("watch") == "success watch"
@@ -226,6 +226,6 @@ def test_a_running_server_follows_the_site_commands(fresh: LiveServer, connect) 
     assert not [m for m in main.sync() if m.startswith("announce")]
     fresh.flask("site", "remove", "career")
     deadline = time.monotonic() + 10  # the directory is re-read by the floor poll
-    while fresh.http("GET", "/s/career/kiosk")[0] != 404:
+    while fresh.http("GET", "/s/career/kiosk/")[0] != 404:
         assert time.monotonic() < deadline, "the removed site still answers"
         time.sleep(0.2)
