@@ -189,9 +189,9 @@ class Hub:
             except Exception:  # the database may be away: try again on the next wake
                 log.warning("visitor hub: flush failed", exc_info=True)
                 for site in sites:  # re-read in full on the next wake, not at once
-                    line = self._lines.get(site)
-                    if line is not None:
-                        line.full = True
+                    failed = self._lines.get(site)
+                    if failed is not None:
+                        failed.full = True
                         self._dirty_sites.add(site)
 
     def flush(self, sites: Iterable[SiteId] | None = None) -> None:
