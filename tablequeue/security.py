@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as BaseResponse
 
 from tablequeue.service import devices
+from tablequeue.service.directory import directory_of
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -107,7 +108,8 @@ def _guard_screens() -> BaseResponse | None:
     kind = _SCREENS.get(path) or _SCREENS.get("/" + path.lstrip("/").split("/", 1)[0])
     if kind is None or kind not in current_app.config["DEVICE_KEYS"]:
         return None
-    if devices.key_valid(kind, presented_device_key()):
+    site = directory_of(current_app).default().id  # the screens of today's URLs
+    if devices.key_valid(kind, presented_device_key(), site=site):
         return None
     if path.startswith("/ws/"):
         return _plain(f"this {kind} needs a valid device key", 403)

@@ -27,6 +27,7 @@ from tablequeue.live.registry import registry_of
 from tablequeue.live.rooms import Room
 from tablequeue.outcomes import SiteId
 from tablequeue.service import away, floor
+from tablequeue.service.directory import directory_of
 from tablequeue.service.floor import FloorNow
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ def _run(state: Floor) -> None:
         ticks += 1
         with state.app.app_context():
             try:
+                directory_of(state.app).refresh()  # sites added, changed or removed elsewhere
                 state.poll()
                 if ticks % away_every == 0:
                     events = away.release_overdue(state.app.config["AWAY_MINUTES"])

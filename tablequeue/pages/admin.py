@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from tablequeue.live.registry import registry_of
@@ -28,8 +28,8 @@ def _context() -> dict[str, object]:
     return {
         "me": current_staff(),
         "staff": identity.list_staff(),
-        "table_count": admin.current_table_count(),
-        "waiting": stats.waiting_count(),
+        "table_count": admin.current_table_count(site=g.site.id),
+        "waiting": stats.waiting_count(site=g.site.id),
     }
 
 
@@ -108,7 +108,7 @@ def tables() -> str | Response:
         raw = request.form.get("count", "").strip()
         if not raw.isascii() or not raw.isdigit() or len(raw) > 6:  # not "²", nor 5,000 digits
             raise admin.AdminError("the number of tables must be a whole number")
-        _publish(admin.set_table_count(int(raw)))
+        _publish(admin.set_table_count(int(raw), site=g.site.id))
         return f"The venue now has {int(raw)} tables."
 
     return _act("tables", resize)
@@ -118,7 +118,7 @@ def tables() -> str | Response:
 @admin_required
 def close_day() -> str | Response:
     def close() -> str:
-        count, events = admin.close_waiting()
+        count, events = admin.close_waiting(site=g.site.id)
         _publish(events)
         return f"Closed {count} waiting ticket{'s' if count != 1 else ''}."
 

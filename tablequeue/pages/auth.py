@@ -116,7 +116,7 @@ def device() -> str | Response | tuple[str, int]:
     target = local_target(request.values.get("next")) or ""  # never an open redirect
     if request.method == "POST":
         key = request.form.get("key", "").strip()
-        kind = devices.kind_of(key)
+        kind = devices.kind_of(key, site=g.site.id)
         if kind is not None:
             response = redirect(target or url_for("home.index"))
             response.set_cookie(

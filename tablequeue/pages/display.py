@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
 
 from tablequeue.service import admin
 
@@ -14,5 +14,6 @@ def index() -> str:
     # ?speech=off silences the spoken call-outs for a screen without speakers.
     speech = request.args.get("speech", "on") != "off"
     return render_template(
-        "display/index.html", table_count=admin.current_table_count(), speech=speech
+        "display/index.html", table_count=admin.current_table_count(site=g.site.id),
+        speech=speech
     )

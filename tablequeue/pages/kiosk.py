@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 
 from tablequeue import throttle
 from tablequeue.protocol import MAX_NUMBER
@@ -21,7 +21,7 @@ def index() -> str:
 @bp.route(f"/ticket/<int(max={MAX_NUMBER}):ticket_id>")
 def ticket(ticket_id: int) -> str:
     """Number, position and estimate only: anyone can ask, so no name and no email."""
-    found = stats.kiosk_ticket(ticket_id)
+    found = stats.kiosk_ticket(ticket_id, site=g.site.id)
     if found is None:
         abort(404)
     return render_template("kiosk/_confirmation.html", ticket=found)
@@ -39,7 +39,7 @@ def waiting() -> str | Response:
     email = request.form.get("email", "").strip()
     if len(email) > 254 or not EMAIL.fullmatch(email):
         return Response(status=204)  # `new` will say what is wrong with it
-    found = stats.waiting_ticket_of(email)
+    found = stats.waiting_ticket_of(email, site=g.site.id)
     if found is None:
         return Response(status=204)
     return render_template("kiosk/_confirmation.html", ticket=found, already=True)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, g, render_template, request, stream_with_context
 
 from tablequeue.pages import charts
 from tablequeue.pages.auth import admin_required
@@ -49,17 +50,17 @@ def _charts(result: Report) -> dict[str, Any]:
 
 
 def _period() -> Period:
-    return parse(request.args.to_dict(), current_app.config["TIMEZONE"])
+    return parse(request.args.to_dict(), ZoneInfo(g.site.timezone), site=g.site.id)
 
 
 @bp.get("/reports")
 @admin_required
 def index() -> str | tuple[str, int]:
-    zone = current_app.config["TIMEZONE"]
+    zone = ZoneInfo(g.site.timezone)
     try:
         period, error = _period(), None
     except PeriodError as refusal:
-        period, error = parse({}, zone), str(refusal)
+        period, error = parse({}, zone, site=g.site.id), str(refusal)
     result = report(period)
     context = {"r": result, "error": error, "presets": PRESET_LABELS, "minutes": minutes,
                "day": _day, "weekdays": WEEKDAYS, "zone": zone.key, "empty": Spread(),
@@ -75,9 +76,10 @@ def index() -> str | tuple[str, int]:
 @bp.get("/reports.csv")
 @admin_required
 def csv() -> Response:
-    zone = current_app.config["TIMEZONE"]
+    zone = ZoneInfo(g.site.timezone)
     try:
-        period = from_dates(request.args.get("from", ""), request.args.get("to", ""), zone)
+        period = from_dates(request.args.get("from", ""), request.args.get("to", ""), zone,
+                            site=g.site.id)
     except PeriodError as refusal:
         return Response(f"{refusal}\n", status=400, mimetype="text/plain")
     name = f"tablequeue-{period.first.isoformat()}-to-{period.last.isoformat()}.csv"

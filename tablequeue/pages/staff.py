@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, g, render_template
 
 from tablequeue.pages.auth import current_staff, login_required
 from tablequeue.service import admin, away
@@ -15,6 +15,6 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 def index() -> str:
     me = current_staff()
     return render_template(
-        "staff/index.html", me=me, table_count=admin.current_table_count(),
-        away=me is not None and away.is_away(me.id),
+        "staff/index.html", me=me, table_count=admin.current_table_count(site=g.site.id),
+        away=me is not None and away.is_away(me.id, site=g.site.id),
     )
