@@ -10,7 +10,6 @@ import json
 import os
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable
 
 import pytest
@@ -19,45 +18,12 @@ from tests.kit.client import Client, new_ticket
 from tests.kit.follow import code_of, state
 from tests.kit.frames import handshake
 from tests.kit.live import LiveServer
+from tests.kit.new_site import add_site, admin_token
+from tests.kit.new_site import status as _status
 
 SERVER_ENV = {"SITE_UNSUBSCRIBE_SECONDS": "1"}
 WORKERS = (int(os.environ.get("TEST_WEB_CONCURRENCY", "3"))
            if os.environ.get("TEST_REDIS_URL") else 1)
-
-
-def _site(server: LiveServer, wait: bool = True) -> str:
-    """A new site through the service (as `flask site add` does), under a slug never used
-    before (`fresh` removes the sites a test made, and a server's directory may remember
-    an old slug's id for a moment); once the server serves it, unless `wait` is False."""
-    from tablequeue.db import unit_of_work
-    from tablequeue.service import sites
-
-    slug = "annex-" + uuid.uuid4().hex[:8]
-    with server.app.app_context(), unit_of_work() as session:
-        outcome = sites.add(session, slug, "Annex", tables=5, timezone="UTC")
-        assert outcome.refusal is None, outcome.refusal
-    deadline = time.monotonic() + 10
-    while wait:
-        sock, head = handshake(server, f"/s/{slug}/ws/kiosk", offer_deflate=False)
-        sock.close()
-        if _status(head) == 101:
-            break
-        assert time.monotonic() < deadline, head
-        time.sleep(0.2)  # a miss re-reads the sites at most every 0.5 s
-    return slug
-
-
-def _admin_token(server: LiveServer, name: str) -> str:
-    """An admin of every site (a member of each): one account for consoles anywhere."""
-    from tablequeue.service import identity
-
-    with server.app.app_context():
-        identity.add_staff(name, "password123", admin=True)
-        return identity.issue_token(name)
-
-
-def _status(head: str) -> int:
-    return int(head.split(" ", 2)[1])
 
 
 @pytest.mark.parametrize("path", ["/s/nowhere/ws/kiosk", "/s/nowhere/ws/staff",
@@ -72,7 +38,7 @@ def test_an_unknown_site_is_a_404_before_the_upgrade(fresh: LiveServer, path: st
 
 def test_a_site_is_served_from_the_first_handshake_after_it_is_added(fresh: LiveServer) -> None:
     """Another process added it: the server's directory re-reads the sites on a miss."""
-    annex = _site(fresh, wait=False)
+    annex, _ = add_site(fresh, wait=False)
     for route in ("kiosk", "staff", "display"):
         deadline = time.monotonic() + 10
         while True:
@@ -90,7 +56,7 @@ def test_a_site_is_served_from_the_first_handshake_after_it_is_added(fresh: Live
 
 def test_today_urls_and_the_default_sites_own_share_one_room(
         fresh: LiveServer, connect: Callable[[str], Client]) -> None:
-    token = _admin_token(fresh, "root")
+    token = admin_token(fresh, "root")
     old, new = connect("/ws/staff"), connect("/s/main/ws/staff")
     for console in (old, new):
         assert console.recv() == "taken"
@@ -104,8 +70,8 @@ def test_today_urls_and_the_default_sites_own_share_one_room(
 def test_an_event_reaches_only_its_own_sites_room(
         fresh: LiveServer, connect: Callable[[str], Client]) -> None:
     """One account at both sites' consoles (on one worker without Redis: one registry)."""
-    annex = _site(fresh)
-    token = _admin_token(fresh, "root")
+    annex, _ = add_site(fresh)
+    token = admin_token(fresh, "root")
     here, there = connect("/ws/staff"), connect(f"/s/{annex}/ws/staff")
     displays = connect("/ws/display"), connect(f"/s/{annex}/ws/display")
     for console in (here, there):
@@ -123,8 +89,8 @@ def test_an_event_reaches_only_its_own_sites_room(
 
 def test_a_phone_is_in_its_tickets_sites_room(
         fresh: LiveServer, connect: Callable[[str], Client]) -> None:
-    annex = _site(fresh)
-    token = _admin_token(fresh, "root")
+    annex, _ = add_site(fresh)
+    token = admin_token(fresh, "root")
     kiosk = connect(f"/s/{annex}/ws/kiosk")
     ticket, _ = new_ticket(kiosk, "cy@example.org", "Cy")
     reply = kiosk.ask(f"link {ticket['id']}")
@@ -143,7 +109,7 @@ def test_a_phone_is_in_its_tickets_sites_room(
 
 def test_a_room_lasts_as_long_as_its_screens(fresh: LiveServer,
                                              connect: Callable[[str], Client]) -> None:
-    annex = _site(fresh)
+    annex, _ = add_site(fresh)
     display = connect(f"/s/{annex}/ws/display")
     display.sync()
     assert _everywhere(fresh, lambda sites: sites.get(annex) == 1)
