@@ -128,7 +128,7 @@ def test_after_redis_comes_back_each_worker_listens_to_its_sites_again(
     display.sync()
     client = redis.Redis.from_url(bus.url)
     try:
-        assert _listeners(client, channel) == 1
+        assert _until(lambda: _listeners(client, channel) == 1)  # add_site's probe left
         bus.stop()
         _silently(server, token, 4, site)
         bus.start()
