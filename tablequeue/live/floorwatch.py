@@ -70,15 +70,17 @@ class Floor:
         with seen.lock:
             _advance(room, fresh, read_at)  # before conn.lock: a second `watch` is a watcher
             with conn.lock:  # no broadcast slips into the replay
-                conn.watching = True
+                room.watch(conn)
                 replay()
                 for message in changes(_NOTHING, seen.now or _NOTHING):
                     conn.send_held(message)
 
     def poll(self, rooms: list[Room] | None = None) -> None:
-        """One statement for the floors of every room (or of `rooms`), then each room's
-        watchers are told what changed at their own site."""
-        rooms = self.registry.rooms() if rooms is None else rooms
+        """One statement for the floors of every room with watchers (or of `rooms`), then
+        each room's watchers are told what changed at their own site. A room nobody
+        watches is not read: a watcher that comes is greeted with its floor read afresh."""
+        if rooms is None:
+            rooms = [room for room in self.registry.rooms() if room.watching]
         if not rooms:
             return
         read_at, fresh = time.monotonic(), floor.floors_now([r.site for r in rooms])
