@@ -175,3 +175,9 @@ def warm(period: Period) -> int:
 def _count_kept(period: Period) -> int:
     with read_only() as connection:
         return len(kept(connection, period))
+
+
+def forget_site(session: Session | Connection, site: int) -> None:
+    """A site is being removed: its kept days go (other sites' stay as they are)."""
+    _bump(session)
+    session.execute(delete(DAYS).where(DAYS.c.site_id == site))
