@@ -8,8 +8,6 @@ Its own blueprint under admin's URL prefix: admin.py shows this section on its p
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import current_app, request
 from werkzeug.wrappers import Response
 
@@ -17,14 +15,14 @@ from tablequeue.live.relay import floornotice
 from tablequeue.models import utcnow
 from tablequeue.pages import access, sections
 from tablequeue.pages.sitectx import SiteBlueprint, current_site
-from tablequeue.service import floor, hours
+from tablequeue.service import floor, hours, sites
 
 bp = SiteBlueprint("admin_floor", __name__, prefix="/admin")
 
 
 def floor_context() -> dict[str, object]:
     site = current_site()
-    zone = ZoneInfo(site.timezone)
+    zone = sites.zone(site)
     settings = floor.current_settings(site=site.id)
     now = floor.now_of(settings, utcnow(), zone)
     until = settings.until.astimezone(zone) if settings.until else None

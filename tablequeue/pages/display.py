@@ -14,6 +14,5 @@ bp = SiteBlueprint("display", __name__, prefix="/display")
 def index() -> str:
     # ?speech=off silences the spoken call-outs for a screen without speakers.
     speech = request.args.get("speech", "on") != "off"
-    return render_template(
-        "display/index.html", table_count=admin.current_table_count(site=current_site().id), speech=speech
-    )
+    tables = admin.current_table_count(site=current_site().id)
+    return render_template("display/index.html", table_count=tables, speech=speech)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-
 from zoneinfo import ZoneInfo
 
 from flask import Response, g, render_template, request, stream_with_context
 
 from tablequeue.pages import access, charts
 from tablequeue.pages.sitectx import SiteBlueprint, current_site
+from tablequeue.service import sites
 from tablequeue.service.reports import Period, PeriodError, Report, Spread, export, report
 from tablequeue.service.reports.period import PRESET_LABELS, from_dates, parse
 
@@ -53,7 +53,7 @@ def _charts(result: Report) -> dict[str, Any]:
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_site().timezone)
+    return sites.zone(current_site())
 
 
 def _period() -> Period:

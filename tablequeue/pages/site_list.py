@@ -7,7 +7,7 @@ directory of sites (service/directory.py) re-reads it; this one is told at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from flask import Blueprint, current_app, render_template, request
 from werkzeug.wrappers import Response
@@ -38,7 +38,7 @@ class SiteRow:
 
 
 def _row(site: SiteView, default_slug: str) -> SiteRow:
-    now = floor.now_of(floor.current_settings(site=site.id), utcnow(), ZoneInfo(site.timezone))
+    now = floor.now_of(floor.current_settings(site=site.id), utcnow(), sites.zone(site))
     return SiteRow(site, now.closed, floor.describe_opening(now.opens_at),
                    site.slug == default_slug)
 
@@ -59,7 +59,7 @@ def index() -> str:
 
 
 def _answer(action: sections.Action) -> str | Response:
-    return sections.answer("sites/_sites.html", action, (SiteRefused,), _context,
+    return sections.answer("sites/_sites.html", action, (SiteRefused, sites.SiteError), _context,
                            back="sites.index")
 
 
@@ -101,9 +101,6 @@ def add() -> str | Response:
         slug, name = form.get("slug", "").strip(), form.get("name", "").strip()
         zone = form.get("timezone", "").strip() or current_app.config["TIMEZONE"].key
         tables = _tables(form.get("tables", "")) or current_app.config["TABLE_COUNT"]
-        reason = sites.invalid(slug=slug, name=name, tables=tables, timezone=zone)
-        if reason:
-            raise SiteRefused(reason)
         with unit_of_work() as session:
             outcome = sites.add(session, slug, name, tables=tables, timezone=zone)
         _done(outcome, slug)
@@ -121,9 +118,6 @@ def change(slug: str) -> str | Response:
         name = form.get("name", "").strip() or None
         zone = form.get("timezone", "").strip() or None
         tables = _tables(form.get("tables", ""))
-        reason = sites.invalid(name=name, tables=tables, timezone=zone)
-        if reason:
-            raise SiteRefused(reason)
         with unit_of_work() as session:
             outcome = sites.update(session, site.id, name=name, tables=tables, timezone=zone)
         _done(outcome, slug)

@@ -7,7 +7,6 @@ Each site's days are its own local days (a site in another time zone has its own
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request
 
@@ -15,6 +14,7 @@ from tablequeue.outcomes import SiteView
 from tablequeue.pages import access
 from tablequeue.pages.auth import current_staff
 from tablequeue.pages.reports import minutes
+from tablequeue.service import sites
 from tablequeue.service.reports import Period, PeriodError, Report, report
 from tablequeue.service.reports.period import PRESET_LABELS, parse
 
@@ -28,7 +28,7 @@ class SiteFigures:
 
 
 def _period(site: SiteView, args: dict[str, str]) -> Period:
-    return parse(args, ZoneInfo(site.timezone))
+    return parse(args, sites.zone(site))
 
 
 @bp.get("/reports")
