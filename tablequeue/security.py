@@ -102,7 +102,7 @@ def _plain(text: str, status: int) -> Response:
     return Response(text + "\n", status, mimetype="text/plain")
 
 
-def _screen_site(path: str) -> tuple[SiteView | None, str]:
+def screen_site(path: str) -> tuple[SiteView | None, str]:
     """The site a path belongs to and the path within it (`/s/b/ws/kiosk`: b, `/ws/kiosk`);
     today's paths are the default site's. None: `/s/<slug>` of no site."""
     directory = directory_of(current_app)
@@ -118,7 +118,7 @@ def _guard_screens() -> BaseResponse | None:
     path = request.path.rstrip("/") or "/"
     if not (path.startswith(("/ws/", "/s/", "/kiosk", "/display"))):
         return None  # no screen: no site to look up (logins, the phone, static files)
-    site, inner = _screen_site(path)
+    site, inner = screen_site(path)
     if site is None:
         return _plain("there is no site at this address", 404)
     if inner.startswith("/ws/") and not origin_allowed(request.headers.get("Origin")):

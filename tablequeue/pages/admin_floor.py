@@ -15,15 +15,15 @@ from tablequeue.live.relay import floornotice
 from tablequeue.models import utcnow
 from tablequeue.pages import access, sections
 from tablequeue.pages.sitectx import SiteBlueprint, current_site
-from tablequeue.service import floor, hours, sites
+from tablequeue.service import floor, hours
 
 bp = SiteBlueprint("admin_floor", __name__, prefix="/admin")
 
 
 def floor_context() -> dict[str, object]:
     site = current_site()
-    zone = sites.zone(site)
     settings = floor.current_settings(site=site.id)
+    zone = settings.zone
     now = floor.now_of(settings, utcnow(), zone)
     until = settings.until.astimezone(zone) if settings.until else None
     return {
@@ -31,7 +31,7 @@ def floor_context() -> dict[str, object]:
         "announcement_until": until.strftime("%H:%M") if until else None,
         "hours_lines": hours.describe(settings.openings),
         "line_closed": now.closed,
-        "opens": floor.describe_opening(now.opens_at),
+        "opens": floor.describe_opening(now.opens_at, site=site.id),
         "timezone": zone.key,
     }
 

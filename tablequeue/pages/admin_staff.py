@@ -23,7 +23,7 @@ from tablequeue.outcomes import Event, SiteId, SiteView
 from tablequeue.pages import access, sections
 from tablequeue.pages.auth import current_staff
 from tablequeue.pages.sitectx import SiteBlueprint, current_site
-from tablequeue.service import admin, identity, sites
+from tablequeue.service import admin, departure, identity, sites, views
 
 bp = SiteBlueprint("admin_staff", __name__, prefix="/admin")
 ROLES = ("", "staff", "admin")  # the sites form: not there, works there, admin there
@@ -35,6 +35,7 @@ class Account:
     sites: list[SiteView]  # where it works (every site for an admin of every site)
     admin_of: set[SiteId]  # where it is a site admin
     manageable: bool  # the viewer may change it
+    held: tuple[SiteView, int] | None  # the one table it holds, at whichever site
 
     def role_at(self, site: SiteView) -> str:
         return "admin" if site.id in self.admin_of else "staff" if site in self.sites else ""
@@ -58,7 +59,9 @@ def _accounts(me: identity.StaffInfo, mine: set[SiteId]) -> list[Account]:
             admin_of = set(sites.administered_sites(session, info.id))
             manageable = me.is_admin or (
                 not info.is_admin and {site.id for site in works} <= mine)
-            found.append(Account(info, works, admin_of, manageable))
+            held = views.held_table(session, info.id)
+            table = (every[held[0]], held[1]) if held and held[0] in every else None
+            found.append(Account(info, works, admin_of, manageable, table))
     return found
 
 
@@ -99,10 +102,9 @@ def add_staff() -> str | Response:
         site = current_site()
         every = _me().is_admin and request.form.get("admin") == "on"
         info = identity.add_staff(request.form.get("username", "").strip(),
-                                  request.form.get("password", ""), admin=every)
-        with unit_of_work() as session:
-            sites.set_sites(session, info.id, [site.id])
-            if request.form.get("site_admin") == "on":
+                                  request.form.get("password", ""), admin=every, sites=[site.id])
+        if request.form.get("site_admin") == "on":
+            with unit_of_work() as session:
                 sites.set_site_admin(session, info.id, site.id, True)
         return f"Added {info.username}. They can log in at /login now."
 
@@ -165,9 +167,14 @@ def set_sites(username: str) -> str | Response:
         kept = [site.id for site in account.sites if site.id not in roles]
         chosen = [site for site, role in roles.items() if role]
         with unit_of_work() as session:
+            held = views.held_table(session, account.info.id)
+            # Leaving the site of their table frees it, as a deactivation would.
+            events = departure.release(session, account.info.id) if (
+                held is not None and held[0] not in kept + chosen) else []
             sites.set_sites(session, account.info.id, kept + chosen)
             for site in chosen:
                 sites.set_site_admin(session, account.info.id, site, roles[site] == "admin")
+        _publish(events)
         return f"Saved the sites of {username}."
 
     return _answer(save)

@@ -102,7 +102,8 @@ def device() -> str | Response | tuple[str, int]:
     target = local_target(request.values.get("next")) or ""  # never an open redirect
     if request.method == "POST":
         key = request.form.get("key", "").strip()
-        kind = devices.kind_of(key)
+        site, _ = security.screen_site(target)  # a key opens its own site's screens only
+        kind = devices.kind_of(key, site=site.id) if site is not None else None
         if kind is not None:
             response = redirect(target or url_for("home.index"))
             response.set_cookie(

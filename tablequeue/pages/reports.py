@@ -57,7 +57,7 @@ def _zone() -> ZoneInfo:
 
 
 def _period() -> Period:
-    return parse(request.args.to_dict(), _zone())
+    return parse(request.args.to_dict(), _zone(), site=current_site().id)
 
 
 @bp.get("/reports")
@@ -67,8 +67,8 @@ def index() -> str | tuple[str, int]:
     try:
         period, error = _period(), None
     except PeriodError as refusal:
-        period, error = parse({}, zone), str(refusal)
-    result = report(period, site=current_site().id)
+        period, error = parse({}, zone, site=current_site().id), str(refusal)
+    result = report(period)
     context = {"r": result, "error": error, "presets": PRESET_LABELS, "minutes": minutes,
                "day": _day, "weekdays": WEEKDAYS, "zone": zone.key, "empty": Spread(),
                **_charts(result)}
@@ -85,14 +85,15 @@ def index() -> str | tuple[str, int]:
 def csv() -> Response:
     zone = _zone()
     try:
-        period = from_dates(request.args.get("from", ""), request.args.get("to", ""), zone)
+        period = from_dates(request.args.get("from", ""), request.args.get("to", ""), zone,
+                            site=current_site().id)
     except PeriodError as refusal:
         return Response(f"{refusal}\n", status=400, mimetype="text/plain")
     # The site in the name from its /s/<slug>/ URL; today's URL keeps today's name.
     named = f"-{current_site().slug}" if g.site_in_url else ""
     name = f"tablequeue{named}-{period.first.isoformat()}-to-{period.last.isoformat()}.csv"
     return Response(
-        stream_with_context(export.lines(period, site=current_site().id)), mimetype="text/csv",
+        stream_with_context(export.lines(period)), mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"',
                  "Cache-Control": "no-store"},
     )

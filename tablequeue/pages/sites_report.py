@@ -2,33 +2,20 @@
 linking to the site's own report. For admins of every site.
 
 Each site's days are its own local days (a site in another time zone has its own
-"today"), so each row is that site's report of the period the picker names."""
+"today"): service.reports.overview reads each row on its site's wall clock."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Blueprint, render_template, request
 
-from tablequeue.outcomes import SiteView
 from tablequeue.pages import access
 from tablequeue.pages.auth import current_staff
 from tablequeue.pages.reports import minutes
-from tablequeue.service import sites
-from tablequeue.service.reports import Period, PeriodError, Report, report
-from tablequeue.service.reports.period import PRESET_LABELS, parse
+from tablequeue.service.reports import PeriodError
+from tablequeue.service.reports.overview import overview
+from tablequeue.service.reports.period import PRESET_LABELS
 
 bp = Blueprint("sites_report", __name__, url_prefix="/admin/sites")
-
-
-@dataclass(frozen=True)
-class SiteFigures:
-    site: SiteView
-    report: Report
-
-
-def _period(site: SiteView, args: dict[str, str]) -> Period:
-    return parse(args, sites.zone(site))
 
 
 @bp.get("/reports")
@@ -36,15 +23,14 @@ def _period(site: SiteView, args: dict[str, str]) -> Period:
 def index() -> tuple[str, int] | str:
     me = current_staff()
     assert me is not None  # every_site_admin_required
-    args = {k: v for k, v in request.args.items() if k in ("period", "from", "to")}
     every = access.administered(me)
+    args = {k: v for k, v in request.args.items() if k in ("period", "from", "to")}
     try:
-        rows = [SiteFigures(site, report(_period(site, args), site=site.id)) for site in every]
-        error = None
+        rows, error = overview(every, args), None
     except PeriodError as refusal:
         args, error = {}, str(refusal)
-        rows = [SiteFigures(site, report(_period(site, {}), site=site.id)) for site in every]
-    shown = rows[0].report.period if rows else None
+        rows = overview(every, args)
+    period = rows[0].period if rows else None
     page = render_template("sites/reports.html", rows=rows, error=error, args=args,
-                           period=shown, presets=PRESET_LABELS, minutes=minutes)
+                           period=period, presets=PRESET_LABELS, minutes=minutes)
     return (page, 400) if error else page

@@ -6,10 +6,12 @@ from __future__ import annotations
 from flask import g, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from tablequeue.db import unit_of_work
+from tablequeue.outcomes import SiteId
 from tablequeue.pages import access
 from tablequeue.pages.auth import current_staff, login_required
 from tablequeue.pages.sitectx import SiteBlueprint, current_site
-from tablequeue.service import admin, away
+from tablequeue.service import admin, away, views
 
 bp = SiteBlueprint("staff", __name__, prefix="/staff")
 
@@ -27,6 +29,15 @@ def index() -> str | Response:
         access.refuse(f"You do not work at {site.name}: its queue is for its own staff.",
                       console=True)
     return render_template(
-        "staff/index.html", me=me, table_count=admin.current_table_count(site=site.id),
-        away=away.is_away(me.id), is_site_admin=access.administers(me, site.id),
+        "staff/index.html", me=me, table=_table_here(me.id, site.id),
+        table_count=admin.current_table_count(site=site.id),
+        away=away.is_away(me.id, site=site.id), is_site_admin=access.administers(me, site.id),
     )
+
+
+def _table_here(staff_id: int, site: SiteId) -> int | None:
+    """The table this member holds at this site (one held at another site is not here:
+    picking one here moves them)."""
+    with unit_of_work() as session:
+        held = views.held_table(session, staff_id)
+    return held[1] if held is not None and held[0] == site else None
