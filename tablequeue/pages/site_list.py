@@ -21,7 +21,9 @@ from tablequeue.service import floor, sites
 from tablequeue.service.directory import directory_of
 
 bp = Blueprint("sites", __name__, url_prefix="/admin/sites")
-ZONES = sorted(available_timezones())
+# Offered as you type (any IANA name is accepted): Area/City names, not the legacy aliases.
+ZONES = ["UTC", *sorted(z for z in available_timezones()
+                        if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/")))]
 
 
 class SiteRefused(ValueError):
