@@ -7,12 +7,14 @@ one. `warm` does that ahead of time, e.g. from cron after the day is closed."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from tablequeue.db import unit_of_work
+from tablequeue.service.directory import directory_of
 from tablequeue.service.reports import rollups
 from tablequeue.service.reports.period import MAX_DAYS, Period, today
 
@@ -24,9 +26,10 @@ reports_cli = AppGroup("reports", help="Kept figures of finished days for /admin
               help="how many days back from today, in TIMEZONE")
 def warm(days: int) -> None:
     """Count and keep the finished days among the last DAYS (today's never: it can change)."""
-    zone = current_app.config["TIMEZONE"]
+    site = directory_of(current_app).default()
+    zone = ZoneInfo(site.timezone)
     last = today(zone)
-    added = rollups.warm(Period(last - timedelta(days=days - 1), last, zone))
+    added = rollups.warm(Period(last - timedelta(days=days - 1), last, zone, site=site.id))
     click.echo(f"{added} day(s) counted and kept ({zone.key})")
 
 

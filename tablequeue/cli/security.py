@@ -8,10 +8,16 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from tablequeue.outcomes import SiteId
 from tablequeue.service import devices, identity, privacy
+from tablequeue.service.directory import directory_of
 
 device_cli = AppGroup("device", help="Device keys for kiosks and displays (see DEVICE_KEYS).")
 visitors_cli = AppGroup("visitors", help="Visitor data: purge old records, erase one visitor.")
+
+
+def _site() -> SiteId:
+    return directory_of(current_app).default().id
 
 
 @device_cli.command("issue")
@@ -20,7 +26,7 @@ visitors_cli = AppGroup("visitors", help="Visitor data: purge old records, erase
 def device_issue(kind: str, name: str) -> None:
     """Issue a key for the kiosk or display NAME; it is printed once, as the last line."""
     try:
-        key = devices.issue(kind, name)
+        key = devices.issue(kind, name, site=_site())
     except devices.DeviceError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"device key for {kind} {name} (enter it once at /device on that screen):")
@@ -32,7 +38,7 @@ def device_issue(kind: str, name: str) -> None:
 def device_revoke(name: str) -> None:
     """Revoke NAME's key: that screen can no longer connect."""
     try:
-        devices.revoke(name)
+        devices.revoke(name, site=_site())
     except devices.DeviceError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"revoked the key of {name}")
@@ -40,7 +46,7 @@ def device_revoke(name: str) -> None:
 
 @device_cli.command("list")
 def device_list() -> None:
-    for info in devices.list_devices():
+    for info in devices.list_devices(site=_site()):
         state = "revoked" if info.revoked_at else "in use"
         click.echo(f"{info.name}\t{info.kind}\t{state}")
 

@@ -14,7 +14,10 @@ from simple_websocket import ConnectionClosed
 from tablequeue import borrowed, protocol
 from tablequeue.live.delivery import Frame, Outlet
 from tablequeue.live.follow.following import Following
-from tablequeue.outcomes import TicketView
+from tablequeue.outcomes import SiteId, TicketView
+
+# A phone (/ws/visitor) belongs to no site: its ticket names one.
+NO_SITE = SiteId(0)
 
 
 class Role(enum.Enum):
@@ -40,9 +43,11 @@ class Socket(Protocol):
 class Connection:
     """One websocket and what the server knows about its far end."""
 
-    def __init__(self, ws: Socket, role: Role, address: str = "unknown") -> None:
+    def __init__(self, ws: Socket, role: Role, address: str = "unknown", *,
+                 site: SiteId = NO_SITE) -> None:
         self.ws = ws
         self.role = role
+        self.site = site  # whose screens it is (sockets.py, from the URL); a phone has none
         self.address = address  # the client's, for throttles (the request may be gone)
         self.request_id: str | None = None  # the handshake's, for LOG_FORMAT=json
         self.staff_id: int | None = None

@@ -24,6 +24,7 @@ from tablequeue.extensions import Slot
 from tablequeue.live.connection import Connection
 from tablequeue.live.registry import registry_of
 from tablequeue.service import away, floor
+from tablequeue.service.directory import directory_of
 from tablequeue.service.floor import FloorNow
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class Floor:
         """Make `conn` a watcher: `replay` (the route's own state), then the floor as it is
         now, read afresh (a change made a moment ago is in the greeting, not a second
         later), and from then on every change, none missed and none twice."""
-        read_at, fresh = time.monotonic(), floor.floor_now()
+        read_at, fresh = time.monotonic(), floor.floor_now(site=conn.site)
         with self.lock:
             self._advance(fresh, read_at)  # before conn.lock: a second `watch` is a watcher
             with conn.lock:  # no broadcast slips into the replay
@@ -70,7 +71,8 @@ class Floor:
                     conn.send_held(message)
 
     def poll(self) -> None:
-        read_at, fresh = time.monotonic(), floor.floor_now()  # outside the lock
+        site = directory_of(self.app).default().id  # one floor per worker, for now
+        read_at, fresh = time.monotonic(), floor.floor_now(site=site)  # outside the lock
         with self.lock:
             self._advance(fresh, read_at)
 
@@ -127,6 +129,7 @@ def _run(state: Floor) -> None:
         ticks += 1
         with state.app.app_context():
             try:
+                directory_of(state.app).refresh()  # sites added, changed or removed elsewhere
                 state.poll()
                 if ticks % away_every == 0:
                     events = away.release_overdue(state.app.config["AWAY_MINUTES"])

@@ -24,6 +24,7 @@ from tablequeue.outcomes import (
     Event,
     FloorChanged,
     SessionsRevoked,
+    SiteId,
     TableAway,
     TableCountChanged,
     TablePicked,
@@ -79,8 +80,8 @@ class LocalRelay:
 
 class Registry:
     def __init__(
-        self, *, display_shows_email: bool, waiting_count: Callable[[], int] | None = None,
-        tables_now: Callable[[], TablesChanged] | None = None,
+        self, *, display_shows_email: bool, waiting_count: Callable[[SiteId], int] | None = None,
+        tables_now: Callable[[SiteId], TablesChanged] | None = None,
     ) -> None:
         self.display_shows_email = display_shows_email
         self.waiting_count = waiting_count
@@ -129,9 +130,9 @@ class Registry:
                 self._deliver(event)
             except Exception:  # one bad event must not starve the ones after it
                 log.exception("delivering %r failed", type(event).__name__)
-        if any(isinstance(event, _CHANGES_WAITING) for event in events):
+        for site in {event.site for event in events if isinstance(event, _CHANGES_WAITING)}:
             try:
-                self._waiting_changed()
+                self._waiting_changed(site)
             except Exception:
                 log.exception("counting waiting tickets for displays failed")
         for follower in self.followers:
@@ -140,11 +141,11 @@ class Registry:
             except Exception:
                 log.exception("telling phones about events failed")
 
-    def _waiting_changed(self) -> None:
-        """One count per batch (closing the day withdraws many tickets at once)."""
-        watchers = self.watchers(Role.DISPLAY)
+    def _waiting_changed(self, site: SiteId) -> None:
+        """One count per batch and site (closing the day withdraws many tickets at once)."""
+        watchers = [c for c in self.watchers(Role.DISPLAY) if c.site == site]
         if watchers and self.waiting_count is not None:
-            self._send(watchers, protocol.display_waiting(self.waiting_count()))
+            self._send(watchers, protocol.display_waiting(self.waiting_count(site)))
 
     def _deliver(self, event: Event) -> None:
         if isinstance(event, TicketRequeued):
@@ -186,7 +187,7 @@ class Registry:
 
     def _sessions_revoked(self, event: SessionsRevoked) -> None:
         with self._tables_lock:
-            now = self._current_tables(TablesChanged(frozenset(), event.taken))
+            now = self._current_tables(TablesChanged(frozenset(), event.taken, site=event.site))
             message = protocol.staff_taken(now.taken)
             for conn in self.members(Role.STAFF):
                 if conn.token_hash is not None and conn.token_hash in event.token_hashes:
@@ -214,7 +215,8 @@ class Registry:
     def greet_tableless(self, conn: Connection) -> None:
         """A staff connection's first `taken`, unless its staff member holds a table."""
         with self._tables_lock:
-            now = self.tables_now() if self.tables_now else TablesChanged(frozenset(), ())
+            now = (self.tables_now(conn.site) if self.tables_now
+                   else TablesChanged(frozenset(), (), site=conn.site))
             conn.holds_table = conn.staff_id is not None and conn.staff_id in now.holders
             if not conn.holds_table:
                 conn.send(protocol.staff_taken(now.taken))
@@ -228,7 +230,7 @@ class Registry:
         if self.tables_now is None:
             return event
         try:
-            return self.tables_now()
+            return self.tables_now(event.site)
         except Exception:  # the database is unreachable: the event's view is the best left
             log.warning("reading the table assignment failed; sending the event's", exc_info=True)
             return event

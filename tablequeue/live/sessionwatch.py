@@ -55,7 +55,9 @@ def sweep_sessions(registry: Registry) -> None:
         return
     ended = bound - identity.valid_token_hashes(bound)
     if ended:
-        registry.deliver([SessionsRevoked(frozenset(ended), service.taken())])
+        sites = {c.site for c in registry.members(Role.STAFF) if c.token_hash in ended}
+        registry.deliver([SessionsRevoked(frozenset(ended), service.taken(site=site), site=site)
+                          for site in sites])
 
 
 def sweep_screens() -> None:

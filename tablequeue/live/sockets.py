@@ -22,6 +22,7 @@ from tablequeue.live.follow import handlers as follow_handlers
 from tablequeue.live.handlers import Answer, Handler, registry
 from tablequeue.ops import logs, metrics
 from tablequeue.outcomes import Refusal
+from tablequeue.service.directory import directory_of
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ def _serve(
     gevent the greeted connection is detached from this request (tablequeue.live.detached),
     which then ends: an idle websocket keeps no greenlet."""
     peer = detached.Peer(ws) if detached.available() else None
-    conn = Connection(peer or ws, role, address=throttle.client_address())
+    site = directory_of(current_app).default().id
+    conn = Connection(peer or ws, role, address=throttle.client_address(), site=site)
     conn.base_url = request.host_url
     members = registry()
     members.add(conn)

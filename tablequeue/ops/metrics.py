@@ -137,12 +137,15 @@ class _Waiting:
     """Tickets waiting: read from the database at scrape time, no bookkeeping per ticket."""
 
     def collect(self) -> Iterator[Any]:
+        from flask import current_app
         from prometheus_client.core import GaugeMetricFamily
 
+        from tablequeue.service.directory import directory_of
         from tablequeue.service.stats import waiting_count
 
+        site = directory_of(current_app).default().id
         yield GaugeMetricFamily("tablequeue_tickets_waiting", "Tickets waiting now.",
-                                value=waiting_count())
+                                value=waiting_count(site=site))
 
 
 _own_registry: Any = None

@@ -15,6 +15,7 @@ from tablequeue.live.connection import Connection, Role
 from tablequeue.live.follow.hub import Hub
 from tablequeue.live.registry import Registry
 from tablequeue.outcomes import TicketClaimed, TicketView
+from tablequeue.service.directory import directory_of
 from tests.kit.live import LiveServer
 
 
@@ -43,7 +44,9 @@ def test_one_query_per_batch_and_only_moved_phones(live: LiveServer) -> None:
 
     app = live.app
     with app.app_context():
-        ids = [tickets.new(f"p{i}@example.org", f"P {i}").value.id for i in range(300)]
+        site = directory_of(app).default().id
+        ids = [tickets.new(f"p{i}@example.org", f"P {i}", site=site).value.id
+               for i in range(300)]
         registry = Registry(display_shows_email=False)
         hub = Hub(registry, app)
         hub._started = True  # flushed by hand here, not by the background flusher
@@ -64,7 +67,7 @@ def test_one_query_per_batch_and_only_moved_phones(live: LiveServer) -> None:
         with db.engine.begin() as conn:
             conn.exec_driver_sql(f"UPDATE tickets SET status='serving' WHERE id={ids[0]}")
         view = TicketView(ids[0], "", "", "s", engine_now, None, "serving")
-        hub.on_events([TicketClaimed(view, 1)])
+        hub.on_events([TicketClaimed(view, 1, site=site)])
         hub.flush()
         selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
         assert len(selects) == 1, selects  # 299 phones, one query
@@ -75,10 +78,10 @@ def test_one_query_per_batch_and_only_moved_phones(live: LiveServer) -> None:
         assert [len(c.ws.got) for c in phones] == [2] * len(phones)
         # A claim behind every followed ticket moves no one: the hub is not even woken.
         hub._dirty.clear()
-        later = tickets.new("late@example.org", "Late").value
-        hub.on_events([TicketClaimed(later, 2)])
+        later = tickets.new("late@example.org", "Late", site=site).value
+        hub.on_events([TicketClaimed(later, 2, site=site)])
         assert not hub._dirty.is_set()
-        hub.on_events([TicketClaimed(view, 1)])
+        hub.on_events([TicketClaimed(view, 1, site=site)])
         assert hub._dirty.is_set()
 
 
@@ -108,7 +111,9 @@ def test_a_flush_runs_in_turns_that_let_other_greenlets_in(live: LiveServer) -> 
 
     app = live.app
     with app.app_context():
-        ids = [tickets.new(f"t{i}@example.org", f"T {i}").value.id for i in range(200)]
+        site = directory_of(app).default().id
+        ids = [tickets.new(f"t{i}@example.org", f"T {i}", site=site).value.id
+               for i in range(200)]
         registry = Registry(display_shows_email=False)
         hub = Hub(registry, app, budget=0.0)
         hub._started = True
@@ -141,7 +146,8 @@ def test_an_event_during_a_flush_is_not_undone_by_what_the_flush_read(live: Live
 
     app = live.app
     with app.app_context():
-        views = [tickets.new(f"e{i}@example.org", f"E {i}").value for i in range(50)]
+        site = directory_of(app).default().id
+        views = [tickets.new(f"e{i}@example.org", f"E {i}", site=site).value for i in range(50)]
         registry = Registry(display_shows_email=False)
         hub = Hub(registry, app, budget=0.0)
         hub._started = True
@@ -151,7 +157,7 @@ def test_an_event_during_a_flush_is_not_undone_by_what_the_flush_read(live: Live
         def claim_the_last_once_the_flush_has_begun() -> None:
             while not phones[0].ws.got:  # type: ignore[attr-defined]
                 gevent.sleep(0)
-            hub.on_events([TicketClaimed(views[-1], 7)])
+            hub.on_events([TicketClaimed(views[-1], 7, site=site)])
 
         flusher = gevent.spawn(_in_app, app, hub.flush)
         other = gevent.spawn(claim_the_last_once_the_flush_has_begun)

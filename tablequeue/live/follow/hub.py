@@ -34,6 +34,7 @@ from tablequeue.models import TicketStatus
 from tablequeue.outcomes import (
     Event,
     PhoneState,
+    SiteId,
     TicketClaimed,
     TicketEnded,
     TicketRequeued,
@@ -41,6 +42,7 @@ from tablequeue.outcomes import (
     TicketWithdrawn,
 )
 from tablequeue.service import follow
+from tablequeue.service.directory import directory_of
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +189,10 @@ class Hub:
         # A read transaction (no write lock on SQLite): it stays open across the turns.
         with read_only() as connection:
             if self._basis is None or time.monotonic() - self._basis_at > BASIS_SECONDS:
-                self._basis, self._basis_at = follow.read_basis(connection), time.monotonic()
+                basis = follow.read_basis(connection, site=self._site())
+                self._basis, self._basis_at = basis, time.monotonic()
                 slices.check()
-            for part in follow.waiting_ids(connection, READ_PART):
+            for part in follow.waiting_ids(connection, READ_PART, site=self._site()):
                 line.extend(part)
                 slices.check()
             gone = sorted(set(self._phones) - set(line)) if full else []
@@ -216,6 +219,10 @@ class Hub:
             if (following is not None and following.ticket_id == ticket_id
                     and following.told <= read_at):
                 self._put(conn, following, message, rank, force)
+
+    def _site(self) -> SiteId:
+        """The one site whose line the flush reads (for now: the default site's phones)."""
+        return directory_of(self.app).default().id
 
     def _prune(self, slices: turns.Slices) -> None:
         """Forget phones that hung up and tickets nobody follows any more."""

@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,7 @@ from tablequeue.live.registry import Registry
 from tablequeue.models import Staff, Ticket, TicketStatus
 from tablequeue.outcomes import (
     Event,
+    SiteId,
     TableAway,
     TableCountChanged,
     TablePicked,
@@ -46,6 +48,7 @@ from tablequeue.outcomes import (
 )
 from tablequeue.service.admin import table_count as stored_table_count
 from tablequeue.service.away import away_tables
+from tablequeue.service.directory import directory_of
 from tablequeue.service.views import in_service, tables_changed, ticket_view, waiting
 
 log = logging.getLogger(__name__)
@@ -63,7 +66,8 @@ class Picture:
 
     waiting: set[int] = field(default_factory=set)
     tables: dict[int, int | None] = field(default_factory=dict)  # taken table -> ticket shown
-    changed: TablesChanged = field(default_factory=lambda: TablesChanged(frozenset(), ()))
+    changed: TablesChanged = field(
+        default_factory=lambda: TablesChanged(frozenset(), (), site=SiteId(0)))
     table_count: int | None = None  # what displays that `watch` were told
     as_of: datetime | None = None  # when the picture was last known complete
     ended: dict[int, None] = field(default_factory=dict)  # recently ended tickets heard of
@@ -118,7 +122,9 @@ class Truth:
 
 
 def read_truth(picture: Picture) -> Truth:
-    """One short transaction: everything a resync needs to say."""
+    """One short transaction: everything a resync needs to say (of the default site, for
+    now: one picture per worker)."""
+    site = directory_of(current_app).default().id
     with unit_of_work() as session:
         ids = picture.waiting | {t for t in picture.tables.values() if t is not None}
         rows = session.execute(
@@ -126,17 +132,18 @@ def read_truth(picture: Picture) -> Truth:
             .where(Ticket.id.in_(sorted(ids)))
         ).all() if ids else []
         return Truth(
-            waiting=waiting(session),
-            at_tables={table: ticket for ticket, table in in_service(session)},
-            changed=tables_changed(session),
+            waiting=waiting(session, site=site),
+            at_tables={table: ticket for ticket, table in in_service(session, site=site)},
+            changed=tables_changed(session, site=site),
             mentioned={t.id: ticket_view(t, name) for t, name in rows},
-            table_count=stored_table_count(session),
-            missed=_missed_calls(session, picture),
-            away=set(away_tables(session)),
+            table_count=stored_table_count(session, site=site),
+            missed=_missed_calls(session, picture, site),
+            away=set(away_tables(session, site=site)),
         )
 
 
-def _missed_calls(session: Session, picture: Picture) -> list[tuple[TicketView, int]]:
+def _missed_calls(session: Session, picture: Picture,
+                  site: SiteId) -> list[tuple[TicketView, int]]:
     """Tickets claimed at a table and finished since the picture was last complete, that
     its displays never heard end (nor saw claimed: those are `_cleared`). A picture never
     complete before (a worker's first resync) missed nothing: the recent ones are returned
@@ -144,7 +151,8 @@ def _missed_calls(session: Session, picture: Picture) -> list[tuple[TicketView, 
     since = picture.as_of or datetime.now(UTC)
     rows = session.execute(
         select(Ticket, Staff.username).outerjoin(Staff, Staff.id == Ticket.staff_id)
-        .where(Ticket.status.in_((TicketStatus.COMPLETED, TicketStatus.CANCELLED)),
+        .where(Ticket.site_id == site,
+               Ticket.status.in_((TicketStatus.COMPLETED, TicketStatus.CANCELLED)),
                Ticket.table_number.is_not(None), Ticket.claimed_at.is_not(None),
                Ticket.ended_at >= since - HISTORY_MARGIN)
         .order_by(Ticket.claimed_at.desc()).limit(HISTORY_LIMIT)
