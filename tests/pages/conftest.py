@@ -6,6 +6,7 @@ site add`, `flask staff sites` and a kiosk's `new` do: the subject here is the p
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -20,29 +21,41 @@ SignIn = Callable[[str, str], int]
 
 @pytest.fixture
 def add_site(server: LiveServer) -> AddSite:
-    def add(slug: str, name: str, *, tables: int = 8, timezone: str = "UTC") -> SiteView:
+    """add_site("career", "Career office"): a new site under a slug never used before
+    ("career-1a2b3c4d"; `fresh` removes the sites a test made, and a worker may remember an
+    old slug's site for a moment), back once every worker of the server serves it."""
+
+    def add(prefix: str, name: str, *, tables: int = 8, timezone: str = "UTC") -> SiteView:
         from tablequeue.db import unit_of_work
         from tablequeue.service import sites
 
+        slug = f"{prefix}-{uuid.uuid4().hex[:8]}"
         with server.app.app_context(), unit_of_work() as session:
-            found = sites.find(session, slug)
-            if found is None:
-                outcome = sites.add(session, slug, name, tables=tables, timezone=timezone)
-                assert outcome.refusal is None, outcome.refusal
-                found = outcome.value
+            outcome = sites.add(session, slug, name, tables=tables, timezone=timezone)
+            assert outcome.refusal is None, outcome.refusal
         served(server, f"/s/{slug}/kiosk/")
-        return found
+        return outcome.value
 
     return add
 
 
-def served(server: LiveServer, path: str) -> None:
-    """Until the server answers `path`: a site made by another process is seen by the
-    server's next re-read of the sites (at most every 0.5 s on a miss, and the floor poll)."""
-    deadline = time.monotonic() + 10
-    while server.http("GET", path)[0] != 200:
-        assert time.monotonic() < deadline, f"the server never served {path}"
+def served(server: LiveServer, path: str, status: int = 200) -> None:
+    """Until every worker answers `path` with `status`: a worker sees a site another process
+    added or removed at its next re-read of the sites (at a miss, at most every 0.5 s, and
+    at every floor poll)."""
+    poll = float(server.env.get("FLOOR_POLL_SECONDS") or 1)
+    started = time.monotonic()
+    while server.http("GET", path)[0] != status:
+        assert time.monotonic() < started + 10, f"the server never answered {path} {status}"
         time.sleep(0.1)
+    if int(server.env.get("WEB_CONCURRENCY") or 1) > 1:  # the other workers' next poll
+        time.sleep(max(0.0, started + poll + 0.5 - time.monotonic()))
+
+
+@pytest.fixture
+def until(server: LiveServer) -> Callable[..., None]:
+    """until("/s/x/kiosk/", 404): once every worker answers so (a site added or removed)."""
+    return lambda path, status=200: served(server, path, status)
 
 
 @pytest.fixture
