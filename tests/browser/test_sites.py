@@ -24,6 +24,8 @@ from tests.kit.browser import (
 )
 from tests.kit.live import LiveServer
 
+SERVER_ENV = {"SITE_NAME": "Front desk"}  # the default site's name, as a deployment sets it
+
 
 def add_site(server: LiveServer, slug: str, name: str, tables: int,
              timezone: str = "Europe/Berlin") -> None:
