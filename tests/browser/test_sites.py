@@ -59,6 +59,18 @@ def work_at(server: LiveServer, username: str, slug: str) -> None:
         sites.set_sites(session, staff, [site.id])
 
 
+def close_line(server: LiveServer, slug: str) -> None:
+    """As `flask line close --site SLUG`."""
+    from tablequeue.db import unit_of_work
+    from tablequeue.service import floor, sites
+
+    with server.app.app_context():
+        with unit_of_work() as session:
+            site = sites.find(session, slug)
+        assert site is not None
+        floor.set_line("closed", site=site.id)
+
+
 def frames_of(page: Page, into: list[str]) -> None:
     """Keep every frame the page's websockets receive (an open_page `before` hook)."""
 
@@ -132,6 +144,7 @@ def test_landing_page_and_the_admins_list_of_sites(fresh: LiveServer,
     add_site(fresh, "west", "West office", tables=4, timezone="America/Chicago")
     add_site(fresh, "careers", "Careers & internships", tables=3, timezone="Europe/London")
     add_staff(fresh, "boss", admin=True)
+    close_line(fresh, "west")
     landing = open_page("/", viewport=LAPTOP)
     cards = landing.locator(".site-card")
     expect(cards).to_have_count(4)
@@ -159,5 +172,6 @@ def test_landing_page_and_the_admins_list_of_sites(fresh: LiveServer,
     expect(admin.locator("#admin-sites .notice")).to_have_text(
         "Removed East office and everything it kept.")
     expect(admin.locator("#admin-sites tbody tr")).to_have_count(4)
+    expect(admin.locator("tr[data-site='west'] .state-closed")).to_have_text("Closed")
     audit(admin, "sites list")
     screenshot(admin, "sites-admin-1366x768")
