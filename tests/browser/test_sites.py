@@ -174,4 +174,5 @@ def test_landing_page_and_the_admins_list_of_sites(fresh: LiveServer,
     expect(admin.locator("#admin-sites tbody tr")).to_have_count(4)
     expect(admin.locator("tr[data-site='west'] .state-closed")).to_have_text("Closed")
     audit(admin, "sites list")
+    admin.evaluate("window.scrollTo(0, 0)")  # the form scrolled the page to the notice
     screenshot(admin, "sites-admin-1366x768")
