@@ -214,7 +214,8 @@ def expected(tickets: list[T], first: date = FIRST, last: date = LAST,
     }
 
 
-def csv_rows(tickets: list[T], first: date = FIRST, last: date = LAST) -> list[list[str]]:
+def csv_rows(tickets: list[T], first: date = FIRST, last: date = LAST,
+             site: str = "main") -> list[list[str]]:
     def when(m: datetime | None) -> str:
         return "" if m is None else m.astimezone(ZONE).isoformat()
 
@@ -226,7 +227,7 @@ def csv_rows(tickets: list[T], first: date = FIRST, last: date = LAST) -> list[l
 
     return [[str(t.id), when(t.start), when(t.claimed), when(t.end), t.outcome,
              mins(t.claimed, t.start), mins(t.end, t.claimed), safe(t.staff or ""),
-             "" if t.table is None else str(t.table), safe(t.name), safe(t.email)]
+             "" if t.table is None else str(t.table), safe(t.name), safe(t.email), site]
             for t in in_period(tickets, first, last)]
 
 
