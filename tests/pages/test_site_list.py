@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 import uuid
 from datetime import date, timedelta
 
@@ -34,6 +35,15 @@ def post(client: WebClient, path: str, **fields: str) -> str:
     return reply.body
 
 
+def shown(client: WebClient, path: str, text: str) -> str:
+    """The page at `path` once it shows `text` (on every worker within a floor poll)."""
+    deadline = time.monotonic() + 10
+    while text not in (page := client.get(path).body):
+        assert time.monotonic() < deadline, f"{path} never showed {text}"
+        time.sleep(0.1)
+    return page
+
+
 def message(section: str) -> str:
     found = re.search(r'<p class="(?:notice|error)" role="\w+">(.*?)</p>', section)
     assert found, section
@@ -54,8 +64,9 @@ def test_add_change_and_remove_a_site(boss: WebClient, fresh: LiveServer, until)
     changed = post(boss, f"/admin/sites/{slug}", name="Annex", tables="5",
                    timezone="Europe/Lisbon")
     assert message(changed) == f"Saved {slug}."
-    display = boss.get(f"/s/{slug}/display/").body
-    assert 'data-table-count="5"' in display and 'data-timezone="Europe/Lisbon"' in display
+    # Every worker's directory of sites has the change by its next floor poll.
+    display = shown(boss, f"/s/{slug}/display/", 'data-timezone="Europe/Lisbon"')
+    assert 'data-table-count="5"' in display
 
     refused = post(boss, f"/admin/sites/{slug}/remove", confirm="annex")
     assert f"type {slug} to confirm" in message(refused).lower()
