@@ -137,6 +137,15 @@ def test_two_sites_side_by_side(fresh: LiveServer, open_page: OpenPage) -> None:
     assert south_frames and leaked == [], leaked
     screenshot(north_tv, "display-site-1920x1080")
 
+    # bob's console at north: it says so, and shows nothing of north's line.
+    refused = bob.goto("/s/north/staff/")
+    assert refused is not None and refused.status == 403
+    expect(bob.locator("#forbidden")).to_have_text(
+        "You do not work at North office: its queue is for its own staff.")
+    expect(bob.locator("#your-sites a")).to_have_attribute("href", "/s/south/staff/")
+    assert "Grace" not in bob.locator("body").inner_text()
+    audit(bob, "a console at another site")
+
 
 def test_landing_page_and_the_admins_list_of_sites(fresh: LiveServer,
                                                    open_page: OpenPage) -> None:
