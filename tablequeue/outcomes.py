@@ -55,6 +55,10 @@ class Refusal(enum.Enum):
     NOT_WAITING = "not_waiting"
     MAIL_OFF = "mail_off"
     NOT_MEMBER = "not_member"  # the staff account does not work at this site
+    # Sites (tablequeue.service.sites): for the CLI and /admin, never sent on the wire.
+    SITE_TAKEN = "site_taken"  # a site with that slug exists already
+    SITE_BUSY = "site_busy"  # someone waits or is being served there
+    SITE_DEFAULT = "site_default"  # the default site serves today's URLs: never removed
 
 
 @dataclass(frozen=True)
