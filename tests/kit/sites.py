@@ -1,7 +1,7 @@
-"""Two sites on one live server, for the isolation tests of docs/sites.md: site `b` added
-with `flask site add` beside the default site `main`, staff accounts and their memberships
-made with `flask staff`, each site's websocket paths, and the queue emptied between tests
-(the sites and the accounts stay: each costs a command, so a module makes them once).
+"""Two sites on one live server, for the isolation tests of docs/sites.md: site `b` beside
+the default site `main`, staff accounts with their memberships, each site's websocket
+paths, and the queue emptied between tests (the sites and the accounts stay: a module
+makes them once).
 
 Absence is proved by order, never by waiting for silence: after an action at one site, a
 harmless action at the other whose frame differs from anything the first could have
@@ -26,16 +26,16 @@ B_ZONE = "Asia/Tokyo"  # UTC+9 all year: hours at b are not hours at the default
 # URL prefixes: the default site by today's URLs and by its own, and site b.
 OLD, MAIN, B = "", "/s/main", "/s/b"
 
-# Account -> the `flask staff add` options that make it. The first account is an admin of
-# every site whatever it is given, so the admin comes first.
-STAFF: dict[str, tuple[str, ...]] = {
-    "root": ("--admin",),  # admin of every site: a member of each without rows
-    "ann": (),  # the default site only (no --site: the default site)
-    "amy": (),
-    "bea": ("--site", "b"),  # site b only
-    "ben": ("--site", "b"),
-    "cal": ("--site", "main", "--site", "b"),  # both sites
-    "bob": ("--site", "b"),  # site b only, and (below) its admin
+# Account -> (its sites, admin of every site, admin of site b). The first account is an
+# admin of every site whatever it is given, so the admin comes first.
+STAFF: dict[str, tuple[tuple[str, ...], bool, bool]] = {
+    "root": ((), True, False),  # admin of every site: a member of each without rows
+    "ann": (("main",), False, False),  # the default site only
+    "amy": (("main",), False, False),
+    "bea": (("b",), False, False),  # site b only
+    "ben": (("b",), False, False),
+    "cal": (("main", "b"), False, False),  # both sites
+    "bob": (("b",), False, True),  # site b only, and its admin
 }
 QUEUE_TABLES = ("mail_outbox", "follow_codes", "tickets", "visitors", "table_assignments",
                 "settings")
@@ -44,13 +44,25 @@ Connect = Callable[..., Client]
 
 
 def make_sites(server: LiveServer) -> dict[str, str]:
-    """Site b and the accounts of STAFF, by the commands an operator runs; a fresh session
-    token for each account."""
-    server.flask("site", "add", "b", "Site B", "--tables", str(B_TABLES), "--timezone", B_ZONE)
-    for name, options in STAFF.items():
-        server.flask("staff", "add", name, "--password", PASSWORD, *options)
-    server.flask("staff", "admin", "bob", "--site", "b")
-    return {name: server.token(name) for name in STAFF}
+    """Site b and the accounts of STAFF, through the service functions that `flask site add`,
+    `flask staff add --site` and `flask staff admin --site` call (in this process: seven
+    accounts would be seven interpreters); a fresh session token for each account. The
+    server is already running: the site is one it learns of without a restart."""
+    from tablequeue.db import unit_of_work
+    from tablequeue.service import identity, sites
+
+    with server.app.app_context():
+        with unit_of_work() as session:
+            added = sites.add(session, "b", "Site B", tables=B_TABLES, timezone=B_ZONE)
+            assert added.refusal is None, added.refusal
+            slugs = {site.slug: site.id for site in sites.all_sites(session)}
+        for name, (member_of, admin, admin_of_b) in STAFF.items():
+            info = identity.add_staff(name, PASSWORD, admin=admin,
+                                      sites=[slugs[slug] for slug in member_of])
+            if admin_of_b:
+                with unit_of_work() as session:
+                    sites.set_site_admin(session, info.id, slugs["b"], True)
+        return {name: identity.issue_token(name) for name in STAFF}
 
 
 def clear(server: LiveServer) -> None:

@@ -64,6 +64,8 @@ def test_another_sites_ticket_is_a_ticket_that_does_not_exist(server, tokens, co
     ann, amy, bea, ben = seats(connect, tokens, (OLD, "ann", 1), (MAIN, "amy", 2),
                                (B, "bea", 3), (B, "ben", 4))
     serve(ann, served["id"])
+    read_all(amy)  # ann's claim
+    heard_nothing(bea, ben)
     serve(amy, done["id"])
     assert amy.answer(f"complete {done['id']}") == f"success complete {done['id']}"
     serve(bea, b_served["id"])

@@ -125,6 +125,7 @@ def test_claimed_complete_cancel_reach_only_the_screens_of_their_site(tokens, co
 def test_pick_unpick_and_taken_reach_only_the_screens_of_their_site(tokens, connect, a, b):
     _, raw_a = new_ticket(a.kiosk, "a@example.org", "Waits at A")
     _, raw_b = new_ticket(b.kiosk, "b@example.org", "Waits at B")
+    read_all(a.watcher, b.watcher)  # `waiting 1`
     # The bind replay: the waiting tickets of the site one sits at, and no other.
     (ann,) = seats(connect, tokens, (OLD, "ann", 1))
     assert ann.replay == [f"new {raw_a}"]
