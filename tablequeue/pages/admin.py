@@ -14,7 +14,6 @@ from tablequeue.outcomes import Event
 from tablequeue.pages import access, sections
 from tablequeue.pages.admin_floor import floor_context
 from tablequeue.pages.admin_staff import staff_context
-from tablequeue.pages.auth import current_staff
 from tablequeue.pages.sitectx import SiteBlueprint, current_site
 from tablequeue.service import admin, stats
 
@@ -27,10 +26,7 @@ def _publish(events: list[Event]) -> None:
 
 def _context() -> dict[str, object]:
     site = current_site()
-    me = current_staff()
     return {
-        "me": me,
-        "my_sites": access.administered(me) if me else [],
         "table_count": admin.current_table_count(site=site.id),
         "waiting": stats.waiting_count(site=site.id),
     }

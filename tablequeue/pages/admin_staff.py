@@ -50,10 +50,12 @@ def _me() -> identity.StaffInfo:
 def _accounts(me: identity.StaffInfo, mine: set[SiteId]) -> list[Account]:
     here = current_site().id
     found = []
+    accounts = identity.list_staff()  # its own transaction: never one inside another
     with unit_of_work() as session:
         every = {site.id: site for site in sites.all_sites(session)}
-        for info in identity.list_staff():
-            works = [every[s] for s in sites.member_sites(session, info.id) if s in every]
+        for info in accounts:
+            works = sorted((every[s] for s in sites.member_sites(session, info.id) if s in every),
+                           key=lambda site: site.slug)
             if not me.is_admin and here not in {site.id for site in works}:
                 continue  # a site admin sees the accounts of this site only
             admin_of = set(sites.administered_sites(session, info.id))
