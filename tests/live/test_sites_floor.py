@@ -68,8 +68,10 @@ def test_a_change_of_tables_reaches_only_its_sites_displays(server, tokens, conn
         (bea,) = seats(connect, tokens, (B, "bea", None))
         assert clean_reply(bea, f"pick 6 {tokens['bea']}") == "success pick 6"
         assert clean_reply(bea, "unpick") == "success unpick"
+        quiet_until(at_b, "pick 6")  # a's `tables 48` did not come first
+        quiet_until(at_b, "unpick 6")
         assert post_form(root, "/admin/", "/s/b/admin/tables", {"count": "5"}).status == 302
-        quiet_until(at_b, "tables 5")  # a's `tables 48` did not come first
+        quiet_until(at_b, "tables 5")
         assert post_form(root, "/admin/", "/s/main/admin/tables", {"count": "50"}).status == 302
         all_quiet_until(at_a, "tables 50")
     finally:  # the module's other tests count on 50 and 5

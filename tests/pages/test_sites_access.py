@@ -1,8 +1,9 @@
 """Membership and admin permissions over HTTP (issue 22, docs/sites.md): a site's admin
 pages open to admins of every site and to that site's own admins, 403 to everyone else;
-/admin/sites to admins of every site only; a staff console at a site one does not work at
-says so; an unknown site is 404; a visitor waiting at one site may sign in at another, and
-closing the day at one site closes only its line."""
+/admin/sites/ lists every site to admins of every site, their own to a site's admin; a
+staff console at a site one does not work at says so; an unknown site is 404; a visitor
+waiting at one site may sign in at another, and closing the day at one site closes only
+its line."""
 
 from __future__ import annotations
 
@@ -54,8 +55,15 @@ def test_admin_pages_open_only_to_the_admins_of_their_site(server, name):
         for page in ADMIN_PAGES:
             status = browser.get(f"{prefix}/{page}").status
             assert status == (200 if prefix in ADMINS[name] else 403), (prefix, page, status)
-    wanted = 200 if name == "root" else 403  # the list of sites: admins of every site
-    assert browser.get("/admin/sites/").status == wanted
+    # The list of sites: every site, and adding one, for admins of every site; a site's
+    # admin sees only the sites they administer.
+    listing = browser.get("/admin/sites/")
+    if not ADMINS[name]:
+        assert listing.status == 403
+        return
+    listed = re.findall(r'<tr data-site="([^"]+)"', listing.body)
+    assert (listing.status, listed) == (200, ["b", "main"] if name == "root" else ["b"])
+    assert ('id="add-site"' in listing.body) == (name == "root")
 
 
 @pytest.mark.parametrize("name", sorted(MEMBERS))
