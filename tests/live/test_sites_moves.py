@@ -1,8 +1,9 @@
 """Nothing crosses sites, continued (issue 22, docs/sites.md): a staff member who works at
-both sites moves from one to the other (one table in all), a ticket in service that follows
-its staff member to another table stays on its own site's screens, a phone counts only its
-own site's line, a visitor leaving tells only that site's staff, and a logout greets each
-site's consoles with that site's tables."""
+both sites moves from one to the other (one table in all; not while serving a visitor, who
+could not follow), a ticket in service that follows its staff member to another table
+stays on its own site's screens, a phone counts only its own site's line, a visitor
+leaving tells only that site's staff, a console at one site cannot act on a table held at
+the other, and a logout greets each site's consoles with that site's tables."""
 
 from __future__ import annotations
 
@@ -130,6 +131,8 @@ def test_a_phone_counts_its_own_sites_line_and_leaving_tells_its_own_staff(
         assert phone.ask(f"follow {code}") == "success follow"
         # One ahead at each site: a's two tickets made before b's are not in b's line.
         assert state(phone.recv())["ahead"] == 1
+        assert phone.ask("refresh") == "success refresh"  # read afresh: the same
+        assert state(phone.recv())["ahead"] == 1
 
     assert phone_a.ask("leave") == "success leave"
     assert state(phone_a.recv())["status"] == "left"
@@ -145,16 +148,28 @@ def test_a_phone_counts_its_own_sites_line_and_leaving_tells_its_own_staff(
     heard_nothing(*a.observers(), ann, phone_a, phone_b)
 
 
-def test_a_logout_greets_each_sites_consoles_with_that_sites_tables(server, tokens, connect):
+def test_a_console_at_one_site_acts_on_nothing_of_the_other(server, tokens, connect):
+    """cal, logged in at both sites, holds a table at b: the console at a has no table
+    there; a logout greets each console with its own site's tables."""
     seats(connect, tokens, (OLD, "ann", 1), (B, "bea", 3))
+    waiting, _ = new_ticket(connect(ws(OLD, "kiosk")), "a@example.org", "Waits at A")
     cookie = server.login("cal")
     assert cookie
     at_a = connect(ws(OLD, "staff"), [f"Cookie: {cookie}"])
     at_b = connect(ws(B, "staff"), [f"Cookie: {cookie}"])
-    assert (at_a.sync(), at_b.sync()) == (["taken 1"], ["taken 3"])  # bound, no table yet
+    assert at_a.sync()[-1:] == ["taken 1"]  # bound (the replay: a's ticket), no table here
+    assert at_b.sync() == ["taken 3"]
     assert clean_reply(at_b, "pick 4") == "success pick 4"
     at_b.sync()
     heard_nothing(at_a)  # b's tables changed, not a's
+    display_b = connect(ws(B, "display"))
+    display_b.sync()
+    for word in ("away", "back", "unpick"):
+        assert clean_reply(at_a, word) == f"error {word} you do not have a table assigned"
+    assert clean_reply(at_a, f"accept {waiting['id']}") == (
+        "error accept you do not have a table chosen")
+    assert tables_of(server, "cal") == [("b", 4)]
+    heard_nothing(display_b)
     server.logout(cookie)
     # Unbound at once, each greeted like a new console of its own site.
     assert at_a.recv() == "taken 1"
