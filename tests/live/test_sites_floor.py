@@ -102,6 +102,9 @@ def test_the_line_is_closed_only_at_its_site(server, connect):
     assert kiosk_b.ask("new x@example.org Late at B") == CLOSED
     new_ticket(kiosk_a, "a@example.org", "Welcome at A")
     new_ticket(kiosk_main, "m@example.org", "Welcome at A too")
+    for display in at_a[::len(ROUTES)]:  # the displays count them; b's `closed` not first
+        quiet_until(display, "waiting 1")
+        quiet_until(display, "waiting 2")
     server.flask("announce", "A stays open")
     all_quiet_until(at_a, "announce A stays open")  # b's `closed` did not come first
     server.flask("line", "open", "--site", "b")
