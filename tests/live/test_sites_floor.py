@@ -100,11 +100,10 @@ def test_the_line_is_closed_only_at_its_site(server, connect):
     server.flask("line", "close", "--site", "b")
     all_quiet_until(at_b, "closed")
     assert kiosk_b.ask("new x@example.org Late at B") == CLOSED
-    new_ticket(kiosk_a, "a@example.org", "Welcome at A")
-    new_ticket(kiosk_main, "m@example.org", "Welcome at A too")
-    for display in at_a[::len(ROUTES)]:  # the displays count them; b's `closed` not first
-        quiet_until(display, "waiting 1")
-        quiet_until(display, "waiting 2")
+    for n, kiosk in enumerate((kiosk_a, kiosk_main), 1):
+        new_ticket(kiosk, f"a{n}@example.org", "Welcome at A")
+        for display in at_a[::len(ROUTES)]:  # the displays count them; b's `closed` not first
+            quiet_until(display, f"waiting {n}")
     server.flask("announce", "A stays open")
     all_quiet_until(at_a, "announce A stays open")  # b's `closed` did not come first
     server.flask("line", "open", "--site", "b")
