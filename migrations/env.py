@@ -96,14 +96,54 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # tablequeue.db.prepare turns foreign keys on for every SQLite connection; a
+            # table rebuilt (created anew, copied, the old one dropped) would then take
+            # every row that refers to it along (tickets -> follow codes, mail). The pragma
+            # is a no-op inside a transaction, so it is set here, before one begins, and
+            # the integrity it no longer enforces is checked before the commit instead.
+            _sqlite_foreign_keys(connection, on=False)
+            # One transaction for every step (SQLite's DDL is transactional; Alembic only
+            # assumes it is not): a failed check rolls back the whole upgrade.
+            conf_args = {**conf_args, "transactional_ddl": True}
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                before = context.get_context().get_current_heads()
+                context.run_migrations()
+                # Only where a revision ran (not for `db current`, `db history`...).
+                if sqlite and context.get_context().get_current_heads() != before:
+                    _sqlite_foreign_key_check(connection)
+        finally:
+            if sqlite:  # the connection goes back to the app's pool as prepare left it
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, on):
+    """PRAGMA foreign_keys on the DBAPI connection itself: through SQLAlchemy the statement
+    would first begin a transaction (BEGIN IMMEDIATE, tablequeue.db), inside which SQLite
+    ignores the pragma."""
+    raw = connection.connection.driver_connection
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+def _sqlite_foreign_key_check(connection):
+    """Every row a foreign key points from must find its row, as if the keys had been on."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        shown = "; ".join(
+            f"{table} rowid {rowid} -> {parent}" for table, rowid, parent, _fk in broken[:20]
+        )
+        raise RuntimeError(
+            f"migration left {len(broken)} rows whose foreign key finds nothing "
+            f"(rolled back): {shown}"
+        )
 
 
 if context.is_offline_mode():

@@ -11,49 +11,12 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
-class ConfigError(ValueError):
-    """A configuration value is present but unusable; the message says which and why."""
-
-
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw == "":
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name} must be on or off, got {raw!r}")
-
-
-def _choice(env: Mapping[str, str], name: str, default: str, choices: set[str]) -> str:
-    raw = env.get(name, "").strip().lower() or default
-    if raw not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(sorted(choices))}, got {raw!r}")
-    return raw
-
-
-def _list(env: Mapping[str, str], name: str) -> list[str]:
-    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+from tablequeue.envvars import ConfigError, choice, listed, number, rate, switch
 
 
 def _origins(env: Mapping[str, str]) -> list[str]:
     """ALLOWED_ORIGINS: scheme://host[:port] entries, compared exactly with `Origin`."""
-    origins = [o.rstrip("/").lower() for o in _list(env, "ALLOWED_ORIGINS")]
+    origins = [o.rstrip("/").lower() for o in listed(env, "ALLOWED_ORIGINS")]
     for origin in origins:
         if not (origin.startswith("http://") or origin.startswith("https://")):
             raise ConfigError(
@@ -61,23 +24,9 @@ def _origins(env: Mapping[str, str]) -> list[str]:
     return origins
 
 
-def _rate(env: Mapping[str, str], name: str, default: str) -> tuple[int, int]:
-    """A rate limit written COUNT/SECONDS, e.g. 30/60: at most 30 in any 60-second window."""
-    raw = env.get(name, "").strip() or default
-    count, _, seconds = raw.partition("/")
-    try:
-        rate = int(count), int(seconds)
-    except ValueError:
-        raise ConfigError(
-            f"{name} must look like COUNT/SECONDS (e.g. 30/60), got {raw!r}") from None
-    if rate[0] < 1 or not 1 <= rate[1] <= 86400:
-        raise ConfigError(f"{name}: COUNT must be at least 1 and SECONDS 1 to 86400, got {raw!r}")
-    return rate
-
-
 def _device_keys(env: Mapping[str, str]) -> frozenset[str]:
     """DEVICE_KEYS: which screens must present a device key (kiosk, display, both or none)."""
-    kinds = frozenset(k.lower() for k in _list(env, "DEVICE_KEYS"))
+    kinds = frozenset(k.lower() for k in listed(env, "DEVICE_KEYS"))
     if not kinds <= {"kiosk", "display"}:
         raise ConfigError(f"DEVICE_KEYS lists kiosk and/or display, got {sorted(kinds)!r}")
     return kinds
@@ -92,6 +41,19 @@ def _timezone(env: Mapping[str, str]) -> ZoneInfo:
         raise ConfigError(
             f"TIMEZONE must be an IANA time zone name such as Europe/Berlin, got {raw!r}"
         ) from None
+
+
+# A site's slug: its URL segment (/s/<slug>/kiosk). Lower-case so a URL typed by hand
+# matches, and never one of the app's own top-level paths (see service.sites.RESERVED).
+SLUG_PATTERN = re.compile(r"[a-z0-9-]{1,40}")
+
+
+def _default_site(env: Mapping[str, str]) -> str:
+    """DEFAULT_SITE: the slug of the site today's unprefixed URLs serve (/kiosk, /ws/kiosk)."""
+    raw = env.get("DEFAULT_SITE", "").strip() or "main"
+    if not SLUG_PATTERN.fullmatch(raw):
+        raise ConfigError(f"DEFAULT_SITE must be 1-40 of a-z, 0-9 and -, got {raw!r}")
+    return raw
 
 
 def _metrics_token(env: Mapping[str, str]) -> str | None:
@@ -176,12 +138,12 @@ def _oidc(env: Mapping[str, str]) -> dict[str, Any]:
             if not env.get(name, "").strip():
                 raise ConfigError(f"OIDC_ISSUER is set, so {name} is needed too "
                                   "(from the application registered at the provider)")
-    domains = frozenset(d.lower().lstrip("@") for d in _list(env, "OIDC_ALLOWED_DOMAINS"))
+    domains = frozenset(d.lower().lstrip("@") for d in listed(env, "OIDC_ALLOWED_DOMAINS"))
     for domain in domains:
         if not _DOMAIN.fullmatch(domain):
             raise ConfigError(
                 f"OIDC_ALLOWED_DOMAINS lists domains like example.edu, got {domain!r}")
-    password_login = _bool(env, "PASSWORD_LOGIN", True)
+    password_login = switch(env, "PASSWORD_LOGIN", True)
     if not password_login and issuer is None:
         raise ConfigError("PASSWORD_LOGIN=off needs OIDC_ISSUER: nobody could log in")
     return {
@@ -190,7 +152,7 @@ def _oidc(env: Mapping[str, str]) -> dict[str, Any]:
         "OIDC_CLIENT_SECRET": env.get("OIDC_CLIENT_SECRET", "").strip() or None,
         "OIDC_NAME": env.get("OIDC_NAME", "").strip() or "your organisation",
         # For providers that never send email_verified (Entra ID): their emails are checked.
-        "OIDC_TRUST_EMAIL": _bool(env, "OIDC_TRUST_EMAIL", False),
+        "OIDC_TRUST_EMAIL": switch(env, "OIDC_TRUST_EMAIL", False),
         "OIDC_ALLOWED_DOMAINS": domains,
         "OIDC_ADMIN_GROUP": env.get("OIDC_ADMIN_GROUP", "").strip() or None,
         "PASSWORD_LOGIN": password_login,
@@ -206,11 +168,11 @@ def _server(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "BIND": env.get("BIND", "").strip() or "127.0.0.1:8000",
         # One worker unless a Redis relay carries broadcasts between workers (see README).
-        "WEB_CONCURRENCY": _int(env, "WEB_CONCURRENCY", 1, 1, 1024),
-        "WORKER_CONNECTIONS": _int(env, "WORKER_CONNECTIONS", 10000, 1, 1_000_000),
+        "WEB_CONCURRENCY": number(env, "WEB_CONCURRENCY", 1, 1, 1024),
+        "WORKER_CONNECTIONS": number(env, "WORKER_CONNECTIONS", 10000, 1, 1_000_000),
         # gunicorn's access lines carry raw paths and client addresses: off unless set.
         "ACCESS_LOG": env.get("ACCESS_LOG", "").strip() or None,
-        "LOG_LEVEL": _choice(env, "LOG_LEVEL", "info", _LOG_LEVELS),
+        "LOG_LEVEL": choice(env, "LOG_LEVEL", "info", _LOG_LEVELS),
         # gunicorn's control socket sits at one fixed path per user: off unless asked for.
         "GUNICORN_CONTROL_SOCKET": env.get("GUNICORN_CONTROL_SOCKET", "") != "",
     }
@@ -220,7 +182,7 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
     """Build the Flask config mapping from the environment, gunicorn's settings included."""
     env = os.environ if env is None else env
     database_url = _database_url(env, instance_path)
-    max_message = _int(env, "MAX_MESSAGE_SIZE", 16 * 1024, 4096, 1024 * 1024)
+    max_message = number(env, "MAX_MESSAGE_SIZE", 16 * 1024, 4096, 1024 * 1024)
     # JSON logs promise no personal data: keep SQL parameters out of error messages.
     engine_options: dict[str, Any] = {}
     if env.get("LOG_FORMAT", "").strip().lower() == "json":
@@ -228,13 +190,13 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
     if database_url.startswith("postgresql"):
         engine_options = {
             **engine_options,
-            "pool_size": _int(env, "DB_POOL_SIZE", 10, 1, 1000),
-            "max_overflow": _int(env, "DB_MAX_OVERFLOW", 5, 0, 1000),
-            "pool_timeout": _int(env, "DB_POOL_TIMEOUT", 10, 1, 300),
+            "pool_size": number(env, "DB_POOL_SIZE", 10, 1, 1000),
+            "max_overflow": number(env, "DB_MAX_OVERFLOW", 5, 0, 1000),
+            "pool_timeout": number(env, "DB_POOL_TIMEOUT", 10, 1, 300),
             # Not pool_pre_ping: tablequeue.db pings a connection only after it sat idle.
-            "connect_args": {"connect_timeout": _int(env, "DB_CONNECT_TIMEOUT", 5, 1, 60)},
+            "connect_args": {"connect_timeout": number(env, "DB_CONNECT_TIMEOUT", 5, 1, 60)},
         }
-    secure_cookies = _choice(env, "SECURE_COOKIES", "auto", {"auto", "on", "off"})
+    secure_cookies = choice(env, "SECURE_COOKIES", "auto", {"auto", "on", "off"})
     return {
         **_server(env),
         **_oidc(env),
@@ -244,57 +206,63 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
         # Servers sharing one Redis but not one queue (tests, staging) need their own channel.
         "REDIS_CHANNEL": env.get("REDIS_CHANNEL", "").strip() or "tablequeue",
+        # A worker leaves a site's Redis channel this long after its last screen of that
+        # site went (one that reconnects meanwhile finds its room still current).
+        "SITE_UNSUBSCRIBE_SECONDS": number(env, "SITE_UNSUBSCRIBE_SECONDS", 60, 0, 3600),
         "METRICS_TOKEN": _metrics_token(env),
-        "LOG_FORMAT": _choice(env, "LOG_FORMAT", "text", {"text", "json"}),
-        "TABLE_COUNT": _int(env, "TABLE_COUNT", 10, 1, 1000),
-        "SESSION_HOURS": _int(env, "SESSION_HOURS", 12, 1, 24 * 365),
-        "DISPLAY_SHOWS_EMAIL": _bool(env, "DISPLAY_SHOWS_EMAIL", False),
-        "RATE_LIMITS": _bool(env, "RATE_LIMITS", True),
+        "LOG_FORMAT": choice(env, "LOG_FORMAT", "text", {"text", "json"}),
+        # TABLE_COUNT, TIMEZONE and SITE_NAME: what a new site starts with (service.sites);
+        # each site then keeps its own. SITE_NAME also names the deployment (mail's From).
+        "TABLE_COUNT": number(env, "TABLE_COUNT", 10, 1, 1000),
+        "DEFAULT_SITE": _default_site(env),
+        "SESSION_HOURS": number(env, "SESSION_HOURS", 12, 1, 24 * 365),
+        "DISPLAY_SHOWS_EMAIL": switch(env, "DISPLAY_SHOWS_EMAIL", False),
+        "RATE_LIMITS": switch(env, "RATE_LIMITS", True),
         # permessage-deflate on the websocket routes (off: every broadcast is framed once).
-        "WS_DEFLATE": _bool(env, "WS_DEFLATE", False),
+        "WS_DEFLATE": switch(env, "WS_DEFLATE", False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # auto: Secure whenever the request came over HTTPS (see tablequeue.security).
         "SECURE_COOKIES": secure_cookies,
         "SESSION_COOKIE_SECURE": secure_cookies == "on",
         "ALLOWED_ORIGINS": _origins(env),
-        "TRUSTED_HOSTS": _list(env, "TRUSTED_HOSTS") or None,
-        "PROXY_COUNT": _int(env, "PROXY_COUNT", 0, 0, 5),
+        "TRUSTED_HOSTS": listed(env, "TRUSTED_HOSTS") or None,
+        "PROXY_COUNT": number(env, "PROXY_COUNT", 0, 0, 5),
         "DEVICE_KEYS": _device_keys(env),
-        "VISITOR_RETENTION_DAYS": _int(env, "VISITOR_RETENTION_DAYS", 90, 1, 36500),
-        "SESSION_CHECK_SECONDS": _int(env, "SESSION_CHECK_SECONDS", 10, 1, 3600),
+        "VISITOR_RETENTION_DAYS": number(env, "VISITOR_RETENTION_DAYS", 90, 1, 36500),
+        "SESSION_CHECK_SECONDS": number(env, "SESSION_CHECK_SECONDS", 10, 1, 3600),
         # A staff member away from their table this long loses it, as if they sent `unpick`.
-        "AWAY_MINUTES": _int(env, "AWAY_MINUTES", 30, 1, 24 * 60),
+        "AWAY_MINUTES": number(env, "AWAY_MINUTES", 30, 1, 24 * 60),
         "TIMEZONE": _timezone(env),
         # How often each worker reads the floor's settings (announcement, hours, line):
         # the bound on how late a change made elsewhere (a `flask` command) is on screen.
-        "FLOOR_POLL_SECONDS": _int(env, "FLOOR_POLL_SECONDS", 1, 1, 60),
+        "FLOOR_POLL_SECONDS": number(env, "FLOOR_POLL_SECONDS", 1, 1, 60),
         # Login attempts (per account from one address or trusted browser, per address, per
         # account from everywhere else), and kiosk commands: limits a real screen never reaches.
-        "LIMIT_LOGIN_ACCOUNT": _rate(env, "LIMIT_LOGIN_ACCOUNT", "5/900"),
-        "LIMIT_LOGIN_ADDRESS": _rate(env, "LIMIT_LOGIN_ADDRESS", "20/900"),
-        "LIMIT_LOGIN_ACCOUNT_TOTAL": _rate(env, "LIMIT_LOGIN_ACCOUNT_TOTAL", "50/900"),
-        "LIMIT_QUERY_CONNECTION": _rate(env, "LIMIT_QUERY_CONNECTION", "60/60"),
-        "LIMIT_QUERY_ADDRESS": _rate(env, "LIMIT_QUERY_ADDRESS", "180/60"),
-        "LIMIT_NEW_CONNECTION": _rate(env, "LIMIT_NEW_CONNECTION", "30/60"),
-        "LIMIT_NEW_ADDRESS": _rate(env, "LIMIT_NEW_ADDRESS", "300/60"),
+        "LIMIT_LOGIN_ACCOUNT": rate(env, "LIMIT_LOGIN_ACCOUNT", "5/900"),
+        "LIMIT_LOGIN_ADDRESS": rate(env, "LIMIT_LOGIN_ADDRESS", "20/900"),
+        "LIMIT_LOGIN_ACCOUNT_TOTAL": rate(env, "LIMIT_LOGIN_ACCOUNT_TOTAL", "50/900"),
+        "LIMIT_QUERY_CONNECTION": rate(env, "LIMIT_QUERY_CONNECTION", "60/60"),
+        "LIMIT_QUERY_ADDRESS": rate(env, "LIMIT_QUERY_ADDRESS", "180/60"),
+        "LIMIT_NEW_CONNECTION": rate(env, "LIMIT_NEW_CONNECTION", "30/60"),
+        "LIMIT_NEW_ADDRESS": rate(env, "LIMIT_NEW_ADDRESS", "300/60"),
         # Frames per websocket connection; over it, the connection is closed (1008).
-        "WS_MESSAGE_RATE": _rate(env, "WS_MESSAGE_RATE", "1200/60"),
+        "WS_MESSAGE_RATE": rate(env, "WS_MESSAGE_RATE", "1200/60"),
         # Follow links (/v/<code>, /ws/visitor): failed lookups per address, like logins.
-        "LIMIT_FOLLOW_ADDRESS": _rate(env, "LIMIT_FOLLOW_ADDRESS", "30/300"),
+        "LIMIT_FOLLOW_ADDRESS": rate(env, "LIMIT_FOLLOW_ADDRESS", "30/300"),
         "PUBLIC_URL": _public_url(env),
         "SITE_NAME": env.get("SITE_NAME", "").strip() or "tablequeue",
         # Email (tablequeue.ops.mail): off unless both are set.
         "SMTP_URL": _smtp_url(env),
         "MAIL_FROM": env.get("MAIL_FROM", "").strip() or None,
-        "NOTIFY_AHEAD": _int(env, "NOTIFY_AHEAD", 3, 1, 100),
+        "NOTIFY_AHEAD": number(env, "NOTIFY_AHEAD", 3, 1, 100),
         # A CSRF token lives as long as the browser session: a console left open all day
         # must still be able to log out.
         "WTF_CSRF_TIME_LIMIT": None,
         # Flask-Sock: ping keeps idle proxies from dropping the socket and finds dead peers;
         # the size cap closes an oversized frame with 1009 instead of buffering it.
         "SOCK_SERVER_OPTIONS": {
-            "ping_interval": _int(env, "WS_PING_SECONDS", 25, 1, 300),
+            "ping_interval": number(env, "WS_PING_SECONDS", 25, 1, 300),
             "max_message_size": max_message,
         },
     }

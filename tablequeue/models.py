@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, TypeDecorator, false, text
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+    or_,
+    text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tablequeue.extensions import Model
@@ -43,6 +57,27 @@ class TicketStatus:
     LEFT = "left"  # the visitor left the line from their phone (tablequeue.service.follow)
 
 
+class Site(Model):
+    """One office of the deployment: its own tables, kiosk, display, staff, hours and reports.
+    The slug is its URL (`/s/<slug>/…`) and never changes; rows of every per-site table
+    carry site_id. The default site (DEFAULT_SITE) also answers today's unprefixed URLs."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    tables: Mapped[int] = mapped_column()  # numbered 0..tables-1
+    timezone: Mapped[str] = mapped_column(String(64))  # IANA name: hours and reports
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def site_fk() -> Mapped[int]:
+    """The owning site; removing a site removes its rows (service.sites refuses while
+    anyone waits or is served there)."""
+    return mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+
+
 class Staff(Model):
     __tablename__ = "staff"
 
@@ -60,6 +95,17 @@ class Staff(Model):
     oidc_subject: Mapped[str | None] = mapped_column(String(255), index=True, unique=True)
     group_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
 
+    @hybrid_property
+    def admin_everywhere(self) -> bool:
+        """Admin (and member) of every site: made so by the CLI or /admin (is_admin), or by
+        OIDC_ADMIN_GROUP at the last sign-in. The one test of it, in Python and in SQL."""
+        return self.is_admin or self.group_admin
+
+    @admin_everywhere.inplace.expression
+    @classmethod
+    def _admin_everywhere_sql(cls) -> ColumnElement[bool]:
+        return or_(cls.is_admin, cls.group_admin)
+
 
 class PendingSignIn(Model):
     """A sign-in sent to the provider and not yet back: its `state` (only the SHA-256), so
@@ -69,6 +115,21 @@ class PendingSignIn(Model):
 
     state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class StaffSite(Model):
+    """A staff account's membership of a site; is_admin: admin of that site only.
+    (Staff.admin_everywhere is admin of every site, and member of each, without rows here.)"""
+
+    __tablename__ = "staff_sites"
+
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    is_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class StaffSession(Model):
@@ -87,12 +148,15 @@ class StaffSession(Model):
 
 
 class Visitor(Model):
-    """One row per email (stored lower-cased), remembering the latest name given."""
+    """One row per site and email (stored lower-cased), remembering the latest name given
+    there: a kiosk never learns what a visitor said at another site."""
 
     __tablename__ = "visitors"
+    __table_args__ = (UniqueConstraint("site_id", "email", name="uq_visitors_site_email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    site_id: Mapped[int] = site_fk()
+    email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Ticked "Email me when it's my turn" last time: the kiosk ticks it again for them.
@@ -110,16 +174,17 @@ class Ticket(Model):
             sqlite_where=text("status = 'serving'"),
             postgresql_where=text("status = 'serving'"),
         ),
-        Index("ix_tickets_status_id", "status", "id"),
-        # Reports (migration 0004_reports): a period is a range of start times, and the
-        # index carries what reports read (index-only scans); returning visitors look up a
-        # visitor's earlier tickets.
-        Index("ix_tickets_report", "created_at", "status", "claimed_at", "ended_at", "staff_id",
-              "table_number", "visitor_id"),
+        Index("ix_tickets_site_status_id", "site_id", "status", "id"),
+        # Reports (migrations 0004_reports, 0006_sites): a period is a site's range of start
+        # times, and the index carries what reports read (index-only scans); returning
+        # visitors look up a visitor's earlier tickets.
+        Index("ix_tickets_report", "site_id", "created_at", "status", "claimed_at", "ended_at",
+              "staff_id", "table_number", "visitor_id"),
         Index("ix_tickets_visitor_created", "visitor_id", "created_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)  # one sequence for the deployment
+    site_id: Mapped[int] = site_fk()  # the site whose kiosk made it
     visitor_id: Mapped[int] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"))
     # The email and name exactly as given at the kiosk for this visit.
     email: Mapped[str] = mapped_column(String(254))
@@ -137,10 +202,14 @@ class Ticket(Model):
 
 
 class TableAssignment(Model):
-    """Who holds which table: the primary key and the unique staff_id make it one-to-one."""
+    """Who holds which table of which site: the primary key and the unique staff_id make it
+    one-to-one, across sites too (a staff member holds at most one table in all)."""
 
     __tablename__ = "table_assignments"
 
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
     table_number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     staff_id: Mapped[int] = mapped_column(
         ForeignKey("staff.id", ondelete="CASCADE"), unique=True
@@ -156,20 +225,26 @@ class DeviceKey(Model):
     """A kiosk's or display's key (see DEVICE_KEYS); like tokens, only its SHA-256 is kept."""
 
     __tablename__ = "device_keys"
+    __table_args__ = (UniqueConstraint("site_id", "name", name="uq_device_keys_site_name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = site_fk()  # a key opens its own site's screens only
     kind: Mapped[str] = mapped_column(String(16))  # "kiosk" or "display"
-    name: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(32))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Setting(Model):
-    """A venue setting changed at runtime from /admin (e.g. the number of tables)."""
+    """A site's setting changed at runtime (announcement, hours, line switch). The number of
+    tables and the time zone are columns of Site."""
 
     __tablename__ = "settings"
 
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(1024))
 
@@ -218,6 +293,9 @@ class ReportDay(Model):
 
     __tablename__ = "report_days"
 
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
     zone: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     start_utc: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -6,10 +6,26 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Any, Generic, NewType, TypeAlias, TypeVar
 
 # How often one ticket may be put back in line (`requeue`).
 REQUEUE_LIMIT = 3
+
+
+# A site's primary key (models.Site.id): every service call that reads or changes a site's
+# queue takes one, keyword-only, and every event names the site whose screens hear it.
+SiteId = NewType("SiteId", int)
+
+
+@dataclass(frozen=True)
+class SiteView:
+    """What the rest of the app knows of a site (service.sites builds it)."""
+
+    id: SiteId
+    slug: str
+    name: str
+    tables: int
+    timezone: str
 
 
 class Refusal(enum.Enum):
@@ -38,6 +54,11 @@ class Refusal(enum.Enum):
     NOT_FOLLOWING = "not_following"
     NOT_WAITING = "not_waiting"
     MAIL_OFF = "mail_off"
+    NOT_MEMBER = "not_member"  # the staff account does not work at this site
+    # Sites (tablequeue.service.sites): for the CLI and /admin, never sent on the wire.
+    SITE_TAKEN = "site_taken"  # a site with that slug exists already
+    SITE_BUSY = "site_busy"  # someone waits or is being served there
+    SITE_DEFAULT = "site_default"  # the default site serves today's URLs: never removed
 
 
 @dataclass(frozen=True)
@@ -68,11 +89,13 @@ class PhoneState:
 
 @dataclass(frozen=True)
 class TicketCreated:
+    site: SiteId = field(kw_only=True)
     ticket: TicketView
 
 
 @dataclass(frozen=True)
 class TicketClaimed:
+    site: SiteId = field(kw_only=True)
     ticket: TicketView
     table: int
 
@@ -81,12 +104,14 @@ class TicketClaimed:
 class TicketShown:
     """A ticket in service appears at a (new) table: its staff member moved or came back."""
 
+    site: SiteId = field(kw_only=True)
     ticket: TicketView
     table: int
 
 
 @dataclass(frozen=True)
 class TicketEnded:
+    site: SiteId = field(kw_only=True)
     ticket: TicketView
     table: int
     completed: bool  # False: cancelled (a no-show)
@@ -94,11 +119,13 @@ class TicketEnded:
 
 @dataclass(frozen=True)
 class TablePicked:
+    site: SiteId = field(kw_only=True)
     table: int
 
 
 @dataclass(frozen=True)
 class TableUnpicked:
+    site: SiteId = field(kw_only=True)
     table: int
 
 
@@ -106,6 +133,7 @@ class TableUnpicked:
 class TablesChanged:
     """The whole assignment after a change: who holds a table, and which are taken."""
 
+    site: SiteId = field(kw_only=True)
     holders: frozenset[int]
     taken: tuple[int, ...]
 
@@ -115,6 +143,7 @@ class SessionsRevoked:
     """Sessions ended (logout, password reset, admin, expiry): connections bound with one
     of them stop receiving visitor data and get `taken` like any unbound console."""
 
+    site: SiteId = field(kw_only=True)
     token_hashes: frozenset[str]
     taken: tuple[int, ...]
 
@@ -123,6 +152,7 @@ class SessionsRevoked:
 class TicketWithdrawn:
     """A waiting ticket closed without service (the admin's end of day): no table involved."""
 
+    site: SiteId = field(kw_only=True)
     ticket: TicketView
 
 
@@ -139,14 +169,16 @@ class TicketRequeued(TicketCreated):
 class TableAway:
     """The staff member at `table` stepped away (`away`) or came back (`back`)."""
 
+    site: SiteId = field(kw_only=True)
     table: int
     away: bool
 
 
 @dataclass(frozen=True)
 class TableCountChanged:
-    """The admin changed how many tables the venue has."""
+    """The admin changed how many tables the site has."""
 
+    site: SiteId = field(kw_only=True)
     count: int
 
 
@@ -155,6 +187,7 @@ class FloorChanged:
     """The announcement, the hours or the line switch changed: every worker reads the
     floor now instead of at its next poll (only a shortcut: the poll alone suffices)."""
 
+    site: SiteId = field(kw_only=True)
 
 Event: TypeAlias = (
     TicketCreated | TicketClaimed | TicketShown | TicketEnded | TablePicked | TableUnpicked

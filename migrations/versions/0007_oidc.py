@@ -5,13 +5,13 @@ finds the account from then on), staff.group_admin (admin through OIDC_ADMIN_GRO
 last sign-in); pending_sign_ins holds each sign-in's `state` until its callback takes it.
 
 Revision ID: 0007_oidc
-Revises: 0005_report_days
+Revises: 0006_sites
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_oidc"
-down_revision = "0005_report_days"
+down_revision = "0006_sites"
 branch_labels = None
 depends_on = None
 

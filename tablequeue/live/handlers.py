@@ -75,9 +75,9 @@ def staff_joined(conn: Connection) -> None:
 
 def _bind(conn: Connection, staff_id: int, token_hash: str) -> None:
     """Every waiting ticket as `new`, then the one this staff member serves as `claimed`."""
-    conn.bind(staff_id, token_hash, service.waiting_tickets)
-    conn.holds_table = service.holds_table(staff_id)
-    own = service.own_serving(staff_id)
+    conn.bind(staff_id, token_hash, partial(service.waiting_tickets, site=conn.site))
+    conn.holds_table = service.holds_table(staff_id, site=conn.site)
+    own = service.own_serving(staff_id, site=conn.site)
     if own is not None:
         conn.send(protocol.staff_claimed(own))
 
@@ -87,7 +87,7 @@ def _pick(conn: Connection, command: protocol.Pick) -> Answer:
     # Only a connection bound at the handshake may leave the token out: it means the
     # cookie's login, never whatever token an earlier `pick` happened to bind.
     token_hash = hash_token(command.token) if command.token else conn.cookie_token_hash
-    outcome = service.pick(token_hash, command.table)
+    outcome = service.pick(token_hash, command.table, site=conn.site)
     if outcome.refusal is not None:
         return Answer(protocol.error("pick", outcome.refusal))
     picked = outcome.value
@@ -101,42 +101,45 @@ def _pick(conn: Connection, command: protocol.Pick) -> Answer:
 
 
 def _unpick(conn: Connection, command: protocol.Unpick) -> Answer:
-    return answer_to("unpick", service.unpick(conn.token_hash), lambda _: protocol.SUCCESS_UNPICK)
+    outcome = service.unpick(conn.token_hash, site=conn.site)
+    return answer_to("unpick", outcome, lambda _: protocol.SUCCESS_UNPICK)
 
 
 def _accept(conn: Connection, command: protocol.Accept) -> Answer:
-    outcome = service.accept(conn.token_hash, command.ticket_id)
+    outcome = service.accept(conn.token_hash, command.ticket_id, site=conn.site)
     return answer_to("accept", outcome, protocol.success_claimed)
 
 
 def _cancel(conn: Connection, command: protocol.Cancel) -> Answer:
-    outcome = service.cancel(conn.token_hash, command.ticket_id)
+    outcome = service.cancel(conn.token_hash, command.ticket_id, site=conn.site)
     return answer_to("cancel", outcome, protocol.success_cancel)
 
 
 def _complete(conn: Connection, command: protocol.Complete) -> Answer:
-    outcome = service.complete(conn.token_hash, command.ticket_id)
+    outcome = service.complete(conn.token_hash, command.ticket_id, site=conn.site)
     return answer_to("complete", outcome, protocol.success_complete)
 
 
 def _requeue(conn: Connection, command: protocol.Requeue) -> Answer:
-    outcome = putback.requeue(conn.token_hash, command.ticket_id)
+    outcome = putback.requeue(conn.token_hash, command.ticket_id, site=conn.site)
     return answer_to("requeue", outcome, protocol.success_requeue)
 
 
 def _away(conn: Connection, command: protocol.Away) -> Answer:
-    return answer_to("away", away.away(conn.token_hash), lambda _: protocol.SUCCESS_AWAY)
+    outcome = away.away(conn.token_hash, site=conn.site)
+    return answer_to("away", outcome, lambda _: protocol.SUCCESS_AWAY)
 
 
 def _back(conn: Connection, command: protocol.Back) -> Answer:
-    return answer_to("back", away.back(conn.token_hash), lambda _: protocol.SUCCESS_BACK)
+    outcome = away.back(conn.token_hash, site=conn.site)
+    return answer_to("back", outcome, lambda _: protocol.SUCCESS_BACK)
 
 
 # ---- kiosk and display ---------------------------------------------------------------
 
 
 def _new(conn: Connection, command: protocol.New) -> Answer:
-    outcome = service.new(command.email, command.name)
+    outcome = service.new(command.email, command.name, site=conn.site)
     if outcome.refusal is None:
         follow_kiosk.remember(conn, outcome.value.id)
     return answer_to("new", outcome, protocol.success_new)
@@ -153,7 +156,8 @@ def _notices(conn: Connection, command: protocol.Notices) -> Answer:
 
 
 def _query(conn: Connection, command: protocol.Query) -> Answer:
-    return answer_to("query", service.query(command.email), protocol.success_query)
+    outcome = service.query(command.email, site=conn.site)
+    return answer_to("query", outcome, protocol.success_query)
 
 
 def kiosk_command(conn: Connection, command: protocol.Command) -> Answer:
@@ -169,9 +173,9 @@ def display_joined(conn: Connection) -> None:
     """`pick T` for every taken table, then `claimed STAFF T {ticket}` for each in service."""
     redact = not registry().display_shows_email
     with conn.lock:
-        for table in service.taken():
+        for table in service.taken(site=conn.site):
             conn.send_held(protocol.display_pick(table))
-        for ticket, table in service.tickets_at_tables():
+        for ticket, table in service.tickets_at_tables(site=conn.site):
             conn.send_held(protocol.display_claimed(ticket, table, redact_email=redact))
 
 
@@ -192,10 +196,10 @@ def _watch(conn: Connection, *, counts: bool, tables: bool) -> None:
     lock, so the floor poll neither misses this connection nor tells it twice."""
     def replay() -> None:
         if counts:
-            conn.send_held(protocol.display_waiting(stats.waiting_count()))
-            conn.send_held(protocol.display_tables(admin.current_table_count()))
+            conn.send_held(protocol.display_waiting(stats.waiting_count(site=conn.site)))
+            conn.send_held(protocol.display_tables(admin.current_table_count(site=conn.site)))
         if tables:
-            for table in away.current_away_tables():
+            for table in away.current_away_tables(site=conn.site):
                 conn.send_held(protocol.table_away(table))
 
     floorwatch.of(current_app).watch(conn, replay)  # now: `of` only reads the slot

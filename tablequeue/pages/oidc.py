@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from werkzeug.wrappers import Response
 
 from tablequeue import throttle
+from tablequeue.live.registry import registry_of
 from tablequeue.ops import metrics
 from tablequeue.pages import id_token
 from tablequeue.pages.oidc_client import ProviderDown, ProviderError, client_of
@@ -112,14 +113,15 @@ def callback() -> Response | tuple[str, int]:
         return _page("The sign-in service's answer cannot be accepted: its userinfo is about "
                      "someone else.", 403, "userinfo sub")
     try:  # the signed ID token's claims win over userinfo's
-        token, _ = oidc.sign_in(oidc.Claims.read({**userinfo, **claims}),
-                                oidc.Policy.of(config))
+        signed_in = oidc.sign_in(oidc.Claims.read({**userinfo, **claims}),
+                                 oidc.Policy.of(config))
     except oidc.Refused as refusal:
         return _page(str(refusal), 403, refusal.reason)
+    registry_of(current_app).publish(signed_in.events)
     metrics.login("success")
     throttle.limiter().release(_place())
     session.clear()
-    session["token"] = token
+    session["token"] = signed_in.value
     raw = tokens["id_token"]
     session[ID_TOKEN] = raw if len(raw) <= _HINT_MAX else ""
     session[END_SESSION] = end_session or ""  # logging out never waits on the provider

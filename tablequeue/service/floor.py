@@ -7,24 +7,33 @@ so a `flask` command in another process reaches open screens with or without a r
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 
 from tablequeue.db import transaction
-from tablequeue.models import Setting, utcnow
+from tablequeue.models import Setting, Site, utcnow
+from tablequeue.outcomes import SiteId
 from tablequeue.service import hours
 
 ANNOUNCEMENT, UNTIL, HOURS, LINE = "announcement", "announcement_until", "hours", "line"
 KEYS = (ANNOUNCEMENT, UNTIL, HOURS, LINE)
 ANNOUNCEMENT_MAX = 280
 MINUTES_MAX = 7 * 24 * 60
-_SETTINGS = Setting.__table__
-_READ = select(_SETTINGS.c.key, _SETTINGS.c.value).where(_SETTINGS.c.key.in_(KEYS))
+_SETTINGS, _SITES = Setting.__table__, Site.__table__
+# Each site's time zone and floor settings, for any number of sites in one statement (the
+# floor poll reads every room of the worker at once); a site without settings is one row
+# of NULLs.
+_READ = (
+    select(_SITES.c.id, _SITES.c.timezone, _SETTINGS.c.key, _SETTINGS.c.value)
+    .select_from(_SITES.outerjoin(_SETTINGS, (_SETTINGS.c.site_id == _SITES.c.id)
+                                  & _SETTINGS.c.key.in_(KEYS)))
+    .where(_SITES.c.id.in_(bindparam("sites", expanding=True)))
+)
+_UTC = ZoneInfo("UTC")
 
 
 class FloorError(ValueError):
@@ -48,29 +57,45 @@ class Settings:
     openings: tuple[hours.Opening, ...]
     specs: tuple[str, ...]
     line: tuple[str, datetime] | None  # ("open" | "closed", since when)
+    zone: ZoneInfo = _UTC  # the site's: hours are read on its wall clock
 
 
-def zone() -> ZoneInfo:
-    return current_app.config["TIMEZONE"]
-
-
-def _parse(raw: Mapping[str, str]) -> Settings:
+def _parse(raw: Mapping[str, str], zone: ZoneInfo) -> Settings:
     specs = tuple(raw[HOURS].split("\n")) if raw.get(HOURS) else ()
     line = None
     if raw.get(LINE):
         state, _, since = raw[LINE].partition(" ")
         line = (state, datetime.fromisoformat(since))
     until = datetime.fromisoformat(raw[UNTIL]) if raw.get(UNTIL) else None
-    return Settings(raw.get(ANNOUNCEMENT) or None, until, hours.parse(list(specs)), specs, line)
+    return Settings(raw.get(ANNOUNCEMENT) or None, until, hours.parse(list(specs)), specs, line,
+                    zone)
 
 
-def read(connection: Connection) -> Settings:
-    return _parse({key: value for key, value in connection.execute(_READ)})
+def read_many(connection: Connection, sites: Collection[SiteId]) -> dict[SiteId, Settings]:
+    """Each site's settings (sites that do not exist are left out), in one statement."""
+    raw: dict[SiteId, dict[str, str]] = {}
+    zones: dict[SiteId, str] = {}
+    for site, timezone, key, value in connection.execute(_READ, {"sites": list(sites)}):
+        zones[site] = timezone
+        found = raw.setdefault(site, {})
+        if key is not None:
+            found[key] = value
+    return {site: _parse(found, ZoneInfo(zones[site])) for site, found in raw.items()}
 
 
-def current_settings() -> Settings:
+def read(connection: Connection, *, site: SiteId) -> Settings:
+    """The site's settings; a site that is gone reads as one without any."""
+    return read_many(connection, (site,)).get(site) or _parse({}, _UTC)
+
+
+def current_settings(*, site: SiteId) -> Settings:
     with transaction() as connection:
-        return read(connection)
+        return read(connection, site=site)
+
+
+def zone(*, site: SiteId) -> ZoneInfo:
+    """The site's time zone (opening hours, "we open at", reports)."""
+    return current_settings(site=site).zone
 
 
 def now_of(settings: Settings, moment: datetime, site: ZoneInfo) -> FloorNow:
@@ -94,26 +119,39 @@ def now_of(settings: Settings, moment: datetime, site: ZoneInfo) -> FloorNow:
     return FloorNow(announcement, not is_open, opens_at)
 
 
-def floor_now() -> FloorNow:
-    return now_of(current_settings(), utcnow(), zone())
+def floor_now(*, site: SiteId) -> FloorNow:
+    settings = current_settings(site=site)
+    return now_of(settings, utcnow(), settings.zone)
 
 
-def queue_closed(connection: Connection) -> bool:
-    """For `new`, inside its transaction: is the line closed right now?"""
-    return now_of(read(connection), utcnow(), zone()).closed
+def floors_now(sites: Collection[SiteId]) -> dict[SiteId, FloorNow]:
+    """Each of these sites' floor now, from one statement (sites that are gone left out)."""
+    if not sites:
+        return {}
+    with transaction() as connection:
+        found = read_many(connection, sites)
+    moment = utcnow()
+    return {site: now_of(settings, moment, settings.zone) for site, settings in found.items()}
+
+
+def queue_closed(connection: Connection, *, site: SiteId) -> bool:
+    """For `new`, inside its transaction: is the site's line closed right now?"""
+    settings = read(connection, site=site)
+    return now_of(settings, utcnow(), settings.zone).closed
 
 
 # ---- changes (the admin page and the CLI) -------------------------------------------
 
 
-def _put(connection: Connection, values: Mapping[str, str | None]) -> None:
-    connection.execute(delete(_SETTINGS).where(_SETTINGS.c.key.in_(list(values))))
-    rows = [{"key": k, "value": v} for k, v in values.items() if v is not None]
+def _put(connection: Connection, site: SiteId, values: Mapping[str, str | None]) -> None:
+    connection.execute(delete(_SETTINGS).where(_SETTINGS.c.site_id == site,
+                                               _SETTINGS.c.key.in_(list(values))))
+    rows = [{"site_id": site, "key": k, "value": v} for k, v in values.items() if v is not None]
     if rows:
         connection.execute(_SETTINGS.insert(), rows)
 
 
-def announce(text: str, minutes: int | None = None) -> FloorNow:
+def announce(text: str, minutes: int | None = None, *, site: SiteId) -> FloorNow:
     text = " ".join(text.split())  # one line: the wire message is `announce TEXT`
     if not text:
         raise FloorError("the announcement is empty")
@@ -126,40 +164,43 @@ def announce(text: str, minutes: int | None = None) -> FloorNow:
         raise FloorError(f"the minutes must be between 1 and {MINUTES_MAX}")
     until = utcnow() + timedelta(minutes=minutes) if minutes else None
     with transaction() as connection:
-        _put(connection, {ANNOUNCEMENT: text, UNTIL: until.isoformat() if until else None})
-    return floor_now()
+        _put(connection, site, {ANNOUNCEMENT: text, UNTIL: until.isoformat() if until else None})
+    return floor_now(site=site)
 
 
-def clear_announcement() -> None:
+def clear_announcement(*, site: SiteId) -> None:
     with transaction() as connection:
-        _put(connection, {ANNOUNCEMENT: None, UNTIL: None})
+        _put(connection, site, {ANNOUNCEMENT: None, UNTIL: None})
 
 
-def set_hours(specs: list[str]) -> tuple[str, ...]:
-    """Replace the weekly hours; the normalised lines (one per day)."""
+def set_hours(specs: list[str], *, site: SiteId) -> tuple[str, ...]:
+    """Replace the site's weekly hours; the normalised lines (one per day). New hours end
+    a manual `line open`/`line close`: the schedule just set is what holds from now on
+    (an override kept would hold until the new schedule's next edge, maybe days away)."""
     openings = hours.parse(specs)
     if not openings:
         raise FloorError("give at least one line of hours, or clear them")
     with transaction() as connection:
-        _put(connection, {HOURS: "\n".join(hours.stored(openings))})
+        _put(connection, site, {HOURS: "\n".join(hours.stored(openings)), LINE: None})
     return tuple(hours.describe(openings))
 
 
-def clear_hours() -> None:
+def clear_hours(*, site: SiteId) -> None:
+    """No hours at the site (open unless closed by hand); ends a manual override too."""
     with transaction() as connection:
-        _put(connection, {HOURS: None})
+        _put(connection, site, {HOURS: None, LINE: None})
 
 
-def set_line(state: str) -> FloorNow:
+def set_line(state: str, *, site: SiteId) -> FloorNow:
     """"open" or "closed" from now on, until the schedule next changes (see now_of)."""
     with transaction() as connection:
-        _put(connection, {LINE: f"{state} {utcnow().astimezone(UTC).isoformat()}"})
-    return floor_now()
+        _put(connection, site, {LINE: f"{state} {utcnow().astimezone(UTC).isoformat()}"})
+    return floor_now(site=site)
 
 
-def describe_opening(moment: datetime | None) -> str:
+def describe_opening(moment: datetime | None, *, site: SiteId) -> str:
     """"Monday at 09:00" in the site's zone, for people (the CLI and /admin)."""
     if moment is None:
         return "when an admin reopens it"
-    local = moment.astimezone(zone())
+    local = moment.astimezone(zone(site=site))
     return f"{local.strftime('%A')} {local.strftime('%d %b')} at {local.strftime('%H:%M')}"

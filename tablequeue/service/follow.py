@@ -19,6 +19,7 @@ from tablequeue.outcomes import (
     Outcome,
     PhoneState,
     Refusal,
+    SiteId,
     TicketView,
     TicketWithdrawn,
     refused,
@@ -34,14 +35,18 @@ TICKETS, CODES, VISITORS = Ticket.__table__, FollowCode.__table__, Visitor.__tab
 _BY_CODE = (
     select(TICKETS.c.id, TICKETS.c.status, TICKETS.c.table_number, TICKETS.c.claimed_at,
            TICKETS.c.ended_at, TICKETS.c.email, TICKETS.c.name, TICKETS.c.created_at,
-           TICKETS.c.visitor_id)
+           TICKETS.c.visitor_id, TICKETS.c.site_id)
     .join_from(CODES, TICKETS, CODES.c.ticket_id == TICKETS.c.id)
     .where(CODES.c.code_hash == bindparam("code"))
 )
+# A ticket's line is its site's: a follow code names the ticket, the ticket its site.
 _AHEAD = select(func.count()).select_from(TICKETS).where(
-    TICKETS.c.status == TicketStatus.WAITING, TICKETS.c.id < bindparam("ticket"))
+    TICKETS.c.site_id == bindparam("site"), TICKETS.c.status == TicketStatus.WAITING,
+    TICKETS.c.id < bindparam("ticket"))
 WAITING_IDS = (
-    select(TICKETS.c.id).where(TICKETS.c.status == TicketStatus.WAITING).order_by(TICKETS.c.id)
+    select(TICKETS.c.id)
+    .where(TICKETS.c.site_id == bindparam("site"), TICKETS.c.status == TicketStatus.WAITING)
+    .order_by(TICKETS.c.id)
 )
 _STATES = select(TICKETS.c.id, TICKETS.c.status, TICKETS.c.table_number, TICKETS.c.claimed_at,
                  TICKETS.c.ended_at).where(TICKETS.c.id.in_(bindparam("ids", expanding=True)))
@@ -79,18 +84,21 @@ class Basis:
         return estimate_minutes(position, self.mean_seconds, self.open_tables)
 
 
-def read_basis(connection: Connection) -> Basis:
+def read_basis(connection: Connection, *, site: SiteId) -> Basis:
+    """The site's estimate inputs: its recent services and its open tables."""
     from tablequeue.models import TableAssignment
 
     rows = connection.execute(
         select(TICKETS.c.claimed_at, TICKETS.c.ended_at)
-        .where(TICKETS.c.status == TicketStatus.COMPLETED, TICKETS.c.claimed_at.is_not(None),
-               TICKETS.c.ended_at > utcnow() - RECENT_WINDOW)
+        .where(TICKETS.c.site_id == site, TICKETS.c.status == TicketStatus.COMPLETED,
+               TICKETS.c.claimed_at.is_not(None), TICKETS.c.ended_at > utcnow() - RECENT_WINDOW)
         .order_by(TICKETS.c.ended_at.desc()).limit(RECENT_SERVICES)
     ).all()
     spans = [(_aware(end) - _aware(start)).total_seconds() for start, end in rows if start and end]
+    assignments = TableAssignment.__table__
     open_tables = connection.execute(
-        select(func.count()).select_from(TableAssignment.__table__)).scalar_one()
+        select(func.count()).select_from(assignments)
+        .where(assignments.c.site_id == site)).scalar_one()
     return Basis(sum(spans) / len(spans) if spans else None, int(open_tables))
 
 
@@ -128,7 +136,8 @@ def _valid(row: Row[*tuple[Any, ...]] | None) -> TypeGuard[Row[*tuple[Any, ...]]
 
 
 def lookup(code: str) -> PhoneState | None:
-    """The state of the code's ticket; None if the code is unknown or has expired."""
+    """The state of the code's ticket (in its own site's line); None if the code is unknown
+    or has expired."""
     hashed = code_hash(code)
     if hashed is None:
         return None
@@ -138,14 +147,16 @@ def lookup(code: str) -> PhoneState | None:
             return None
         if row.status != TicketStatus.WAITING:
             return state_of(row)
-        ahead = connection.execute(_AHEAD, {"ticket": row.id}).scalar_one()
-        return state_of(row, ahead, read_basis(connection))
+        site = SiteId(row.site_id)
+        ahead = connection.execute(_AHEAD, {"ticket": row.id, "site": site}).scalar_one()
+        return state_of(row, ahead, read_basis(connection, site=site))
 
 
-def waiting_ids(connection: Connection, part: int) -> Iterator[Sequence[int]]:
-    """Every waiting ticket's id, in line order: a whole worker's phones from one query,
-    fetched `part` ids at a time (the caller may let others run between parts)."""
-    yield from connection.execute(WAITING_IDS).scalars().partitions(part)
+def waiting_ids(connection: Connection, part: int, *, site: SiteId) -> Iterator[Sequence[int]]:
+    """Every waiting ticket's id at the site, in line order: a whole worker's phones of
+    that site from one query, fetched `part` ids at a time (the caller may let others run
+    between parts)."""
+    yield from connection.execute(WAITING_IDS, {"site": site}).scalars().partitions(part)
 
 
 def states(connection: Connection, ids: list[int]) -> list[Row[*tuple[Any, ...]]]:
@@ -155,13 +166,14 @@ def states(connection: Connection, ids: list[int]) -> list[Row[*tuple[Any, ...]]
 # ---- the kiosk makes a link; the phone leaves ------------------------------------------
 
 
-def issue(ticket_id: int, code_hash_: str, email_me: bool, link: str) -> Outcome:
-    """Store the follow code of a waiting ticket (replacing an earlier one) and the
-    visitor's email choice. Value: the ticket row (for the sign-in mail)."""
+def issue(ticket_id: int, code_hash_: str, email_me: bool, link: str, *,
+          site: SiteId) -> Outcome:
+    """Store the follow code of a waiting ticket of this site (replacing an earlier one)
+    and the visitor's email choice. Value: the ticket row (for the sign-in mail)."""
     with transaction() as connection:
         row = connection.execute(
             select(TICKETS.c.id, TICKETS.c.status, TICKETS.c.visitor_id, TICKETS.c.email)
-            .where(TICKETS.c.id == ticket_id)).first()
+            .where(TICKETS.c.id == ticket_id, TICKETS.c.site_id == site)).first()
         if row is None or row.status not in ACTIVE:
             return refused(Refusal.NO_TICKET)
         connection.execute(delete(CODES).where(CODES.c.ticket_id == ticket_id))
@@ -173,15 +185,17 @@ def issue(ticket_id: int, code_hash_: str, email_me: bool, link: str) -> Outcome
         if email_me:
             from tablequeue.service import outbox
 
-            outbox.on_sign_in(connection, ticket_id, link)
+            outbox.on_sign_in(connection, ticket_id, link, site=site)
     return Outcome(value=row)
 
 
-def wants_email(email: str) -> bool:
-    """Whether this visitor ticked "Email me" last time (false for an unknown email)."""
+def wants_email(email: str, *, site: SiteId) -> bool:
+    """Whether this visitor ticked "Email me" last time at this site (false for an email
+    unknown there)."""
     with transaction() as connection:
         wanted = connection.execute(
-            select(VISITORS.c.wants_email).where(VISITORS.c.email == email.strip().lower())
+            select(VISITORS.c.wants_email).where(VISITORS.c.site_id == site,
+                                                 VISITORS.c.email == email.strip().lower())
         ).scalar()
     return bool(wanted)
 
@@ -201,7 +215,8 @@ def leave(code: str) -> Outcome:
             return refused(Refusal.NOT_WAITING)
         from tablequeue.service import outbox
 
-        outbox.on_line_moved(connection)
+        site = SiteId(row.site_id)
+        outbox.on_line_moved(connection, site=site)
     view = TicketView(row.id, row.email, row.name, "", _aware(row.created_at), now,
                       TicketStatus.LEFT)
-    return Outcome(value=PhoneState(row.id, "left"), events=[TicketWithdrawn(view)])
+    return Outcome(value=PhoneState(row.id, "left"), events=[TicketWithdrawn(view, site=site)])

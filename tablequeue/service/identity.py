@@ -5,22 +5,22 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tablequeue.db import unit_of_work
 from tablequeue.models import Staff, StaffSession, TableAssignment, Ticket, utcnow
-from tablequeue.outcomes import Event, Outcome, SessionsRevoked
+from tablequeue.outcomes import Event, Outcome, SessionsRevoked, SiteId
 from tablequeue.service.departure import release
 from tablequeue.service.reports import rollups
-from tablequeue.service.views import tables_changed
+from tablequeue.service.sites import default_site, member_sites, set_sites
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{1,32}", re.ASCII)
 # What an address must look like to be stored (the provider's claim is compared with it).
@@ -37,7 +37,7 @@ class AccountError(ValueError):
 class StaffInfo:
     id: int
     username: str
-    is_admin: bool
+    is_admin: bool  # of every site: Staff.admin_everywhere (is_admin or OIDC_ADMIN_GROUP)
     active: bool
     table: int | None
     email: str | None = None  # how the first sign-in through the provider finds the account
@@ -80,9 +80,16 @@ class Desk:
 STAFF, _SESSIONS = Staff.__table__, StaffSession.__table__
 _TABLES = TableAssignment.__table__
 # Built once with bound parameters, so its cache key is computed once and the compiled
-# SQL reused: the token's staff member and their table in one round trip.
+# SQL reused: the token's staff member and their table at this site in one round trip. A
+# staff member holds one table in all, so the join finds at most one; one held at another
+# site is no table here. (The site is tested in the columns, not in the join's ON: the
+# batched read, known.py, swaps the binds for columns of a FROM item beside this join,
+# which PostgreSQL lets a select list name but not a join condition.)
+_HERE = _TABLES.c.site_id == bindparam("site")
 DESK = (
-    select(STAFF.c.id, STAFF.c.username, _TABLES.c.table_number, _TABLES.c.away_since)
+    select(STAFF.c.id, STAFF.c.username,
+           case((_HERE, _TABLES.c.table_number)).label("table_number"),
+           case((_HERE, _TABLES.c.away_since)).label("away_since"))
     .select_from(
         _SESSIONS.join(STAFF, STAFF.c.id == _SESSIONS.c.staff_id)
         .outerjoin(_TABLES, _TABLES.c.staff_id == STAFF.c.id)
@@ -91,15 +98,18 @@ DESK = (
 )
 
 
-def desk_for_token(connection: Connection, token_hash: str | None) -> Desk | None:
-    """staff_for_token plus the table they hold, for the ticket path (Core, no ORM)."""
+def desk_for_token(connection: Connection, token_hash: str | None, *,
+                   site: SiteId) -> Desk | None:
+    """staff_for_token plus the table they hold here, for the ticket path (Core, no ORM)."""
     if not token_hash:
         return None
-    row = connection.execute(DESK, {"token_hash": token_hash, "now": utcnow()}).first()
+    params = {"token_hash": token_hash, "now": utcnow(), "site": site}
+    row = connection.execute(DESK, params).first()
     return Desk(row.id, row.username, row.table_number, row.away_since is not None) if row else None
 
 
-def _issue(session: Session, staff: Staff) -> str:
+def issue(session: Session, staff: Staff) -> str:
+    """A new session for this account (a password's login, or the provider's sign-in)."""
     token = secrets.token_urlsafe(24)  # 192 bits
     hours = current_app.config["SESSION_HOURS"]
     session.add(
@@ -121,44 +131,54 @@ def login(username: str, password: str) -> str | None:
             return None
         if not check_password_hash(staff.password_hash, password):
             return None
-        return _issue(session, staff)
-
-
-def issue(session: Session, staff: Staff) -> str:
-    """A new session for this account (the provider's sign-in, tablequeue.service.oidc)."""
-    return _issue(session, staff)
+        return issue(session, staff)
 
 
 def issue_token(username: str) -> str:
     with unit_of_work() as session:
-        return _issue(session, _get(session, username))
+        return issue(session, _get(session, username))
+
+
+def revocations(session: Session, staff_id: int,
+                token_hashes: frozenset[str]) -> list[SessionsRevoked]:
+    """One SessionsRevoked per site whose consoles may be bound with these sessions (the
+    account's sites), each with that site's taken tables: two reads whatever the sites."""
+    if not token_hashes:
+        return []
+    where = member_sites(session, staff_id)
+    taken: dict[SiteId, list[int]] = {site: [] for site in where}
+    rows = session.execute(select(TableAssignment.site_id, TableAssignment.table_number)
+                           .where(TableAssignment.site_id.in_(where)))
+    for site, table in rows:
+        taken[SiteId(site)].append(table)
+    return [SessionsRevoked(token_hashes, tuple(sorted(tables)), site=site)
+            for site, tables in taken.items()]
 
 
 def revoke_token(token: str) -> Outcome[None]:
-    """Log a session out; the event unbinds the connections it had bound."""
+    """Log a session out; the events unbind the connections it had bound."""
     token_hash = hash_token(token)
     with unit_of_work() as session:
-        session.execute(
-            update(StaffSession)
-            .where(StaffSession.token_hash == token_hash, StaffSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
-        taken = tables_changed(session).taken
-        return Outcome(None, [SessionsRevoked(frozenset({token_hash}), taken)])
+        live = (StaffSession.token_hash == token_hash, StaffSession.revoked_at.is_(None))
+        staff_id = session.scalar(select(StaffSession.staff_id).where(*live))
+        session.execute(update(StaffSession).where(*live).values(revoked_at=utcnow()))
+        if staff_id is None:  # unknown or revoked already: no console is bound with it
+            return Outcome(None)
+        return Outcome(None, list(revocations(session, staff_id, frozenset({token_hash}))))
 
 
-def revoke_all(session: Session, staff_id: int) -> SessionsRevoked:
-    """End every live session of a staff member; the event that unbinds their consoles."""
+def revoke_all(session: Session, staff_id: int) -> list[SessionsRevoked]:
+    """End every live session of a staff member; the events that unbind their consoles."""
     live = (StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
     hashes = frozenset(session.scalars(select(StaffSession.token_hash).where(*live)))
     session.execute(update(StaffSession).where(*live).values(revoked_at=utcnow()))
-    return SessionsRevoked(hashes, tables_changed(session).taken)
+    return revocations(session, staff_id, hashes)
 
 
 def revoke_sessions(username: str) -> Outcome[None]:
     """An admin ends every session of an account (it can log in again)."""
     with unit_of_work() as session:
-        return Outcome(None, [revoke_all(session, _get(session, username).id)])
+        return Outcome(None, list(revoke_all(session, _get(session, username).id)))
 
 
 def valid_token_hashes(token_hashes: Iterable[str]) -> set[str]:
@@ -183,19 +203,16 @@ def whoami(token: str | None) -> StaffInfo | None:
         return None
     with unit_of_work() as session:
         staff = staff_for_token(session, hash_token(token))
-        return _info(session, staff) if staff else None
-
-
-def _info(session: Session, staff: Staff) -> StaffInfo:
-    table = session.scalar(
-        select(TableAssignment.table_number).where(TableAssignment.staff_id == staff.id)
-    )
-    admin = staff.is_admin or staff.group_admin
-    return StaffInfo(staff.id, staff.username, admin, staff.active, table, staff.email)
+        return info(session, staff) if staff else None
 
 
 def info(session: Session, staff: Staff) -> StaffInfo:
-    return _info(session, staff)
+    """The account; `table` is the one table it holds, at whichever of its sites."""
+    table = session.scalar(
+        select(TableAssignment.table_number).where(TableAssignment.staff_id == staff.id)
+    )
+    return StaffInfo(staff.id, staff.username, staff.admin_everywhere, staff.active, table,
+                     staff.email)
 
 
 def normal_email(email: str) -> str:
@@ -214,8 +231,9 @@ def _get(session: Session, username: str) -> Staff:
 
 
 def add_staff(username: str, password: str, *, admin: bool = False,
-              email: str | None = None) -> StaffInfo:
-    """With an email the password may be "": the account signs in through the provider."""
+              email: str | None = None, sites: Sequence[SiteId] | None = None) -> StaffInfo:
+    """A new account, member of `sites` (None: the default site); admin: of every site.
+    With an email the password may be "": the account signs in through the provider."""
     if not USERNAME.fullmatch(username):
         raise AccountError("a username is 1 to 32 letters, digits, '.', '_' or '-'")
     email = normal_email(email) if email else None
@@ -236,12 +254,13 @@ def add_staff(username: str, password: str, *, admin: bool = False,
         )
         session.add(staff)
         session.flush()
-        return _info(session, staff)
+        set_sites(session, staff.id, sites if sites is not None else [default_site(session).id])
+        return info(session, staff)
 
 
 def list_staff() -> list[StaffInfo]:
     with unit_of_work() as session:
-        return [_info(session, s) for s in session.scalars(select(Staff).order_by(Staff.username))]
+        return [info(session, s) for s in session.scalars(select(Staff).order_by(Staff.username))]
 
 
 def remove_staff(username: str) -> list[Event]:
@@ -249,12 +268,12 @@ def remove_staff(username: str) -> list[Event]:
     with unit_of_work() as session:
         staff = _get(session, username)
         events = release(session, staff.id)
-        revoked = revoke_all(session, staff.id)
+        revoked = revoke_all(session, staff.id)  # before the delete: it reads their sites
         # Their tickets lose their staff (SET NULL), and SQLite may give the id to the
         # next account: kept report days that counted them are recounted.
         rollups.forget_days_of(session, Ticket.staff_id == staff.id)
         session.delete(staff)
-        return [*events, revoked]
+        return [*events, *revoked]
 
 
 def set_password(username: str, password: str) -> list[Event]:
@@ -264,7 +283,7 @@ def set_password(username: str, password: str) -> list[Event]:
     with unit_of_work() as session:
         staff = _get(session, username)
         staff.password_hash = generate_password_hash(password)
-        return [revoke_all(session, staff.id)]
+        return list(revoke_all(session, staff.id))
 
 
 def set_active(username: str, active: bool) -> list[Event]:
@@ -276,4 +295,4 @@ def set_active(username: str, active: bool) -> list[Event]:
         if active:
             return []
         events = release(session, staff.id)
-        return [*events, revoke_all(session, staff.id)]
+        return [*events, *revoke_all(session, staff.id)]

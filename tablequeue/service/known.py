@@ -29,13 +29,14 @@ from sqlalchemy.sql.visitors import replacement_traverse
 
 from tablequeue.extensions import db
 from tablequeue.models import StaffSession, TicketStatus, utcnow
-from tablequeue.outcomes import Refusal
+from tablequeue.outcomes import Refusal, SiteId
 from tablequeue.service.coalesce import Coalescer
 from tablequeue.service.identity import DESK, STAFF
 from tablequeue.service.ticket_sql import TICKETS
 
 _FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED, TicketStatus.LEFT)
-_TICKET = TICKETS.c.id == bindparam("ticket")
+# Another site's ticket is no ticket: every read of it names the site (DESK's table too).
+_TICKET = (TICKETS.c.id == bindparam("ticket")) & (TICKETS.c.site_id == bindparam("site"))
 # DESK's row plus the ticket's status and owner: the token's checks and the ticket's in
 # one round trip. No row: the token is not live.
 _DESK_AND_TICKET = DESK.add_columns(
@@ -70,7 +71,7 @@ class _Compiled:
 
 
 _COMPILED: dict[str, _Compiled] = {}
-Pair = tuple[str, int]  # (token hash, ticket id)
+Pair = tuple[str, int, int]  # (token hash, ticket id, site id)
 
 
 def _unnested() -> Select[*tuple[Any, ...]]:
@@ -79,9 +80,10 @@ def _unnested() -> Select[*tuple[Any, ...]]:
     a new text per size: planned afresh on each pooled connection, it cost the server more
     than the reads.)"""
     pairs = func.unnest(bindparam("tokens", type_=ARRAY(String)),
-                        bindparam("tickets", type_=ARRAY(Integer))).table_valued(
-        "token_hash", "ticket", with_ordinality="slot").render_derived(name="pairs")
-    columns = {"token_hash": pairs.c.token_hash, "ticket": pairs.c.ticket}
+                        bindparam("tickets", type_=ARRAY(Integer)),
+                        bindparam("sites", type_=ARRAY(Integer))).table_valued(
+        "token_hash", "ticket", "site", with_ordinality="slot").render_derived(name="pairs")
+    columns = {"token_hash": pairs.c.token_hash, "ticket": pairs.c.ticket, "site": pairs.c.site}
 
     def swap(element: Any, **kw: Any) -> Any:
         if isinstance(element, BindParameter) and element.key in columns:
@@ -137,7 +139,8 @@ def _read_batch(engine: Engine, pairs: Sequence[Pair]) -> list[_Row | None]:
 
 def _one(driver: Any, stmt: _Compiled, pair: Pair) -> _Row | None:
     cursor = driver.cursor()
-    cursor.execute(stmt.sql, _params(stmt, {"token_hash": pair[0], "ticket": pair[1]}))
+    values = {"token_hash": pair[0], "ticket": pair[1], "site": pair[2]}
+    cursor.execute(stmt.sql, _params(stmt, values))
     row = cursor.fetchone()
     cursor.close()
     return _Row(*row) if row else None
@@ -147,7 +150,8 @@ def _all(driver: Any, stmt: _Compiled, pairs: Sequence[Pair]) -> list[_Row | Non
     rows: list[_Row | None] = [None] * len(pairs)  # no row: the token is not live
     cursor = driver.cursor()
     cursor.execute(stmt.sql, _params(stmt, {"tokens": [p[0] for p in pairs],
-                                            "tickets": [p[1] for p in pairs]}))
+                                            "tickets": [p[1] for p in pairs],
+                                            "sites": [p[2] for p in pairs]}))
     for slot, *row in cursor.fetchall():
         rows[slot] = _Row(*row)
     cursor.close()
@@ -157,23 +161,23 @@ def _all(driver: Any, stmt: _Compiled, pairs: Sequence[Pair]) -> list[_Row | Non
 _READERS: dict[Engine, Coalescer[Pair, _Row | None]] = {}
 
 
-def _read(token_hash: str, ticket_id: int) -> _Row | None:
+def _read(token_hash: str, ticket_id: int, site: SiteId) -> _Row | None:
     """This caller's row of the next batched read (tablequeue.service.coalesce): losers arriving
     together share one statement and one connection."""
     engine = db.engine
     if engine.dialect.name == "sqlite":  # its statement never yields: a batch is always one
-        return _read_batch(engine, ((token_hash, ticket_id),))[0]
+        return _read_batch(engine, ((token_hash, ticket_id, site),))[0]
     reader = _READERS.get(engine)
     if reader is None:
         reader = _READERS[engine] = Coalescer(partial(_read_batch, engine))
-    return reader.ask((token_hash, ticket_id))
+    return reader.ask((token_hash, ticket_id, site))
 
 
-def accept_refusal(token_hash: str | None, ticket_id: int) -> Refusal | None:
+def accept_refusal(token_hash: str | None, ticket_id: int, *, site: SiteId) -> Refusal | None:
     """accept: token -> table -> away -> no such ticket -> claimed -> finished -> busy."""
     if not token_hash:
         return Refusal.TOKEN_INVALID
-    row = _read(token_hash, ticket_id)
+    row = _read(token_hash, ticket_id, site)
     if row is None:
         return Refusal.TOKEN_INVALID
     if row.table_number is None:
@@ -191,9 +195,9 @@ def accept_refusal(token_hash: str | None, ticket_id: int) -> Refusal | None:
     return None  # waiting (again): the claim decides
 
 
-def end_refusal(token_hash: str | None, ticket_id: int) -> Refusal | None:
+def end_refusal(token_hash: str | None, ticket_id: int, *, site: SiteId) -> Refusal | None:
     """complete/cancel/requeue: table -> no such ticket -> finished -> not the owner."""
-    row = _read(token_hash, ticket_id) if token_hash else None
+    row = _read(token_hash, ticket_id, site) if token_hash else None
     if row is None or row.table_number is None:
         return Refusal.NO_TABLE
     if row.ticket_status is None:

@@ -8,9 +8,10 @@ or, for a provider that never sends that claim (Entra ID), OIDC_TRUST_EMAIL=on; 
 of email keeps the account, and another `sub` presenting that email is refused (an
 address given to someone new must not open the previous holder's account). Without a
 match, a person whose address is in OIDC_ALLOWED_DOMAINS gets a new account of their own
-(no admin, no table); anyone else is refused. OIDC_ADMIN_GROUP, a value of the `groups`
-claim, makes the account admin until a sign-in without it (group_admin; an admin made with
-the CLI or at /admin stays one)."""
+(no site, no admin, no table: an admin gives it sites); anyone else is refused.
+OIDC_ADMIN_GROUP, a value of the `groups` claim, makes the account admin of every site
+until a sign-in without it (group_admin, read through Staff.admin_everywhere; an admin made
+with the CLI or at /admin stays one)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ from sqlalchemy.orm import Session
 
 from tablequeue.db import rowcount, unit_of_work
 from tablequeue.models import PendingSignIn, Staff, utcnow
-from tablequeue.service import identity
+from tablequeue.outcomes import Outcome
+from tablequeue.service import identity, sites
+from tablequeue.service.departure import release
+from tablequeue.service.views import held_table
 
 PENDING_MINUTES = 10  # from the button to the callback: a person typing a password and a code
 
@@ -97,16 +101,17 @@ def take(state: str) -> bool:
         return rowcount(taken) == 1
 
 
-def sign_in(claims: Claims, policy: Policy) -> tuple[str, identity.StaffInfo]:
-    """A new session token for the account these claims open, and the account; Refused
-    says why not (nothing is changed then)."""
+def sign_in(claims: Claims, policy: Policy) -> Outcome[str]:
+    """A new session token for the account these claims open; Refused says why not
+    (nothing is changed then). The events: a table freed at a site the account no longer
+    works at, having left OIDC_ADMIN_GROUP (an admin of every site works at each)."""
     try:
         return _sign_in(claims, policy)
     except IntegrityError:  # a first sign-in at the same moment linked or created it first
         return _sign_in(claims, policy)
 
 
-def _sign_in(claims: Claims, policy: Policy) -> tuple[str, identity.StaffInfo]:
+def _sign_in(claims: Claims, policy: Policy) -> Outcome[str]:
     with unit_of_work() as session:
         staff = session.scalar(select(Staff).where(Staff.oidc_subject == claims.subject))
         if staff is None:
@@ -123,7 +128,11 @@ def _sign_in(claims: Claims, policy: Policy) -> tuple[str, identity.StaffInfo]:
         staff.oidc_subject = claims.subject
         staff.group_admin = policy.admin_group is not None and policy.admin_group in claims.groups
         session.flush()
-        return identity.issue(session, staff), identity.info(session, staff)
+        held = held_table(session, staff.id)
+        # As `staff sites` frees a table at a site left: the visitor waits again, first.
+        events = release(session, staff.id) if held is not None and not sites.is_member(
+            session, staff.id, held[0]) else []
+        return Outcome(identity.issue(session, staff), events)
 
 
 def _vouched_email(claims: Claims, policy: Policy) -> str:

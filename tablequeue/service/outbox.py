@@ -14,13 +14,16 @@ from flask import current_app, render_template
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from tablequeue.models import FollowCode, OutboxMail, Ticket, TicketStatus, utcnow
+from tablequeue.models import FollowCode, OutboxMail, Site, Ticket, TicketStatus, utcnow
+from tablequeue.outcomes import SiteId
 
 TICKETS, CODES, OUTBOX = Ticket.__table__, FollowCode.__table__, OutboxMail.__table__
 _AHEAD_OF = (
-    select(func.count()).where(TICKETS.c.status == TicketStatus.WAITING,
+    select(func.count()).where(TICKETS.c.site_id == bindparam("site"),
+                               TICKETS.c.status == TicketStatus.WAITING,
                                TICKETS.c.id < bindparam("ticket"))
 )
+_SITE_NAME = select(Site.__table__.c.name).where(Site.__table__.c.id == bindparam("site"))
 _EMAIL_OF = (
     select(TICKETS.c.email).join_from(CODES, TICKETS, CODES.c.ticket_id == TICKETS.c.id)
     .where(CODES.c.ticket_id == bindparam("ticket"), CODES.c.email_me.is_(True))
@@ -40,6 +43,12 @@ class Mail:
     html: str
 
 
+def _site_name(connection: Connection, site: SiteId) -> str:
+    """The site's name, as its visitors know the office (SITE_NAME if it is gone)."""
+    name = connection.execute(_SITE_NAME, {"site": site}).scalar()
+    return name or current_app.config["SITE_NAME"]
+
+
 def _render(kind: str, subject: str, **values: object) -> Mail:
     values = {"site": current_app.config["SITE_NAME"], **values}
     return Mail(kind, subject, render_template(f"mail/{kind}.txt", **values),
@@ -54,7 +63,7 @@ def _queue(connection: Connection, ticket_id: int, recipient: str, mail: Mail) -
         next_attempt_at=now))
 
 
-def on_sign_in(connection: Connection, ticket_id: int, link: str) -> None:
+def on_sign_in(connection: Connection, ticket_id: int, link: str, *, site: SiteId) -> None:
     """Number and follow link. A visitor already within NOTIFY_AHEAD of the front is told
     so now and gets no separate "almost up" later."""
     if not enabled():
@@ -62,43 +71,47 @@ def on_sign_in(connection: Connection, ticket_id: int, link: str) -> None:
     email = connection.execute(_EMAIL_OF, {"ticket": ticket_id}).scalar()
     if email is None:
         return
-    ahead = connection.execute(_AHEAD_OF, {"ticket": ticket_id}).scalar_one()
+    ahead = connection.execute(_AHEAD_OF, {"ticket": ticket_id, "site": site}).scalar_one()
     if ahead <= current_app.config["NOTIFY_AHEAD"]:
         connection.execute(update(CODES).where(CODES.c.ticket_id == ticket_id)
                            .values(almost_sent=True))
-    site = current_app.config["SITE_NAME"]
+    name = _site_name(connection, site)
     _queue(connection, ticket_id, email, _render(
-        "signin", f"Your ticket {ticket_id} at {site}", ticket=ticket_id, link=link,
-        ahead=ahead))
+        "signin", f"Your ticket {ticket_id} at {name}", ticket=ticket_id, link=link,
+        ahead=ahead, site=name))
 
 
-def on_line_moved(connection: Connection) -> None:
-    """"You're almost up" for each subscribed waiting ticket that now has NOTIFY_AHEAD or
-    fewer ahead and was not told yet (a claim or a departure moved the line)."""
+def on_line_moved(connection: Connection, *, site: SiteId) -> None:
+    """"You're almost up" for each subscribed waiting ticket of the site that now has
+    NOTIFY_AHEAD or fewer ahead and was not told yet (a claim or a departure moved the
+    line)."""
     if not enabled():
         return
     limit = current_app.config["NOTIFY_AHEAD"]
     earlier = TICKETS.alias("earlier")
     ahead = (
         select(func.count()).select_from(earlier)
-        .where(earlier.c.status == TicketStatus.WAITING, earlier.c.id < TICKETS.c.id)
+        .where(earlier.c.site_id == site, earlier.c.status == TicketStatus.WAITING,
+               earlier.c.id < TICKETS.c.id)
         .scalar_subquery()
     )
     due = connection.execute(
         select(TICKETS.c.id, TICKETS.c.email, ahead.label("ahead"))
         .join_from(CODES, TICKETS, CODES.c.ticket_id == TICKETS.c.id)
         .where(and_(CODES.c.email_me.is_(True), CODES.c.almost_sent.is_(False),
-                    TICKETS.c.status == TicketStatus.WAITING, ahead <= limit))
+                    TICKETS.c.site_id == site, TICKETS.c.status == TicketStatus.WAITING,
+                    ahead <= limit))
     ).all()
+    name = _site_name(connection, site) if due else ""
     for ticket_id, email, count in due:
         connection.execute(update(CODES).where(CODES.c.ticket_id == ticket_id)
                            .values(almost_sent=True))
         _queue(connection, ticket_id, email, _render(
             "almost", f"You're almost up (ticket {ticket_id})", ticket=ticket_id,
-            ahead=count))
+            ahead=count, site=name))
 
 
-def on_claimed(connection: Connection, ticket_id: int, table: int) -> None:
+def on_claimed(connection: Connection, ticket_id: int, table: int, *, site: SiteId) -> None:
     """In the claim's transaction: "Go to table N" to the called visitor, and "almost up"
     to whoever the claim brought near the front."""
     if not enabled():
@@ -107,5 +120,5 @@ def on_claimed(connection: Connection, ticket_id: int, table: int) -> None:
     if email is not None:
         _queue(connection, ticket_id, email, _render(
             "called", f"Go to table {table} (ticket {ticket_id})", ticket=ticket_id,
-            table=table))
-    on_line_moved(connection)
+            table=table, site=_site_name(connection, site)))
+    on_line_moved(connection, site=site)

@@ -58,25 +58,25 @@ def purge(days: int) -> Purged:
 
 
 def delete_visitor(email: str) -> int:
-    """Erase one visitor (matched case-insensitively) and every ticket they had; the number
-    of tickets deleted. Refused while they wait or are being served: finish that first."""
+    """Erase one visitor (matched case-insensitively) at every site, and every ticket they
+    had; the number of tickets deleted. Refused while they wait or are being served at any
+    site: finish that first."""
     key = email.strip().lower()
     with unit_of_work() as session:
-        visitor = session.scalar(select(Visitor).where(Visitor.email == key))
-        if visitor is None:
+        visitors = list(session.scalars(select(Visitor.id).where(Visitor.email == key)))
+        if not visitors:
             raise PrivacyError("no visitor has that email")
+        theirs = Ticket.visitor_id.in_(visitors)
         active = session.scalar(
-            select(func.count(Ticket.id)).where(
-                Ticket.visitor_id == visitor.id, Ticket.status.in_(_ACTIVE)
-            )
+            select(func.count(Ticket.id)).where(theirs, Ticket.status.in_(_ACTIVE))
         )
         if active:
             raise PrivacyError("this visitor has a ticket waiting or in service: "
                                "complete or cancel it first")
-        rollups.forget_days_of(session, Ticket.visitor_id == visitor.id)
+        rollups.forget_days_of(session, theirs)
         count = rowcount(session.execute(
-            delete(Ticket).where(Ticket.visitor_id == visitor.id)
-            .execution_options(synchronize_session=False)
+            delete(Ticket).where(theirs).execution_options(synchronize_session=False)
         ))
-        session.delete(visitor)
+        session.execute(delete(Visitor).where(Visitor.id.in_(visitors))
+                        .execution_options(synchronize_session=False))
     return count

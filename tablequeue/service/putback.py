@@ -14,6 +14,7 @@ from tablequeue.outcomes import (
     REQUEUE_LIMIT,
     Outcome,
     Refusal,
+    SiteId,
     TicketRequeued,
     TicketView,
     refused,
@@ -27,25 +28,26 @@ from tablequeue.service.tickets import owner_refusal
 # concurrent complete/cancel or a second requeue of the same ticket matches nothing.
 _REQUEUE = (
     update(TICKETS)
-    .where(TICKETS.c.id == bindparam("ticket"), TICKETS.c.status == TicketStatus.SERVING,
+    .where(TICKETS.c.id == bindparam("ticket"), TICKETS.c.site_id == bindparam("site"),
+           TICKETS.c.status == TicketStatus.SERVING,
            TICKETS.c.staff_id == bindparam("staff"), TICKETS.c.requeue_count < REQUEUE_LIMIT)
     .values(status=TicketStatus.WAITING, staff_id=None, table_number=None, claimed_at=None,
             requeue_count=TICKETS.c.requeue_count + 1)
 )
 _REQUEUE_RETURNING = _REQUEUE.returning(*VIEW)
 _STATE = select(TICKETS.c.status, TICKETS.c.staff_id, TICKETS.c.requeue_count).where(
-    TICKETS.c.id == bindparam("ticket"))
+    TICKETS.c.id == bindparam("ticket"), TICKETS.c.site_id == bindparam("site"))
 
 
-def requeue(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
+def requeue(token_hash: str | None, ticket_id: int | None, *, site: SiteId) -> Outcome[int]:
     """Checks in `complete`'s order, then the limit; on success the ticket waits again. A
     ticket this worker saw ended is first refused, if it can be, from one read."""
     claims = claimbook.book()
     if ticket_id is not None and claims.ended(ticket_id):
-        refusal = known.end_refusal(token_hash, ticket_id)
+        refusal = known.end_refusal(token_hash, ticket_id, site=site)
         if refusal is not None:
             return refused(refusal)
-    outcome = _requeue(token_hash, ticket_id)
+    outcome = _requeue(token_hash, ticket_id, site)
     if ticket_id is not None:
         if outcome.refusal is None:
             claims.forget(ticket_id)  # waiting again: claimable at once
@@ -55,21 +57,21 @@ def requeue(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
     return outcome
 
 
-def _requeue(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
+def _requeue(token_hash: str | None, ticket_id: int | None, site: SiteId) -> Outcome[int]:
     with transaction() as connection:
-        desk = desk_for_token(connection, token_hash)
+        desk = desk_for_token(connection, token_hash, site=site)
         if desk is None or desk.table is None:
             return refused(Refusal.NO_TABLE)
         if ticket_id is None:
             return refused(Refusal.NO_TICKET)
-        params = {"ticket": ticket_id, "staff": desk.staff_id}
+        params = {"ticket": ticket_id, "staff": desk.staff_id, "site": site}
         row = updated_view(connection, _REQUEUE, _REQUEUE_RETURNING, params)
         if row is None:
             state = connection.execute(_STATE, params).first()
             return refused(_refusal(state, desk.staff_id))
     view = TicketView(row.id, row.email, row.name, "", row.created_at, None,
                       TicketStatus.WAITING)
-    return Outcome(view.id, [TicketRequeued(view, table=desk.table)])
+    return Outcome(view.id, [TicketRequeued(view, table=desk.table, site=site)])
 
 
 def _refusal(ticket: Row[*tuple[Any, ...]] | None, staff_id: int) -> Refusal:

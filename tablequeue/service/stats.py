@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from tablequeue.db import transaction, unit_of_work
 from tablequeue.models import TableAssignment, Ticket, TicketStatus, Visitor, utcnow
+from tablequeue.outcomes import SiteId
 
 RECENT_SERVICES = 20  # the estimate follows the last this-many completed tickets...
 RECENT_WINDOW = timedelta(days=30)  # ...that ended within this window
@@ -33,40 +34,44 @@ class KioskTicket:
 # ticket path (see ticket_sql).
 _WAITING_COUNT = (
     select(func.count()).select_from(Ticket.__table__)
-    .where(Ticket.__table__.c.status == TicketStatus.WAITING)
+    .where(Ticket.__table__.c.site_id == bindparam("site"),
+           Ticket.__table__.c.status == TicketStatus.WAITING)
 )
 
 
-def waiting_count() -> int:
+def waiting_count(*, site: SiteId) -> int:
     with transaction() as connection:
-        return connection.execute(_WAITING_COUNT).scalar_one()
+        return connection.execute(_WAITING_COUNT, {"site": site}).scalar_one()
 
 
-def waiting_counter(app: Flask) -> Callable[[], int]:
+def waiting_counter(app: Flask) -> Callable[[SiteId], int]:
     """`waiting_count` bound to an app, for a broadcast that may run outside a request."""
 
-    def count() -> int:
+    def count(site: SiteId) -> int:
         with app.app_context():
-            return waiting_count()
+            return waiting_count(site=site)
 
     return count
 
 
-def kiosk_ticket(ticket_id: int) -> KioskTicket | None:
+def kiosk_ticket(ticket_id: int, *, site: SiteId) -> KioskTicket | None:
+    """What the site's kiosk may show of one of its tickets (another site's: None)."""
     with unit_of_work() as session:
         ticket = session.get(Ticket, ticket_id)
-        if ticket is None:
+        if ticket is None or ticket.site_id != site:
             return None
         if ticket.status != TicketStatus.WAITING:
             return KioskTicket(ticket.id, ticket.status, None, ticket.table_number, None)
         position = session.scalar(
             select(func.count()).select_from(Ticket)
-            .where(Ticket.status == TicketStatus.WAITING, Ticket.id <= ticket.id)
+            .where(Ticket.site_id == site, Ticket.status == TicketStatus.WAITING,
+                   Ticket.id <= ticket.id)
         ) or 1
-        return KioskTicket(ticket.id, ticket.status, position, None, _estimate(session, position))
+        return KioskTicket(ticket.id, ticket.status, position, None,
+                           _estimate(session, position, site))
 
 
-def waiting_ticket_of(email: str) -> KioskTicket | None:
+def waiting_ticket_of(email: str, *, site: SiteId) -> KioskTicket | None:
     """The visitor's own waiting ticket (the oldest, should there be several), by the email
     compared case-insensitively as `query` does; None when they are not waiting. The kiosk
     page gives no second ticket to a visitor this finds (docs/pages.md, "Kiosk")."""
@@ -74,16 +79,19 @@ def waiting_ticket_of(email: str) -> KioskTicket | None:
         ticket_id = session.scalar(
             select(func.min(Ticket.id))
             .join(Visitor, Visitor.id == Ticket.visitor_id)
-            .where(Visitor.email == email.strip().lower(), Ticket.status == TicketStatus.WAITING)
+            .where(Visitor.site_id == site, Visitor.email == email.strip().lower(),
+                   Ticket.site_id == site, Ticket.status == TicketStatus.WAITING)
         )
-    return None if ticket_id is None else kiosk_ticket(ticket_id)
+    return None if ticket_id is None else kiosk_ticket(ticket_id, site=site)
 
 
-def average_service(session: Session) -> timedelta | None:
-    """Mean claim-to-complete time of recent completed tickets; None without history."""
+def average_service(session: Session, *, site: SiteId) -> timedelta | None:
+    """Mean claim-to-complete time of the site's recent completed tickets; None without
+    history."""
     rows = session.execute(
         select(Ticket.claimed_at, Ticket.ended_at)
         .where(
+            Ticket.site_id == site,
             Ticket.status == TicketStatus.COMPLETED,
             Ticket.claimed_at.is_not(None),
             Ticket.ended_at > utcnow() - RECENT_WINDOW,
@@ -97,11 +105,12 @@ def average_service(session: Session) -> timedelta | None:
     return sum(spans, timedelta()) / len(spans)
 
 
-def _estimate(session: Session, position: int) -> int | None:
-    mean = average_service(session)
+def _estimate(session: Session, position: int, site: SiteId) -> int | None:
+    mean = average_service(session, site=site)
     if mean is None:
         return None
-    open_tables = session.scalar(select(func.count()).select_from(TableAssignment)) or 0
+    open_tables = session.scalar(select(func.count()).select_from(TableAssignment)
+                                 .where(TableAssignment.site_id == site)) or 0
     return estimate_minutes(position, mean.total_seconds(), open_tables)
 
 

@@ -1,6 +1,7 @@
 """The ticket path's SQL as Core statements built once at import, with bound parameters:
 each statement's cache key is computed once and its compiled form reused, so a command
-costs a few driver calls instead of the ORM's loading, flushing and refreshing."""
+costs a few driver calls instead of the ORM's loading, flushing and refreshing. Every
+statement names its site: another site's ticket or visitor is one that does not exist."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert, Update
 
 from tablequeue.models import Ticket, TicketStatus, Visitor
+from tablequeue.outcomes import SiteId
 
 TICKETS, VISITORS = Ticket.__table__, Visitor.__table__
 # What a TicketView needs beyond what the command already knows.
@@ -22,34 +24,39 @@ VIEW = (TICKETS.c.id, TICKETS.c.email, TICKETS.c.name, TICKETS.c.created_at, TIC
 # Bound parameter names differ from column names: SQLAlchemy reserves those in SET/VALUES.
 _CLAIM = (
     update(TICKETS)
-    .where(TICKETS.c.id == bindparam("ticket"), TICKETS.c.status == TicketStatus.WAITING)
+    .where(TICKETS.c.id == bindparam("ticket"), TICKETS.c.site_id == bindparam("site"),
+           TICKETS.c.status == TicketStatus.WAITING)
     .values(status=TicketStatus.SERVING, staff_id=bindparam("staff"),
             table_number=bindparam("table"), claimed_at=bindparam("now"))
 )
 _END = (
     update(TICKETS)
-    .where(TICKETS.c.id == bindparam("ticket"), TICKETS.c.status == TicketStatus.SERVING,
-           TICKETS.c.staff_id == bindparam("staff"))
+    .where(TICKETS.c.id == bindparam("ticket"), TICKETS.c.site_id == bindparam("site"),
+           TICKETS.c.status == TicketStatus.SERVING, TICKETS.c.staff_id == bindparam("staff"))
     .values(status=bindparam("ended_as"), ended_at=bindparam("now"))
 )
 _CLAIM_RETURNING, _END_RETURNING = _CLAIM.returning(*VIEW), _END.returning(*VIEW)
-_VIEW_OF = select(*VIEW).where(TICKETS.c.id == bindparam("ticket"))
-_STATE = select(TICKETS.c.status, TICKETS.c.staff_id).where(TICKETS.c.id == bindparam("ticket"))
+_THIS = (TICKETS.c.id == bindparam("ticket"), TICKETS.c.site_id == bindparam("site"))
+_VIEW_OF = select(*VIEW).where(*_THIS)
+_STATE = select(TICKETS.c.status, TICKETS.c.staff_id).where(*_THIS)
 _NEW_TICKET = insert(TICKETS).values(
-    visitor_id=bindparam("visitor"), email=bindparam("email_given"),
+    site_id=bindparam("site"), visitor_id=bindparam("visitor"), email=bindparam("email_given"),
     name=bindparam("name_given"), status=TicketStatus.WAITING, created_at=bindparam("now"),
 )
-_VISITOR_ID = select(VISITORS.c.id).where(VISITORS.c.email == bindparam("key"))
+_VISITOR_ID = select(VISITORS.c.id).where(VISITORS.c.site_id == bindparam("site"),
+                                          VISITORS.c.email == bindparam("key"))
 
 
 def _upsert(dialect_insert: Callable[[Any], Any]) -> Insert:
     """Insert the visitor or, if the email is known, take the new name: one statement that
-    also settles two kiosks registering one email at once (no savepoint, no retry)."""
+    also settles two kiosks registering one email at once (no savepoint, no retry). A
+    visitor is one per site and email: a name given at one site is never shown at another."""
     stmt = dialect_insert(VISITORS).values(
-        email=bindparam("key"), name=bindparam("name_given"), updated_at=bindparam("now"),
+        site_id=bindparam("site"), email=bindparam("key"), name=bindparam("name_given"),
+        updated_at=bindparam("now"),
     )
     return stmt.on_conflict_do_update(
-        index_elements=[VISITORS.c.email],
+        index_elements=[VISITORS.c.site_id, VISITORS.c.email],
         set_={"name": stmt.excluded["name"], "updated_at": stmt.excluded["updated_at"]},
     )
 
@@ -71,27 +78,29 @@ def updated_view(connection: Connection, plain: Update, returning: Update,
 
 
 def claim(connection: Connection, ticket_id: int, staff_id: int, table: int,
-          now: datetime) -> Row[*tuple[Any, ...]] | None:
+          now: datetime, *, site: SiteId) -> Row[*tuple[Any, ...]] | None:
     """Waiting → serving for this staff member at this table, if the ticket is waiting."""
-    params = {"ticket": ticket_id, "staff": staff_id, "table": table, "now": now}
+    params = {"site": site, "ticket": ticket_id, "staff": staff_id, "table": table, "now": now}
     return updated_view(connection, _CLAIM, _CLAIM_RETURNING, params)
 
 
 def end(connection: Connection, ticket_id: int, staff_id: int, status: str,
-        now: datetime) -> Row[*tuple[Any, ...]] | None:
+        now: datetime, *, site: SiteId) -> Row[*tuple[Any, ...]] | None:
     """Serving → completed or cancelled, only if this staff member is serving it."""
-    params = {"ticket": ticket_id, "staff": staff_id, "ended_as": status, "now": now}
+    params = {"site": site, "ticket": ticket_id, "staff": staff_id, "ended_as": status, "now": now}
     return updated_view(connection, _END, _END_RETURNING, params)
 
 
-def state(connection: Connection, ticket_id: int) -> Row[*tuple[Any, ...]] | None:
+def state(connection: Connection, ticket_id: int, *,
+          site: SiteId) -> Row[*tuple[Any, ...]] | None:
     """(status, staff_id) of a ticket: read only to say why a claim or an end was refused."""
-    return connection.execute(_STATE, {"ticket": ticket_id}).first()
+    return connection.execute(_STATE, {"ticket": ticket_id, "site": site}).first()
 
 
-def remember(connection: Connection, key: str, name: str, now: datetime) -> int:
-    """The visitor id for this (lower-cased) email, now carrying the latest name given."""
-    params = {"key": key, "name_given": name, "now": now}
+def remember(connection: Connection, key: str, name: str, now: datetime, *,
+             site: SiteId) -> int:
+    """The site's visitor id for this (lower-cased) email, now carrying the latest name."""
+    params = {"site": site, "key": key, "name_given": name, "now": now}
     dialect = connection.dialect
     if dialect.insert_returning:
         return connection.execute(_REMEMBER_RETURNING[dialect.name], params).scalar_one()
@@ -100,9 +109,10 @@ def remember(connection: Connection, key: str, name: str, now: datetime) -> int:
 
 
 def add_ticket(connection: Connection, visitor_id: int, email: str, name: str,
-               now: datetime) -> int:
+               now: datetime, *, site: SiteId) -> int:
     """A waiting ticket; its new id (RETURNING or the driver's lastrowid, as the dialect can)."""
-    params = {"visitor": visitor_id, "email_given": email, "name_given": name, "now": now}
+    params = {"site": site, "visitor": visitor_id, "email_given": email, "name_given": name,
+              "now": now}
     inserted = connection.execute(_NEW_TICKET, params).inserted_primary_key
     assert inserted is not None  # typed optional; an INSERT of one row always has it
     return inserted[0]

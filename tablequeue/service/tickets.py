@@ -15,6 +15,7 @@ from tablequeue.models import Staff, TicketStatus, Visitor, utcnow
 from tablequeue.outcomes import (
     Outcome,
     Refusal,
+    SiteId,
     TicketClaimed,
     TicketCreated,
     TicketEnded,
@@ -56,57 +57,60 @@ def _name_refusal(name: str) -> Refusal | None:
     return None
 
 
-def new(email: str, name: str) -> Outcome[TicketView]:
-    """A walk-in signs in: remember their latest name and give them a waiting ticket."""
+def new(email: str, name: str, *, site: SiteId) -> Outcome[TicketView]:
+    """A walk-in signs in at a site's kiosk: remember their latest name there and give them
+    a waiting ticket of that site."""
     email, name = email.strip(), name.strip()
     refusal = email_refusal(email) or _name_refusal(name)
     now = utcnow()
     with transaction() as connection:
         # Closed first: a visitor who cannot join now need not fix a typo first.
-        if queue_closed(connection):
+        if queue_closed(connection, site=site):
             return refused(Refusal.CLOSED)
         if refusal:
             return refused(refusal)
-        visitor_id = ticket_sql.remember(connection, email.lower(), name, now)
-        ticket_id = ticket_sql.add_ticket(connection, visitor_id, email, name, now)
+        visitor_id = ticket_sql.remember(connection, email.lower(), name, now, site=site)
+        ticket_id = ticket_sql.add_ticket(connection, visitor_id, email, name, now, site=site)
     view = TicketView(ticket_id, email, name, "", now, None, TicketStatus.WAITING)
-    return Outcome(value=view, events=[TicketCreated(view)])
+    return Outcome(value=view, events=[TicketCreated(view, site=site)])
 
 
-def query(email: str) -> Outcome[str]:
-    """The name most recently given for this email, compared case-insensitively."""
+def query(email: str, *, site: SiteId) -> Outcome[str]:
+    """The name most recently given for this email at this site (never another site's),
+    compared case-insensitively."""
     email = email.strip()
     refusal = email_refusal(email)
     if refusal:
         return refused(refusal)
     with unit_of_work() as session:
-        name = session.scalar(select(Visitor.name).where(Visitor.email == email.lower()))
+        name = session.scalar(select(Visitor.name).where(Visitor.site_id == site,
+                                                         Visitor.email == email.lower()))
     return Outcome(value=name) if name is not None else refused(Refusal.NO_VISITOR)
 
 
-def accept(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
+def accept(token_hash: str | None, ticket_id: int | None, *, site: SiteId) -> Outcome[int]:
     """Claim a waiting ticket; the conditional UPDATE makes exactly one claim win. A ticket
     this worker saw taken is first refused, if it can be, from one read (claimbook)."""
     if ticket_id is None:
-        return _claim(token_hash, ticket_id)
+        return _claim(token_hash, ticket_id, site)
     claims = claimbook.book()
     claims.landing(ticket_id)
     if claims.taken(ticket_id) or claims.busy(token_hash):
-        refusal = known.accept_refusal(token_hash, ticket_id)
+        refusal = known.accept_refusal(token_hash, ticket_id, site=site)
         if refusal is not None:
             return refused(refusal)
     with claims.flying(ticket_id):
-        outcome = _claim(token_hash, ticket_id)
+        outcome = _claim(token_hash, ticket_id, site)
     claims.learn(ticket_id, outcome.refusal, claimbook.SERVING)
     if outcome.refusal in (None, Refusal.BUSY):
         claims.serving(token_hash, True)
     return outcome
 
 
-def _claim(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
+def _claim(token_hash: str | None, ticket_id: int | None, site: SiteId) -> Outcome[int]:
     try:
         with transaction() as connection:
-            return _accept(connection, token_hash, ticket_id)
+            return _accept(connection, token_hash, ticket_id, site)
     except IntegrityError:
         # The partial unique index: this staff member already serves a ticket (maybe just
         # claimed on their other connection). The UPDATE was the transaction's only write,
@@ -116,8 +120,8 @@ def _claim(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
 
 
 def _accept(connection: Connection, token_hash: str | None,
-            ticket_id: int | None) -> Outcome[int]:
-    desk = desk_for_token(connection, token_hash)
+            ticket_id: int | None, site: SiteId) -> Outcome[int]:
+    desk = desk_for_token(connection, token_hash, site=site)
     if desk is None:
         return refused(Refusal.TOKEN_INVALID)
     if desk.table is None:
@@ -127,12 +131,14 @@ def _accept(connection: Connection, token_hash: str | None,
     if ticket_id is None:
         return refused(Refusal.NO_TICKET)
     # Tried first, explained after: only a refused claim pays for reading why.
-    row = ticket_sql.claim(connection, ticket_id, desk.staff_id, desk.table, utcnow())
+    row = ticket_sql.claim(connection, ticket_id, desk.staff_id, desk.table, utcnow(), site=site)
     if row is None:
-        return refused(_claim_refusal(ticket_sql.state(connection, ticket_id)) or Refusal.CLAIMED)
-    outbox.on_claimed(connection, ticket_id, desk.table)  # mail, when configured: same transaction
+        state = ticket_sql.state(connection, ticket_id, site=site)
+        return refused(_claim_refusal(state) or Refusal.CLAIMED)
+    # Mail, when configured: in the same transaction.
+    outbox.on_claimed(connection, ticket_id, desk.table, site=site)
     view = _view(row, desk.username, TicketStatus.SERVING)
-    return Outcome(value=view.id, events=[TicketClaimed(view, desk.table)])
+    return Outcome(value=view.id, events=[TicketClaimed(view, desk.table, site=site)])
 
 
 def _claim_refusal(ticket: Row[*tuple[Any, ...]] | None) -> Refusal | None:
@@ -147,23 +153,24 @@ def _claim_refusal(ticket: Row[*tuple[Any, ...]] | None) -> Refusal | None:
     return None
 
 
-def complete(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
-    return _end(token_hash, ticket_id, TicketStatus.COMPLETED)
+def complete(token_hash: str | None, ticket_id: int | None, *, site: SiteId) -> Outcome[int]:
+    return _end(token_hash, ticket_id, TicketStatus.COMPLETED, site)
 
 
-def cancel(token_hash: str | None, ticket_id: int | None) -> Outcome[int]:
-    return _end(token_hash, ticket_id, TicketStatus.CANCELLED)
+def cancel(token_hash: str | None, ticket_id: int | None, *, site: SiteId) -> Outcome[int]:
+    return _end(token_hash, ticket_id, TicketStatus.CANCELLED, site)
 
 
-def _end(token_hash: str | None, ticket_id: int | None, status: str) -> Outcome[int]:
+def _end(token_hash: str | None, ticket_id: int | None, status: str,
+         site: SiteId) -> Outcome[int]:
     """Finish a ticket one owns and is serving; only the owner, only once. A ticket this
     worker saw ended is first refused, if it can be, from one read (claimbook)."""
     claims = claimbook.book()
     if ticket_id is not None and claims.ended(ticket_id):
-        refusal = known.end_refusal(token_hash, ticket_id)
+        refusal = known.end_refusal(token_hash, ticket_id, site=site)
         if refusal is not None:
             return refused(refusal)
-    outcome = _write_end(token_hash, ticket_id, status)
+    outcome = _write_end(token_hash, ticket_id, status, site)
     if ticket_id is not None:
         claims.learn(ticket_id, outcome.refusal, claimbook.ENDED)
     if outcome.refusal is None:
@@ -171,19 +178,21 @@ def _end(token_hash: str | None, ticket_id: int | None, status: str) -> Outcome[
     return outcome
 
 
-def _write_end(token_hash: str | None, ticket_id: int | None, status: str) -> Outcome[int]:
+def _write_end(token_hash: str | None, ticket_id: int | None, status: str,
+               site: SiteId) -> Outcome[int]:
     with transaction() as connection:
-        desk = desk_for_token(connection, token_hash)
+        desk = desk_for_token(connection, token_hash, site=site)
         if desk is None or desk.table is None:
             return refused(Refusal.NO_TABLE)
         if ticket_id is None:
             return refused(Refusal.NO_TICKET)
-        row = ticket_sql.end(connection, ticket_id, desk.staff_id, status, utcnow())
+        row = ticket_sql.end(connection, ticket_id, desk.staff_id, status, utcnow(), site=site)
         if row is None:
-            return refused(_end_refusal(ticket_sql.state(connection, ticket_id), desk.staff_id))
+            state = ticket_sql.state(connection, ticket_id, site=site)
+            return refused(_end_refusal(state, desk.staff_id))
     view = _view(row, desk.username, status)
     completed = status == TicketStatus.COMPLETED
-    return Outcome(value=view.id, events=[TicketEnded(view, desk.table, completed)])
+    return Outcome(value=view.id, events=[TicketEnded(view, desk.table, completed, site=site)])
 
 
 def owner_refusal(ticket: Row[*tuple[Any, ...]] | None, staff_id: int) -> Refusal | None:
@@ -209,20 +218,20 @@ def _view(row: Row[*tuple[Any, ...]], staff_username: str, status: str) -> Ticke
                       row.ended_at, status)
 
 
-def waiting_tickets() -> list[TicketView]:
+def waiting_tickets(*, site: SiteId) -> list[TicketView]:
     with unit_of_work() as session:
-        return waiting(session)
+        return waiting(session, site=site)
 
 
-def tickets_at_tables() -> list[tuple[TicketView, int]]:
+def tickets_at_tables(*, site: SiteId) -> list[tuple[TicketView, int]]:
     with unit_of_work() as session:
-        return in_service(session)
+        return in_service(session, site=site)
 
 
-def own_serving(staff_id: int) -> TicketView | None:
-    """The ticket this staff member is serving, for a console that (re)connects."""
+def own_serving(staff_id: int, *, site: SiteId) -> TicketView | None:
+    """The ticket this staff member is serving at this site, for a console that (re)connects."""
     with unit_of_work() as session:
-        ticket = serving_ticket(session, staff_id)
+        ticket = serving_ticket(session, staff_id, site=site)
         if ticket is None:
             return None
         username = session.scalar(select(Staff.username).where(Staff.id == staff_id))

@@ -37,41 +37,50 @@ def pick_reply(server: LiveServer, token: str, table: int) -> str:
 
 def test_add_list_and_the_first_account_is_admin(fresh):
     assert (fresh.flask("staff", "add", "ada", "--password", "password123")
-            == "created ada (admin)\n")
-    assert fresh.flask("staff", "add", "bob", "--password", "password123") == "created bob\n"
+            == "created ada (admin of every site)\n")
+    assert fresh.flask("staff", "add", "bob", "--password", "password123") == (
+        "created bob (sites: main)\n")
     assert fresh.flask("staff", "add", "cy.d-e_F", "--password", "password123", "--admin") == (
-        "created cy.d-e_F (admin)\n")
+        "created cy.d-e_F (admin of every site)\n")
     token = fresh.token("bob")
     assert pick_reply(fresh, token, 7) == "success pick 7"
     assert fresh.flask("staff", "list").splitlines() == [
-        "ada\ttable -\tadmin", "bob\ttable 7", "cy.d-e_F\ttable -\tadmin",
+        "ada\ttable -\tsites all\tadmin", "bob\ttable 7 at main\tsites main",
+        "cy.d-e_F\ttable -\tsites all\tadmin",
     ]
 
 
 def test_add_prompts_for_the_password_twice_when_it_is_omitted(fresh):
     done = fresh.flask_run("staff", "add", "ada", input="password123\npassword123\n")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("created ada (admin)")
+    assert done.stdout.strip().endswith("created ada (admin of every site)")
     assert fresh.login("ada", "password123")
 
 
 def test_add_with_an_email_needs_no_password_and_email_relinks(fresh):
     """For sign-in through an OIDC provider (its own tests: service/test_oidc.py)."""
     assert (fresh.flask("staff", "add", "ada", "--email", "Ada@Example.edu", "--admin")
-            == "created ada (admin)\n")  # stdin is closed: it never asked for a password
+            == "created ada (admin of every site)\n")  # stdin is closed: never asked
     assert fresh.login("ada", "") is None
     assert "Error: another staff member has the email ada@example.edu" in fails(
         fresh, "staff", "add", "bob", "--email", "ada@example.edu")
     assert "is not an email address" in fails(fresh, "staff", "add", "bob", "--email", "bob")
-    assert fresh.flask("staff", "add", "bob", "--password", "password123") == "created bob\n"
+    assert fresh.flask("staff", "add", "bob", "--password", "password123") == (
+        "created bob (sites: main)\n")
     assert (fresh.flask("staff", "email", "bob", "bob@example.edu")
             == "bob now signs in through the provider as bob@example.edu\n")
     assert fresh.flask("staff", "list").splitlines() == [
-        "ada\ttable -\tada@example.edu\tadmin", "bob\ttable -\tbob@example.edu",
+        "ada\ttable -\tsites all\tada@example.edu\tadmin",
+        "bob\ttable -\tsites main\tbob@example.edu",
     ]
     assert "Error: no staff member named 'cy'" in fails(fresh, "staff", "email", "cy", "c@x.org")
     assert fresh.flask("staff", "email", "bob").startswith("bob has no email")
     assert fresh.login("bob")  # the password stays
+    fresh.flask("site", "add", "career", "Career office")
+    assert fresh.flask("staff", "add", "cy", "--email", "cy@example.edu", "--site", "career",
+                       "--site", "main") == "created cy (sites: career, main)\n"
+    assert fresh.flask("staff", "list").splitlines()[2] == (
+        "cy\ttable -\tsites career, main\tcy@example.edu")
 
 
 def test_add_refuses_a_bad_username(fresh):
@@ -92,7 +101,7 @@ def test_the_username_rule(fresh, username):
 
 def test_a_32_character_username_is_fine(fresh):
     fresh.add_staff("n" * 32)
-    assert fresh.flask("staff", "list") == f"{'n' * 32}\ttable -\tadmin\n"
+    assert fresh.flask("staff", "list") == f"{'n' * 32}\ttable -\tsites all\tadmin\n"
 
 
 def test_add_refuses_a_duplicate(fresh):
@@ -129,7 +138,7 @@ def test_remove_deletes_the_account_its_tokens_and_its_table(fresh, connect):
     fresh.add_staff("bob")
     assert pick_reply(fresh, token, 5) == "success pick 5"
     assert fresh.flask("staff", "remove", "ada") == "removed ada\n"
-    assert fresh.flask("staff", "list").splitlines() == ["bob\ttable -"]
+    assert fresh.flask("staff", "list").splitlines() == ["bob\ttable -\tsites main"]
     staff = connect("/ws/staff")
     assert staff.recv() == "taken"
     assert staff.answer(f"pick 5 {token}") == (

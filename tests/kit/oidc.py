@@ -186,3 +186,21 @@ def signed_in_nowhere(server: LiveServer, done: SignIn,
     if before is None:
         before = {name: (email, None, 0) for name, (email, _, _) in now.items()}
     assert now == before
+
+
+def add_site(server: LiveServer, slug: str, name: str) -> None:
+    """A second site, as `flask site add SLUG NAME` makes it (the service function, in this
+    process), once every worker serves its pages: a worker learns of a site another process
+    added at its next re-read of the sites (at a miss, or at the next floor poll)."""
+    from tablequeue.db import unit_of_work
+    from tablequeue.service import sites
+
+    with server.app.app_context(), unit_of_work() as session:
+        added = sites.add(session, slug, name, tables=4, timezone="UTC")
+        assert added.refusal is None, added.refusal
+    deadline = time.monotonic() + 10
+    while server.http("GET", f"/s/{slug}/kiosk/")[0] != 200:
+        assert time.monotonic() < deadline, f"the server never served site {slug}"
+        time.sleep(0.1)
+    if int(server.env.get("WEB_CONCURRENCY") or 1) > 1:  # the other workers' next poll
+        time.sleep(float(server.env.get("FLOOR_POLL_SECONDS") or 1) + 0.5)

@@ -67,7 +67,7 @@ def test_without_passwords_only_the_provider_signs_in(no_passwords, idp):
     assert reply.status == 404
     # The first admin is made with the CLI, without a password, and signs in.
     assert no_passwords.flask("staff", "add", "boss", "--email", "boss@example.edu",
-                              "--admin") == "created boss (admin)\n"
+                              "--admin") == "created boss (admin of every site)\n"
     idp.add_user("boss", email="boss@example.edu")
     done = sign_in(no_passwords, idp, "boss", next="/admin/")
     assert done.reply.header("Location") == "/admin/"

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.kit.database import rows
 from tests.kit.live import LiveServer, free_port
 from tests.kit.oidc import (
     Provider,
     accounts,
     add_account,
+    add_site,
     provider_env,
     sign_in,
     signed_in_nowhere,
@@ -173,7 +175,28 @@ def test_an_allowed_domain_signs_itself_up_with_no_admin_and_no_table(idp, lenie
     assert done.reply.header("Location") == "/staff/", done.reply.body
     assert accounts(lenient)["grace-2"] == ("grace@example.edu", "sub-grace", 1)
     assert done.app.get("/admin/").status == 403  # the first account, and still no admin
-    assert "grace-2\ttable -\tgrace@example.edu" in lenient.flask("staff", "list").splitlines()
+    assert "grace-2\ttable -\tsites none\tgrace@example.edu" in lenient.flask(
+        "staff", "list").splitlines()
+
+
+def test_a_signed_up_account_works_at_no_site_until_an_admin_gives_it_one(idp, lenient):
+    """Issue 22 x 24: an account made at its first sign-in has no site, so no console and no
+    table anywhere (its `pick` answers as at another's site) until `staff sites`."""
+    idp.add_user("hedy", email="hedy@example.edu")
+    done = sign_in(lenient, idp, "hedy")
+    assert done.reply.status == 302, done.reply.body
+    console = done.app.get("/staff/")
+    assert console.status == 403 and "You do not work at" in console.body, console.body
+    assert "Your account works at no site yet." in console.body
+    token = lenient.token("hedy")
+    staff = lenient.connect("/ws/staff")
+    try:
+        assert staff.recv().startswith("taken")
+        assert staff.answer(f"pick 1 {token}") == "error pick not a member of this site"
+        assert lenient.flask("staff", "sites", "hedy", "main") == "hedy works at main\n"
+        assert staff.answer(f"pick 1 {token}") == "success pick 1"
+    finally:
+        staff.close()
     assert done.app.get("/staff/").status == 200
 
 
@@ -195,3 +218,30 @@ def test_the_admin_group_is_checked_at_each_sign_in(idp, lenient):
     assert _admin_page(lenient, idp, "ada") == 403
     assert first.app.get("/admin/").status == 403  # her earlier session too
     assert _admin_page(lenient, idp, "boss") == 200  # the CLI's admin stays one
+
+
+def test_the_admin_group_makes_an_admin_of_every_site(idp, lenient):
+    """Issue 22 x 24: admin through OIDC_ADMIN_GROUP is admin of every site, as `--admin`
+    is: another site's /admin, the list of sites, and a table at any site."""
+    add_site(lenient, "career", "Career office")
+    idp.add_user("ada", email="ada@example.edu", groups=["tq-admins"])
+    done = sign_in(lenient, idp, "ada")  # a new account (allowed domain): no site of its own
+    assert done.reply.status == 302, done.reply.body
+    for page in ("/s/career/admin/", "/admin/", "/admin/sites/", "/s/career/staff/"):
+        reply = done.app.get(page)
+        assert reply.status == 200, (page, reply.status)
+    assert "ada\ttable -\tsites all\tada@example.edu\tadmin through OIDC_ADMIN_GROUP" in (
+        lenient.flask("staff", "list").splitlines())
+    staff, display = (lenient.connect(f"/s/career/ws/{role}") for role in ("staff", "display"))
+    try:
+        assert staff.recv().startswith("taken")
+        assert staff.answer(f"pick 2 {lenient.token('ada')}") == "success pick 2"
+        idp.add_user("ada", email="ada@example.edu", groups=[])  # she left the group
+        assert sign_in(lenient, idp, "ada").app.get("/s/career/admin/").status == 403
+        # She works at no site now: her table at career is freed, as `staff sites` would.
+        assert display.until(lambda m: m.startswith("unpick"))[0] == "unpick 2"
+    finally:
+        staff.close()
+        display.close()
+    assert done.app.get("/s/career/admin/").status == 403  # her earlier session too
+    assert rows(lenient, "SELECT staff_id FROM table_assignments") == []

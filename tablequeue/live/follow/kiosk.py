@@ -29,7 +29,7 @@ def link(conn: Connection, command: protocol.Link) -> str:
         return protocol.error("link", Refusal.MAIL_OFF)
     code, code_hash = follow.new_code()
     url = follow_links.link_url(conn.base_url, code)
-    outcome = follow.issue(command.ticket_id, code_hash, command.email, url)
+    outcome = follow.issue(command.ticket_id, code_hash, command.email, url, site=conn.site)
     if outcome.refusal is not None:
         return protocol.error("link", outcome.refusal)
     return protocol.success_link(command.ticket_id, url)
@@ -43,4 +43,4 @@ def notices(conn: Connection, command: protocol.Notices) -> str:
     refusal = email_refusal(email)
     if refusal:
         return protocol.error("notices", refusal)
-    return protocol.success_notices(follow.wants_email(email))
+    return protocol.success_notices(follow.wants_email(email, site=conn.site))

@@ -1,9 +1,10 @@
-"""Bringing a worker's open screens up to date after its relay may have lost messages.
+"""Bringing a room's open screens up to date after its relay may have lost messages.
 
-Redis pub/sub is at-most-once: while a worker's subscription is down, the events published
-meanwhile never reach it. Every connection of a worker saw the same stream (its greeting,
-then every delivered event), so one `Picture` per worker records what its screens were
-told. A resync compares that picture with the database and sends each connection the
+Redis pub/sub is at-most-once: while a worker's subscription to a site's channel is down
+(or before it began), the events published meanwhile never reach it. Every connection of
+a room saw the same stream (its greeting, then every delivered event of its site), so one
+`Picture` per room records what its screens were told. A resync reads that site's state
+from the database, compares it with the picture and sends each connection the
 messages of the protocol that carry it from the old state to the current one: `claimed`
 for tickets that left the queue, `new` for the ones that joined it, `unpick`/`pick`/
 `complete`/`cancel`/`claimed` for the display, `taken` for staff without a table. From an
@@ -28,9 +29,11 @@ from tablequeue import protocol
 from tablequeue.db import unit_of_work
 from tablequeue.live.connection import Role
 from tablequeue.live.registry import Registry
+from tablequeue.live.rooms import Room
 from tablequeue.models import Staff, Ticket, TicketStatus
 from tablequeue.outcomes import (
     Event,
+    SiteId,
     TableAway,
     TableCountChanged,
     TablePicked,
@@ -59,11 +62,11 @@ ENDED_KEPT = 2000  # ended tickets remembered as heard, so none is replayed twic
 
 @dataclass
 class Picture:
-    """The queue as this worker's connections last heard it."""
+    """A site's queue as a room's connections last heard it."""
 
     waiting: set[int] = field(default_factory=set)
     tables: dict[int, int | None] = field(default_factory=dict)  # taken table -> ticket shown
-    changed: TablesChanged = field(default_factory=lambda: TablesChanged(frozenset(), ()))
+    changed: TablesChanged | None = None  # the last `taken` set heard (None: none yet)
     table_count: int | None = None  # what displays that `watch` were told
     as_of: datetime | None = None  # when the picture was last known complete
     ended: dict[int, None] = field(default_factory=dict)  # recently ended tickets heard of
@@ -117,8 +120,8 @@ class Truth:
     away: set[int] = field(default_factory=set)
 
 
-def read_truth(picture: Picture) -> Truth:
-    """One short transaction: everything a resync needs to say."""
+def read_truth(picture: Picture, site: SiteId) -> Truth:
+    """One short transaction: everything a resync needs to say about one site."""
     with unit_of_work() as session:
         ids = picture.waiting | {t for t in picture.tables.values() if t is not None}
         rows = session.execute(
@@ -126,17 +129,18 @@ def read_truth(picture: Picture) -> Truth:
             .where(Ticket.id.in_(sorted(ids)))
         ).all() if ids else []
         return Truth(
-            waiting=waiting(session),
-            at_tables={table: ticket for ticket, table in in_service(session)},
-            changed=tables_changed(session),
+            waiting=waiting(session, site=site),
+            at_tables={table: ticket for ticket, table in in_service(session, site=site)},
+            changed=tables_changed(session, site=site),
             mentioned={t.id: ticket_view(t, name) for t, name in rows},
-            table_count=stored_table_count(session),
-            missed=_missed_calls(session, picture),
-            away=set(away_tables(session)),
+            table_count=stored_table_count(session, site=site),
+            missed=_missed_calls(session, picture, site),
+            away=set(away_tables(session, site=site)),
         )
 
 
-def _missed_calls(session: Session, picture: Picture) -> list[tuple[TicketView, int]]:
+def _missed_calls(session: Session, picture: Picture,
+                  site: SiteId) -> list[tuple[TicketView, int]]:
     """Tickets claimed at a table and finished since the picture was last complete, that
     its displays never heard end (nor saw claimed: those are `_cleared`). A picture never
     complete before (a worker's first resync) missed nothing: the recent ones are returned
@@ -144,7 +148,8 @@ def _missed_calls(session: Session, picture: Picture) -> list[tuple[TicketView, 
     since = picture.as_of or datetime.now(UTC)
     rows = session.execute(
         select(Ticket, Staff.username).outerjoin(Staff, Staff.id == Ticket.staff_id)
-        .where(Ticket.status.in_((TicketStatus.COMPLETED, TicketStatus.CANCELLED)),
+        .where(Ticket.site_id == site,
+               Ticket.status.in_((TicketStatus.COMPLETED, TicketStatus.CANCELLED)),
                Ticket.table_number.is_not(None), Ticket.claimed_at.is_not(None),
                Ticket.ended_at >= since - HISTORY_MARGIN)
         .order_by(Ticket.claimed_at.desc()).limit(HISTORY_LIMIT)
@@ -203,14 +208,14 @@ def _cleared(shown: int | None, truth: Truth, table: int) -> list[str]:
     return [protocol.display_unpick(table), protocol.display_pick(table)]
 
 
-def resync(registry: Registry, picture: Picture) -> int:
-    """Send every connection what it missed; then the picture is the truth. Returns how
-    many connections were sent something."""
-    truth = read_truth(picture)
+def resync(registry: Registry, room: Room, picture: Picture) -> int:
+    """Send every connection of the room what it missed; then the picture is the truth.
+    Returns how many connections were sent something."""
+    truth = read_truth(picture, room.site)
     gone, fresh = staff_messages(picture, truth)
     shown = display_messages(picture, truth, redact_email=not registry.display_shows_email)
     touched = 0
-    for conn in registry.members(Role.STAFF):
+    for conn in room.members(Role.STAFF):
         if conn.staff_id is None or not (gone or fresh):
             continue
         for message in gone:
@@ -219,13 +224,13 @@ def resync(registry: Registry, picture: Picture) -> int:
             conn.announce(ticket.id, protocol.staff_new(ticket))
         touched += 1
     if shown:
-        for conn in registry.members(Role.DISPLAY):
+        for conn in room.members(Role.DISPLAY):
             for message in shown:
                 conn.send(message)
             touched += 1
-    touched += _to_watchers(registry, picture, truth)
+    touched += _to_watchers(room, picture, truth)
     if truth.changed != picture.changed:
-        touched += _tables_changed(registry, truth.changed)
+        touched += _tables_changed(registry, room, truth.changed)
     picture.waiting = {t.id for t in truth.waiting}
     picture.tables = {t: None for t in truth.changed.taken}
     picture.tables.update({table: t.id for table, t in truth.at_tables.items()})
@@ -236,33 +241,33 @@ def resync(registry: Registry, picture: Picture) -> int:
     picture.as_of = datetime.now(UTC)
     picture.away = truth.away
     for after in registry.after_resync:
-        after()
+        after(room.site)
     return touched
 
 
-def _to_watchers(registry: Registry, picture: Picture, truth: Truth) -> int:
+def _to_watchers(room: Room, picture: Picture, truth: Truth) -> int:
     """Displays that `watch` the counts: the ones that changed."""
     counts = []
     if picture.waiting != {t.id for t in truth.waiting}:
         counts.append(protocol.display_waiting(len(truth.waiting)))
     if picture.table_count != truth.table_count:
         counts.append(protocol.display_tables(truth.table_count))
-    watchers = [c for c in registry.members(Role.DISPLAY) if c.watching] if counts else []
+    watchers = room.watchers(Role.DISPLAY) if counts else []
     for conn in watchers:
         for message in counts:
             conn.send(message)
     taken = set(truth.changed.taken)  # an untaken table's `unpick` already cleared it
     absences = [protocol.table_away(t) for t in sorted(truth.away - picture.away)]
     absences += [protocol.table_back(t) for t in sorted((picture.away - truth.away) & taken)]
-    floor = registry.watchers(Role.DISPLAY, Role.STAFF) if absences else []
+    floor = room.watchers(Role.DISPLAY, Role.STAFF) if absences else []
     for conn in floor:
         for message in absences:
             conn.send(message)
     return len(watchers) + len(floor)
 
 
-def _tables_changed(registry: Registry, changed: TablesChanged) -> int:
+def _tables_changed(registry: Registry, room: Room, changed: TablesChanged) -> int:
     """`taken` to staff without a table, exactly as a live change of the set is sent."""
-    before = sum(1 for c in registry.members(Role.STAFF) if not c.holds_table)
+    before = sum(1 for c in room.members(Role.STAFF) if not c.holds_table)
     registry.deliver([changed])
     return before

@@ -1,4 +1,6 @@
-"""The CSV export: one row per ticket that started in the period, oldest first, streamed.
+"""The CSV export: one row per ticket of the site that started in the period, oldest first,
+streamed. The last column names the site (its slug), so files of several sites can be
+put together; it is last so that spreadsheets made before sites keep their columns.
 
 Rows come through a server-side cursor (PostgreSQL; SQLite's cursor steps through its
 result as it is read) in batches of YIELD_PER and leave as ~64 KB chunks, so memory stays
@@ -17,17 +19,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from tablequeue.db import read_only
-from tablequeue.models import Staff
+from tablequeue.models import Site, Staff
 from tablequeue.service.reports import sql
 from tablequeue.service.reports.period import Period
 
 COLUMNS = ("id", "start", "claimed", "end", "outcome", "wait_minutes", "service_minutes",
-           "staff", "table", "name", "email")
+           "staff", "table", "name", "email", "site")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 YIELD_PER = 1000
 CHUNK = 64 * 1024
 C = sql.C
-_STAFF = Staff.__table__
+_STAFF, _SITES = Staff.__table__, Site.__table__
 
 
 def neutralise(cell: str) -> str:
@@ -47,7 +49,7 @@ def _minutes(later: datetime | None, earlier: datetime | None) -> str:
     return f"{tenths // 10}.{tenths % 10}"
 
 
-def row(ticket: Any, zone: ZoneInfo) -> list[str]:
+def row(ticket: Any, zone: ZoneInfo, site: str) -> list[str]:
     return [
         str(ticket.id), _when(ticket.created_at, zone), _when(ticket.claimed_at, zone),
         _when(ticket.ended_at, zone), ticket.outcome,
@@ -55,7 +57,7 @@ def row(ticket: Any, zone: ZoneInfo) -> list[str]:
         _minutes(ticket.ended_at, ticket.claimed_at),
         neutralise(ticket.username or ""),
         "" if ticket.table_number is None else str(ticket.table_number),
-        neutralise(ticket.name), neutralise(ticket.email),
+        neutralise(ticket.name), neutralise(ticket.email), site,
     ]
 
 
@@ -78,10 +80,12 @@ def lines(period: Period) -> Iterator[str]:
     buffer = ["\ufeff", writer.writerow(COLUMNS)]
     size = 0
     with read_only() as connection:
+        slug = connection.execute(
+            select(_SITES.c.slug).where(_SITES.c.id == period.site)).scalar() or ""
         streaming = connection.execution_options(stream_results=True, yield_per=YIELD_PER)
         result = streaming.execute(query)
         for ticket in result:
-            text = writer.writerow(row(ticket, period.zone))
+            text = writer.writerow(row(ticket, period.zone, slug))
             buffer.append(text)
             size += len(text)
             if size >= CHUNK:

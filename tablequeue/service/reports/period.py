@@ -1,14 +1,17 @@
-"""A report's period: whole days in the site's time zone, and what they are in UTC.
+"""A report's period: one site's whole days in the site's time zone, and what they are in UTC.
 
 Stored times are UTC; a person asks about "Tuesday" or "9 to 10" on the wall clock of the
-site (TIMEZONE). A period is from its first day's local midnight to the local midnight
-after its last day, both turned into UTC instants for the WHERE clause."""
+site (its own time zone, Site.timezone). A period is from its first day's local midnight
+to the local midnight after its last day, both turned into UTC instants for the WHERE
+clause."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from tablequeue.outcomes import SiteId
 
 PRESETS = ("today", "yesterday", "7d", "30d")
 PRESET_LABELS = {"today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days",
@@ -26,6 +29,7 @@ class Period:
     last: date  # inclusive, local
     zone: ZoneInfo
     preset: str | None = None  # "today", ... when chosen from the picker
+    site: SiteId = field(kw_only=True)  # whose tickets; `zone` is that site's
 
     @property
     def start_utc(self) -> datetime:
@@ -58,7 +62,8 @@ def today(zone: ZoneInfo, now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(zone).date()
 
 
-def from_preset(preset: str, zone: ZoneInfo, now: datetime | None = None) -> Period:
+def from_preset(preset: str, zone: ZoneInfo, now: datetime | None = None, *,
+                site: SiteId) -> Period:
     day = today(zone, now)
     first, last = {
         "today": (day, day),
@@ -66,10 +71,10 @@ def from_preset(preset: str, zone: ZoneInfo, now: datetime | None = None) -> Per
         "7d": (day - timedelta(days=6), day),
         "30d": (day - timedelta(days=29), day),
     }[preset]
-    return Period(first, last, zone, preset)
+    return Period(first, last, zone, preset, site=site)
 
 
-def from_dates(first: str, last: str, zone: ZoneInfo) -> Period:
+def from_dates(first: str, last: str, zone: ZoneInfo, *, site: SiteId) -> Period:
     """from=YYYY-MM-DD&to=YYYY-MM-DD, inclusive; either missing means the other (or today)."""
     try:
         start = date.fromisoformat(first) if first else None
@@ -82,19 +87,19 @@ def from_dates(first: str, last: str, zone: ZoneInfo) -> Period:
         raise PeriodError("the period ends before it starts")
     if (end - start).days >= MAX_DAYS:
         raise PeriodError(f"a period is at most {MAX_DAYS} days")
-    return Period(start, end, zone)
+    return Period(start, end, zone, site=site)
 
 
-def parse(args: dict[str, str], zone: ZoneInfo) -> Period:
+def parse(args: dict[str, str], zone: ZoneInfo, *, site: SiteId) -> Period:
     """The period a request asks for: ?period=7d, or ?from=...&to=..., else today."""
     preset = args.get("period", "")
     if preset in PRESETS:
-        return from_preset(preset, zone)
+        return from_preset(preset, zone, site=site)
     if preset not in ("", "range"):
         raise PeriodError(f"the period is one of {', '.join(PRESETS)} or from/to dates")
     if args.get("from") or args.get("to"):
-        return from_dates(args.get("from", ""), args.get("to", ""), zone)
-    return from_preset("today", zone)
+        return from_dates(args.get("from", ""), args.get("to", ""), zone, site=site)
+    return from_preset("today", zone, site=site)
 
 
 def offset_ranges(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetime, int]]:

@@ -11,7 +11,8 @@ Those forgetters bump report_epoch; a report writes the days it counted only if 
 is still the one its snapshot read.
 
 Nothing here runs on the ticket path: the days are counted by the first report that needs
-them (or `flask reports warm`), and kept per TIMEZONE (another zone's day is another span)."""
+them (or `flask reports warm`), and kept per site and time zone (another zone's day is
+another span)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,8 @@ def final_days(connection: Connection, period: Period, now: datetime) -> set[dat
     """The period's days that are over and have no ticket waiting or in service (the few
     open tickets, read through ix_tickets_status_id, placed in their local day)."""
     open_tickets = connection.execute(
-        select(C.created_at).where(C.status.in_((TicketStatus.WAITING, TicketStatus.SERVING))))
+        select(C.created_at).where(C.site_id == period.site,
+                                   C.status.in_((TicketStatus.WAITING, TicketStatus.SERVING))))
     busy = {created.astimezone(period.zone).date() for (created,) in open_tickets}
     return {day for day in period.days if day not in busy
             and local_midnight(day + timedelta(days=1), period.zone) + GRACE <= now}
@@ -82,7 +84,8 @@ def final_days(connection: Connection, period: Period, now: datetime) -> set[dat
 def kept(connection: Connection, period: Period) -> dict[date, Doc]:
     rows = connection.execute(
         select(DAYS.c.day, DAYS.c.figures).where(
-            DAYS.c.zone == period.zone.key, DAYS.c.day >= period.first, DAYS.c.day <= period.last))
+            DAYS.c.site_id == period.site, DAYS.c.zone == period.zone.key,
+            DAYS.c.day >= period.first, DAYS.c.day <= period.last))
     found = {day: json.loads(text) for day, text in rows}
     return {day: doc for day, doc in found.items() if doc.get("v") == counting.FORMAT}
 
@@ -96,7 +99,7 @@ def runs(missing: list[date], period: Period) -> list[Period]:
         block = [day for _, day in group]
         for start in range(0, len(block), RUN_DAYS):
             part = block[start:start + RUN_DAYS]
-            result.append(Period(part[0], part[-1], period.zone))
+            result.append(Period(part[0], part[-1], period.zone, site=period.site))
     return result
 
 
@@ -112,11 +115,12 @@ def keep(period: Period, docs: dict[date, Doc], generation: int) -> None:
             # Replaces a day kept in an older format (kept() ignores those); the same
             # day counted by two reports at once is the same figures either way.
             insert = insert.on_conflict_do_update(
-                index_elements=[DAYS.c.zone, DAYS.c.day],
+                index_elements=[DAYS.c.site_id, DAYS.c.zone, DAYS.c.day],
                 set_={"figures": insert.excluded.figures, "start_utc": insert.excluded.start_utc,
                       "end_utc": insert.excluded.end_utc})
             connection.execute(insert, [
-                {"zone": zone.key, "day": day, "start_utc": local_midnight(day, zone),
+                {"site_id": period.site, "zone": zone.key, "day": day,
+                 "start_utc": local_midnight(day, zone),
                  "end_utc": local_midnight(day + timedelta(days=1), zone),
                  "figures": json.dumps(doc, separators=(",", ":"))}
                 for day, doc in docs.items()])
@@ -141,15 +145,16 @@ def forget_before(session: Session | Connection, moment: datetime) -> None:
 
 
 def forget_days_of(session: Session | Connection, tickets: ColumnElement[bool]) -> None:
-    """Tickets matching `tickets` are about to change or go: forget the days they lay in.
-    Runs before the change (it finds the days through those tickets)."""
+    """Tickets matching `tickets` are about to change or go: forget the days they lay in
+    (at their own sites). Runs before the change (it finds the days through those tickets)."""
     _bump(session)
     session.execute(delete(DAYS).where(exists().where(
-        tickets, and_(C.created_at >= DAYS.c.start_utc, C.created_at < DAYS.c.end_utc))))
+        tickets, and_(C.site_id == DAYS.c.site_id, C.created_at >= DAYS.c.start_utc,
+                      C.created_at < DAYS.c.end_utc))))
 
 
 def forget_all(session: Session | Connection) -> int:
-    """Every kept day, in every zone (`flask reports forget`); how many."""
+    """Every kept day, of every site, in every zone (`flask reports forget`); how many."""
     _bump(session)
     return rowcount(session.execute(delete(DAYS)))
 
@@ -175,3 +180,9 @@ def warm(period: Period) -> int:
 def _count_kept(period: Period) -> int:
     with read_only() as connection:
         return len(kept(connection, period))
+
+
+def forget_site(session: Session | Connection, site: int) -> None:
+    """A site is being removed: its kept days go (other sites' stay as they are)."""
+    _bump(session)
+    session.execute(delete(DAYS).where(DAYS.c.site_id == site))

@@ -1,0 +1,59 @@
+"""Reading one environment variable, with its default and a clear error: the readers
+every setting of tablequeue.config is built from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class ConfigError(ValueError):
+    """A configuration value is present but unusable; the message says which and why."""
+
+
+def number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be on or off, got {raw!r}")
+
+
+def choice(env: Mapping[str, str], name: str, default: str, choices: set[str]) -> str:
+    raw = env.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(sorted(choices))}, got {raw!r}")
+    return raw
+
+
+def listed(env: Mapping[str, str], name: str) -> list[str]:
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+
+
+def rate(env: Mapping[str, str], name: str, default: str) -> tuple[int, int]:
+    """A rate limit written COUNT/SECONDS, e.g. 30/60: at most 30 in any 60-second window."""
+    raw = env.get(name, "").strip() or default
+    count, _, seconds = raw.partition("/")
+    try:
+        limit = int(count), int(seconds)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must look like COUNT/SECONDS (e.g. 30/60), got {raw!r}") from None
+    if limit[0] < 1 or not 1 <= limit[1] <= 86400:
+        raise ConfigError(f"{name}: COUNT must be at least 1 and SECONDS 1 to 86400, got {raw!r}")
+    return limit
