@@ -65,7 +65,7 @@ def _live(app: Flask) -> None:
     )
     from tablequeue.live import registry as live_registry
     from tablequeue.live.follow import hub as follow_hub
-    from tablequeue.live.registry import Registry
+    from tablequeue.live.registry import Registry, slug_reader
     from tablequeue.service.stats import waiting_counter
     from tablequeue.service.tables import assignment_reader
 
@@ -75,7 +75,7 @@ def _live(app: Flask) -> None:
     sock.init_app(app)
     registry = Registry(
         display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"], waiting_count=waiting_counter(app),
-        tables_now=assignment_reader(app),
+        tables_now=assignment_reader(app), slug_of=slug_reader(app),
     )
     live_registry.install(app, registry)
     follow_hub.install(app, registry)

@@ -205,6 +205,9 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
         # Servers sharing one Redis but not one queue (tests, staging) need their own channel.
         "REDIS_CHANNEL": env.get("REDIS_CHANNEL", "").strip() or "tablequeue",
+        # A worker leaves a site's Redis channel this long after its last screen of that
+        # site went (one that reconnects meanwhile finds its room still current).
+        "SITE_UNSUBSCRIBE_SECONDS": _int(env, "SITE_UNSUBSCRIBE_SECONDS", 60, 0, 3600),
         "METRICS_TOKEN": _metrics_token(env),
         "LOG_FORMAT": _choice(env, "LOG_FORMAT", "text", {"text", "json"}),
         # TABLE_COUNT, TIMEZONE and SITE_NAME: what a new site starts with (service.sites);

@@ -16,7 +16,7 @@ from tablequeue.live.delivery import Frame, Outlet
 from tablequeue.live.follow.following import Following
 from tablequeue.outcomes import SiteId, TicketView
 
-# A phone (/ws/visitor) belongs to no site: its ticket names one.
+# No site yet: a phone that follows no ticket. Site ids start at 1, so none is 0.
 NO_SITE = SiteId(0)
 
 
@@ -47,7 +47,9 @@ class Connection:
                  site: SiteId = NO_SITE) -> None:
         self.ws = ws
         self.role = role
-        self.site = site  # whose screens it is (sockets.py, from the URL); a phone has none
+        # The site whose screen this is, from its URL at the handshake; a phone's is its
+        # ticket's, once it follows one (NO_SITE before).
+        self.site = site
         self.address = address  # the client's, for throttles (the request may be gone)
         self.request_id: str | None = None  # the handshake's, for LOG_FORMAT=json
         self.staff_id: int | None = None

@@ -1,7 +1,8 @@
 """One greenlet per worker keeps the floor current without anyone sending a command.
 
-Every TICK it reads the floor's settings (one small indexed read: the announcement, the
-hours, the line switch) and tells this worker's watchers what changed: `announce TEXT` /
+Every TICK it reads the floor's settings of every site this worker has a room for (one
+statement for all of them: the announcement, the hours, the line switch) and tells each
+room's watchers what changed at their own site: `announce TEXT` /
 `unannounce`, `closed [TIME]` / `open`. Polling the database, not the relay, is how a
 change made anywhere reaches every screen: a `flask` command in its own process, /admin on
 another worker or host, or just the clock (an announcement's end, the hours). So it works
@@ -23,6 +24,8 @@ from tablequeue import protocol
 from tablequeue.extensions import Slot
 from tablequeue.live.connection import Connection
 from tablequeue.live.registry import registry_of
+from tablequeue.live.rooms import Room
+from tablequeue.outcomes import SiteId
 from tablequeue.service import away, floor
 from tablequeue.service.directory import directory_of
 from tablequeue.service.floor import FloorNow
@@ -47,57 +50,74 @@ def changes(old: FloorNow, new: FloorNow) -> list[str]:
 
 
 class Floor:
-    """This worker's view of the floor, and the lock that keeps a watcher's greeting and
-    the live changes in one order (no message missed, none repeated)."""
+    """This worker's view of each room's floor (Room.floor), kept current by one read of
+    every room's site per tick, and the order of a watcher's greeting and the changes
+    (no message missed, none repeated)."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.registry = registry_of(app)
-        self.lock = threading.Lock()
-        self.now: FloorNow | None = None
-        self._read_at = 0.0  # when `now` was read: an older read never replaces it
 
     def watch(self, conn: Connection, replay: Callable[[], None]) -> None:
-        """Make `conn` a watcher: `replay` (the route's own state), then the floor as it is
-        now, read afresh (a change made a moment ago is in the greeting, not a second
-        later), and from then on every change, none missed and none twice."""
-        read_at, fresh = time.monotonic(), floor.floor_now(site=conn.site)
-        with self.lock:
-            self._advance(fresh, read_at)  # before conn.lock: a second `watch` is a watcher
+        """Make `conn` a watcher: `replay` (the route's own state), then its site's floor
+        as it is now, read afresh (a change made a moment ago is in the greeting, not a
+        second later), and from then on every change, none missed and none twice."""
+        room = self.registry.room(conn.site)
+        read_at, fresh = time.monotonic(), floor.floors_now([conn.site])[conn.site]
+        if room is None:  # gone meanwhile (it was leaving): nothing to watch
+            return
+        seen = room.floor
+        with seen.lock:
+            _advance(room, fresh, read_at)  # before conn.lock: a second `watch` is a watcher
             with conn.lock:  # no broadcast slips into the replay
-                conn.watching = True
+                room.watch(conn)
                 replay()
-                for message in changes(_NOTHING, self.now or _NOTHING):
+                for message in changes(_NOTHING, seen.now or _NOTHING):
                     conn.send_held(message)
 
-    def poll(self) -> None:
-        site = directory_of(self.app).default().id  # one floor per worker, for now
-        read_at, fresh = time.monotonic(), floor.floor_now(site=site)  # outside the lock
-        with self.lock:
-            self._advance(fresh, read_at)
+    def poll(self, rooms: list[Room] | None = None) -> None:
+        """One statement for the floors of every room with watchers (or of `rooms`), then
+        each room's watchers are told what changed at their own site. A room nobody
+        watches is not read: a watcher that comes is greeted with its floor read afresh."""
+        if rooms is None:
+            rooms = [room for room in self.registry.rooms() if room.watching]
+        if not rooms:
+            return
+        read_at, fresh = time.monotonic(), floor.floors_now([r.site for r in rooms])
+        for room in rooms:  # outside the read: the statement ran before any lock
+            now = fresh.get(room.site)
+            if now is not None:
+                with room.floor.lock:
+                    _advance(room, now, read_at)
 
-    def poll_soon(self) -> None:
-        """A FloorChanged came through the relay: poll now, off the delivering thread."""
+    def poll_soon(self, site: SiteId) -> None:
+        """A FloorChanged came through the relay: poll that site now, off the delivering
+        thread."""
+        room = self.registry.room(site)
+        if room is None:
+            return
 
         def poll() -> None:
             with self.app.app_context():
                 try:
-                    self.poll()
+                    self.poll([room])
                 except Exception:
                     log.warning("floor poll failed", exc_info=True)
 
         threading.Thread(target=poll, name="floor-poll", daemon=True).start()
 
-    def _advance(self, fresh: FloorNow, read_at: float) -> None:
-        """Tell every watcher what changed since `now` (call with `lock` held)."""
-        if read_at < self._read_at:
-            return  # a newer read got here first
-        old, self.now, self._read_at = self.now, fresh, read_at
-        messages = changes(old, fresh) if old is not None else []
-        if messages:
-            for conn in self.registry.watchers():
-                for message in messages:
-                    conn.send(message)
+
+def _advance(room: Room, fresh: FloorNow, read_at: float) -> None:
+    """Tell the room's watchers what changed since it last read (call with its lock held)."""
+    seen = room.floor
+    if read_at < seen.read_at:
+        return  # a newer read got here first
+    old, seen.now, seen.read_at = seen.now, fresh, read_at
+    messages = changes(old, fresh) if old is not None else []
+    if messages:
+        for conn in room.watchers():
+            for message in messages:
+                conn.send(message)
 
 
 _FLOOR: Slot[Floor] = Slot("tablequeue.floor")
@@ -116,7 +136,7 @@ def of(app: Flask) -> Floor:
 def start(app: Flask) -> None:
     """The worker's poll, and a FloorChanged from the relay polls at once (live.start)."""
     state = of(app)
-    state.registry.floor_changed = state.poll_soon
+    state.registry.fanout.floor_changed = state.poll_soon
     threading.Thread(target=_run, args=(state,), name="floor-watch", daemon=True).start()
 
 

@@ -1,53 +1,38 @@
-"""Who receives what: the per-role registry of live connections (tablequeue.live.connection)
-and the fan-out of events.
+"""Who receives what: this worker's live connections (tablequeue.live.connection), one
+room per site (tablequeue.live.rooms), and the fan-out of events.
 
 Events reach `Registry.deliver` through a relay: in one process directly, across workers
-and hosts through Redis (see tablequeue.live.relay.pubsub). Every message is formatted and
-framed once per event and role, then written to a snapshot of the audience
+and hosts through Redis, one channel per site (see tablequeue.live.relay.pubsub). Each
+event goes to its own site's room only. Every message is formatted and framed once per
+event and role, then written to a snapshot of the room's audience
 (tablequeue.live.delivery)."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import groupby
+from operator import attrgetter
 from typing import Any, Protocol
 
 from flask import Flask
 
-from tablequeue import protocol
 from tablequeue.extensions import Slot
-from tablequeue.live.connection import Connection, Role, close
-from tablequeue.live.delivery import Frame
+from tablequeue.live.connection import NO_SITE, Connection, Role, close
+from tablequeue.live.fanout import Fanout
+from tablequeue.live.rooms import Room
 from tablequeue.ops import metrics
-from tablequeue.outcomes import (
-    Event,
-    FloorChanged,
-    SessionsRevoked,
-    SiteId,
-    TableAway,
-    TableCountChanged,
-    TablePicked,
-    TablesChanged,
-    TableUnpicked,
-    TicketClaimed,
-    TicketCreated,
-    TicketEnded,
-    TicketRequeued,
-    TicketShown,
-    TicketView,
-    TicketWithdrawn,
-)
+from tablequeue.outcomes import Event, SiteId, TablesChanged
 from tablequeue.service import claimbook
-
-# Events after which displays that sent `watch` (an extension) get a fresh `waiting N`.
-_CHANGES_WAITING = (TicketCreated, TicketClaimed, TicketWithdrawn)
+from tablequeue.service.directory import directory_of
 
 log = logging.getLogger(__name__)
 
 
 class Relay(Protocol):
-    """Carries published events to `Registry.deliver` of every process."""
+    """Carries published events to `Registry.deliver` of every process that has a room
+    for their site."""
 
     def publish(self, events: list[Event], reply: Callable[[], None]) -> None:
         """Deliver `events` everywhere; `reply` (the actor's answer) runs in this process
@@ -57,12 +42,19 @@ class Relay(Protocol):
     def settle(self) -> None:
         """Return once every event published so far has been delivered in this process."""
 
+    def join(self, room: Room) -> None:
+        """Return once `room` hears its site's events (bounded: a relay that is down
+        resyncs the room when it is back)."""
+
+    def vacated(self, room: Room) -> None:
+        """The room's last connection left."""
+
     def health(self) -> dict[str, Any]:
         """For /healthz: `state` is "ok" when it can carry events, "disabled" in one process."""
 
 
 class LocalRelay:
-    """One process: publishing is delivering."""
+    """One process: publishing is delivering, and an empty room has nothing to keep."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
@@ -74,45 +66,125 @@ class LocalRelay:
     def settle(self) -> None:
         pass  # delivery happened inside publish
 
+    def join(self, room: Room) -> None:
+        pass  # every event of this process is delivered here
+
+    def vacated(self, room: Room) -> None:
+        self.registry.close(room)
+
     def health(self) -> dict[str, Any]:
         return {"state": "disabled"}  # no REDIS_URL: nothing between workers to fail
 
 
 class Registry:
+    """This worker's connections, one room per site (tablequeue.live.rooms), and the
+    fan-out of each delivered event to its own site's room. A phone (/ws/visitor) waits in
+    the lobby until it follows a ticket: then its room is the ticket's site."""
+
     def __init__(
-        self, *, display_shows_email: bool, waiting_count: Callable[[SiteId], int] | None = None,
+        self, *, display_shows_email: bool,
+        waiting_count: Callable[[SiteId], int] | None = None,
         tables_now: Callable[[SiteId], TablesChanged] | None = None,
+        slug_of: Callable[[SiteId], str] | None = None,
     ) -> None:
+        self.fanout = Fanout(display_shows_email=display_shows_email,
+                             waiting_count=waiting_count, tables_now=tables_now)
         self.display_shows_email = display_shows_email
-        self.waiting_count = waiting_count
-        self.tables_now = tables_now
-        # Every `taken` is read and sent under this lock: see _current_tables.
-        self._tables_lock = threading.Lock()
-        self._members: dict[Role, set[Connection]] = {role: set() for role in Role}
+        self.slug_of = slug_of or str  # a site's slug: the `site` label of its metrics
+        self._rooms: dict[SiteId, Room] = {}
+        self._lobby: set[Connection] = set()
+        self._rooms_lock = threading.Lock()  # opening, taking and closing rooms
         self.relay: Relay = LocalRelay(self)
         # Set when the worker is told to stop: no new websocket is served from then on.
         self.stopping = False
-        # Told every delivered batch, and every resync: the visitor hub (phones).
+        # Told every delivered batch, and every room's resync: the visitor hub (phones).
         self.followers: list[Callable[[list[Event]], None]] = []
-        self.after_resync: list[Callable[[], None]] = []
-        # Set by tablequeue.live.floorwatch: read the floor now (a FloorChanged arrived).
-        self.floor_changed: Callable[[], None] | None = None
+        self.after_resync: list[Callable[[SiteId], None]] = []
+
+    # ---- rooms -------------------------------------------------------------------------
+
+    def room(self, site: SiteId) -> Room | None:
+        return self._rooms.get(site)
+
+    def rooms(self) -> list[Room]:
+        return list(self._rooms.values())
 
     def add(self, conn: Connection) -> None:
-        if conn.role is not Role.KIOSK:
-            self.relay.settle()  # what was published before it joined is in its greeting
-        self._members[conn.role].add(conn)
-        metrics.connections(conn.role.value, len(self._members[conn.role]))
+        """Into its site's room, once that room hears its site's events (the relay); a
+        phone without a site yet waits in the lobby."""
+        if conn.site == NO_SITE:
+            self._lobby.add(conn)
+            metrics.connections("", conn.role.value, len(self._lobby))
+            return
+        room, count = self._take(conn.site), 0
+        try:
+            self.relay.join(room)
+            if conn.role is not Role.KIOSK:
+                self.relay.settle()  # what was published before it joined is in its greeting
+            count = room.add(conn)
+        finally:
+            with self._rooms_lock:
+                room.joining -= 1
+            if not count and room.empty():  # it failed on its way in
+                self.relay.vacated(room)
+        metrics.connections(room.slug, conn.role.value, count)
 
     def remove(self, conn: Connection) -> None:
-        self._members[conn.role].discard(conn)
-        metrics.connections(conn.role.value, len(self._members[conn.role]))
+        if conn.site == NO_SITE:
+            self._lobby.discard(conn)
+            metrics.connections("", conn.role.value, len(self._lobby))
+            return
+        room = self.room(conn.site)
+        if room is None:  # never added (a handshake that failed before it was)
+            return
+        metrics.connections(room.slug, conn.role.value, room.remove(conn))
+        if room.empty():
+            self.relay.vacated(room)
+
+    def move(self, conn: Connection, site: SiteId) -> None:
+        """A phone follows a ticket of `site`: from the lobby (or another room) into it."""
+        if conn.site == site:
+            return
+        self.remove(conn)
+        conn.site = site
+        self.add(conn)
+
+    def _take(self, site: SiteId) -> Room:
+        """The site's room, opened if need be, held open until the connection is in it."""
+        with self._rooms_lock:
+            room = self._rooms.get(site)
+            if room is None:
+                room = self._rooms[site] = Room(site, self.slug_of(site))
+            room.joining += 1
+            return room
+
+    def close(self, room: Room) -> bool:
+        """Forget a room that is still empty (the relay decides when); False if it is not."""
+        with self._rooms_lock:
+            if not room.empty() or self._rooms.get(room.site) is not room:
+                return False
+            del self._rooms[room.site]
+            room.closed = True
+        for role in Role:
+            metrics.connections(room.slug, role.value, 0)
+        return True
 
     def members(self, role: Role) -> list[Connection]:
-        return list(self._members[role])  # a snapshot: joins and leaves may happen mid-send
+        """Every room's connections of `role` (and the lobby's): sweeps and shutdown."""
+        found = [c for room in self.rooms() for c in room.members(role)]
+        return found + [c for c in list(self._lobby) if c.role is role]
 
     def count(self, role: Role) -> int:
-        return len(self._members[role])
+        lobby = sum(1 for c in list(self._lobby) if c.role is role)
+        return lobby + sum(room.count(role) for room in self.rooms())
+
+    def close_all(self, code: int, reason: str) -> None:
+        """Close every connection with `code` (1001 at shutdown: clients reconnect at once)."""
+        for role in Role:
+            for conn in self.members(role):
+                close(conn, code, reason)
+
+    # ---- events ------------------------------------------------------------------------
 
     def publish(self, events: list[Event], reply: Callable[[], None] = lambda: None) -> None:
         if events:
@@ -123,135 +195,47 @@ class Registry:
             reply()
 
     def deliver(self, events: Iterable[Event]) -> None:
+        """Each event to its own site's room only; a site with no room here hears nothing."""
         events = list(events)
         claimbook.book().note(events)  # before anyone hears of them: see claimbook
-        for event in events:
-            try:
-                self._deliver(event)
-            except Exception:  # one bad event must not starve the ones after it
-                log.exception("delivering %r failed", type(event).__name__)
-        for site in {event.site for event in events if isinstance(event, _CHANGES_WAITING)}:
-            try:
-                self._waiting_changed(site)
-            except Exception:
-                log.exception("counting waiting tickets for displays failed")
+        for site, batch in by_site(events):
+            room = self._rooms.get(site)
+            if room is not None:
+                self.fanout.deliver(room, batch)
         for follower in self.followers:
             try:
                 follower(events)
             except Exception:
                 log.exception("telling phones about events failed")
 
-    def _waiting_changed(self, site: SiteId) -> None:
-        """One count per batch and site (closing the day withdraws many tickets at once)."""
-        watchers = [c for c in self.watchers(Role.DISPLAY) if c.site == site]
-        if watchers and self.waiting_count is not None:
-            self._send(watchers, protocol.display_waiting(self.waiting_count(site)))
-
-    def _deliver(self, event: Event) -> None:
-        if isinstance(event, TicketRequeued):
-            # Not filtered by the bind replay: that replay saw it before it was claimed.
-            self._send(self._bound_staff(), protocol.staff_new(event.ticket))
-            if event.table is not None:  # put back by its staff member: clear that table
-                self._to_displays(protocol.display_cancel(event.table))
-        elif isinstance(event, TicketCreated):
-            frame, bound = Frame(protocol.staff_new(event.ticket)), self._bound_staff()
-            for conn in bound:
-                conn.send_new(event.ticket.id, frame)
-            metrics.delivered(len(bound))
-        elif isinstance(event, TicketClaimed):
-            self._send(self._bound_staff(), protocol.staff_claimed(event.ticket))
-            self._to_displays(self._claimed_on_display(event.ticket, event.table))
-        elif isinstance(event, TicketShown):
-            self._to_displays(self._claimed_on_display(event.ticket, event.table))
-        elif isinstance(event, TicketEnded):
-            ended = protocol.display_complete if event.completed else protocol.display_cancel
-            self._to_displays(ended(event.table))
-        elif isinstance(event, TablePicked):
-            self._to_displays(protocol.display_pick(event.table))
-        elif isinstance(event, TableUnpicked):
-            self._to_displays(protocol.display_unpick(event.table))
-        elif isinstance(event, TablesChanged):
-            self._tables_changed(event)
-        elif isinstance(event, SessionsRevoked):
-            self._sessions_revoked(event)
-        elif isinstance(event, TicketWithdrawn):
-            self._send(self._bound_staff(), protocol.staff_withdrawn(event.ticket))
-        elif isinstance(event, TableAway):
-            say = protocol.table_away if event.away else protocol.table_back
-            self._send(self.watchers(Role.DISPLAY, Role.STAFF), say(event.table))
-        elif isinstance(event, FloorChanged):
-            if self.floor_changed is not None:
-                self.floor_changed()
-        elif isinstance(event, TableCountChanged):
-            self._send(self.watchers(Role.DISPLAY), protocol.display_tables(event.count))
-
-    def _sessions_revoked(self, event: SessionsRevoked) -> None:
-        with self._tables_lock:
-            now = self._current_tables(TablesChanged(frozenset(), event.taken, site=event.site))
-            message = protocol.staff_taken(now.taken)
-            for conn in self.members(Role.STAFF):
-                if conn.token_hash is not None and conn.token_hash in event.token_hashes:
-                    conn.unbind()
-                    conn.send(message)
-
-    def close_all(self, code: int, reason: str) -> None:
-        """Close every connection with `code` (1001 at shutdown: clients reconnect at once)."""
-        for role in Role:
-            for conn in self.members(role):
-                close(conn, code, reason)
-
-    def _claimed_on_display(self, ticket: TicketView, table: int) -> str:
-        return protocol.display_claimed(ticket, table, redact_email=not self.display_shows_email)
-
-    def _tables_changed(self, event: TablesChanged) -> None:
-        with self._tables_lock:
-            now = self._current_tables(event)
-            message = protocol.staff_taken(now.taken)
-            for conn in self.members(Role.STAFF):
-                conn.holds_table = conn.staff_id is not None and conn.staff_id in now.holders
-                if not conn.holds_table:
-                    conn.send(message)
-
     def greet_tableless(self, conn: Connection) -> None:
-        """A staff connection's first `taken`, unless its staff member holds a table."""
-        with self._tables_lock:
-            now = (self.tables_now(conn.site) if self.tables_now
-                   else TablesChanged(frozenset(), (), site=conn.site))
-            conn.holds_table = conn.staff_id is not None and conn.staff_id in now.holders
-            if not conn.holds_table:
-                conn.send(protocol.staff_taken(now.taken))
+        """A staff connection's first `taken`, unless its staff member holds a table here."""
+        room = self.room(conn.site)
+        if room is not None:
+            self.fanout.greet_tableless(room, conn)
 
-    def _current_tables(self, event: TablesChanged) -> TablesChanged:
-        """The assignment as committed now, not as `event` saw it. Events of concurrent
-        commits are delivered in any order (greenlets waiting on PostgreSQL, other
-        workers), so an event's own snapshot may be older than one already sent; reading
-        afresh under the lock makes the last `taken` a connection gets, and its
-        holds_table flag, those of the latest commit."""
-        if self.tables_now is None:
-            return event
-        try:
-            return self.tables_now(event.site)
-        except Exception:  # the database is unreachable: the event's view is the best left
-            log.warning("reading the table assignment failed; sending the event's", exc_info=True)
-            return event
+    def watchers(self, site: SiteId, *roles: Role) -> list[Connection]:
+        """The site's connections of these roles (default: all) that opted in with `watch`."""
+        room = self._rooms.get(site)
+        return room.watchers(*roles) if room is not None else []
 
-    def watchers(self, *roles: Role) -> list[Connection]:
-        """Connections of these roles (default: all) that opted in with `watch`."""
-        return [c for role in roles or tuple(Role) for c in self.members(role) if c.watching]
 
-    def _bound_staff(self) -> list[Connection]:
-        return [c for c in self.members(Role.STAFF) if c.staff_id is not None]
+def by_site(events: list[Event]) -> Iterator[tuple[SiteId, list[Event]]]:
+    """The events in runs of one site each, in order (a command's events are nearly always
+    of one site; a staff member's `pick` at another of their sites makes two runs)."""
+    for site, run in groupby(events, key=attrgetter("site")):
+        yield site, list(run)
 
-    def _to_displays(self, message: str) -> None:
-        self._send(self.members(Role.DISPLAY), message)
 
-    @staticmethod
-    def _send(conns: Iterable[Connection], message: str) -> None:
-        frame, sent = Frame(message), 0
-        for conn in conns:
-            conn.send_frame(frame)
-            sent += 1
-        metrics.delivered(sent)  # once per message, not once per socket
+def slug_reader(app: Flask) -> Callable[[SiteId], str]:
+    """A site's slug from the app's directory of sites (a room's metrics label)."""
+    directory = directory_of(app)
+
+    def slug(site: SiteId) -> str:
+        view = directory.by_id(site)
+        return view.slug if view is not None else str(site)
+
+    return slug
 
 
 _REGISTRY: Slot[Registry] = Slot("tablequeue.registry")

@@ -1,4 +1,5 @@
-"""Connections whose login or device key ended elsewhere: one sweep per worker, started
+"""Connections whose login or device key ended elsewhere: one sweep per worker (every room
+at once), started
 with the worker's other loops (tablequeue.live.start), unbinds staff connections whose
 session expired or was revoked (the CLI, another worker without a relay) and closes
 screens whose device key was revoked. Logout and /admin publish at once; this catches
@@ -50,14 +51,18 @@ def _sweep_forever(app: Flask) -> None:
 
 
 def sweep_sessions(registry: Registry) -> None:
-    bound = {c.token_hash for c in registry.members(Role.STAFF) if c.token_hash}
+    """One query for every bound console of the worker; then each room whose consoles lost
+    their session hears it, with its own site's `taken`."""
+    rooms = {room: {c.token_hash for c in room.members(Role.STAFF) if c.token_hash}
+             for room in registry.rooms()}
+    bound = set().union(*rooms.values()) if rooms else set()
     if not bound:
         return
     ended = bound - identity.valid_token_hashes(bound)
-    if ended:
-        sites = {c.site for c in registry.members(Role.STAFF) if c.token_hash in ended}
-        registry.deliver([SessionsRevoked(frozenset(ended), service.taken(site=site), site=site)
-                          for site in sites])
+    for room, hashes in rooms.items():
+        if hashes & ended:
+            registry.deliver([SessionsRevoked(frozenset(hashes & ended),
+                                              service.taken(site=room.site), site=room.site)])
 
 
 def sweep_screens() -> None:

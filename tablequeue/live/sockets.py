@@ -1,15 +1,18 @@
-"""The four websocket routes: receive a frame, call its handler from the route's dispatch
+"""The websocket routes (each screen's at today's URL and under `/s/<slug>/`, and the
+phone's): receive a frame, call its handler from the route's dispatch
 table (handlers.py; the phone's in follow/handlers.py), reply, publish. Thin."""
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from time import perf_counter
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from simple_websocket import Server
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -17,7 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from tablequeue import protocol, throttle
 from tablequeue.extensions import app_object, sock
 from tablequeue.live import detached, farewell, handlers, sessionwatch
-from tablequeue.live.connection import Connection, Role, close
+from tablequeue.live.connection import NO_SITE, Connection, Role, close
 from tablequeue.live.follow import handlers as follow_handlers
 from tablequeue.live.handlers import Answer, Handler, registry
 from tablequeue.ops import logs, metrics
@@ -25,30 +28,65 @@ from tablequeue.outcomes import Refusal
 from tablequeue.service.directory import directory_of
 
 log = logging.getLogger(__name__)
+SITE_PREFIX = "/s/<slug>"
+SLUG = re.compile(r"[a-z0-9-]{1,40}")  # anything else is no site's, without a lookup
 
 
 # ---- the routes ----------------------------------------------------------------------
+# Each screen's socket twice: today's URL serves the default site, `/s/<slug>/` the named
+# one (an unknown slug is refused before the upgrade: _enter_site). The phone's has one
+# URL: its site is its ticket's (live/follow/handlers.py).
+
+
+@dataclass(frozen=True)
+class _Route:
+    role: Role
+    commands: frozenset[str]
+    handle: Handler
+    on_join: Callable[[Connection], None] | None = None
+
+
+_STAFF = _Route(Role.STAFF, protocol.STAFF_COMMANDS, handlers.staff_command,
+                handlers.staff_joined)
+_KIOSK = _Route(Role.KIOSK, protocol.KIOSK_COMMANDS, handlers.kiosk_command)
+_DISPLAY = _Route(Role.DISPLAY, protocol.DISPLAY_COMMANDS, handlers.display_command,
+                  handlers.display_joined)
+_VISITOR = _Route(Role.VISITOR, protocol.VISITOR_COMMANDS, follow_handlers.visitor_command)
 
 
 @sock.route("/ws/staff")
 def staff_socket(ws: Server) -> None:
-    _serve(ws, Role.STAFF, protocol.STAFF_COMMANDS, handlers.staff_command, handlers.staff_joined)
+    _serve(ws, _STAFF)
 
 
 @sock.route("/ws/kiosk")
 def kiosk_socket(ws: Server) -> None:
-    _serve(ws, Role.KIOSK, protocol.KIOSK_COMMANDS, handlers.kiosk_command)
+    _serve(ws, _KIOSK)
 
 
 @sock.route("/ws/display")
 def display_socket(ws: Server) -> None:
-    _serve(ws, Role.DISPLAY, protocol.DISPLAY_COMMANDS, handlers.display_command,
-           handlers.display_joined)
+    _serve(ws, _DISPLAY)
+
+
+@sock.route(f"{SITE_PREFIX}/ws/staff")
+def site_staff_socket(ws: Server, slug: str) -> None:
+    _serve(ws, _STAFF)
+
+
+@sock.route(f"{SITE_PREFIX}/ws/kiosk")
+def site_kiosk_socket(ws: Server, slug: str) -> None:
+    _serve(ws, _KIOSK)
+
+
+@sock.route(f"{SITE_PREFIX}/ws/display")
+def site_display_socket(ws: Server, slug: str) -> None:
+    _serve(ws, _DISPLAY)
 
 
 @sock.route("/ws/visitor")
 def visitor_socket(ws: Server) -> None:
-    _serve(ws, Role.VISITOR, protocol.VISITOR_COMMANDS, follow_handlers.visitor_command)
+    _serve(ws, _VISITOR)
 
 
 @sock.bp.before_request  # the routes above created sock.bp
@@ -70,19 +108,32 @@ def _refuse_when_stopping() -> Response | None:
     return None
 
 
-def _serve(
-    ws: Server,
-    role: Role,
-    commands: frozenset[str],
-    handle: Handler,
-    on_join: Callable[[Connection], None] | None = None,
-) -> None:
+@sock.bp.before_request
+def _enter_site() -> Response | None:
+    """The screen's site, from its URL, before the upgrade: an unknown slug is a plain 404
+    (the client is never greeted). Today's URLs serve the default site; the phone's route
+    has none until it follows a ticket."""
+    if request.endpoint is None or request.endpoint.endswith(".visitor_socket"):
+        return None
+    slug = (request.view_args or {}).get("slug")
+    directory = directory_of(current_app)
+    site = directory.by_slug(slug) if slug is not None and SLUG.fullmatch(slug) \
+        else directory.default() if slug is None else None
+    if site is None:
+        return Response("There is no site at this address.\n", 404, {"Connection": "close"},
+                        mimetype="text/plain")
+    g.live_site = site.id
+    return None
+
+
+def _serve(ws: Server, route: _Route) -> None:
     """Register, greet, then answer frames until the peer goes; unregister always. Under
     gevent the greeted connection is detached from this request (tablequeue.live.detached),
     which then ends: an idle websocket keeps no greenlet."""
+    role, commands, handle, on_join = route.role, route.commands, route.handle, route.on_join
     peer = detached.Peer(ws) if detached.available() else None
-    site = directory_of(current_app).default().id
-    conn = Connection(peer or ws, role, address=throttle.client_address(), site=site)
+    conn = Connection(peer or ws, role, address=throttle.client_address(),
+                      site=g.get("live_site", NO_SITE))
     conn.base_url = request.host_url
     members = registry()
     members.add(conn)

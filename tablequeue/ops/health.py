@@ -1,7 +1,7 @@
 """GET /healthz: is this worker able to serve? For load balancers, monitors and people.
 
 Answers for the one worker that took the request: database reachable, relay subscribed
-(or disabled without REDIS_URL), and how many websockets it holds per role. 200 when it
+(or disabled without REDIS_URL), and how many websockets it holds per role and per site. 200 when it
 can serve, 503 when the database or the relay is away."""
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ def healthz() -> tuple[Any, int]:
         "database": database,
         "relay": relay,
         "connections": {role.value: registry.count(role) for role in Role},
+        # This worker's rooms: the sites it has screens of (and hears, with a relay).
+        "sites": {room.slug: sum(room.count(role) for role in Role)
+                  for room in registry.rooms()},
         "worker": os.getpid(),
     }
     return jsonify(body), 200 if ok else 503

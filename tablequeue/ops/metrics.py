@@ -34,7 +34,8 @@ class _Series:
         from prometheus_client import Counter, Gauge, Histogram
 
         self.connections = Gauge(
-            "tablequeue_connections", "Open websocket connections, by role.", ["role"],
+            "tablequeue_connections", "Open websocket connections, by site (its slug; empty "
+            "for a phone that follows no ticket yet) and role.", ["site", "role"],
             multiprocess_mode="livesum", registry=registry)
         self.commands = Counter(
             "tablequeue_commands", "Websocket commands handled, by command word and outcome.",
@@ -83,9 +84,10 @@ def enabled() -> bool:
 
 # ---- hooks: cheap no-ops unless METRICS_TOKEN is set ----------------------------------
 
-def connections(role: str, count: int) -> None:
+def connections(site: str, role: str, count: int) -> None:
+    """This worker's connections of one role at one site (`site`: its slug)."""
     if _series is not None:
-        _series.connections.labels(role).set(count)
+        _series.connections.labels(site, role).set(count)
 
 
 def command(word: str, ok: bool, seconds: float) -> None:
@@ -133,19 +135,47 @@ def login(outcome: str) -> None:
 
 # ---- the scrape ------------------------------------------------------------------------
 
-class _Waiting:
-    """Tickets waiting: read from the database at scrape time, no bookkeeping per ticket."""
+class _Queue:
+    """Tickets waiting and being served, per site: read from the database at scrape time
+    (one grouped statement), no bookkeeping per ticket."""
 
     def collect(self) -> Iterator[Any]:
-        from flask import current_app
         from prometheus_client.core import GaugeMetricFamily
 
-        from tablequeue.service.directory import directory_of
-        from tablequeue.service.stats import waiting_count
+        waiting = GaugeMetricFamily("tablequeue_tickets_waiting", "Tickets waiting now, by "
+                                    "site.", labels=["site"])
+        serving = GaugeMetricFamily("tablequeue_tickets_serving", "Tickets being served now, "
+                                    "by site.", labels=["site"])
+        for slug, (waits, served) in sorted(_queue_by_site().items()):
+            waiting.add_metric([slug], waits)
+            serving.add_metric([slug], served)
+        yield waiting
+        yield serving
 
-        site = directory_of(current_app).default().id
-        yield GaugeMetricFamily("tablequeue_tickets_waiting", "Tickets waiting now.",
-                                value=waiting_count(site=site))
+
+def _queue_by_site() -> dict[str, tuple[int, int]]:
+    """{slug: (waiting, serving)} for every site, idle ones included."""
+    from sqlalchemy import func, select
+
+    from tablequeue.db import read_only
+    from tablequeue.models import Site, Ticket, TicketStatus
+
+    counted = (TicketStatus.WAITING, TicketStatus.SERVING)
+    statement = (
+        select(Site.slug, Ticket.status, func.count(Ticket.id))
+        .outerjoin(Ticket, (Ticket.site_id == Site.id) & Ticket.status.in_(counted))
+        .group_by(Site.slug, Ticket.status)
+    )
+    found: dict[str, tuple[int, int]] = {}
+    with read_only() as connection:
+        for slug, status, count in connection.execute(statement):
+            waits, served = found.get(slug, (0, 0))
+            if status == TicketStatus.WAITING:
+                waits = count
+            elif status == TicketStatus.SERVING:
+                served = count
+            found[slug] = (waits, served)
+    return found
 
 
 _own_registry: Any = None
@@ -159,9 +189,9 @@ def _collect() -> bytes:
         from prometheus_client import multiprocess
 
         multiprocess.MultiProcessCollector(registry)
-        registry.register(_Waiting())
+        registry.register(_Queue())
         return generate_latest(registry)
-    registry.register(_Waiting())
+    registry.register(_Queue())
     return generate_latest(registry) + generate_latest(_own_registry)
 
 

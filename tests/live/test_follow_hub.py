@@ -14,8 +14,7 @@ from sqlalchemy import event
 from tablequeue.live.connection import Connection, Role
 from tablequeue.live.follow.hub import Hub
 from tablequeue.live.registry import Registry
-from tablequeue.outcomes import TicketClaimed, TicketView
-from tablequeue.service.directory import directory_of
+from tablequeue.outcomes import SiteId, TicketClaimed, TicketView
 from tests.kit.live import LiveServer
 
 
@@ -38,24 +37,25 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server.close()
 
 
+def _site(app: Any) -> SiteId:
+    from tablequeue.service.directory import directory_of
+
+    return directory_of(app).default().id
+
+
 def test_one_query_per_batch_and_only_moved_phones(live: LiveServer) -> None:
     from tablequeue.extensions import db
     from tablequeue.service import tickets
 
     app = live.app
     with app.app_context():
-        site = directory_of(app).default().id
+        site = _site(app)
         ids = [tickets.new(f"p{i}@example.org", f"P {i}", site=site).value.id
                for i in range(300)]
         registry = Registry(display_shows_email=False)
         hub = Hub(registry, app)
         hub._started = True  # flushed by hand here, not by the background flusher
-        phones = []
-        for ticket_id in ids[1:]:
-            conn = Connection(Sink(), Role.VISITOR)  # type: ignore[arg-type]
-            registry.add(conn)
-            hub.add(conn, ticket_id, "code")
-            phones.append(conn)
+        phones = _phones_on(hub, registry, ids[1:], site)
         hub.flush()  # first positions (and the estimate's inputs)
         first = [len(c.ws.got) for c in phones]  # type: ignore[attr-defined]
         assert first == [1] * len(phones)
@@ -91,11 +91,15 @@ def _in_app(app: Any, work: Callable[[], None]) -> None:
         work()
 
 
-def _phones_on(hub: Hub, registry: Registry, ticket_ids: list[int]) -> list[Connection]:
+def _phones_on(hub: Hub, registry: Registry, ticket_ids: list[int],
+               site: SiteId) -> list[Connection]:
+    """Phones following these tickets of `site`, each in the site's room as a phone is once
+    it follows (live/follow/handlers.py)."""
     phones = []
     for ticket_id in ticket_ids:
         conn = Connection(Sink(), Role.VISITOR)  # type: ignore[arg-type]
         registry.add(conn)
+        registry.move(conn, site)
         hub.add(conn, ticket_id, "code")
         phones.append(conn)
     return phones
@@ -111,13 +115,13 @@ def test_a_flush_runs_in_turns_that_let_other_greenlets_in(live: LiveServer) -> 
 
     app = live.app
     with app.app_context():
-        site = directory_of(app).default().id
+        site = _site(app)
         ids = [tickets.new(f"t{i}@example.org", f"T {i}", site=site).value.id
                for i in range(200)]
         registry = Registry(display_shows_email=False)
         hub = Hub(registry, app, budget=0.0)
         hub._started = True
-        phones = _phones_on(hub, registry, ids)
+        phones = _phones_on(hub, registry, ids, site)
 
         def told() -> int:
             return sum(1 for c in phones if c.ws.got)  # type: ignore[attr-defined]
@@ -146,13 +150,14 @@ def test_an_event_during_a_flush_is_not_undone_by_what_the_flush_read(live: Live
 
     app = live.app
     with app.app_context():
-        site = directory_of(app).default().id
-        views = [tickets.new(f"e{i}@example.org", f"E {i}", site=site).value for i in range(50)]
+        site = _site(app)
+        views = [tickets.new(f"e{i}@example.org", f"E {i}", site=site).value
+                 for i in range(50)]
         registry = Registry(display_shows_email=False)
         hub = Hub(registry, app, budget=0.0)
         hub._started = True
-        phones = _phones_on(hub, registry, [v.id for v in views])
-        hub.on_resync()
+        phones = _phones_on(hub, registry, [v.id for v in views], site)
+        hub.on_resync(site)
 
         def claim_the_last_once_the_flush_has_begun() -> None:
             while not phones[0].ws.got:  # type: ignore[attr-defined]

@@ -1,19 +1,23 @@
 """What a visitor's phone may say on /ws/visitor (the fourth route; see docs/protocol.md,
 "Extensions"): `follow CODE`, `refresh`, `leave`. One dispatch table, like the other
-routes' (tablequeue.live.handlers); live/sockets.py serves all four the same way. A phone
-carries only its own ticket's state."""
+routes' (tablequeue.live.handlers); live/sockets.py serves them all the same way. A phone
+carries only its own ticket's state, and its connection is in its ticket's site's room."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from flask import current_app
+from sqlalchemy import select
 
 from tablequeue import protocol
+from tablequeue.db import unit_of_work
 from tablequeue.live.connection import Connection
 from tablequeue.live.follow.hub import Following, Hub, hub_of
 from tablequeue.live.handlers import Answer, Handler, answer_to, dispatch
-from tablequeue.outcomes import PhoneState, Refusal
+from tablequeue.live.registry import registry_of
+from tablequeue.models import Ticket
+from tablequeue.outcomes import PhoneState, Refusal, SiteId
 from tablequeue.service import follow, follow_links
 
 
@@ -28,11 +32,24 @@ def _follow(conn: Connection, command: protocol.Follow) -> Answer:
     if first is None:
         _hub().remove(conn)
         return Answer(protocol.error("follow", Refusal.LINK_INVALID))
+    site = ticket_site(first.id)
+    if site is None:  # removed with its site a moment ago
+        _hub().remove(conn)
+        return Answer(protocol.error("follow", Refusal.LINK_INVALID))
+    _hub().remove(conn)  # from the line of the site it followed before, if any
+    registry_of(current_app).move(conn, site)  # the ticket's site's room: its events
     _hub().add(conn, first.id, command.code)
     # Read again once registered: an event committed before this read is in it, one
     # committed after reaches the phone through the hub (a late one never takes it back).
     state = follow.lookup(command.code) or first
     return Answer(protocol.SUCCESS_FOLLOW, _send(conn, state))
+
+
+def ticket_site(ticket_id: int) -> SiteId | None:
+    """The site a followed ticket belongs to: the phone's room is that site's."""
+    with unit_of_work() as session:
+        site = session.scalar(select(Ticket.site_id).where(Ticket.id == ticket_id))
+    return SiteId(site) if site is not None else None
 
 
 def _send(conn: Connection, state: PhoneState) -> Callable[[], None]:

@@ -2,10 +2,11 @@
 
 A phone's own ticket changing (claimed, moved, ended, left) is in the event itself: its
 phones get the new state at once, with no query. A ticket ahead leaving the line only
-moves the others' positions: that marks the hub dirty, and one flusher per worker, at most
-once every FLUSH_SECONDS, reads the waiting list in one query and sends each waiting phone
-its position only if it changed. Every worker receives every event (the Redis relay), so
-each keeps its own phones current; after a relay gap (resync) every phone is re-read.
+moves the others' positions: that marks its site's line dirty, and one flusher per
+worker, at most once every FLUSH_SECONDS, reads each dirty site's waiting list in one
+query and sends each waiting phone its position only if it changed. Every worker with a
+room for a site receives its events (the Redis relay), so each keeps its own phones
+current; after a relay gap (the room's resync) every phone of that site is re-read.
 
 A flush of thousands of phones shares the worker's one thread with every kiosk and staff
 console: it runs in short turns (tablequeue.turns), reading the list in parts and sending
@@ -42,7 +43,6 @@ from tablequeue.outcomes import (
     TicketWithdrawn,
 )
 from tablequeue.service import follow
-from tablequeue.service.directory import directory_of
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +57,26 @@ def _rank(status: str) -> int:
 
 
 @dataclass
+class Line:
+    """One site's phones on this worker: its waiting line is what their positions are in."""
+
+    site: SiteId
+    # Weak: a phone that hangs up is dropped with its connection, whoever forgets it.
+    phones: dict[int, list[weakref.ref[Connection]]] = field(default_factory=dict)
+    last: int = 0  # the highest followed ticket (stale-high until the next flush prunes)
+    full: bool = False  # re-read every followed ticket (after a resync, or a failed flush)
+    basis: follow.Basis | None = None
+    basis_at: float = 0.0
+
+
+@dataclass
 class Hub:
     registry: Registry
     app: Flask
-    # Weak: a phone that hangs up is dropped with its connection, whoever forgets it.
-    _phones: dict[int, list[weakref.ref[Connection]]] = field(default_factory=dict,
-                                                                 repr=False)
-    _last: int = 0  # the highest followed ticket (stale-high until the next flush prunes)
+    _lines: dict[SiteId, Line] = field(default_factory=dict, repr=False)
     _events: int = 0  # event batches received
     _dirty: threading.Event = field(default_factory=threading.Event)
-    _full: bool = False
-    _basis: follow.Basis | None = None
-    _basis_at: float = 0.0
+    _dirty_sites: set[SiteId] = field(default_factory=set)
     _started: bool = False
     budget: float = turns.BUDGET  # seconds of a flush's turn
     stats: dict[str, int] = field(default_factory=lambda: {"flushes": 0, "sent": 0})
@@ -76,23 +84,29 @@ class Hub:
     # ---- phones ------------------------------------------------------------------------
 
     def add(self, conn: Connection, ticket_id: int, code: str) -> Following:
+        """`conn` follows `ticket_id`, a ticket of the phone's site (conn.site)."""
         self.remove(conn)
         following = Following(ticket_id, code)
         conn.follow = following
-        self._phones.setdefault(ticket_id, []).append(weakref.ref(conn))
-        self._last = max(self._last, ticket_id)
+        line = self._lines.get(conn.site)
+        if line is None:
+            line = self._lines[conn.site] = Line(conn.site)
+        line.phones.setdefault(ticket_id, []).append(weakref.ref(conn))
+        line.last = max(line.last, ticket_id)
         return following
 
     def remove(self, conn: Connection) -> None:
         following = conn.follow
-        if following is not None:
-            refs = self._phones.get(following.ticket_id)
+        line = self._lines.get(conn.site)
+        if following is not None and line is not None:
+            refs = line.phones.get(following.ticket_id)
             if refs:
                 refs[:] = [r for r in refs if r() not in (None, conn)]
         conn.follow = None
 
     def count(self) -> int:
-        return sum(len(self._of(ticket_id)) for ticket_id in list(self._phones))
+        return sum(len(_of(line, ticket_id)) for line in list(self._lines.values())
+                   for ticket_id in list(line.phones))
 
     def send(self, conn: Connection, state: PhoneState, *, force: bool = False,
              message: str | None = None) -> bool:
@@ -117,40 +131,36 @@ class Hub:
     # ---- events (called by Registry.deliver, in every worker) ---------------------------
 
     def on_events(self, events: Iterable[Event]) -> None:
+        """Each event concerns the phones of its own site's line only."""
         self._events += 1
-        moved = False
         for event in events:
+            line = self._lines.get(event.site)
+            if line is None:
+                continue
             if isinstance(event, TicketRequeued):
-                for _conn, following in self._following(event.ticket.id):
+                for _conn, following in _following(line, event.ticket.id):
                     following.rank = 0
-                moved = True
+                self._mark(line.site)
                 continue
             state = own_state(event)
             if state is not None:
-                for conn, following in self._following(state.id):
+                for conn, following in _following(line, state.id):
                     following.told = self._events
                     self.send(conn, state)
-            if isinstance(event, (TicketClaimed, TicketWithdrawn)) and not moved:
-                # Only a ticket ahead of some followed ticket moves anyone's position.
-                moved = event.ticket.id < self._last
-        if moved and self._phones:
-            self._dirty.set()
+            # Only a ticket ahead of some followed ticket moves anyone's position.
+            if isinstance(event, (TicketClaimed, TicketWithdrawn)) and event.ticket.id < line.last:
+                self._mark(line.site)
 
-    def on_resync(self) -> None:
-        """The relay may have lost events: re-read every followed ticket."""
-        self._full = True
+    def on_resync(self, site: SiteId) -> None:
+        """The relay may have lost this site's events: re-read every followed ticket."""
+        line = self._lines.get(site)
+        if line is not None:
+            line.full = True
+            self._mark(site)
+
+    def _mark(self, site: SiteId) -> None:
+        self._dirty_sites.add(site)
         self._dirty.set()
-
-    def _of(self, ticket_id: int) -> list[Connection]:
-        refs = self._phones.get(ticket_id)
-        if not refs:
-            return []
-        return [conn for conn in (ref() for ref in refs) if conn is not None]
-
-    def _following(self, ticket_id: int) -> list[tuple[Connection, Following]]:
-        """The ticket's phones with what they follow (a phone listed here follows it: add
-        and remove keep the two together)."""
-        return [(conn, conn.follow) for conn in self._of(ticket_id) if conn.follow is not None]
 
     # ---- the flusher ---------------------------------------------------------------------
 
@@ -168,72 +178,98 @@ class Hub:
             if pause > 0:
                 time.sleep(pause)  # coalesce: everything that happens meanwhile is one flush
             self._dirty.clear()
+            sites, self._dirty_sites = self._dirty_sites, set()
             if not woken:
-                self._basis = None  # a quiet minute: estimates may have drifted
+                for line in list(self._lines.values()):
+                    line.basis = None  # a quiet minute: estimates may have drifted
             last = time.monotonic()  # from the start: a slow flush does not delay the next
             try:
                 with self.app.app_context():
-                    self.flush()
+                    self.flush(sites)
             except Exception:  # the database may be away: try again on the next wake
                 log.warning("visitor hub: flush failed", exc_info=True)
-                self._full = True
+                for site in sites:  # re-read in full on the next wake, not at once
+                    failed = self._lines.get(site)
+                    if failed is not None:
+                        failed.full = True
+                        self._dirty_sites.add(site)
 
-    def flush(self) -> None:
+    def flush(self, sites: Iterable[SiteId] | None = None) -> None:
+        """The lines of `sites` (default: every line), each read in one query."""
         slices = turns.Slices(self.budget)
-        self._prune(slices)
-        if not self._phones:
+        chosen = list(self._lines) if sites is None else list(sites)
+        for site in chosen:
+            line = self._lines.get(site)
+            if line is not None:
+                self._flush_line(line, slices)
+                if not line.phones:
+                    self._lines.pop(site, None)
+
+    def _flush_line(self, line: Line, slices: turns.Slices) -> None:
+        _prune(line, slices)
+        if not line.phones:
             return
-        full, self._full = self._full, False
+        full, line.full = line.full, False
         read_at = self._events  # an event batch after this is newer than what is read
-        line: list[int] = []
+        ids: list[int] = []
         # A read transaction (no write lock on SQLite): it stays open across the turns.
         with read_only() as connection:
-            if self._basis is None or time.monotonic() - self._basis_at > BASIS_SECONDS:
-                basis = follow.read_basis(connection, site=self._site())
-                self._basis, self._basis_at = basis, time.monotonic()
+            if line.basis is None or time.monotonic() - line.basis_at > BASIS_SECONDS:
+                line.basis = follow.read_basis(connection, site=line.site)
+                line.basis_at = time.monotonic()
                 slices.check()
-            for part in follow.waiting_ids(connection, READ_PART, site=self._site()):
-                line.extend(part)
+            for part in follow.waiting_ids(connection, READ_PART, site=line.site):
+                ids.extend(part)
                 slices.check()
-            gone = sorted(set(self._phones) - set(line)) if full else []
+            gone = sorted(set(line.phones) - set(ids)) if full else []
             others = follow.states(connection, gone)
         self.stats["flushes"] += 1
-        basis = self._basis
-        for position, ticket_id in enumerate(line):
-            if ticket_id in self._phones:
+        basis = line.basis
+        for position, ticket_id in enumerate(ids):
+            if ticket_id in line.phones:
                 minutes = basis.minutes(position + 1) if basis else None
                 message = protocol.visitor_waiting(ticket_id, position, minutes)
-                self._flushed(ticket_id, message, 0, full, read_at)
+                self._flushed(line, ticket_id, message, 0, full, read_at)
                 slices.check()
         for row in others:
             state = follow.state_of(row)
-            self._flushed(row.id, protocol.visitor_state(state), _rank(state.status), True,
-                          read_at)
+            self._flushed(line, row.id, protocol.visitor_state(state), _rank(state.status),
+                          True, read_at)
             slices.check()
 
-    def _flushed(self, ticket_id: int, message: str, rank: int, force: bool,
+    def _flushed(self, line: Line, ticket_id: int, message: str, rank: int, force: bool,
                  read_at: int) -> None:
         """One ticket's phones get what a flush read, unless an event told them since."""
-        for conn in self._of(ticket_id):
+        for conn in _of(line, ticket_id):
             following = conn.follow
             if (following is not None and following.ticket_id == ticket_id
                     and following.told <= read_at):
                 self._put(conn, following, message, rank, force)
 
-    def _site(self) -> SiteId:
-        """The one site whose line the flush reads (for now: the default site's phones)."""
-        return directory_of(self.app).default().id
 
-    def _prune(self, slices: turns.Slices) -> None:
-        """Forget phones that hung up and tickets nobody follows any more."""
-        for ticket_id in list(self._phones):
-            refs = self._phones.get(ticket_id)
-            if refs is not None and any(ref() is None for ref in refs):
-                refs[:] = [ref for ref in refs if ref() is not None]
-            if not refs:
-                self._phones.pop(ticket_id, None)
-            slices.check()
-        self._last = max(self._phones, default=0)
+def _of(line: Line, ticket_id: int) -> list[Connection]:
+    refs = line.phones.get(ticket_id)
+    if not refs:
+        return []
+    return [conn for conn in (ref() for ref in refs) if conn is not None]
+
+
+def _following(line: Line, ticket_id: int) -> list[tuple[Connection, Following]]:
+    """The ticket's phones with what they follow (a phone listed here follows it: add
+    and remove keep the two together)."""
+    return [(conn, conn.follow) for conn in _of(line, ticket_id) if conn.follow is not None]
+
+
+def _prune(line: Line, slices: turns.Slices) -> None:
+    """Forget phones that hung up and tickets nobody follows any more."""
+    for ticket_id in list(line.phones):
+        refs = line.phones.get(ticket_id)
+        if refs is not None and any(ref() is None for ref in refs):
+            refs[:] = [ref for ref in refs if ref() is not None]
+        if not refs:
+            line.phones.pop(ticket_id, None)
+        slices.check()
+    line.last = max(line.phones, default=0)
 
 
 def own_state(event: Event) -> PhoneState | None:

@@ -12,7 +12,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from tablequeue.outcomes import Event, TicketView
 
-VERSION = 1
+VERSION = 2  # 2: every event names its site (its channel says it too)
 _TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in get_args(Event)}
 
 

@@ -1,9 +1,10 @@
-"""Bringing a worker's open screens up to date after its relay may have lost messages.
+"""Bringing a room's open screens up to date after its relay may have lost messages.
 
-Redis pub/sub is at-most-once: while a worker's subscription is down, the events published
-meanwhile never reach it. Every connection of a worker saw the same stream (its greeting,
-then every delivered event), so one `Picture` per worker records what its screens were
-told. A resync compares that picture with the database and sends each connection the
+Redis pub/sub is at-most-once: while a worker's subscription to a site's channel is down
+(or before it began), the events published meanwhile never reach it. Every connection of
+a room saw the same stream (its greeting, then every delivered event of its site), so one
+`Picture` per room records what its screens were told. A resync reads that site's state
+from the database, compares it with the picture and sends each connection the
 messages of the protocol that carry it from the old state to the current one: `claimed`
 for tickets that left the queue, `new` for the ones that joined it, `unpick`/`pick`/
 `complete`/`cancel`/`claimed` for the display, `taken` for staff without a table. From an
@@ -21,7 +22,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from tablequeue import protocol
 from tablequeue.db import unit_of_work
 from tablequeue.live.connection import Role
 from tablequeue.live.registry import Registry
+from tablequeue.live.rooms import Room
 from tablequeue.models import Staff, Ticket, TicketStatus
 from tablequeue.outcomes import (
     Event,
@@ -48,7 +49,6 @@ from tablequeue.outcomes import (
 )
 from tablequeue.service.admin import table_count as stored_table_count
 from tablequeue.service.away import away_tables
-from tablequeue.service.directory import directory_of
 from tablequeue.service.views import in_service, tables_changed, ticket_view, waiting
 
 log = logging.getLogger(__name__)
@@ -62,12 +62,11 @@ ENDED_KEPT = 2000  # ended tickets remembered as heard, so none is replayed twic
 
 @dataclass
 class Picture:
-    """The queue as this worker's connections last heard it."""
+    """A site's queue as a room's connections last heard it."""
 
     waiting: set[int] = field(default_factory=set)
     tables: dict[int, int | None] = field(default_factory=dict)  # taken table -> ticket shown
-    changed: TablesChanged = field(
-        default_factory=lambda: TablesChanged(frozenset(), (), site=SiteId(0)))
+    changed: TablesChanged | None = None  # the last `taken` set heard (None: none yet)
     table_count: int | None = None  # what displays that `watch` were told
     as_of: datetime | None = None  # when the picture was last known complete
     ended: dict[int, None] = field(default_factory=dict)  # recently ended tickets heard of
@@ -121,10 +120,8 @@ class Truth:
     away: set[int] = field(default_factory=set)
 
 
-def read_truth(picture: Picture) -> Truth:
-    """One short transaction: everything a resync needs to say (of the default site, for
-    now: one picture per worker)."""
-    site = directory_of(current_app).default().id
+def read_truth(picture: Picture, site: SiteId) -> Truth:
+    """One short transaction: everything a resync needs to say about one site."""
     with unit_of_work() as session:
         ids = picture.waiting | {t for t in picture.tables.values() if t is not None}
         rows = session.execute(
@@ -211,14 +208,14 @@ def _cleared(shown: int | None, truth: Truth, table: int) -> list[str]:
     return [protocol.display_unpick(table), protocol.display_pick(table)]
 
 
-def resync(registry: Registry, picture: Picture) -> int:
-    """Send every connection what it missed; then the picture is the truth. Returns how
-    many connections were sent something."""
-    truth = read_truth(picture)
+def resync(registry: Registry, room: Room, picture: Picture) -> int:
+    """Send every connection of the room what it missed; then the picture is the truth.
+    Returns how many connections were sent something."""
+    truth = read_truth(picture, room.site)
     gone, fresh = staff_messages(picture, truth)
     shown = display_messages(picture, truth, redact_email=not registry.display_shows_email)
     touched = 0
-    for conn in registry.members(Role.STAFF):
+    for conn in room.members(Role.STAFF):
         if conn.staff_id is None or not (gone or fresh):
             continue
         for message in gone:
@@ -227,13 +224,13 @@ def resync(registry: Registry, picture: Picture) -> int:
             conn.announce(ticket.id, protocol.staff_new(ticket))
         touched += 1
     if shown:
-        for conn in registry.members(Role.DISPLAY):
+        for conn in room.members(Role.DISPLAY):
             for message in shown:
                 conn.send(message)
             touched += 1
-    touched += _to_watchers(registry, picture, truth)
+    touched += _to_watchers(room, picture, truth)
     if truth.changed != picture.changed:
-        touched += _tables_changed(registry, truth.changed)
+        touched += _tables_changed(registry, room, truth.changed)
     picture.waiting = {t.id for t in truth.waiting}
     picture.tables = {t: None for t in truth.changed.taken}
     picture.tables.update({table: t.id for table, t in truth.at_tables.items()})
@@ -244,33 +241,33 @@ def resync(registry: Registry, picture: Picture) -> int:
     picture.as_of = datetime.now(UTC)
     picture.away = truth.away
     for after in registry.after_resync:
-        after()
+        after(room.site)
     return touched
 
 
-def _to_watchers(registry: Registry, picture: Picture, truth: Truth) -> int:
+def _to_watchers(room: Room, picture: Picture, truth: Truth) -> int:
     """Displays that `watch` the counts: the ones that changed."""
     counts = []
     if picture.waiting != {t.id for t in truth.waiting}:
         counts.append(protocol.display_waiting(len(truth.waiting)))
     if picture.table_count != truth.table_count:
         counts.append(protocol.display_tables(truth.table_count))
-    watchers = [c for c in registry.members(Role.DISPLAY) if c.watching] if counts else []
+    watchers = room.watchers(Role.DISPLAY) if counts else []
     for conn in watchers:
         for message in counts:
             conn.send(message)
     taken = set(truth.changed.taken)  # an untaken table's `unpick` already cleared it
     absences = [protocol.table_away(t) for t in sorted(truth.away - picture.away)]
     absences += [protocol.table_back(t) for t in sorted((picture.away - truth.away) & taken)]
-    floor = registry.watchers(Role.DISPLAY, Role.STAFF) if absences else []
+    floor = room.watchers(Role.DISPLAY, Role.STAFF) if absences else []
     for conn in floor:
         for message in absences:
             conn.send(message)
     return len(watchers) + len(floor)
 
 
-def _tables_changed(registry: Registry, changed: TablesChanged) -> int:
+def _tables_changed(registry: Registry, room: Room, changed: TablesChanged) -> int:
     """`taken` to staff without a table, exactly as a live change of the set is sent."""
-    before = sum(1 for c in registry.members(Role.STAFF) if not c.holds_table)
+    before = sum(1 for c in room.members(Role.STAFF) if not c.holds_table)
     registry.deliver([changed])
     return before

@@ -1,0 +1,75 @@
+"""One room per site on a worker: that site's connections by role, and what its screens
+were last told of the floor. The registry (tablequeue.live.registry) keeps the rooms and
+routes each event to its own site's room, so no screen hears another site and an event
+costs the same whether the worker holds one site or a hundred."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from tablequeue.live.connection import Connection, Role
+from tablequeue.outcomes import SiteId
+from tablequeue.service.floor import FloorNow
+
+
+@dataclass
+class FloorSeen:
+    """The floor (announcement, hours, line) as the room's watchers were last told it
+    (tablequeue.live.floorwatch); `lock` keeps a watcher's greeting and the changes in one
+    order."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    now: FloorNow | None = None
+    read_at: float = 0.0  # when `now` was read: an older read never replaces it
+
+
+class Room:
+    """One site's connections on this worker."""
+
+    def __init__(self, site: SiteId, slug: str) -> None:
+        self.site, self.slug = site, slug
+        self._members: dict[Role, set[Connection]] = {role: set() for role in Role}
+        self.joining = 0  # connections that took the room and are not yet added to it
+        self.watching = 0  # of its connections, those that sent `watch` (the floor poll's)
+        self.closed = False  # left by its last connection: a new one opens a new room
+        # Every `taken` of this site is read and sent under this lock (Registry._tables).
+        self.tables_lock = threading.Lock()
+        self.floor = FloorSeen()
+
+    def add(self, conn: Connection) -> int:
+        members = self._members[conn.role]
+        members.add(conn)
+        return len(members)
+
+    def remove(self, conn: Connection) -> int:
+        members = self._members[conn.role]
+        if conn in members:
+            members.discard(conn)
+            self.watching -= conn.watching
+        return len(members)
+
+    def watch(self, conn: Connection) -> None:
+        """`conn` (a member) opted in to the watch messages (tablequeue.live.floorwatch)."""
+        if not conn.watching:
+            conn.watching = True
+            self.watching += 1
+
+    def members(self, role: Role) -> list[Connection]:
+        return list(self._members[role])  # a snapshot: joins and leaves may happen mid-send
+
+    def count(self, role: Role) -> int:
+        return len(self._members[role])
+
+    def empty(self) -> bool:
+        return self.joining == 0 and not any(self._members.values())
+
+    def watchers(self, *roles: Role) -> list[Connection]:
+        """Connections of these roles (default: all) that opted in with `watch`."""
+        return [c for role in roles or tuple(Role) for c in self._members[role] if c.watching]
+
+    def bound_staff(self) -> list[Connection]:
+        return [c for c in self._members[Role.STAFF] if c.staff_id is not None]
+
+    def __repr__(self) -> str:
+        return f"<Room {self.slug} ({self.site})>"
