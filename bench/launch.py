@@ -80,9 +80,12 @@ def _flask_env(database: Path | str) -> dict[str, str]:
     }
 
 
-def seed(workdir: Path, staff: int, postgres: str | None = None) -> Seed:
+def seed(workdir: Path, staff: int, postgres: str | None = None,
+         seeder: list[str] | None = None) -> Seed:
     """Build the template database once; every run starts from a copy of it. With
-    `postgres` (a server URL), the template is a new database on that server."""
+    `postgres` (a server URL), the template is a new database on that server. `seeder`:
+    the module and arguments that fill it (default: bench.seed's `staff` accounts), which
+    print the session tokens as a JSON list on their last line."""
     path = workdir / "template.sqlite3"
     template = None
     if postgres:
@@ -91,7 +94,8 @@ def seed(workdir: Path, staff: int, postgres: str | None = None) -> Seed:
     env = _flask_env(template or path)
     subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
                    cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
-    done = subprocess.run([sys.executable, "-m", "bench.seed", str(staff), PASSWORD],
+    command = seeder or ["bench.seed", str(staff), PASSWORD]
+    done = subprocess.run([sys.executable, "-m", *command],
                           cwd=ROOT, env=env, check=True, capture_output=True, text=True,
                           timeout=300)
     return Seed(path, json.loads(done.stdout.strip().splitlines()[-1]), template)

@@ -58,16 +58,18 @@ def prepare(seeded: Seed, front: int, tickets: int) -> tuple[list[int], list[tup
     """FRONT tickets, then TICKETS more, each with a follow code; (front ids, [(id, code)])."""
     db = sqlite3.connect(seeded.path)
     with db:
-        db.execute("INSERT INTO visitors (email, name, updated_at, wants_email) "
-                   "VALUES ('phones@bench.example', 'Phone', '2026-01-01 00:00:00+00:00', 0)")
+        site = db.execute("SELECT id FROM sites WHERE slug = 'main'").fetchone()[0]
+        db.execute("INSERT INTO visitors (site_id, email, name, updated_at, wants_email) "
+                   "VALUES (?, 'phones@bench.example', 'Phone', '2026-01-01 00:00:00+00:00', 0)",
+                   (site,))
         visitor = db.execute(
             "SELECT id FROM visitors WHERE email='phones@bench.example'").fetchone()[0]
         ids = []
         for _ in range(front + tickets):
             cur = db.execute(
-                "INSERT INTO tickets (visitor_id, email, name, status, created_at) VALUES "
-                "(?, 'phones@bench.example', 'Phone', 'waiting', '2026-01-01 00:00:00+00:00')",
-                (visitor,))
+                "INSERT INTO tickets (site_id, visitor_id, email, name, status, created_at) VALUES "
+                "(?, ?, 'phones@bench.example', 'Phone', 'waiting', '2026-01-01 00:00:00+00:00')",
+                (site, visitor))
             ids.append(cur.lastrowid)
         codes = []
         for ticket_id in ids[front:]:

@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from app import create_app
 from tablequeue import service
 from tablequeue.extensions import db
-from tablequeue.outcomes import Outcome, Refusal
+from tablequeue.outcomes import Outcome, Refusal, SiteId
+from tablequeue.service.directory import directory_of
 from tablequeue.service.identity import add_staff, hash_token, issue_token
 
 CALLS = ("new", "accept", "lose", "complete")
@@ -64,13 +66,18 @@ def scratch_database(url: str | None) -> Iterator[str]:
         admin.dispose()
 
 
+def _site() -> SiteId:
+    """The default site: every call here is about it."""
+    return directory_of(current_app).default().id
+
+
 def seat_staff(count: int) -> list[str]:
     """Accounts c0..cN-1, each holding table i; their token hashes."""
     hashes = []
     for i in range(count):
         add_staff(f"c{i}", "bench-password")
         token_hash = hash_token(issue_token(f"c{i}"))
-        assert service.pick(token_hash, i).ok
+        assert service.pick(token_hash, i, site=_site()).ok
         hashes.append(token_hash)
     return hashes
 
@@ -79,12 +86,15 @@ def one_ticket(seq: int, token_hash: str, loser: str, timings: dict[str, list[in
                counter: Statements, counts: dict[str, list[int]]) -> None:
     """new → accept → complete, each call timed and its statements counted."""
     email, name = f"v{seq}@calls.example", f"Visitor {seq}"
-    created = _timed("new", lambda: service.new(email, name), timings, counter, counts)
+    site = _site()
+    created = _timed("new", lambda: service.new(email, name, site=site), timings, counter, counts)
     ticket_id = created.value.id  # type: ignore[attr-defined]
-    _timed("accept", lambda: service.accept(token_hash, ticket_id), timings, counter, counts)
-    _timed("lose", lambda: service.accept(loser, ticket_id), timings, counter, counts,
+    _timed("accept", lambda: service.accept(token_hash, ticket_id, site=site), timings, counter,
+           counts)
+    _timed("lose", lambda: service.accept(loser, ticket_id, site=site), timings, counter, counts,
            Refusal.CLAIMED)
-    _timed("complete", lambda: service.complete(token_hash, ticket_id), timings, counter, counts)
+    _timed("complete", lambda: service.complete(token_hash, ticket_id, site=site), timings,
+           counter, counts)
 
 
 def _timed(word: str, call: Callable[[], Outcome], timings: dict[str, list[int]],

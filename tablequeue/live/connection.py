@@ -43,12 +43,13 @@ class Socket(Protocol):
 class Connection:
     """One websocket and what the server knows about its far end."""
 
-    def __init__(self, ws: Socket, role: Role, address: str = "unknown") -> None:
+    def __init__(self, ws: Socket, role: Role, address: str = "unknown", *,
+                 site: SiteId = NO_SITE) -> None:
         self.ws = ws
         self.role = role
         # The site whose screen this is, from its URL at the handshake; a phone's is its
         # ticket's, once it follows one (NO_SITE before).
-        self.site = NO_SITE
+        self.site = site
         self.address = address  # the client's, for throttles (the request may be gone)
         self.request_id: str | None = None  # the handshake's, for LOG_FORMAT=json
         self.staff_id: int | None = None

@@ -27,6 +27,7 @@ from tablequeue.live.registry import registry_of
 from tablequeue.live.rooms import Room
 from tablequeue.outcomes import SiteId
 from tablequeue.service import away, floor
+from tablequeue.service.directory import directory_of
 from tablequeue.service.floor import FloorNow
 
 log = logging.getLogger(__name__)
@@ -69,15 +70,17 @@ class Floor:
         with seen.lock:
             _advance(room, fresh, read_at)  # before conn.lock: a second `watch` is a watcher
             with conn.lock:  # no broadcast slips into the replay
-                conn.watching = True
+                room.watch(conn)
                 replay()
                 for message in changes(_NOTHING, seen.now or _NOTHING):
                     conn.send_held(message)
 
     def poll(self, rooms: list[Room] | None = None) -> None:
-        """One statement for the floors of every room (or of `rooms`), then each room's
-        watchers are told what changed at their own site."""
-        rooms = self.registry.rooms() if rooms is None else rooms
+        """One statement for the floors of every room with watchers (or of `rooms`), then
+        each room's watchers are told what changed at their own site. A room nobody
+        watches is not read: a watcher that comes is greeted with its floor read afresh."""
+        if rooms is None:
+            rooms = [room for room in self.registry.rooms() if room.watching]
         if not rooms:
             return
         read_at, fresh = time.monotonic(), floor.floors_now([r.site for r in rooms])
@@ -146,6 +149,7 @@ def _run(state: Floor) -> None:
         ticks += 1
         with state.app.app_context():
             try:
+                directory_of(state.app).refresh()  # sites added, changed or removed elsewhere
                 state.poll()
                 if ticks % away_every == 0:
                     events = away.release_overdue(state.app.config["AWAY_MINUTES"])

@@ -31,6 +31,7 @@ class Room:
         self.site, self.slug = site, slug
         self._members: dict[Role, set[Connection]] = {role: set() for role in Role}
         self.joining = 0  # connections that took the room and are not yet added to it
+        self.watching = 0  # of its connections, those that sent `watch` (the floor poll's)
         self.closed = False  # left by its last connection: a new one opens a new room
         # Every `taken` of this site is read and sent under this lock (Registry._tables).
         self.tables_lock = threading.Lock()
@@ -43,8 +44,16 @@ class Room:
 
     def remove(self, conn: Connection) -> int:
         members = self._members[conn.role]
-        members.discard(conn)
+        if conn in members:
+            members.discard(conn)
+            self.watching -= conn.watching
         return len(members)
+
+    def watch(self, conn: Connection) -> None:
+        """`conn` (a member) opted in to the watch messages (tablequeue.live.floorwatch)."""
+        if not conn.watching:
+            conn.watching = True
+            self.watching += 1
 
     def members(self, role: Role) -> list[Connection]:
         return list(self._members[role])  # a snapshot: joins and leaves may happen mid-send

@@ -132,8 +132,8 @@ def _serve(ws: Server, route: _Route) -> None:
     which then ends: an idle websocket keeps no greenlet."""
     role, commands, handle, on_join = route.role, route.commands, route.handle, route.on_join
     peer = detached.Peer(ws) if detached.available() else None
-    conn = Connection(peer or ws, role, address=throttle.client_address())
-    conn.site = g.get("live_site", NO_SITE)
+    conn = Connection(peer or ws, role, address=throttle.client_address(),
+                      site=g.get("live_site", NO_SITE))
     conn.base_url = request.host_url
     members = registry()
     members.add(conn)

@@ -39,7 +39,7 @@ def floor_context() -> dict[str, object]:
 def _act(action: sections.Action) -> str | Response:
     def act_and_publish() -> str:
         message = action()
-        floornotice.from_server(current_app)  # publishes here and now
+        floornotice.from_server(current_app, current_site().id)  # publishes here and now
         return message
 
     return sections.answer("admin/_floor.html", act_and_publish,

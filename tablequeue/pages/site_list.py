@@ -21,7 +21,9 @@ from tablequeue.service import floor, sites
 from tablequeue.service.directory import directory_of
 
 bp = Blueprint("sites", __name__, url_prefix="/admin/sites")
-ZONES = sorted(available_timezones())
+# Offered as you type (any IANA name is accepted): Area/City names, not the legacy aliases.
+ZONES = ["UTC", *sorted(z for z in available_timezones()
+                        if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/")))]
 
 
 class SiteRefused(ValueError):
@@ -91,7 +93,10 @@ def _done(outcome: Outcome[SiteView] | Outcome[None], slug: str) -> None:
 
 
 def _form_site(slug: str) -> SiteView:
-    site = directory_of(current_app).by_slug(slug)
+    """The site a form names, from the database (this worker's directory may be a poll
+    behind another worker's change)."""
+    with unit_of_work() as session:
+        site = sites.find(session, slug)
     if site is None:
         raise SiteRefused(f"there is no site {slug!r}")
     return site

@@ -49,6 +49,11 @@ _DEFAULT_REASONS: dict[Refusal, str] = {
     Refusal.NOT_FOLLOWING: "send follow CODE first",
     Refusal.NOT_WAITING: "you are no longer waiting in line",
     Refusal.MAIL_OFF: "email is not configured here",
+    Refusal.NOT_MEMBER: "not a member of this site",
+    # Never on the wire (service.sites: the CLI and /admin), but every refusal has words.
+    Refusal.SITE_TAKEN: "a site with this slug exists already",
+    Refusal.SITE_BUSY: "someone is waiting or being served at this site",
+    Refusal.SITE_DEFAULT: "the default site cannot be removed",
 }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -77,14 +77,19 @@ class Desk:
 STAFF, _SESSIONS = Staff.__table__, StaffSession.__table__
 _TABLES = TableAssignment.__table__
 # Built once with bound parameters, so its cache key is computed once and the compiled
-# SQL reused: the token's staff member and their table at this site in one round trip (a
-# table held at another site is no table here).
+# SQL reused: the token's staff member and their table at this site in one round trip. A
+# staff member holds one table in all, so the join finds at most one; one held at another
+# site is no table here. (The site is tested in the columns, not in the join's ON: the
+# batched read, known.py, swaps the binds for columns of a FROM item beside this join,
+# which PostgreSQL lets a select list name but not a join condition.)
+_HERE = _TABLES.c.site_id == bindparam("site")
 DESK = (
-    select(STAFF.c.id, STAFF.c.username, _TABLES.c.table_number, _TABLES.c.away_since)
+    select(STAFF.c.id, STAFF.c.username,
+           case((_HERE, _TABLES.c.table_number)).label("table_number"),
+           case((_HERE, _TABLES.c.away_since)).label("away_since"))
     .select_from(
         _SESSIONS.join(STAFF, STAFF.c.id == _SESSIONS.c.staff_id)
-        .outerjoin(_TABLES, (_TABLES.c.staff_id == STAFF.c.id)
-                   & (_TABLES.c.site_id == bindparam("site")))
+        .outerjoin(_TABLES, _TABLES.c.staff_id == STAFF.c.id)
     )
     .where(*_LIVE_TOKEN)
 )

@@ -243,14 +243,13 @@ def set_sites(session: Session, staff_id: int, sites: Sequence[SiteId]) -> None:
     """The account works at exactly these sites from now on; it stays admin of those it
     administered and keeps. (Its table, at a site it leaves, is the caller's to free.)"""
     wanted = set(sites)
-    current = dict(session.execute(
-        select(StaffSite.site_id, StaffSite.is_admin).where(StaffSite.staff_id == staff_id)
-    ).tuples().all())
-    gone = [site for site in current if site not in wanted]
+    current = {site for site, in session.execute(
+        select(StaffSite.site_id).where(StaffSite.staff_id == staff_id))}
+    gone = [site for site in current if site not in wanted]  # with their admin flag
     if gone:
         session.execute(delete(StaffSite).where(StaffSite.staff_id == staff_id,
                                                 StaffSite.site_id.in_(gone)))
-    for site in sorted(wanted - set(current)):
+    for site in sorted(wanted - current):
         session.add(StaffSite(staff_id=staff_id, site_id=site, is_admin=False))
     session.flush()
 

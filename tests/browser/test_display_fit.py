@@ -22,6 +22,7 @@ FIRST_NAMES = ["Wilhelmina-Magdalena", "Maximiliano-Wolfgang", "Marie-Madeleine-
 assert all(len(first) == 20 for first in FIRST_NAMES)
 LONG_NAMES = [f"{first} Wojciechowski" for first in FIRST_NAMES]
 FLOOR_VMIN = 1.8  # the display's smallest text: 1.8 % of the screen's shorter side
+SITE = "(SELECT id FROM sites WHERE slug = 'main')"  # the default site, whose display it is
 
 
 def seed_busy(server: LiveServer, tables: int, *, busy_every: int = 1, open_every: int = 1) -> None:
@@ -40,19 +41,20 @@ def seed_busy(server: LiveServer, tables: int, *, busy_every: int = 1, open_ever
                 {"u": f"s{table}", "now": now},
             ).scalar_one()
             conn.execute(sa.text(
-                "INSERT INTO table_assignments (table_number, staff_id, picked_at)"
-                " VALUES (:t, :s, :now)"), {"t": table, "s": staff_id, "now": now})
+                "INSERT INTO table_assignments (site_id, table_number, staff_id, picked_at)"
+                f" VALUES ({SITE}, :t, :s, :now)"), {"t": table, "s": staff_id, "now": now})
             if table % (busy_every * open_every):
                 continue
             name = LONG_NAMES[table % len(LONG_NAMES)]
             email = f"v{table}@example.org"
             visitor = conn.execute(sa.text(
-                "INSERT INTO visitors (email, name, updated_at)"
-                " VALUES (:e, :n, :now) RETURNING id"),
+                "INSERT INTO visitors (site_id, email, name, updated_at)"
+                f" VALUES ({SITE}, :e, :n, :now) RETURNING id"),
                 {"e": email, "n": name, "now": now}).scalar_one()
             conn.execute(sa.text(
-                "INSERT INTO tickets (id, visitor_id, email, name, status, staff_id, table_number,"
-                " created_at, claimed_at) VALUES (:id, :v, :e, :n, 'serving', :s, :t, :now, :now)"),
+                "INSERT INTO tickets (id, site_id, visitor_id, email, name, status, staff_id,"
+                " table_number, created_at, claimed_at)"
+                f" VALUES (:id, {SITE}, :v, :e, :n, 'serving', :s, :t, :now, :now)"),
                 {"id": 9999999 - table, "v": visitor, "e": email, "n": name, "s": staff_id,
                  "t": table, "now": now})
     engine.dispose()

@@ -4,6 +4,8 @@ and a non-zero exit for what cannot be done (an unknown slug above all)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tablequeue.outcomes import SiteId
@@ -109,7 +111,11 @@ def test_remove_is_refused_while_anyone_waits_and_keeps_nothing(fresh: LiveServe
 
     with fresh.app.app_context():
         career = site_id(fresh, "career")
-        assert service.cancel(hash_token(token), waiting, site=career).refusal is None
+        assert service.accept(hash_token(token), waiting, site=career).refusal is None
+    assert "someone is waiting or being served there (0 waiting)" in fails(
+        fresh, "site", "remove", "career")
+    with fresh.app.app_context():
+        assert service.complete(hash_token(token), waiting, site=career).refusal is None
     assert fresh.flask("site", "remove", "career") == "removed site career\n"
     assert [line.split("\t")[0] for line in fresh.flask("site", "list").splitlines()] == ["main"]
     assert rows(fresh, "SELECT name FROM visitors") == [("Grace Hopper",)]
@@ -172,3 +178,54 @@ def test_leaving_a_site_frees_the_table_there(fresh: LiveServer) -> None:
     assert fresh.flask("staff", "sites", "bob", "main") == (
         "bob works at main (its table there was freed)\n")
     assert fresh.flask("staff", "list").splitlines()[1] == "bob\ttable -\tsites main"
+
+
+@pytest.mark.parametrize("command", [
+    ["announce", "Hello"], ["announce", "--clear"], ["hours", "set", "mon 09:00-17:00"],
+    ["hours", "show"], ["hours", "clear"], ["line", "close"], ["line", "open"],
+    ["device", "issue", "kiosk", "lobby"], ["device", "revoke", "lobby"], ["device", "list"],
+    ["reports", "warm", "--days", "2"],
+])
+def test_an_unknown_site_is_an_error_for_every_per_site_command(
+        fresh: LiveServer, command: list[str]) -> None:
+    assert "Error: no site 'nowhere'" in fails(fresh, *command, "--site", "nowhere")
+
+
+def test_per_site_commands_change_that_site_only(fresh: LiveServer) -> None:
+    fresh.flask("site", "add", "career", "Career office", "--timezone", "America/New_York")
+    career = site_id(fresh, "career")
+    assert fresh.flask("announce", "--site", "career", "Careers fair") == (
+        "announced until cleared\n")
+    fresh.flask("hours", "set", "--site", "career", "mon-sun 00:00-24:00")
+    assert rows(fresh, "SELECT site_id, key FROM settings ORDER BY key") == [
+        (career, "announcement"), (career, "hours")]
+    assert fresh.flask("hours", "show").splitlines() == [
+        "no hours set: always open", "time zone Europe/Berlin; the line is open"]
+    assert fresh.flask("hours", "show", "--site", "career").splitlines()[-1] == (
+        "time zone America/New_York; the line is open")
+    fresh.flask("device", "issue", "--site", "career", "kiosk", "lobby")
+    assert fresh.flask("device", "list", "--site", "career") == "lobby\tkiosk\tin use\n"
+    assert "lobby" not in fresh.flask("device", "list")
+    assert "Error:" in fails(fresh, "device", "revoke", "lobby")  # not the default site's
+    fresh.flask("device", "revoke", "--site", "career", "lobby")
+    assert fresh.flask("reports", "warm", "--site", "career", "--days", "2") == (
+        "1 day(s) counted and kept (America/New_York)\n")
+
+
+def test_a_running_server_follows_the_site_commands(fresh: LiveServer, connect) -> None:
+    """Added, changed and removed without a restart; an announcement reaches the site's
+    screens only."""
+    fresh.flask("site", "add", "career", "Career office")
+    assert fresh.http("GET", "/s/career/kiosk/")[0] == 200
+    here, main = connect("/s/career/ws/display"), connect("/ws/display")
+    for display in (here, main):
+        assert display.answer("watch") == "success watch"
+        display.drain()
+    fresh.flask("announce", "--site", "career", "Careers fair")
+    assert here.until(lambda m: m.startswith("announce "))[0] == "announce Careers fair"
+    assert not [m for m in main.sync() if m.startswith("announce")]
+    fresh.flask("site", "remove", "career")
+    deadline = time.monotonic() + 10  # the directory is re-read by the floor poll
+    while fresh.http("GET", "/s/career/kiosk/")[0] != 404:
+        assert time.monotonic() < deadline, "the removed site still answers"
+        time.sleep(0.2)

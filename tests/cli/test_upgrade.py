@@ -242,8 +242,9 @@ def test_a_server_on_the_upgraded_database_serves_the_old_state(old: LiveServer)
         assert staff.recv() == "taken 4 7"
         assert staff.answer(f"pick 4 {TOKEN}") == "success pick 4"
         replay = staff.sync()
-        assert [m.split(" ", 1)[0] for m in replay] == ["new", "new"]
+        assert [m.split(" ", 1)[0] for m in replay] == ["new", "new", "claimed"]
         assert f'"id":{ids["grace"]},' in replay[0] and f'"id":{ids["edsger"]},' in replay[1]
+        assert f'"id":{ids["alan"]},' in replay[2]  # still theirs
         assert staff.answer(f"complete {ids['alan']}") == f"success complete {ids['alan']}"
         assert display.until(lambda m: m == "complete 4")[0] == "complete 4"
         assert kiosk.ask("query grace@example.org") == "success query Grace Hopper"

@@ -55,14 +55,11 @@ def admin_page(open_page: OpenPage) -> Page:
 
 
 def set_tables(server: LiveServer, count: int) -> None:
-    """As /admin would: the number of tables lives in the settings table."""
+    """As /admin would: the number of tables is the default site's."""
     engine = server.engine()
     with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM settings WHERE key = 'table_count'"))
-        conn.execute(
-            sa.text("INSERT INTO settings (key, value) VALUES ('table_count', :n)"),
-            {"n": str(count)},
-        )
+        conn.execute(sa.text("UPDATE sites SET tables = :n WHERE slug = :slug"),
+                     {"n": count, "slug": server.env.get("DEFAULT_SITE") or "main"})
     engine.dispose()
 
 

@@ -31,6 +31,13 @@ def drop_postgres_database(url: str) -> None:
     admin.dispose()
 
 
+def default_site_id(server: LiveServer, conn: sa.Connection) -> int:
+    """The id of the site today's URLs serve (DEFAULT_SITE, "main" unless the server says)."""
+    slug = server.env.get("DEFAULT_SITE") or "main"
+    return int(conn.execute(sa.text("SELECT id FROM sites WHERE slug = :slug"),
+                            {"slug": slug}).scalar_one())
+
+
 def rows(server: LiveServer, sql: str, **params: object) -> list[tuple]:
     """The rows `sql` reads from the server's database, as tuples."""
     engine = server.engine()
@@ -61,8 +68,9 @@ def seed_waiting(server: LiveServer, count: int) -> None:
     from tablequeue.models import Ticket, Visitor
 
     with server.app.app_context():
-        people = [{"email": f"visitor{i}@example.org", "name": f"Visitor Number {i}"}
-                  for i in range(count)]
+        site = default_site_id(server, db.session.connection())
+        people = [{"site_id": site, "email": f"visitor{i}@example.org",
+                   "name": f"Visitor Number {i}"} for i in range(count)]
         returning = sa.insert(Visitor).returning(Visitor.id, sort_by_parameter_order=True)
         ids = db.session.scalars(returning, people).all()
         db.session.execute(sa.insert(Ticket), [

@@ -227,14 +227,25 @@ class LiveServer:
         return sa.create_engine(self.database_url, poolclass=NullPool)
 
     def reset(self) -> None:
-        """Empty every table but the schema's, so one test's state cannot leak into the next."""
+        """Empty every table but the schema's, so one test's state cannot leak into the next;
+        only the default site is left, as the server's configuration makes it."""
         engine = self.engine()
+        slug = self.env.get("DEFAULT_SITE") or "main"
         with engine.begin() as conn:
             for table in (
                 "mail_outbox", "follow_codes", "tickets", "visitors", "table_assignments",
-                "staff_sessions", "staff", "settings", "report_days",
+                "staff_sessions", "staff_sites", "staff", "settings", "report_days",
             ):
                 conn.execute(sa.text(f"DELETE FROM {table}"))
+            others = "(SELECT id FROM sites WHERE slug != :slug)"
+            conn.execute(sa.text(f"DELETE FROM device_keys WHERE site_id IN {others}"),
+                         {"slug": slug})
+            conn.execute(sa.text("DELETE FROM sites WHERE slug != :slug"), {"slug": slug})
+            conn.execute(sa.text("UPDATE sites SET tables = :n, timezone = :zone, name = :name"
+                                 " WHERE slug = :slug"),
+                         {"n": int(self.env.get("TABLE_COUNT") or 10), "slug": slug,
+                          "zone": self.env.get("TIMEZONE") or "UTC",
+                          "name": self.env.get("SITE_NAME") or "tablequeue"})
         engine.dispose()
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from tests.kit.database import default_site_id
 from tests.kit.live import LiveServer
 
 ZONE_NAME = "America/Chicago"
@@ -91,6 +92,7 @@ def load(server: LiveServer, tickets: list[T], accounts: bool = True) -> None:
     engine = server.engine()
     with engine.begin() as conn:
         ids = {row[0]: row[1] for row in conn.execute(sa.text("SELECT username, id FROM staff"))}
+        site = default_site_id(server, conn)
         known = {row[0] for row in conn.execute(sa.text("SELECT id FROM visitors"))}
         visitors = {t.visitor: t for t in tickets if t.visitor not in known}
         md = sa.MetaData()
@@ -98,10 +100,11 @@ def load(server: LiveServer, tickets: list[T], accounts: bool = True) -> None:
         table_tickets = sa.Table("tickets", md, autoload_with=conn)
         if visitors:
             conn.execute(table_visitors.insert(), [
-                {"id": v, "email": f"v{v}@example.org", "name": f"Visitor {v}",
+                {"id": v, "site_id": site, "email": f"v{v}@example.org", "name": f"Visitor {v}",
                  "updated_at": _naive(t.start)} for v, t in visitors.items()])
         conn.execute(table_tickets.insert(), [
-            {"id": t.id, "visitor_id": t.visitor, "email": t.email, "name": t.name,
+            {"id": t.id, "site_id": site, "visitor_id": t.visitor, "email": t.email,
+             "name": t.name,
              "status": t.status, "staff_id": ids[t.staff] if t.staff else None,
              "table_number": t.table, "created_at": _naive(t.start),
              "claimed_at": _naive(t.claimed), "ended_at": _naive(t.end)}
@@ -211,7 +214,8 @@ def expected(tickets: list[T], first: date = FIRST, last: date = LAST,
     }
 
 
-def csv_rows(tickets: list[T], first: date = FIRST, last: date = LAST) -> list[list[str]]:
+def csv_rows(tickets: list[T], first: date = FIRST, last: date = LAST,
+             site: str = "main") -> list[list[str]]:
     def when(m: datetime | None) -> str:
         return "" if m is None else m.astimezone(ZONE).isoformat()
 
@@ -223,7 +227,7 @@ def csv_rows(tickets: list[T], first: date = FIRST, last: date = LAST) -> list[l
 
     return [[str(t.id), when(t.start), when(t.claimed), when(t.end), t.outcome,
              mins(t.claimed, t.start), mins(t.end, t.claimed), safe(t.staff or ""),
-             "" if t.table is None else str(t.table), safe(t.name), safe(t.email)]
+             "" if t.table is None else str(t.table), safe(t.name), safe(t.email), site]
             for t in in_period(tickets, first, last)]
 
 

@@ -62,17 +62,21 @@ def load(engine: Any, count: int, last_day: date, zone: ZoneInfo) -> None:
         dbapi = connection.connection.driver_connection
         now = datetime.now(UTC).replace(microsecond=0)
         staff = [(n, f"staff{n}", "x", n == 1, True, now) for n in range(1, STAFF + 1)]
-        visitors = [(n, f"v{n}@example.org", f"Visitor {n}", now) for n in range(1, VISITORS + 1)]
+        # The migrated database's one site, the default: every row is its.
+        site = connection.exec_driver_sql("SELECT min(id) FROM sites").scalar()
+        visitors = [(n, f"v{n}@example.org", f"Visitor {n}", now, site)
+                    for n in range(1, VISITORS + 1)]
+        rows = ((*t, site) for t in tickets(count, last_day, zone))
         if engine.dialect.name == "postgresql":
             _copy(dbapi, "staff (id, username, password_hash, is_admin, active, created_at)", staff)
-            _copy(dbapi, "visitors (id, email, name, updated_at)", visitors)
+            _copy(dbapi, "visitors (id, email, name, updated_at, site_id)", visitors)
             _copy(dbapi, "tickets (id, visitor_id, email, name, status, staff_id, table_number,"
-                  " created_at, claimed_at, ended_at)", tickets(count, last_day, zone))
+                  " created_at, claimed_at, ended_at, site_id)", rows)
             for table in ("staff", "visitors", "tickets"):
                 dbapi.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"(SELECT max(id) FROM {table}))")
         else:
-            _sqlite_rows(dbapi.cursor(), staff, visitors, tickets(count, last_day, zone))
+            _sqlite_rows(dbapi.cursor(), staff, visitors, rows)
     # As autovacuum would have done to a year-old table long ago: statistics, and on
     # PostgreSQL the visibility map that lets the covering index answer without the heap.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -84,12 +88,13 @@ def _sqlite_rows(cursor: Any, staff: list[Any], visitors: list[Any], rows: Any) 
     cursor.executemany("INSERT INTO staff (id, username, password_hash, is_admin, active,"
                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
                        [(*s[:5], _sqlite(s[5])) for s in staff])
-    cursor.executemany("INSERT INTO visitors (id, email, name, updated_at) VALUES (?, ?, ?, ?)",
-                       [(*v[:3], _sqlite(v[3])) for v in visitors])
+    cursor.executemany("INSERT INTO visitors (id, email, name, updated_at, site_id)"
+                       " VALUES (?, ?, ?, ?, ?)",
+                       [(*v[:3], _sqlite(v[3]), v[4]) for v in visitors])
     cursor.executemany(
         "INSERT INTO tickets (id, visitor_id, email, name, status, staff_id, table_number,"
-        " created_at, claimed_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ((*t[:7], _sqlite(t[7]), _sqlite(t[8]), _sqlite(t[9])) for t in rows),
+        " created_at, claimed_at, ended_at, site_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ((*t[:7], _sqlite(t[7]), _sqlite(t[8]), _sqlite(t[9]), t[10]) for t in rows),
     )
 
 

@@ -107,6 +107,9 @@ def staff_tokens(server: LiveServer, usernames: list[str]) -> list[str]:
             staff_id = conn.execute(sa.text(
                 "INSERT INTO staff (username, password_hash, is_admin, active, created_at)"
                 " VALUES (:u, 'x', false, true, now()) RETURNING id"), {"u": username}).scalar()
+            conn.execute(sa.text(  # a member of the default site, as `staff add` makes it
+                "INSERT INTO staff_sites (staff_id, site_id, is_admin)"
+                " SELECT :s, id, false FROM sites WHERE slug = 'main'"), {"s": staff_id})
             conn.execute(sa.text(
                 "INSERT INTO staff_sessions (staff_id, token_hash, created_at, expires_at)"
                 " VALUES (:s, :h, now(), now() + interval '1 day')"),

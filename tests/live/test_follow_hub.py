@@ -14,7 +14,7 @@ from sqlalchemy import event
 from tablequeue.live.connection import Connection, Role
 from tablequeue.live.follow.hub import Hub
 from tablequeue.live.registry import Registry
-from tablequeue.outcomes import TicketClaimed, TicketView
+from tablequeue.outcomes import SiteId, TicketClaimed, TicketView
 from tests.kit.live import LiveServer
 
 
@@ -37,22 +37,25 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server.close()
 
 
+def _site(app: Any) -> SiteId:
+    from tablequeue.service.directory import directory_of
+
+    return directory_of(app).default().id
+
+
 def test_one_query_per_batch_and_only_moved_phones(live: LiveServer) -> None:
     from tablequeue.extensions import db
     from tablequeue.service import tickets
 
     app = live.app
     with app.app_context():
-        ids = [tickets.new(f"p{i}@example.org", f"P {i}").value.id for i in range(300)]
+        site = _site(app)
+        ids = [tickets.new(f"p{i}@example.org", f"P {i}", site=site).value.id
+               for i in range(300)]
         registry = Registry(display_shows_email=False)
         hub = Hub(registry, app)
         hub._started = True  # flushed by hand here, not by the background flusher
-        phones = []
-        for ticket_id in ids[1:]:
-            conn = Connection(Sink(), Role.VISITOR)  # type: ignore[arg-type]
-            registry.add(conn)
-            hub.add(conn, ticket_id, "code")
-            phones.append(conn)
+        phones = _phones_on(hub, registry, ids[1:], site)
         hub.flush()  # first positions (and the estimate's inputs)
         first = [len(c.ws.got) for c in phones]  # type: ignore[attr-defined]
         assert first == [1] * len(phones)
@@ -64,7 +67,7 @@ def test_one_query_per_batch_and_only_moved_phones(live: LiveServer) -> None:
         with db.engine.begin() as conn:
             conn.exec_driver_sql(f"UPDATE tickets SET status='serving' WHERE id={ids[0]}")
         view = TicketView(ids[0], "", "", "s", engine_now, None, "serving")
-        hub.on_events([TicketClaimed(view, 1)])
+        hub.on_events([TicketClaimed(view, 1, site=site)])
         hub.flush()
         selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
         assert len(selects) == 1, selects  # 299 phones, one query
@@ -75,10 +78,10 @@ def test_one_query_per_batch_and_only_moved_phones(live: LiveServer) -> None:
         assert [len(c.ws.got) for c in phones] == [2] * len(phones)
         # A claim behind every followed ticket moves no one: the hub is not even woken.
         hub._dirty.clear()
-        later = tickets.new("late@example.org", "Late").value
-        hub.on_events([TicketClaimed(later, 2)])
+        later = tickets.new("late@example.org", "Late", site=site).value
+        hub.on_events([TicketClaimed(later, 2, site=site)])
         assert not hub._dirty.is_set()
-        hub.on_events([TicketClaimed(view, 1)])
+        hub.on_events([TicketClaimed(view, 1, site=site)])
         assert hub._dirty.is_set()
 
 
@@ -88,11 +91,15 @@ def _in_app(app: Any, work: Callable[[], None]) -> None:
         work()
 
 
-def _phones_on(hub: Hub, registry: Registry, ticket_ids: list[int]) -> list[Connection]:
+def _phones_on(hub: Hub, registry: Registry, ticket_ids: list[int],
+               site: SiteId) -> list[Connection]:
+    """Phones following these tickets of `site`, each in the site's room as a phone is once
+    it follows (live/follow/handlers.py)."""
     phones = []
     for ticket_id in ticket_ids:
         conn = Connection(Sink(), Role.VISITOR)  # type: ignore[arg-type]
         registry.add(conn)
+        registry.move(conn, site)
         hub.add(conn, ticket_id, "code")
         phones.append(conn)
     return phones
@@ -108,11 +115,13 @@ def test_a_flush_runs_in_turns_that_let_other_greenlets_in(live: LiveServer) -> 
 
     app = live.app
     with app.app_context():
-        ids = [tickets.new(f"t{i}@example.org", f"T {i}").value.id for i in range(200)]
+        site = _site(app)
+        ids = [tickets.new(f"t{i}@example.org", f"T {i}", site=site).value.id
+               for i in range(200)]
         registry = Registry(display_shows_email=False)
         hub = Hub(registry, app, budget=0.0)
         hub._started = True
-        phones = _phones_on(hub, registry, ids)
+        phones = _phones_on(hub, registry, ids, site)
 
         def told() -> int:
             return sum(1 for c in phones if c.ws.got)  # type: ignore[attr-defined]
@@ -141,17 +150,19 @@ def test_an_event_during_a_flush_is_not_undone_by_what_the_flush_read(live: Live
 
     app = live.app
     with app.app_context():
-        views = [tickets.new(f"e{i}@example.org", f"E {i}").value for i in range(50)]
+        site = _site(app)
+        views = [tickets.new(f"e{i}@example.org", f"E {i}", site=site).value
+                 for i in range(50)]
         registry = Registry(display_shows_email=False)
         hub = Hub(registry, app, budget=0.0)
         hub._started = True
-        phones = _phones_on(hub, registry, [v.id for v in views])
-        hub.on_resync()
+        phones = _phones_on(hub, registry, [v.id for v in views], site)
+        hub.on_resync(site)
 
         def claim_the_last_once_the_flush_has_begun() -> None:
             while not phones[0].ws.got:  # type: ignore[attr-defined]
                 gevent.sleep(0)
-            hub.on_events([TicketClaimed(views[-1], 7)])
+            hub.on_events([TicketClaimed(views[-1], 7, site=site)])
 
         flusher = gevent.spawn(_in_app, app, hub.flush)
         other = gevent.spawn(claim_the_last_once_the_flush_has_begun)

@@ -138,27 +138,29 @@ def test_sigkill_during_a_burst_of_new_loses_no_acknowledged_ticket(fresh: LiveS
 
 def test_a_bug_in_a_handler_answers_internal_error_and_keeps_the_connection(
         fresh: LiveServer, connect) -> None:
-    token = fresh.add_staff("ada")
-    staff = connect("/ws/staff")
-    assert staff.recv() == "taken"
+    kiosk = connect("/ws/kiosk")
 
-    def table_count(value: str) -> None:
+    def line_switch(value: str | None) -> None:
         engine = fresh.engine()
         with engine.begin() as conn:
-            conn.execute(sa.text("DELETE FROM settings WHERE key = 'table_count'"))
-            conn.execute(sa.text("INSERT INTO settings (key, value) VALUES ('table_count', :v)"),
-                         {"v": value})
+            conn.execute(sa.text("DELETE FROM settings WHERE key = 'line'"))
+            if value is not None:
+                conn.execute(sa.text(
+                    "INSERT INTO settings (site_id, key, value)"
+                    " SELECT id, 'line', :v FROM sites WHERE slug = 'main'"), {"v": value})
         engine.dispose()
 
-    table_count("lots")  # a corrupt setting: the handler raises where no refusal was foreseen
+    # A corrupt setting (the site's line switch, read by `new`): the handler raises where
+    # no refusal was foreseen.
+    line_switch("open not-a-time")
     try:
-        assert staff.ask(f"pick 1 {token}") == "error pick internal error"
-        assert staff.ask("unpick") == "error unpick you do not have a table assigned"
+        assert kiosk.ask("new ada@example.org Ada") == "error new internal error"
+        assert kiosk.ask("query nobody@example.org") == "error query visitor email does not exist"
     finally:
-        table_count("50")
-    assert staff.ask(f"pick 1 {token}") == "success pick 1"  # same connection, still up
+        line_switch(None)
+    assert kiosk.ask("new ada@example.org Ada").startswith("success new ")  # same connection
     log = fresh.log()
-    found = re.search(r"request ([0-9a-f]{12}): 'pick' failed on /ws/staff", log)
+    found = re.search(r"request ([0-9a-f]{12}): 'new' failed on /ws/kiosk", log)
     assert found, "the failure was not logged with a request id"
     assert "ValueError" in log[found.start():]  # the traceback is in the log, not the reply
 

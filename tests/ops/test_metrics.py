@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit.client import Client
+from tests.kit.client import Client, new_ticket
 from tests.kit.live import LiveServer
+from tests.kit.new_site import add_site, admin_token
 
 TOKEN = "metrics-token-for-tests-0123456789"
 SERVER_ENV = {"METRICS_TOKEN": TOKEN}
@@ -115,8 +116,8 @@ def test_commands_are_counted_on_every_worker(fresh: LiveServer,
         assert (now[key % ("query", "error")] - before.get(key % ("query", "error"), 0)
                 == len(kiosks))
         assert now[key % ("unknown", "error")] - before.get(key % ("unknown", "error"), 0) == 1
-        assert now['tablequeue_connections{role="kiosk"}'] == len(kiosks)
-        assert now["tablequeue_tickets_waiting"] == len(kiosks)
+        assert now['tablequeue_connections{role="kiosk",site="main"}'] == len(kiosks)
+        assert now['tablequeue_tickets_waiting{site="main"}'] == len(kiosks)
         count = now['tablequeue_command_seconds_count{command="new"}']
         assert (count - before.get('tablequeue_command_seconds_count{command="new"}', 0)
                 == len(kiosks))
@@ -156,7 +157,7 @@ def test_a_dead_workers_connections_leave_the_sums(fresh: LiveServer,
         kiosks = [connect("/ws/kiosk") for _ in range(5)]
     for kiosk in kiosks:  # each is registered once its command is answered
         assert kiosk.ask("query nobody@example.org").startswith("error query ")
-    assert scrape(fresh)['tablequeue_connections{role="kiosk"}'] == 5
+    assert scrape(fresh)['tablequeue_connections{role="kiosk",site="main"}'] == 5
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while victim in _workers(fresh) or len(_workers(fresh)) < WORKERS:
@@ -166,10 +167,36 @@ def test_a_dead_workers_connections_leave_the_sums(fresh: LiveServer,
     while time.monotonic() < deadline:
         try:
             # No series at all is 0: no live worker has a kiosk connection.
-            seen.append(scrape(fresh).get('tablequeue_connections{role="kiosk"}', 0.0))
+            seen.append(scrape(fresh).get('tablequeue_connections{role="kiosk",site="main"}', 0.0))
         except (OSError, AssertionError):  # the replacement is still booting
             pass
         if len(seen) >= 2 * WORKERS and all(value == 0 for value in seen[-2 * WORKERS:]):
             return
         time.sleep(0.1)
     raise AssertionError(f"the dead worker's 5 connections stayed counted: {seen[-6:]}")
+
+
+def test_the_queue_and_connection_gauges_are_per_site(fresh: LiveServer,
+                                                      connect: Callable[[str], Client]) -> None:
+    """Each site's waiting and serving tickets and open screens under its own `site` label;
+    an idle site is listed with zeros."""
+    annex, _ = add_site(fresh)
+    idle, _ = add_site(fresh, "idle")
+    token = admin_token(fresh, "root")
+    kiosk, display = connect(f"/s/{annex}/ws/kiosk"), connect(f"/s/{annex}/ws/display")
+    console = connect(f"/s/{annex}/ws/staff")
+    assert console.recv() == "taken"
+    assert console.ask(f"pick 1 {token}") == "success pick 1"
+    first, _ = new_ticket(kiosk, "a@example.org", "A")
+    new_ticket(kiosk, "b@example.org", "B")
+    assert console.answer(f"accept {first['id']}") == f"success claimed {first['id']}"
+    new_ticket(connect("/ws/kiosk"), "c@example.org", "C")  # the default site's
+    display.sync()
+    for _ in range(2 * WORKERS):  # whichever worker answers adds up all of them
+        now = scrape(fresh)
+        assert now[f'tablequeue_tickets_waiting{{site="{annex}"}}'] == 1
+        assert now[f'tablequeue_tickets_serving{{site="{annex}"}}'] == 1
+        assert now['tablequeue_tickets_waiting{site="main"}'] == 1
+        assert now[f'tablequeue_tickets_waiting{{site="{idle}"}}'] == 0
+        for role in ("kiosk", "display", "staff"):
+            assert now[f'tablequeue_connections{{role="{role}",site="{annex}"}}'] == 1, role

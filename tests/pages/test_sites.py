@@ -27,14 +27,20 @@ PER_SITE = [
 
 
 @pytest.fixture
-def two_sites(fresh: LiveServer, add_site, join) -> LiveServer:
-    """main (the default) and career; boss is admin of every site, alice admin of career
-    only, sam works at main, carol at career."""
-    add_site("career", "Career office", tables=4, timezone="America/New_York")
+def career(fresh: LiveServer, add_site, join) -> str:
+    """A second site beside main (the default), under a slug of its own (career-…); boss
+    is admin of every site, alice admin of career only, sam works at main, carol at
+    career. The slug."""
+    slug = add_site("career", "Career office", tables=4, timezone="America/New_York").slug
     fresh.add_staffs("boss", "alice", "sam", "carol")  # the first account: admin of all
-    join("alice", "career", admin=True)
+    join("alice", slug, admin=True)
     join("sam", "main")
-    join("carol", "career")
+    join("carol", slug)
+    return slug
+
+
+@pytest.fixture
+def two_sites(fresh: LiveServer, career: str) -> LiveServer:
     return fresh
 
 
@@ -53,14 +59,16 @@ def form(client: WebClient, page: str, **fields: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("slug", ["nowhere", "Career", "a" * 41, "career%2Fx"])
-def test_a_slug_no_site_has_is_404_on_every_page(two_sites: LiveServer, slug: str) -> None:
+def test_a_slug_no_site_has_is_404_on_every_page(
+        two_sites: LiveServer, slug: str, career: str
+) -> None:
     # Before anything else: no login asked for, no CSRF token checked.
     client = WebClient(two_sites.port)
     statuses = {(method, path): (client.get(f"/s/{slug}{path}") if method == "GET"
                                  else client.post(f"/s/{slug}{path}", {})).status
                 for method, path in PER_SITE}
     assert set(statuses.values()) == {404}, statuses
-    assert client.get("/s/career/kiosk/").status == 200
+    assert client.get(f"/s/{career}/kiosk/").status == 200
 
 
 def test_a_slug_no_site_has_is_404_at_the_websocket_handshake(two_sites: LiveServer) -> None:
@@ -88,39 +96,41 @@ def test_the_default_site_answers_both_urls(two_sites: LiveServer, prefix: str) 
     assert boss.get(f"{prefix}/admin/reports").status == 200
 
 
-def test_a_sites_pages_stay_in_the_site(two_sites: LiveServer) -> None:
+def test_a_sites_pages_stay_in_the_site(two_sites: LiveServer, career: str) -> None:
     boss = browser(two_sites, "boss")
-    kiosk = boss.get("/s/career/kiosk/").body
-    assert 'data-socket="/s/career/ws/kiosk"' in kiosk
-    assert 'data-ticket-url="/s/career/kiosk/ticket/0"' in kiosk
+    kiosk = boss.get(f"/s/{career}/kiosk/").body
+    assert f'data-socket="/s/{career}/ws/kiosk"' in kiosk
+    assert f'data-ticket-url="/s/{career}/kiosk/ticket/0"' in kiosk
     assert "Career office" in kiosk
-    display = boss.get("/s/career/display/").body
-    assert 'data-socket="/s/career/ws/display"' in display
+    display = boss.get(f"/s/{career}/display/").body
+    assert f'data-socket="/s/{career}/ws/display"' in display
     assert 'data-table-count="4"' in display
     assert 'data-timezone="America/New_York"' in display
-    admin = boss.get("/s/career/admin/").body
+    admin = boss.get(f"/s/{career}/admin/").body
     actions = set(re.findall(r'action="([^"]+)"', admin)) - {"/logout"}
-    assert actions and all(a.startswith("/s/career/admin/") for a in actions), actions
-    report = boss.get("/s/career/admin/reports").body
-    assert 'href="/s/career/admin/reports.csv?' in report
+    assert actions and all(a.startswith(f"/s/{career}/admin/") for a in actions), actions
+    report = boss.get(f"/s/{career}/admin/reports").body
+    assert f'href="/s/{career}/admin/reports.csv?' in report
     assert "times in America/New_York" in report
 
 
-def test_login_stays_global_and_brings_a_site_page_back(two_sites: LiveServer) -> None:
+def test_login_stays_global_and_brings_a_site_page_back(two_sites: LiveServer, career: str) -> None:
     client = WebClient(two_sites.port)
-    reply = client.get("/s/career/admin/reports?period=7d")
+    reply = client.get(f"/s/{career}/admin/reports?period=7d")
     assert reply.status == 302
-    assert reply.header("Location") == "/login?next=/s/career/admin/reports?period%3D7d"
-    assert client.get("/s/career/login").status == 404
+    assert reply.header("Location") == f"/login?next=/s/{career}/admin/reports?period%3D7d"
+    assert client.get(f"/s/{career}/login").status == 404
 
 
 # ---- the landing page ------------------------------------------------------------------
 
 
-def test_the_landing_page_lists_every_site_and_its_screens(two_sites: LiveServer) -> None:
+def test_the_landing_page_lists_every_site_and_its_screens(
+        two_sites: LiveServer, career: str
+) -> None:
     page = WebClient(two_sites.port).get("/").body
     slugs = re.findall(r'<li class="site-card" data-site="([^"]+)"', page)
-    assert slugs == ["career", "main"]
+    assert slugs == [career, "main"]
     assert "Career office" in page
     for slug in slugs:
         for screen in ("kiosk", "display", "staff", "admin"):
@@ -130,8 +140,8 @@ def test_the_landing_page_lists_every_site_and_its_screens(two_sites: LiveServer
 # ---- who may open what -----------------------------------------------------------------
 
 
-ADMIN_PAGES = ["/admin/", "/s/main/admin/", "/s/career/admin/", "/admin/reports",
-               "/s/career/admin/reports", "/s/career/admin/reports.csv", "/admin/sites/",
+ADMIN_PAGES = ["/admin/", "/s/main/admin/", "/s/{career}/admin/", "/admin/reports",
+               "/s/{career}/admin/reports", "/s/{career}/admin/reports.csv", "/admin/sites/",
                "/admin/sites/reports"]
 MATRIX = {
     # admin of every site: everything
@@ -144,55 +154,60 @@ MATRIX = {
 
 
 @pytest.mark.parametrize("username", sorted(MATRIX))
-def test_admin_pages_by_role(two_sites: LiveServer, username: str) -> None:
+def test_admin_pages_by_role(two_sites: LiveServer, username: str, career: str) -> None:
     client = browser(two_sites, username)
-    statuses = [client.get(path).status for path in ADMIN_PAGES]
-    assert statuses == MATRIX[username], list(zip(ADMIN_PAGES, statuses, strict=True))
+    pages = [path.format(career=career) for path in ADMIN_PAGES]
+    statuses = [client.get(path).status for path in pages]
+    assert statuses == MATRIX[username], list(zip(pages, statuses, strict=True))
 
 
-def test_admin_pages_send_anonymous_visitors_to_login(two_sites: LiveServer) -> None:
+def test_admin_pages_send_anonymous_visitors_to_login(two_sites: LiveServer, career: str) -> None:
     client = WebClient(two_sites.port)
-    for path in ADMIN_PAGES:
+    for path in (path.format(career=career) for path in ADMIN_PAGES):
         reply = client.get(path)
         assert reply.status == 302 and reply.header("Location").startswith("/login"), path
 
 
-def test_a_site_admin_is_refused_elsewhere_with_their_own_sites(two_sites: LiveServer) -> None:
+def test_a_site_admin_is_refused_elsewhere_with_their_own_sites(
+        two_sites: LiveServer, career: str
+) -> None:
     alice = browser(two_sites, "alice")
     reply = alice.get("/admin/")
     assert reply.status == 403
     assert "You are not an admin of" in reply.body
-    assert 'href="/s/career/admin/"' in reply.body
+    assert f'href="/s/{career}/admin/"' in reply.body
     assert "waiting" not in reply.body.lower()
     # A post to another site's admin page changes nothing there.
-    token = alice.csrf_token("/s/career/admin/")
+    token = alice.csrf_token(f"/s/{career}/admin/")
     assert alice.post("/admin/tables", {"csrf_token": token, "count": "3"}).status == 403
     add = {"csrf_token": token, "slug": "x", "name": "X"}
     assert alice.post("/admin/sites/", add).status == 403
     assert two_sites.http("GET", "/display/")[2].count('data-table-count="50"') == 1
 
 
-def test_a_site_admin_changes_their_site_only(two_sites: LiveServer) -> None:
+def test_a_site_admin_changes_their_site_only(two_sites: LiveServer, career: str) -> None:
     alice = browser(two_sites, "alice")
-    reply = alice.post("/s/career/admin/tables",
-                       form(alice, "/s/career/admin/", count="6"))
-    assert reply.status == 302 and reply.header("Location") == "/s/career/admin/"
-    assert 'data-table-count="6"' in alice.get("/s/career/display/").body
+    reply = alice.post(f"/s/{career}/admin/tables",
+                       form(alice, f"/s/{career}/admin/", count="6"))
+    assert reply.status == 302 and reply.header("Location") == f"/s/{career}/admin/"
+    assert 'data-table-count="6"' in alice.get(f"/s/{career}/display/").body
     assert 'data-table-count="50"' in alice.get("/display/").body
 
 
-def test_a_site_admin_lists_their_sites_only(two_sites: LiveServer) -> None:
+def test_a_site_admin_lists_their_sites_only(two_sites: LiveServer, career: str) -> None:
     alice = browser(two_sites, "alice").get("/admin/sites/").body
-    assert re.findall(r'<tr data-site="([^"]+)"', alice) == ["career"]
+    assert re.findall(r'<tr data-site="([^"]+)"', alice) == [career]
     assert 'id="add-site"' not in alice and "/remove" not in alice
     boss = browser(two_sites, "boss").get("/admin/sites/").body
-    assert re.findall(r'<tr data-site="([^"]+)"', boss) == ["career", "main"]
+    assert re.findall(r'<tr data-site="([^"]+)"', boss) == [career, "main"]
     assert 'id="add-site"' in boss
 
 
-def test_the_staff_console_at_a_site_one_does_not_work_at(two_sites: LiveServer) -> None:
+def test_the_staff_console_at_a_site_one_does_not_work_at(
+        two_sites: LiveServer, career: str
+) -> None:
     sam = browser(two_sites, "sam")
-    reply = sam.get("/s/career/staff/")
+    reply = sam.get(f"/s/{career}/staff/")
     assert reply.status == 403
     assert "You do not work at Career office" in reply.body
     assert 'id="console"' not in reply.body and "data-socket" not in reply.body
@@ -201,56 +216,58 @@ def test_the_staff_console_at_a_site_one_does_not_work_at(two_sites: LiveServer)
     # carol works at career only: today's /staff/ takes her to her one site's console.
     carol = browser(two_sites, "carol")
     reply = carol.get("/staff/")
-    assert reply.status == 302 and reply.header("Location") == "/s/career/staff/"
-    assert carol.get("/s/career/staff/").status == 200
+    assert reply.status == 302 and reply.header("Location") == f"/s/{career}/staff/"
+    assert carol.get(f"/s/{career}/staff/").status == 200
     assert carol.get("/s/main/staff/").status == 403
 
 
-def test_the_staff_section_shows_each_accounts_sites(two_sites: LiveServer) -> None:
-    boss = browser(two_sites, "boss").get("/s/career/admin/").body
+def test_the_staff_section_shows_each_accounts_sites(two_sites: LiveServer, career: str) -> None:
+    boss = browser(two_sites, "boss").get(f"/s/{career}/admin/").body
     rows = dict(re.findall(r'<tr data-staff="([^"]+)".*?<td class="staff-sites">(.*?)</td>',
                            boss, re.S))
     assert set(rows) == {"alice", "boss", "carol", "sam"}  # every account, for boss
     assert "every site" in rows["boss"]
-    assert 'data-site="career">career (admin)' in rows["alice"]
+    assert f'data-site="{career}">{career} (admin)' in rows["alice"]
     assert 'data-site="main">main<' in rows["sam"]
-    alice = browser(two_sites, "alice").get("/s/career/admin/").body
+    alice = browser(two_sites, "alice").get(f"/s/{career}/admin/").body
     # A site admin sees the accounts of their site; boss (of every site) is not theirs to change.
     shown = re.findall(r'<tr data-staff="([^"]+)"', alice)
     assert shown == ["alice", "boss", "carol"]
     assert "/admin/staff/boss/password" not in alice
-    assert "/s/career/admin/staff/carol/password" in alice
+    assert f"/s/{career}/admin/staff/carol/password" in alice
 
 
 def test_a_site_admin_cannot_change_an_account_of_another_site(two_sites: LiveServer,
-                                                               join) -> None:
-    join("carol", "career", "main")
+                                                               join, career: str) -> None:
+    join("carol", career, "main")
     alice = browser(two_sites, "alice")
-    reply = alice.post("/s/career/admin/staff/carol/password",
-                       {**form(alice, "/s/career/admin/", password="new-password-1")},
+    reply = alice.post(f"/s/{career}/admin/staff/carol/password",
+                       {**form(alice, f"/s/{career}/admin/", password="new-password-1")},
                        {"HX-Request": "true"})
     assert reply.status == 200 and "Only an admin of every site can change carol" in reply.body
     assert two_sites.login("carol") is not None  # the old password still works
 
 
-def test_sites_of_an_account_are_set_among_the_admins_own(two_sites: LiveServer) -> None:
+def test_sites_of_an_account_are_set_among_the_admins_own(
+        two_sites: LiveServer, career: str
+) -> None:
     boss = browser(two_sites, "boss")
     reply = boss.post("/admin/staff/sam/sites",
-                      form(boss, "/admin/", **{"site-main": "staff", "site-career": "admin"}))
+                      form(boss, "/admin/", **{"site-main": "staff", f"site-{career}": "admin"}))
     assert reply.status == 302
     page = boss.get("/admin/").body
     cell = re.search(r'data-staff="sam".*?<td class="staff-sites">(.*?)</td>', page, re.S)
     assert cell and re.findall(r'data-site="[^"]+">([^<]+)<', cell.group(1)) == [
-        "career (admin)", "main"]
-    assert browser(two_sites, "sam").get("/s/career/admin/").status == 200
+        f"{career} (admin)", "main"]
+    assert browser(two_sites, "sam").get(f"/s/{career}/admin/").status == 200
 
 
-def test_an_account_added_at_a_site_works_there(two_sites: LiveServer) -> None:
+def test_an_account_added_at_a_site_works_there(two_sites: LiveServer, career: str) -> None:
     alice = browser(two_sites, "alice")
-    reply = alice.post("/s/career/admin/staff", form(
-        alice, "/s/career/admin/", username="dan", password="password123", admin="on"))
+    reply = alice.post(f"/s/{career}/admin/staff", form(
+        alice, f"/s/{career}/admin/", username="dan", password="password123", admin="on"))
     assert reply.status == 302
     dan = browser(two_sites, "dan")
-    assert dan.get("/s/career/staff/").status == 200
+    assert dan.get(f"/s/{career}/staff/").status == 200
     assert dan.get("/s/main/staff/").status == 403
     assert dan.get("/admin/sites/").status == 403  # a site admin cannot make an admin of all

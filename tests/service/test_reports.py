@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.kit import report_data as data
+from tests.kit.database import default_site_id
 from tests.kit.live import LiveServer
 
 SERVER_ENV = {"TIMEZONE": data.ZONE_NAME}
@@ -50,7 +51,7 @@ def test_csv_matches_and_neutralises_formulas(server: LiveServer, boss: str,
     assert body.startswith("\ufeff")  # the BOM: Excel reads UTF-8
     rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"), newline="")))
     assert rows[0] == ["id", "start", "claimed", "end", "outcome", "wait_minutes",
-                       "service_minutes", "staff", "table", "name", "email"]
+                       "service_minutes", "staff", "table", "name", "email", "site"]
     assert rows[1:] == data.csv_rows(history)
     hostile = [r for r in rows[1:] if not r[9].startswith("Visitor")]
     assert hostile and all(r[9].startswith("'") for r in hostile)
@@ -112,9 +113,10 @@ def test_csv_is_streamed_in_chunks(server: LiveServer, boss: str, history: list[
         md = sa.MetaData()
         tickets = sa.Table("tickets", md, autoload_with=conn)
         start = datetime(2026, 2, 2, 15, tzinfo=UTC)
+        site = default_site_id(server, conn)
         conn.execute(tickets.insert(), [
-            {"id": 100_000 + n, "visitor_id": 1, "email": "v1@example.org", "name": "Bulk",
-             "status": "waiting", "created_at": start} for n in range(20_000)])
+            {"id": 100_000 + n, "site_id": site, "visitor_id": 1, "email": "v1@example.org",
+             "name": "Bulk", "status": "waiting", "created_at": start} for n in range(20_000)])
     engine.dispose()
     head, sizes = _chunks(server, "/admin/reports.csv?from=2026-02-02&to=2026-02-02", boss)
     assert "Transfer-Encoding: chunked" in head and "Content-Length" not in head, head
@@ -132,6 +134,7 @@ def test_figures_in_other_zones(server: LiveServer, history: list[data.T], zone:
     whole hours). Compared with the independent computation, like the page."""
     from zoneinfo import ZoneInfo
 
+    from tablequeue.service.directory import directory_of
     from tablequeue.service.reports import report
     from tablequeue.service.reports.period import from_dates
 
@@ -144,7 +147,8 @@ def test_figures_in_other_zones(server: LiveServer, history: list[data.T], zone:
         zone = zone.split(",")[0]
     tz = ZoneInfo(zone)
     with server.app.app_context():
-        result = report(from_dates(data.FIRST.isoformat(), data.LAST.isoformat(), tz))
+        site = directory_of(server.app).default().id
+        result = report(from_dates(data.FIRST.isoformat(), data.LAST.isoformat(), tz, site=site))
     want = data.expected(history, zone=tz)
     assert result.by_hour == want["hours"]
     assert result.heat == want["heat"]

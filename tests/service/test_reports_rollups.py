@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from tablequeue.outcomes import SiteId
 from tablequeue.service.reports.period import Period
 from tablequeue.service.reports.rollups import RUN_DAYS, runs
 from tests.kit import report_data as data
+from tests.kit.database import default_site_id
 from tests.kit.live import LiveServer
 
 SERVER_ENV = {"TIMEZONE": data.ZONE_NAME}
@@ -125,7 +127,8 @@ def test_kept_days_are_read_not_recounted_and_forget_clears_them(
     engine = server.engine()
     with engine.begin() as conn:
         tickets = sa.Table("tickets", sa.MetaData(), autoload_with=conn)
-        conn.execute(tickets.insert(), [{"id": 9999, "visitor_id": 1, "email": "v1@example.org",
+        conn.execute(tickets.insert(), [{"id": 9999, "site_id": default_site_id(server, conn),
+                                         "visitor_id": 1, "email": "v1@example.org",
                                          "name": "Late", "status": "cancelled",
                                          "created_at": moment, "ended_at": moment}])
     try:
@@ -156,7 +159,7 @@ def test_each_zone_keeps_its_own_days(server: LiveServer, history: list[data.T],
     want = _want(history, tz)
     for _ in ("cold", "warm"):
         with server.app.app_context():
-            result = report(Period(FIRST, TODAY, tz))
+            result = report(Period(FIRST, TODAY, tz, site=_site(server)))
         assert result.by_hour == want["hours"]
         assert {d.isoformat(): n for d, n in result.by_day.items()} == {
             d: v[0] for d, v in want["days"].items()}
@@ -176,9 +179,9 @@ def test_days_counted_before_a_forget_are_not_kept(server: LiveServer,
     from tablequeue.service.reports.period import Period
 
     day = DST + timedelta(days=5)
-    period = Period(day, day, data.ZONE)
     epoch = "SELECT generation FROM report_epoch"
     with server.app.app_context():
+        period = Period(day, day, data.ZONE, site=_site(server))
         with unit_of_work() as session:
             rollups.forget_all(session)
         with read_only() as connection:
@@ -262,6 +265,13 @@ def test_removing_a_staff_account_forgets_their_days(server: LiveServer, boss: s
     assert shown == _want(history)
 
 
+def _site(server: LiveServer) -> SiteId:
+    """The default site, whose reports these are (call inside the app's context)."""
+    from tablequeue.service.directory import directory_of
+
+    return directory_of(server.app).default().id
+
+
 def _only_remaining(server: LiveServer, history: list[data.T]) -> None:
     """Drops from `history` the tickets the database no longer has."""
     with server.engine().connect() as conn:
@@ -274,7 +284,8 @@ def test_days_are_counted_in_runs_of_a_week_at_most() -> None:
     between (rollups.RUN_DAYS): runs never cross a gap and never exceed a week."""
     first = date(2026, 1, 1)
     missing = [first + timedelta(days=n) for n in range(20)] + [first + timedelta(days=25)]
-    period = Period(first, first + timedelta(days=25), ZoneInfo("America/Chicago"))
+    period = Period(first, first + timedelta(days=25), ZoneInfo("America/Chicago"),
+                    site=SiteId(1))
     pieces = runs(missing, period)
     assert [(p.first.day, p.last.day) for p in pieces] == [(1, 7), (8, 14), (15, 20), (26, 26)]
     assert all(len(p.days) <= RUN_DAYS for p in pieces)

@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 
 from tablequeue import service
 from tablequeue.extensions import db
-from tablequeue.outcomes import Refusal, TicketClaimed, TicketEnded
+from tablequeue.outcomes import Refusal, SiteId, TicketClaimed, TicketEnded
 from tablequeue.service import identity, known
+from tablequeue.service.directory import directory_of
 from tablequeue.service.identity import hash_token
 from tests.kit.live import LiveServer
 
@@ -30,36 +31,41 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     live.close()
 
 
+def site() -> SiteId:
+    """The default site: the one every call here is about."""
+    return directory_of(current_app).default().id
+
+
 def token(username: str, table: int | None) -> str:
     """A new account's session token hash, seated at `table` unless None."""
     identity.add_staff(username, "password123")
     token_hash = hash_token(identity.issue_token(username))
     if table is not None:
-        assert service.pick(token_hash, table).ok
+        assert service.pick(token_hash, table, site=site()).ok
     return token_hash
 
 
 def test_accept_refusals_in_order(app: Flask) -> None:
     ada, bob, cy = token("ada", 1), token("bob", 2), token("cy", None)
-    first = service.new("Vi@Example.org", "Vi").value.id
-    second = service.new("vi@example.org", "Vi Two").value.id
-    assert service.accept("not a token", first).refusal is Refusal.TOKEN_INVALID
-    assert service.accept(cy, first).refusal is Refusal.NO_TABLE
-    assert service.accept(ada, None).refusal is Refusal.NO_TICKET
-    assert service.accept(ada, 999).refusal is Refusal.NO_TICKET
-    claimed = service.accept(ada, first)
+    first = service.new("Vi@Example.org", "Vi", site=site()).value.id
+    second = service.new("vi@example.org", "Vi Two", site=site()).value.id
+    assert service.accept("not a token", first, site=site()).refusal is Refusal.TOKEN_INVALID
+    assert service.accept(cy, first, site=site()).refusal is Refusal.NO_TABLE
+    assert service.accept(ada, None, site=site()).refusal is Refusal.NO_TICKET
+    assert service.accept(ada, 999, site=site()).refusal is Refusal.NO_TICKET
+    claimed = service.accept(ada, first, site=site())
     assert claimed.ok and claimed.value == first
     event = claimed.events[0]
     assert isinstance(event, TicketClaimed) and event.table == 1
     assert (event.ticket.staff, event.ticket.status, event.ticket.end) == ("ada", "serving", None)
     assert (event.ticket.email, event.ticket.name) == ("Vi@Example.org", "Vi")
-    assert service.accept(bob, first).refusal is Refusal.CLAIMED
-    assert service.accept(ada, first).refusal is Refusal.CLAIMED
-    assert service.accept(ada, second).refusal is Refusal.BUSY  # the unique index says so
-    assert service.accept(bob, second).ok  # the refused claim changed nothing
-    assert service.complete(ada, first).ok
-    assert service.accept(bob, first).refusal is Refusal.FINISHED
-    assert service.query("VI@example.org").value == "Vi Two"
+    assert service.accept(bob, first, site=site()).refusal is Refusal.CLAIMED
+    assert service.accept(ada, first, site=site()).refusal is Refusal.CLAIMED
+    assert service.accept(ada, second, site=site()).refusal is Refusal.BUSY  # the unique index
+    assert service.accept(bob, second, site=site()).ok  # the refused claim changed nothing
+    assert service.complete(ada, first, site=site()).ok
+    assert service.accept(bob, first, site=site()).refusal is Refusal.FINISHED
+    assert service.query("VI@example.org", site=site()).value == "Vi Two"
 
 
 ENDED_AS = {"complete": "completed", "cancel": "cancelled"}
@@ -69,39 +75,40 @@ ENDED_AS = {"complete": "completed", "cancel": "cancelled"}
 def test_end_refusals_in_order(app: Flask, word: str) -> None:
     end = getattr(service, word)
     ada, bob, cy = token("ada", 1), token("bob", 2), token("cy", None)
-    waiting = service.new("w@example.org", "W").value.id
-    served = service.new("s@example.org", "S").value.id
-    assert service.accept(ada, served).ok
-    assert end("not a token", served).refusal is Refusal.NO_TABLE
-    assert end(cy, served).refusal is Refusal.NO_TABLE
-    assert end(ada, None).refusal is Refusal.NO_TICKET
-    assert end(ada, 999).refusal is Refusal.NO_TICKET
-    assert end(ada, waiting).refusal is Refusal.NOT_OWNER
-    assert end(bob, served).refusal is Refusal.NOT_OWNER
-    ended = end(ada, served)
+    waiting = service.new("w@example.org", "W", site=site()).value.id
+    served = service.new("s@example.org", "S", site=site()).value.id
+    assert service.accept(ada, served, site=site()).ok
+    assert end("not a token", served, site=site()).refusal is Refusal.NO_TABLE
+    assert end(cy, served, site=site()).refusal is Refusal.NO_TABLE
+    assert end(ada, None, site=site()).refusal is Refusal.NO_TICKET
+    assert end(ada, 999, site=site()).refusal is Refusal.NO_TICKET
+    assert end(ada, waiting, site=site()).refusal is Refusal.NOT_OWNER
+    assert end(bob, served, site=site()).refusal is Refusal.NOT_OWNER
+    ended = end(ada, served, site=site())
     assert ended.ok and ended.value == served
     event = ended.events[0]
     assert isinstance(event, TicketEnded) and event.table == 1
     assert event.completed is (word == "complete")
     assert (event.ticket.staff, event.ticket.status) == ("ada", ENDED_AS[word])
     assert event.ticket.end is not None and event.ticket.end >= event.ticket.start
-    assert end(ada, served).refusal is Refusal.FINISHED
-    assert end(bob, served).refusal is Refusal.FINISHED
+    assert end(ada, served, site=site()).refusal is Refusal.FINISHED
+    assert end(bob, served, site=site()).refusal is Refusal.FINISHED
 
 
 def test_one_batched_read_answers_each_pair_as_its_own_read(app: Flask) -> None:
     """Losers' reads that arrive together share one statement (service/known.py): each
     pair in it must get exactly the row a read of its own would give, whatever the others."""
     ada, bob, cy = token("ada", 1), token("bob", 2), token("cy", None)
-    first = service.new("a@example.org", "A").value.id
-    second = service.new("b@example.org", "B").value.id
-    assert service.accept(ada, first).ok
-    done = service.new("c@example.org", "C").value.id
-    assert service.accept(bob, done).ok and service.complete(bob, done).ok
+    first = service.new("a@example.org", "A", site=site()).value.id
+    second = service.new("b@example.org", "B", site=site()).value.id
+    assert service.accept(ada, first, site=site()).ok
+    done = service.new("c@example.org", "C", site=site()).value.id
+    assert service.accept(bob, done, site=site()).ok and service.complete(bob, done, site=site()).ok
     pairs = [(ada, second), ("no such token", first), (bob, first), (cy, first),
              (bob, 999), (ada, done), (bob, second), (ada, first)]
-    batch = known._read_batch(db.engine, pairs)
-    alone = [known._read_batch(db.engine, [pair])[0] for pair in pairs]
+    here = site()
+    batch = known._read_batch(db.engine, [(token, ticket, here) for token, ticket in pairs])
+    alone = [known._read_batch(db.engine, [(*pair, here)])[0] for pair in pairs]
     assert batch == alone
     assert batch[1] is None  # a dead token has no row, even among live ones
     assert [row.ticket_status if row else None for row in batch] == [

@@ -18,12 +18,12 @@ from tablequeue.outcomes import FloorChanged, SiteId
 log = logging.getLogger(__name__)
 
 
-def from_server(app: Flask, *, site: SiteId) -> None:
+def from_server(app: Flask, site: SiteId) -> None:
     """/admin: published like any event (the Redis relay, or this process)."""
     registry_of(app).publish([FloorChanged(site=site)])
 
 
-def from_command(app: Flask, *, site: SiteId) -> None:
+def from_command(app: Flask, site: SiteId) -> None:
     """A `flask` command (no relay listener of its own): one Redis PUBLISH, if configured;
     a failure is only logged, the poll still brings the change."""
     url = app.config.get("REDIS_URL")
