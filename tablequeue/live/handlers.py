@@ -13,12 +13,13 @@ from typing import Any, TypeVar
 from flask import current_app, session
 
 from tablequeue import protocol, service, throttle
+from tablequeue.db import unit_of_work
 from tablequeue.live import floorwatch
 from tablequeue.live.connection import Connection
 from tablequeue.live.follow import kiosk as follow_kiosk
 from tablequeue.live.registry import Registry, registry_of
-from tablequeue.outcomes import Event, Outcome, Refusal
-from tablequeue.service import admin, away, putback, stats
+from tablequeue.outcomes import Event, Outcome, Refusal, SiteId
+from tablequeue.service import admin, away, putback, sites, stats
 from tablequeue.service.identity import hash_token
 
 
@@ -68,9 +69,15 @@ def staff_joined(conn: Connection) -> None:
     token_hash = hash_token(token) if isinstance(token, str) else None
     staff_id = service.staff_id_for(token_hash)
     if staff_id is not None and token_hash is not None:
-        _bind(conn, staff_id, token_hash)
-        conn.cookie_token_hash = token_hash
+        conn.cookie_token_hash = token_hash  # `pick TABLE` then means this login
+        if _works_at(staff_id, conn.site):  # elsewhere it stays unbound: no visitor data
+            _bind(conn, staff_id, token_hash)
     registry().greet_tableless(conn)
+
+
+def _works_at(staff_id: int, site: SiteId) -> bool:
+    with unit_of_work() as db_session:
+        return sites.is_member(db_session, staff_id, site)
 
 
 def _bind(conn: Connection, staff_id: int, token_hash: str) -> None:
