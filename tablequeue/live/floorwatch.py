@@ -33,7 +33,7 @@ from tablequeue.service.floor import FloorNow
 log = logging.getLogger(__name__)
 
 TICK = 1.0  # default seconds between looks at the database (FLOOR_POLL_SECONDS)
-AWAY_EVERY = 5  # ticks between sweeps for overdue absences (minutes matter, not seconds)
+AWAY_EVERY = 5  # ticks between sweeps for overdue absences and re-reads of the sites
 _NOTHING = FloorNow(None, False, None)  # what a screen shows before it hears anything
 
 
@@ -149,9 +149,12 @@ def _run(state: Floor) -> None:
         ticks += 1
         with state.app.app_context():
             try:
-                directory_of(state.app).refresh()  # sites added, changed or removed elsewhere
                 state.poll()
                 if ticks % away_every == 0:
+                    # Sites changed or removed elsewhere (a new slug is read at its first
+                    # miss): every few seconds, not every tick, as reading every site costs
+                    # a few ms with a hundred of them, and a site's name or tables seldom change.
+                    directory_of(state.app).refresh()
                     events = away.release_overdue(state.app.config["AWAY_MINUTES"])
                     if events:
                         state.registry.publish(events)

@@ -63,13 +63,15 @@ def dispatch(handlers: dict[type[Any], Handler]) -> Handler:
 
 
 def staff_joined(conn: Connection) -> None:
-    """A login cookie binds the connection at the handshake; `taken` unless one holds a table."""
+    """A login cookie binds the connection at the handshake, at the account's own sites only;
+    `taken` unless one holds a table."""
     token = session.get("token")
     token_hash = hash_token(token) if isinstance(token, str) else None
-    staff_id = service.staff_id_for(token_hash)
+    staff_id = service.staff_id_for(token_hash, site=conn.site)
     if staff_id is not None and token_hash is not None:
         _bind(conn, staff_id, token_hash)
-        conn.cookie_token_hash = token_hash
+    # Kept even where the account does not work: its `pick` then says "not a member".
+    conn.cookie_token_hash = token_hash
     registry().greet_tableless(conn)
 
 

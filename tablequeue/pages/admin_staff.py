@@ -23,7 +23,7 @@ from tablequeue.outcomes import Event, SiteId, SiteView
 from tablequeue.pages import access, sections
 from tablequeue.pages.auth import current_staff
 from tablequeue.pages.sitectx import SiteBlueprint, current_site
-from tablequeue.service import admin, departure, identity, sites, views
+from tablequeue.service import admin, identity, sites, views
 
 bp = SiteBlueprint("admin_staff", __name__, prefix="/admin")
 ROLES = ("", "staff", "admin")  # the sites form: not there, works there, admin there
@@ -173,11 +173,8 @@ def set_sites(username: str) -> str | Response:
         kept = [site.id for site in account.sites if site.id not in roles]
         chosen = [site for site, role in roles.items() if role]
         with unit_of_work() as session:
-            held = views.held_table(session, account.info.id)
-            # Leaving the site of their table frees it, as a deactivation would.
-            events = departure.release(session, account.info.id) if (
-                held is not None and held[0] not in kept + chosen) else []
-            sites.set_sites(session, account.info.id, kept + chosen)
+            # Leaving the site of their table frees it (and requeues their visitor there).
+            events = sites.set_sites(session, account.info.id, kept + chosen)
             for site in chosen:
                 sites.set_site_admin(session, account.info.id, site, roles[site] == "admin")
         _publish(events)

@@ -29,7 +29,6 @@ from tablequeue.db import rowcount, unit_of_work
 from tablequeue.models import PendingSignIn, Staff, utcnow
 from tablequeue.outcomes import Outcome
 from tablequeue.service import identity, sites
-from tablequeue.service.departure import release
 from tablequeue.service.views import held_table
 
 PENDING_MINUTES = 10  # from the button to the callback: a person typing a password and a code
@@ -129,10 +128,9 @@ def _sign_in(claims: Claims, policy: Policy) -> Outcome[str]:
         staff.group_admin = policy.admin_group is not None and policy.admin_group in claims.groups
         session.flush()
         held = held_table(session, staff.id)
-        # As `staff sites` frees a table at a site left: the visitor waits again, first.
-        events = release(session, staff.id) if held is not None and not sites.is_member(
-            session, staff.id, held[0]) else []
-        return Outcome(identity.issue(session, staff), events)
+        # Out of the group, a site it has no row for is a site left, as with `staff sites`.
+        gone = {held[0]} if held and not sites.is_member(session, staff.id, held[0]) else set()
+        return Outcome(identity.issue(session, staff), sites.leave(session, staff.id, gone))
 
 
 def _vouched_email(claims: Claims, policy: Policy) -> str:

@@ -19,7 +19,6 @@ from tablequeue.db import unit_of_work
 from tablequeue.models import Staff, StaffSite
 from tablequeue.outcomes import Event, SiteId, SiteView
 from tablequeue.service import sites
-from tablequeue.service.departure import release
 from tablequeue.service.views import held_table
 
 
@@ -75,12 +74,7 @@ def work_at(username: str, chosen: Sequence[SiteId]) -> list[Event]:
     if not chosen:
         raise StaffingError("an account works at one site at least")
     with unit_of_work() as session:
-        staff = _account(session, username)
-        sites.set_sites(session, staff.id, chosen)
-        held = held_table(session, staff.id)
-        if held is not None and held[0] not in chosen and not staff.admin_everywhere:
-            return release(session, staff.id)
-        return []
+        return sites.set_sites(session, _account(session, username).id, chosen)
 
 
 def set_admin_scope(username: str, *, everywhere: bool = False,

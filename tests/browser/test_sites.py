@@ -38,10 +38,13 @@ def add_site(server: LiveServer, slug: str, name: str, tables: int,
     with server.app.app_context(), unit_of_work() as session:
         if sites.find(session, slug) is None:
             sites.add(session, slug, name, tables=tables, timezone=timezone)
-    deadline = time.monotonic() + 10
+    started = time.monotonic()
     while server.http("GET", f"/s/{slug}/kiosk/")[0] != 200:
-        assert time.monotonic() < deadline, f"/s/{slug}/ never served"
+        assert time.monotonic() < started + 10, f"/s/{slug}/ never served"
         time.sleep(0.1)
+    if int(server.env.get("WEB_CONCURRENCY") or 1) > 1:  # every worker reads it at its poll
+        poll = float(server.env.get("FLOOR_POLL_SECONDS") or 1)
+        time.sleep(max(0.0, started + poll + 0.5 - time.monotonic()))
 
 
 def work_at(server: LiveServer, username: str, slug: str) -> None:

@@ -16,8 +16,7 @@ def add_site(server: LiveServer, prefix: str = "annex", *, wait: bool = True,
              tables: int = 5) -> tuple[str, SiteId]:
     """(slug, id) of a new site. A fresh slug: `fresh` removes the sites a test made, and a
     worker's directory of sites may remember an old slug's id for a moment. With `wait`,
-    returns once a handshake under it succeeds and every other worker has re-read the
-    sites (each does at every floor poll)."""
+    returns once a handshake under it succeeds and no worker can miss it any more."""
     from tablequeue.db import unit_of_work
     from tablequeue.service import sites
 
@@ -26,13 +25,16 @@ def add_site(server: LiveServer, prefix: str = "annex", *, wait: bool = True,
         outcome = sites.add(session, slug, slug, tables=tables, timezone="UTC")
         assert outcome.refusal is None, outcome.refusal
         site = outcome.value.id
+    from tablequeue.service.directory import MISS_INTERVAL
+
     added = time.monotonic()
-    poll = float(server.env.get("FLOOR_POLL_SECONDS") or 1)
     while wait:
         sock, head = handshake(server, f"/s/{slug}/ws/kiosk", offer_deflate=False)
         sock.close()
         if status(head) == 101:
-            time.sleep(max(0.0, added + poll + 0.5 - time.monotonic()))
+            # Every other worker re-reads the sites at its first miss of the slug, unless it
+            # read them less than MISS_INTERVAL before: by then that read is older.
+            time.sleep(max(0.0, added + 2 * MISS_INTERVAL - time.monotonic()))
             break
         assert time.monotonic() < added + 10, head
         time.sleep(0.2)  # a miss re-reads the sites at most every 0.5 s

@@ -271,3 +271,20 @@ def test_an_account_added_at_a_site_works_there(two_sites: LiveServer, career: s
     assert dan.get(f"/s/{career}/staff/").status == 200
     assert dan.get("/s/main/staff/").status == 403
     assert dan.get("/admin/sites/").status == 403  # a site admin cannot make an admin of all
+
+
+def test_leaving_the_site_of_ones_table_frees_it(two_sites: LiveServer, connect,
+                                                 career: str) -> None:
+    display = connect("/ws/display")
+    display.sync()
+    sam = connect("/ws/staff")
+    assert sam.recv().startswith("taken")
+    assert sam.answer(f"pick 3 {two_sites.token('sam')}") == "success pick 3"
+    display.until(lambda m: m == "pick 3")
+    boss = browser(two_sites, "boss")
+    reply = boss.post("/admin/staff/sam/sites", form(
+        boss, "/admin/", **{"site-main": "", f"site-{career}": "staff"}))
+    assert reply.status == 302
+    display.until(lambda m: m == "unpick 3")  # main's screens hear the table freed
+    row = re.search(r'<tr data-staff="sam".*?</tr>', boss.get("/admin/").body, re.S)
+    assert row and "at main" not in row.group(0)

@@ -73,7 +73,10 @@ def test_the_websocket_handshake_checks_the_sites_key(server: LiveServer,
                         ("/s/annex/ws/kiosk", "main-kiosk"),
                         ("/s/annex/ws/display", "main-display")):
         assert handshake(server, path, keys[wrong]) == 403, path
-    assert handshake(server, "/ws/kiosk", keys["main-kiosk"]) == 101
+    for path, right in (("/ws/kiosk", "main-kiosk"), ("/s/main/ws/kiosk", "main-kiosk"),
+                        ("/s/annex/ws/kiosk", "annex-kiosk"),
+                        ("/s/annex/ws/display", "annex-display")):
+        assert handshake(server, path, keys[right]) == 101, path
 
 
 def test_a_screen_at_no_site_is_a_404_not_a_request_for_a_key(server: LiveServer,
