@@ -115,8 +115,10 @@ def run_migrations_online():
             )
 
             with context.begin_transaction():
+                before = context.get_context().get_current_heads()
                 context.run_migrations()
-                if sqlite:
+                # Only where a revision ran (not for `db current`, `db history`...).
+                if sqlite and context.get_context().get_current_heads() != before:
                     _sqlite_foreign_key_check(connection)
         finally:
             if sqlite:  # the connection goes back to the app's pool as prepare left it

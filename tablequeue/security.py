@@ -1,12 +1,14 @@
 """What every response and handshake must carry or pass: security headers and a CSP without
 inline script, CSRF on forms, cookies marked Secure over HTTPS, the websocket `Origin`
-check, device keys for public screens, and clear answers when the database is down.
+check, device keys for public screens (a key opens its own site's screens only), and clear
+answers when the database is down.
 docs/security.md says what each of these defends against. (Closing the live connections
 of a revoked session or device key is the live layer's: tablequeue.live.sessionwatch.)"""
 
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, redirect, request, url_for
@@ -18,6 +20,7 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as BaseResponse
 
+from tablequeue.outcomes import SiteView
 from tablequeue.service import devices
 from tablequeue.service.directory import directory_of
 
@@ -27,6 +30,8 @@ DEVICE_COOKIE = "tq_device"
 DEVICE_HEADER = "X-Device-Key"
 _SCREENS = {"/kiosk": "kiosk", "/ws/kiosk": "kiosk",
             "/display": "display", "/ws/display": "display"}
+# A site's screens: /s/<slug> then the same paths as the default site's.
+_SITE_PATH = re.compile(r"/s/([^/]+)(/.*|)")
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -97,21 +102,36 @@ def _plain(text: str, status: int) -> Response:
     return Response(text + "\n", status, mimetype="text/plain")
 
 
+def screen_site(path: str) -> tuple[SiteView | None, str]:
+    """The site a path belongs to and the path within it (`/s/b/ws/kiosk`: b, `/ws/kiosk`);
+    today's paths are the default site's. None: `/s/<slug>` of no site."""
+    directory = directory_of(current_app)
+    found = _SITE_PATH.fullmatch(path)
+    if found is None:
+        return directory.default(), path
+    return directory.by_slug(found.group(1)), found.group(2) or "/"
+
+
 def _guard_screens() -> BaseResponse | None:
-    """Refuse a cross-origin websocket handshake; ask a public screen for its device key."""
+    """Refuse a cross-origin websocket handshake; ask a public screen for its device key,
+    a key issued at the screen's own site. A screen of no site is a 404, before either."""
     path = request.path.rstrip("/") or "/"
-    if path.startswith("/ws/") and not origin_allowed(request.headers.get("Origin")):
+    if not (path.startswith(("/ws/", "/s/", "/kiosk", "/display"))):
+        return None  # no screen: no site to look up (logins, the phone, static files)
+    site, inner = screen_site(path)
+    if site is None:
+        return _plain("there is no site at this address", 404)
+    if inner.startswith("/ws/") and not origin_allowed(request.headers.get("Origin")):
         log.warning("refused a websocket handshake to %s from origin %r", path,
                     request.headers.get("Origin"))
         return _plain("this origin may not open the queue's websockets", 403)
     # The screen's pages too (/kiosk/ticket/7 is the kiosk's), not only its websocket.
-    kind = _SCREENS.get(path) or _SCREENS.get("/" + path.lstrip("/").split("/", 1)[0])
+    kind = _SCREENS.get(inner) or _SCREENS.get("/" + inner.lstrip("/").split("/", 1)[0])
     if kind is None or kind not in current_app.config["DEVICE_KEYS"]:
         return None
-    site = directory_of(current_app).default().id  # the screens of today's URLs
-    if devices.key_valid(kind, presented_device_key(), site=site):
+    if devices.key_valid(kind, presented_device_key(), site=site.id):
         return None
-    if path.startswith("/ws/"):
+    if inner.startswith("/ws/"):
         return _plain(f"this {kind} needs a valid device key", 403)
     return redirect(url_for("auth.device", next=path))
 

@@ -13,6 +13,9 @@ new one renamed); migrations/env.py turns foreign keys off for this (with them o
 dropping `tickets` would delete every follow code and outbox row) and runs
 `PRAGMA foreign_key_check` before the commit.
 
+Online only (`flask db upgrade`, not `--sql`): it reads the stored table count and the
+default site's id back from the database.
+
 Downgrade (best effort): only the default site's rows survive; every other site's tickets,
 visitors, follow links, mail, table holders, device keys, settings and report days are
 deleted, as are the sites and memberships. Staff accounts and sessions are kept.

@@ -136,7 +136,7 @@
       }
     }
 
-    TQ.connect("/ws/display", {
+    TQ.connect(root.dataset.socket, {
       open(client) {
         TQFloor.reset();
         state.open.clear();

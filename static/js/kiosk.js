@@ -19,7 +19,7 @@
     const confirmation = document.getElementById("kiosk-confirmation");
     const greeting = document.getElementById("kiosk-greeting");
     const resetSeconds = Number(root.dataset.resetSeconds) || 10;
-    const client = TQ.connect("/ws/kiosk", {
+    const client = TQ.connect(root.dataset.socket, {
       open(c) {
         TQFloor.reset();
         c.request("watch"); // the extension: announcements and whether the line is open

@@ -161,7 +161,7 @@
       if (t.staff === me && !TQ.ended(t)) state.serving = t;
     }
 
-    const client = TQ.connect("/ws/staff", {
+    const client = TQ.connect(root.dataset.socket, {
       open(c) {
         // Which tables are free may have changed while we were away: ask the server again.
         if (state.table === null) state.tablesKnown = false;

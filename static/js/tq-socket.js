@@ -1,6 +1,7 @@
 /* tablequeue's protocol client, shared by the kiosk, the staff console and the display.
  *
- * TQ.connect(path, handlers) opens /ws/<role>, reconnects after any drop with exponential
+ * TQ.connect(path, handlers) opens the page's websocket (its path from the template:
+ * /ws/<role> or /s/<slug>/ws/<role>, never guessed here), reconnects after any drop with exponential
  * backoff and jitter, and shows the state in every [data-connection] element.
  * handlers.open(client) runs after each (re)connect: the page resyncs there.
  * handlers.message(word, rest, frame) gets every frame the server pushes.

@@ -10,11 +10,11 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
+from tablequeue.cli.site_choice import per_site
 from tablequeue.db import unit_of_work
-from tablequeue.service.directory import directory_of
+from tablequeue.outcomes import SiteView
 from tablequeue.service.reports import rollups
 from tablequeue.service.reports.period import MAX_DAYS, Period, today
 
@@ -22,11 +22,12 @@ reports_cli = AppGroup("reports", help="Kept figures of finished days for /admin
 
 
 @reports_cli.command("warm")
+@per_site
 @click.option("--days", type=click.IntRange(1, MAX_DAYS), default=366, show_default=True,
-              help="how many days back from today, in TIMEZONE")
-def warm(days: int) -> None:
-    """Count and keep the finished days among the last DAYS (today's never: it can change)."""
-    site = directory_of(current_app).default()
+              help="how many days back from today, in the site's time zone")
+def warm(days: int, site: SiteView) -> None:
+    """Count and keep the site's finished days among the last DAYS (today's never: it can
+    change)."""
     zone = ZoneInfo(site.timezone)
     last = today(zone)
     added = rollups.warm(Period(last - timedelta(days=days - 1), last, zone, site=site.id))
@@ -35,7 +36,7 @@ def warm(days: int) -> None:
 
 @reports_cli.command("forget")
 def forget() -> None:
-    """Forget every kept day, in every zone: the next reports count them again."""
+    """Forget every kept day, of every site: the next reports count them again."""
     with unit_of_work() as session:
         gone = rollups.forget_all(session)
     click.echo(f"{gone} kept day(s) forgotten")

@@ -8,25 +8,25 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from tablequeue.outcomes import SiteId
+from tablequeue.cli.site_choice import per_site
+from tablequeue.outcomes import SiteView
 from tablequeue.service import devices, identity, privacy
-from tablequeue.service.directory import directory_of
 
-device_cli = AppGroup("device", help="Device keys for kiosks and displays (see DEVICE_KEYS).")
-visitors_cli = AppGroup("visitors", help="Visitor data: purge old records, erase one visitor.")
-
-
-def _site() -> SiteId:
-    return directory_of(current_app).default().id
+device_cli = AppGroup("device", help="Device keys for a site's kiosks and displays (see "
+                                     "DEVICE_KEYS).")
+visitors_cli = AppGroup("visitors", help="Visitor data, at every site: purge old records, "
+                                         "erase one visitor.")
 
 
 @device_cli.command("issue")
+@per_site
 @click.argument("kind", type=click.Choice(devices.KINDS))
 @click.argument("name")
-def device_issue(kind: str, name: str) -> None:
-    """Issue a key for the kiosk or display NAME; it is printed once, as the last line."""
+def device_issue(kind: str, name: str, site: SiteView) -> None:
+    """Issue a key for the site's kiosk or display NAME (it opens that site's screens
+    only); it is printed once, as the last line."""
     try:
-        key = devices.issue(kind, name, site=_site())
+        key = devices.issue(kind, name, site=site.id)
     except devices.DeviceError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"device key for {kind} {name} (enter it once at /device on that screen):")
@@ -34,19 +34,22 @@ def device_issue(kind: str, name: str) -> None:
 
 
 @device_cli.command("revoke")
+@per_site
 @click.argument("name")
-def device_revoke(name: str) -> None:
+def device_revoke(name: str, site: SiteView) -> None:
     """Revoke NAME's key: that screen can no longer connect."""
     try:
-        devices.revoke(name, site=_site())
+        devices.revoke(name, site=site.id)
     except devices.DeviceError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"revoked the key of {name}")
 
 
 @device_cli.command("list")
-def device_list() -> None:
-    for info in devices.list_devices(site=_site()):
+@per_site
+def device_list(site: SiteView) -> None:
+    """The site's device keys: name, kind, in use or revoked."""
+    for info in devices.list_devices(site=site.id):
         state = "revoked" if info.revoked_at else "in use"
         click.echo(f"{info.name}\t{info.kind}\t{state}")
 

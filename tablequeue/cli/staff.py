@@ -1,30 +1,48 @@
-"""`flask --app app staff ...`: staff accounts and session tokens."""
+"""`flask --app app staff ...`: staff accounts, the sites they work at and administer, and
+session tokens."""
 
 from __future__ import annotations
+
+from typing import NoReturn
 
 import click
 from flask.cli import AppGroup
 
-from tablequeue.service import identity
+from tablequeue.cli.site_choice import site_named, sites_named
+from tablequeue.outcomes import SiteView
+from tablequeue.service import identity, staffing
 
-staff_cli = AppGroup("staff", help="Staff accounts and session tokens.")
+staff_cli = AppGroup("staff", help="Staff accounts, their sites and session tokens.")
 
 
-def _fail(error: identity.AccountError) -> None:
+def _fail(error: ValueError) -> NoReturn:
     raise click.ClickException(str(error))
+
+
+def _slugs(sites: tuple[SiteView, ...] | list[SiteView]) -> str:
+    return ", ".join(site.slug for site in sites)
 
 
 @staff_cli.command("add")
 @click.argument("username")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--admin", is_flag=True, help="May open /admin (the first account always is).")
-def add(username: str, password: str, admin: bool) -> None:
+@click.option("--admin", is_flag=True,
+              help="Admin of every site (the first account always is).")
+@click.option("--site", "slugs", multiple=True, metavar="SLUG",
+              help="A site the account works at; repeat for several (default: the default "
+                   "site).")
+def add(username: str, password: str, admin: bool, slugs: tuple[str, ...]) -> None:
     """Create a staff account."""
+    sites = sites_named(slugs) if slugs else [site_named(None)]
     try:
-        info = identity.add_staff(username, password, admin=admin)
+        info = identity.add_staff(username, password, admin=admin,
+                                  sites=[site.id for site in sites])
     except identity.AccountError as error:
         _fail(error)
-    click.echo(f"created {info.username}" + (" (admin)" if info.is_admin else ""))
+    if info.is_admin:
+        click.echo(f"created {info.username} (admin of every site)")
+    else:
+        click.echo(f"created {info.username} (sites: {_slugs(sites)})")
 
 
 @staff_cli.command("token")
@@ -41,11 +59,52 @@ def token(username: str) -> None:
 
 @staff_cli.command("list")
 def list_() -> None:
-    """List staff accounts with their table."""
-    for info in identity.list_staff():
-        flags = [f for f, on in (("admin", info.is_admin), ("inactive", not info.active)) if on]
-        table = "-" if info.table is None else str(info.table)
-        click.echo(f"{info.username}\ttable {table}\t{' '.join(flags)}".rstrip())
+    """One line per account: its table and where, its sites, its admin rights."""
+    for account in staffing.roster():
+        table = "-" if account.table is None else (
+            f"{account.table[1]} at {account.table[0].slug}")
+        sites = "all" if account.admin_everywhere else _slugs(account.sites) or "none"
+        flags = ["admin" if account.admin_everywhere else
+                 f"admin of {_slugs(account.administers)}" if account.administers else "",
+                 "" if account.active else "inactive"]
+        click.echo(f"{account.username}\ttable {table}\tsites {sites}\t"
+                   f"{'; '.join(f for f in flags if f)}".rstrip())
+
+
+@staff_cli.command("sites")
+@click.argument("username")
+@click.argument("slugs", nargs=-1, required=True, metavar="SLUG [SLUG ...]")
+def sites_(username: str, slugs: tuple[str, ...]) -> None:
+    """The account works at exactly these sites from now on. A table it holds at a site
+    it leaves is freed, and the visitor it was serving there waits again, first in line."""
+    sites = sites_named(slugs)
+    try:
+        events = staffing.work_at(username, [site.id for site in sites])
+    except staffing.StaffingError as error:
+        _fail(error)
+    freed = " (its table there was freed)" if events else ""
+    click.echo(f"{username} works at {_slugs(sites)}{freed}")
+
+
+@staff_cli.command("admin")
+@click.argument("username")
+@click.option("--site", "slugs", multiple=True, metavar="SLUG",
+              help="Admin of this site only; repeat for several.")
+@click.option("--every-site", is_flag=True, help="Admin of every site.")
+@click.option("--none", "no_site", is_flag=True, help="Admin of no site.")
+def admin(username: str, slugs: tuple[str, ...], every_site: bool, no_site: bool) -> None:
+    """Set what the account administers: --site SLUG (that site only, and it works
+    there), --every-site, or --none. Its other sites' membership stays."""
+    if (bool(slugs) + every_site + no_site) != 1:
+        raise click.UsageError("give --site SLUG (repeatable), --every-site or --none")
+    sites = sites_named(slugs)
+    try:
+        staffing.set_admin_scope(username, everywhere=every_site,
+                                 only=[site.id for site in sites])
+    except staffing.StaffingError as error:
+        _fail(error)
+    scope = "every site" if every_site else f"{_slugs(sites)} only" if sites else "no site"
+    click.echo(f"{username} is admin of {scope}")
 
 
 @staff_cli.command("remove")

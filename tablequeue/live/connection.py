@@ -54,8 +54,9 @@ class Connection:
         self.request_id: str | None = None  # the handshake's, for LOG_FORMAT=json
         self.staff_id: int | None = None
         self.token_hash: str | None = None
-        # The login cookie's token, if it bound this connection at the handshake: the only
-        # token a `pick TABLE` without one may use (docs/protocol.md, Identity).
+        # The login cookie's token at the handshake (it bound the connection if the account
+        # works at this site): the only token a `pick TABLE` without one may use
+        # (docs/protocol.md, Identity).
         self.cookie_token_hash: str | None = None
         self.holds_table = False
         self.watching = False  # a display that opted in to `waiting N` / `tables N`

@@ -13,13 +13,12 @@ from typing import Any, TypeVar
 from flask import current_app, session
 
 from tablequeue import protocol, service, throttle
-from tablequeue.db import unit_of_work
 from tablequeue.live import floorwatch
 from tablequeue.live.connection import Connection
 from tablequeue.live.follow import kiosk as follow_kiosk
 from tablequeue.live.registry import Registry, registry_of
-from tablequeue.outcomes import Event, Outcome, Refusal, SiteId
-from tablequeue.service import admin, away, putback, sites, stats
+from tablequeue.outcomes import Event, Outcome, Refusal
+from tablequeue.service import admin, away, putback, stats
 from tablequeue.service.identity import hash_token
 
 
@@ -64,20 +63,16 @@ def dispatch(handlers: dict[type[Any], Handler]) -> Handler:
 
 
 def staff_joined(conn: Connection) -> None:
-    """A login cookie binds the connection at the handshake; `taken` unless one holds a table."""
+    """A login cookie binds the connection at the handshake, at the account's own sites only;
+    `taken` unless one holds a table."""
     token = session.get("token")
     token_hash = hash_token(token) if isinstance(token, str) else None
-    staff_id = service.staff_id_for(token_hash)
+    staff_id = service.staff_id_for(token_hash, site=conn.site)
     if staff_id is not None and token_hash is not None:
-        conn.cookie_token_hash = token_hash  # `pick TABLE` then means this login
-        if _works_at(staff_id, conn.site):  # elsewhere it stays unbound: no visitor data
-            _bind(conn, staff_id, token_hash)
+        _bind(conn, staff_id, token_hash)
+    # Kept even where the account does not work: its `pick` then says "not a member".
+    conn.cookie_token_hash = token_hash
     registry().greet_tableless(conn)
-
-
-def _works_at(staff_id: int, site: SiteId) -> bool:
-    with unit_of_work() as db_session:
-        return sites.is_member(db_session, staff_id, site)
 
 
 def _bind(conn: Connection, staff_id: int, token_hash: str) -> None:

@@ -9,7 +9,6 @@ from typing import TypeVar, cast
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     g,
@@ -41,11 +40,13 @@ def current_staff() -> identity.StaffInfo | None:
     return cast("identity.StaffInfo | None", g.staff)
 
 
-def _to_login() -> Response:
-    """To /login, and back to this page afterwards (the staff console is the default)."""
+def to_login() -> Response:
+    """To /login, and back to this page afterwards (the default site's console is the
+    default)."""
     # The query string too: a bookmarked report period must survive the login.
     here = request.full_path.rstrip("?") if request.method == "GET" else request.path
-    back = here if request.path != url_for("staff.index") else None
+    # site=None: today's URL of the console, even from a site's own pages.
+    back = None if request.path == url_for("staff.index", site=None) else here
     return redirect(url_for("auth.login", next=back))
 
 
@@ -55,22 +56,7 @@ def login_required(view: View) -> View:
     @wraps(view)
     def wrapped(*args: object, **kwargs: object) -> object:
         if current_staff() is None:
-            return _to_login()
-        return view(*args, **kwargs)
-
-    return cast(View, wrapped)
-
-
-def admin_required(view: View) -> View:
-    """Logged in and flagged admin; other staff get 403, not a login loop."""
-
-    @wraps(view)
-    def wrapped(*args: object, **kwargs: object) -> object:
-        me = current_staff()
-        if me is None:
-            return _to_login()
-        if not me.is_admin:
-            abort(403, "The admin page is for admin staff accounts.")
+            return to_login()
         return view(*args, **kwargs)
 
     return cast(View, wrapped)
@@ -116,7 +102,8 @@ def device() -> str | Response | tuple[str, int]:
     target = local_target(request.values.get("next")) or ""  # never an open redirect
     if request.method == "POST":
         key = request.form.get("key", "").strip()
-        kind = devices.kind_of(key, site=g.site.id)
+        site, _ = security.screen_site(target)  # a key opens its own site's screens only
+        kind = devices.kind_of(key, site=site.id) if site is not None else None
         if kind is not None:
             response = redirect(target or url_for("home.index"))
             response.set_cookie(

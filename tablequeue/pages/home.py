@@ -1,10 +1,14 @@
-"""The landing page: where each screen is and where to open it."""
+"""The landing page: every site, and where to open each of its screens."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
+
+from tablequeue.service.directory import directory_of
 
 bp = Blueprint("home", __name__)
 
 
 @bp.route("/")
 def index() -> str:
-    return render_template("home/index.html")
+    directory = directory_of(current_app)
+    return render_template("home/index.html", sites=directory.all(),
+                           default_slug=directory.default().slug)

@@ -1,15 +1,17 @@
-"""The kiosk at the door: sign-in goes over /ws/kiosk; the confirmation is a partial."""
+"""The kiosk at the door of one site: sign-in goes over its /ws/kiosk; the confirmation is
+a partial. A ticket of another site is one that does not exist here."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, render_template, request
+from flask import Response, abort, render_template, request
 
 from tablequeue import throttle
+from tablequeue.pages.sitectx import SiteBlueprint, current_site
 from tablequeue.protocol import MAX_NUMBER
 from tablequeue.service import stats
 from tablequeue.service.tickets import EMAIL
 
-bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+bp = SiteBlueprint("kiosk", __name__, prefix="/kiosk")
 
 
 @bp.route("/")
@@ -21,7 +23,7 @@ def index() -> str:
 @bp.route(f"/ticket/<int(max={MAX_NUMBER}):ticket_id>")
 def ticket(ticket_id: int) -> str:
     """Number, position and estimate only: anyone can ask, so no name and no email."""
-    found = stats.kiosk_ticket(ticket_id, site=g.site.id)
+    found = stats.kiosk_ticket(ticket_id, site=current_site().id)
     if found is None:
         abort(404)
     return render_template("kiosk/_confirmation.html", ticket=found)
@@ -39,7 +41,7 @@ def waiting() -> str | Response:
     email = request.form.get("email", "").strip()
     if len(email) > 254 or not EMAIL.fullmatch(email):
         return Response(status=204)  # `new` will say what is wrong with it
-    found = stats.waiting_ticket_of(email, site=g.site.id)
+    found = stats.waiting_ticket_of(email, site=current_site().id)
     if found is None:
         return Response(status=204)
     return render_template("kiosk/_confirmation.html", ticket=found, already=True)

@@ -1,4 +1,6 @@
-"""/admin/reports: a period's figures and charts, and its CSV. Admin accounts only.
+"""A site's /admin/reports: a period's figures and charts, and its CSV, in the site's time
+zone. For the site's admins and the admins of every site (who also have every site's
+headline figures at once: sites_report.py).
 
 The period picker sends htmx GETs that swap #report and push the URL, so a period is
 shareable and bookmarkable; without JavaScript the same links and form load the page."""
@@ -9,14 +11,15 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, g, render_template, request, stream_with_context
+from flask import Response, g, render_template, request, stream_with_context
 
-from tablequeue.pages import charts
-from tablequeue.pages.auth import admin_required
+from tablequeue.pages import access, charts
+from tablequeue.pages.sitectx import SiteBlueprint, current_site
+from tablequeue.service import sites
 from tablequeue.service.reports import Period, PeriodError, Report, Spread, export, report
 from tablequeue.service.reports.period import PRESET_LABELS, from_dates, parse
 
-bp = Blueprint("reports", __name__, url_prefix="/admin")
+bp = SiteBlueprint("reports", __name__, prefix="/admin")
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
@@ -49,18 +52,22 @@ def _charts(result: Report) -> dict[str, Any]:
             "heat": charts.heat(result.heat, WEEKDAYS), "staff_bars": staff, "table_bars": tables}
 
 
+def _zone() -> ZoneInfo:
+    return sites.zone(current_site())
+
+
 def _period() -> Period:
-    return parse(request.args.to_dict(), ZoneInfo(g.site.timezone), site=g.site.id)
+    return parse(request.args.to_dict(), _zone(), site=current_site().id)
 
 
 @bp.get("/reports")
-@admin_required
+@access.site_admin_required
 def index() -> str | tuple[str, int]:
-    zone = ZoneInfo(g.site.timezone)
+    zone = _zone()
     try:
         period, error = _period(), None
     except PeriodError as refusal:
-        period, error = parse({}, zone, site=g.site.id), str(refusal)
+        period, error = parse({}, zone, site=current_site().id), str(refusal)
     result = report(period)
     context = {"r": result, "error": error, "presets": PRESET_LABELS, "minutes": minutes,
                "day": _day, "weekdays": WEEKDAYS, "zone": zone.key, "empty": Spread(),
@@ -74,15 +81,17 @@ def index() -> str | tuple[str, int]:
 
 
 @bp.get("/reports.csv")
-@admin_required
+@access.site_admin_required
 def csv() -> Response:
-    zone = ZoneInfo(g.site.timezone)
+    zone = _zone()
     try:
         period = from_dates(request.args.get("from", ""), request.args.get("to", ""), zone,
-                            site=g.site.id)
+                            site=current_site().id)
     except PeriodError as refusal:
         return Response(f"{refusal}\n", status=400, mimetype="text/plain")
-    name = f"tablequeue-{period.first.isoformat()}-to-{period.last.isoformat()}.csv"
+    # The site in the name from its /s/<slug>/ URL; today's URL keeps today's name.
+    named = f"-{current_site().slug}" if g.site_in_url else ""
+    name = f"tablequeue{named}-{period.first.isoformat()}-to-{period.last.isoformat()}.csv"
     return Response(
         stream_with_context(export.lines(period)), mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"',

@@ -36,9 +36,12 @@ from tablequeue.outcomes import (
     SiteId,
     SiteView,
     TableCountChanged,
+    TableUnpicked,
+    TicketRequeued,
     refused,
 )
 from tablequeue.service.reports import rollups
+from tablequeue.service.views import held_table, serving_ticket, tables_changed, ticket_view
 
 TABLES_MAX = 1000
 NAME_MAX = 100
@@ -239,9 +242,10 @@ def administered_sites(session: Session, staff_id: int) -> list[SiteId]:
         .order_by(StaffSite.site_id))]
 
 
-def set_sites(session: Session, staff_id: int, sites: Sequence[SiteId]) -> None:
-    """The account works at exactly these sites from now on; it stays admin of those it
-    administered and keeps. (Its table, at a site it leaves, is the caller's to free.)"""
+def set_sites(session: Session, staff_id: int, sites: Sequence[SiteId]) -> list[Event]:
+    """The account works at exactly these sites from now on (it stays admin of those it
+    administered and keeps). At a site it leaves it can no longer work: its table there
+    is freed and its visitor there goes back to the line; the events say so."""
     wanted = set(sites)
     current = {site for site, in session.execute(
         select(StaffSite.site_id).where(StaffSite.staff_id == staff_id))}
@@ -252,6 +256,29 @@ def set_sites(session: Session, staff_id: int, sites: Sequence[SiteId]) -> None:
     for site in sorted(wanted - current):
         session.add(StaffSite(staff_id=staff_id, site_id=site, is_admin=False))
     session.flush()
+    if not gone or _admin_everywhere(session, staff_id):
+        return []
+    return _leave(session, staff_id, {SiteId(site) for site in gone})
+
+
+def _leave(session: Session, staff_id: int, gone: set[SiteId]) -> list[Event]:
+    """Free the staff member's table and requeue their ticket at the sites in `gone`."""
+    events: list[Event] = []
+    held = held_table(session, staff_id)
+    if held is not None and held[0] in gone:
+        session.execute(delete(TableAssignment).where(TableAssignment.staff_id == staff_id))
+        events.append(TableUnpicked(held[1], site=held[0]))
+    ticket = serving_ticket(session, staff_id)
+    if ticket is not None and ticket.site_id in gone:
+        # Waiting again with its original id and start time: it keeps its place in line.
+        ticket.status, ticket.staff_id, ticket.claimed_at = TicketStatus.WAITING, None, None
+        table, ticket.table_number = ticket.table_number, None
+        session.flush()
+        events.append(TicketRequeued(ticket_view(ticket, None), table=table,
+                                     site=SiteId(ticket.site_id)))
+    if held is not None and held[0] in gone:
+        events.append(tables_changed(session, site=held[0]))
+    return events
 
 
 def set_site_admin(session: Session, staff_id: int, site: SiteId, admin: bool) -> None:

@@ -142,7 +142,9 @@ def holds_table(staff_id: int, *, site: SiteId) -> bool:
         return table_of(session, staff_id, site=site) is not None
 
 
-def staff_id_for(token_hash: str | None) -> int | None:
+def staff_id_for(token_hash: str | None, *, site: SiteId) -> int | None:
+    """The account a login cookie names, if it works at this site: a console opened at
+    another site binds nothing and hears none of that site's visitors."""
     with unit_of_work() as session:
         staff = staff_for_token(session, token_hash)
-        return staff.id if staff else None
+        return staff.id if staff and is_member(session, staff.id, site) else None

@@ -37,21 +37,23 @@ def pick_reply(server: LiveServer, token: str, table: int) -> str:
 
 def test_add_list_and_the_first_account_is_admin(fresh):
     assert (fresh.flask("staff", "add", "ada", "--password", "password123")
-            == "created ada (admin)\n")
-    assert fresh.flask("staff", "add", "bob", "--password", "password123") == "created bob\n"
+            == "created ada (admin of every site)\n")
+    assert fresh.flask("staff", "add", "bob", "--password", "password123") == (
+        "created bob (sites: main)\n")
     assert fresh.flask("staff", "add", "cy.d-e_F", "--password", "password123", "--admin") == (
-        "created cy.d-e_F (admin)\n")
+        "created cy.d-e_F (admin of every site)\n")
     token = fresh.token("bob")
     assert pick_reply(fresh, token, 7) == "success pick 7"
     assert fresh.flask("staff", "list").splitlines() == [
-        "ada\ttable -\tadmin", "bob\ttable 7", "cy.d-e_F\ttable -\tadmin",
+        "ada\ttable -\tsites all\tadmin", "bob\ttable 7 at main\tsites main",
+        "cy.d-e_F\ttable -\tsites all\tadmin",
     ]
 
 
 def test_add_prompts_for_the_password_twice_when_it_is_omitted(fresh):
     done = fresh.flask_run("staff", "add", "ada", input="password123\npassword123\n")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("created ada (admin)")
+    assert done.stdout.strip().endswith("created ada (admin of every site)")
     assert fresh.login("ada", "password123")
 
 
@@ -73,7 +75,7 @@ def test_the_username_rule(fresh, username):
 
 def test_a_32_character_username_is_fine(fresh):
     fresh.add_staff("n" * 32)
-    assert fresh.flask("staff", "list") == f"{'n' * 32}\ttable -\tadmin\n"
+    assert fresh.flask("staff", "list") == f"{'n' * 32}\ttable -\tsites all\tadmin\n"
 
 
 def test_add_refuses_a_duplicate(fresh):
@@ -110,7 +112,7 @@ def test_remove_deletes_the_account_its_tokens_and_its_table(fresh, connect):
     fresh.add_staff("bob")
     assert pick_reply(fresh, token, 5) == "success pick 5"
     assert fresh.flask("staff", "remove", "ada") == "removed ada\n"
-    assert fresh.flask("staff", "list").splitlines() == ["bob\ttable -"]
+    assert fresh.flask("staff", "list").splitlines() == ["bob\ttable -\tsites main"]
     staff = connect("/ws/staff")
     assert staff.recv() == "taken"
     assert staff.answer(f"pick 5 {token}") == (

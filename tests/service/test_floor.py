@@ -131,10 +131,25 @@ def test_opening_hours_close_the_line_and_say_when_it_opens(fresh, connect):
     arrives(watcher, "open", time.monotonic())
     fresh.flask("line", "close")
     arrives(watcher, expected, time.monotonic())
-    fresh.flask("hours", "clear")  # no hours: the close switch alone decides
+    fresh.flask("hours", "clear")  # no hours, and the manual close ends with them
+    arrives(watcher, "open", time.monotonic())
+    fresh.flask("line", "close")  # no hours: the close switch alone decides
     arrives(watcher, "closed", time.monotonic())
     fresh.flask("line", "open")
     arrives(watcher, "open", time.monotonic())
+
+
+def test_new_hours_end_a_manual_open(fresh, connect):
+    """`line open` late in the evening, then hours that are closed now: the new schedule
+    holds at once (it used to leave the line open until its next closing, the kiosk taking
+    people all night)."""
+    watcher = connect("/ws/kiosk")
+    assert watcher.answer("watch") == "success watch"
+    fresh.flask("line", "open")
+    later = (datetime.now(UTC) + timedelta(hours=12)).replace(minute=0, second=0, microsecond=0)
+    fresh.flask("hours", "set", f"daily {later:%H}:00-{later:%H}:01")
+    arrives(watcher, f"closed {later:%Y-%m-%dT%H:%M:%SZ}", time.monotonic())
+    assert connect("/ws/kiosk").ask("new a@example.org Ada") == CLOSED
 
 
 def test_hours_that_make_no_sense_are_refused(fresh):
@@ -161,10 +176,12 @@ def test_watch_twice_greets_again_and_keeps_working(fresh, connect):
 def test_the_new_events_cross_the_relay_intact() -> None:
     """The relay's JSON carries the events this issue added (tablequeue.live.relay.codec)."""
     from tablequeue.live.relay import codec
-    from tablequeue.outcomes import FloorChanged, TableAway, TicketRequeued, TicketView
+    from tablequeue.outcomes import FloorChanged, SiteId, TableAway, TicketRequeued, TicketView
 
     ticket = TicketView(7, "a@b.org", "Vera", "", datetime(2026, 12, 5, 9, tzinfo=UTC),
                         None, "waiting")
-    events = [TicketRequeued(ticket, table=3), TicketRequeued(ticket), TableAway(4, True),
-              TableAway(4, False), FloorChanged()]
+    site = SiteId(1)
+    events = [TicketRequeued(ticket, table=3, site=site), TicketRequeued(ticket, site=site),
+              TableAway(4, True, site=site), TableAway(4, False, site=SiteId(2)),
+              FloorChanged(site=site)]
     assert codec.decode(codec.encode(events, origin="x")) == ("x", events)

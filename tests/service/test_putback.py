@@ -143,11 +143,12 @@ def test_a_relay_resync_clears_a_put_back_ticket_like_the_live_cancel() -> None:
     from datetime import datetime
 
     from tablequeue.live.relay.resync import Picture, Truth, display_messages
-    from tablequeue.outcomes import TablesChanged, TicketView
+    from tablequeue.outcomes import SiteId, TablesChanged, TicketView
 
     waiting = TicketView(7, "", "Vera", "", datetime(2026, 12, 5, 9, tzinfo=UTC),
                          None, "waiting")
-    picture = Picture(tables={3: 7}, changed=TablesChanged(frozenset({1}), (3,)))
-    truth = Truth(waiting=[waiting], at_tables={}, changed=TablesChanged(frozenset({1}), (3,)),
+    changed = TablesChanged(frozenset({1}), (3,), site=SiteId(1))
+    picture = Picture(tables={3: 7}, changed=changed)
+    truth = Truth(waiting=[waiting], at_tables={}, changed=changed,
                   mentioned={7: waiting}, table_count=10)
     assert display_messages(picture, truth, redact_email=True) == ["cancel 3"]

@@ -91,6 +91,24 @@ def test_a_pick_at_another_site_moves_the_staff_member(app: Flask) -> None:
     assert service.taken(site=b) == (2,)
 
 
+def test_an_account_that_leaves_a_site_leaves_its_table_and_visitor_there(app: Flask) -> None:
+    a, b = home(), second_site()
+    ada = account("ada", a, b)
+    assert service.pick(ada, 4, site=b).ok
+    ticket = service.new("vi@example.org", "Vi", site=b).value.id
+    assert service.accept(ada, ticket, site=b).ok
+    with unit_of_work() as session:
+        staff_id = identity.staff_for_token(session, ada).id
+        events = sites.set_sites(session, staff_id, [a])
+    assert [type(e).__name__ for e in events] == [
+        "TableUnpicked", "TicketRequeued", "TablesChanged"]
+    assert {e.site for e in events} == {b}
+    assert service.taken(site=b) == ()
+    assert [t.id for t in service.waiting_tickets(site=b)] == [ticket]
+    assert service.pick(ada, 4, site=b).refusal is Refusal.NOT_MEMBER
+    assert service.pick(ada, 4, site=a).ok
+
+
 def test_another_sites_ticket_is_a_ticket_that_does_not_exist(app: Flask) -> None:
     a, b = home(), second_site()
     ada, bob = account("ada", a), account("bob", b)
