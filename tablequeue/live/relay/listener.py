@@ -108,8 +108,8 @@ class Listener:
             self._up()
             return
         sub = self.channels.heard(channel)
-        if sub is not None and self._resync(sub):
-            sub.ready.set()
+        if sub is not None:
+            self._resync(sub)
 
     def _up(self) -> None:
         first = self.state == "starting"
@@ -216,20 +216,21 @@ class Listener:
                 self._turns.pop(origin, None)
                 turn.delivered.set()
 
-    def _resync(self, sub: Subscription) -> bool:
-        """One room from the database; False if that failed (it stays stale)."""
+    def _resync(self, sub: Subscription) -> None:
+        """One room from the database, its channel subscribed: then it is ready (its first
+        connections are greeted). If that failed it stays stale, retried at each message."""
         try:
             touched = resync(self.registry, sub.room, sub.picture)
         except Exception:
             # Most likely the database is away too; keep serving the stream, retry soon.
             log.warning("relay: resync of %r failed, will retry", sub.room, exc_info=True)
             self._stale.add(sub)
-            return False
+            return
         self._stale.discard(sub)
+        sub.ready.set()
         self.stats["resyncs"] += 1
         metrics.resynced()
         log.info("relay: resynced %r (%d connections sent updates)", sub.room, touched)
-        return True
 
 
 def safe_url(url: str) -> str:
