@@ -99,8 +99,9 @@ borrowed.drop_server_banner()
 def post_worker_init(worker):
     """On SIGTERM (graceful stop) and SIGINT/SIGQUIT (Ctrl-C: quick stop), close every
     websocket with 1001 (going away) so clients reconnect at once to the next server,
-    instead of waiting out graceful_timeout or seeing a dropped TCP connection.
-    gunicorn's own handlers only stop the accept loop, or exit."""
+    instead of waiting out graceful_timeout or seeing a dropped TCP connection, and stop
+    the mail sender claiming rows (see worker_exit). gunicorn's own handlers only stop the
+    accept loop, or exit."""
     import signal
     import sys
 
@@ -118,17 +119,22 @@ def post_worker_init(worker):
     def close_all() -> None:
         registry.close_all(protocol.GOING_AWAY, protocol.SHUTTING_DOWN)
 
+    mail = _mail_sender(worker)
+    sender_stop = mail.stop if mail is not None else (lambda: None)
+
     stop, quit_ = worker.handle_exit, worker.handle_quit
 
     def handle_exit(sig, frame):
         # At once, not when close_all runs: the accept loop goes on for up to a second,
         # and a websocket accepted meanwhile must be refused, not greeted then dropped.
         registry.stopping = True
+        sender_stop()
         stop(sig, frame)
         gevent.spawn(close_all)
 
     def handle_quit(sig, frame):
         registry.stopping = True
+        sender_stop()
         # Close first: quitting ends the process without waiting for anything.
         def close_then_quit() -> None:
             close_all()
@@ -139,6 +145,25 @@ def post_worker_init(worker):
     signal.signal(signal.SIGTERM, handle_exit)
     signal.signal(signal.SIGINT, handle_quit)
     signal.signal(signal.SIGQUIT, handle_quit)
+
+
+def _mail_sender(worker):
+    """The worker's mail sender (tablequeue.ops.mail), if the app it serves started one;
+    looked up, like the registry, only through a module the app imported itself."""
+    import sys
+
+    mail = sys.modules.get("tablequeue.ops.mail")
+    return mail.sender_of(getattr(worker, "wsgi", None)) if mail is not None else None
+
+
+def worker_exit(server, worker):
+    """In the exiting worker (after its last request; also called in the arbiter, which
+    has no app): a send the mail sender still has under way gets a moment to end, and is
+    otherwise put back, so the next worker sends it at once instead of after its lease.
+    Nothing else would: the process ends without resuming the sender's greenlet."""
+    sender = _mail_sender(worker)
+    if sender is not None:
+        sender.finish()
 
 
 def child_exit(server, worker):

@@ -6,7 +6,10 @@ Nothing here runs in a request or a websocket handler, so a slow or dead mail se
 delays no reply and no page.
 
 A claim is a lease (LEASE): a worker killed mid-send leaves the row to be sent again once
-the lease lapses (at least once). Otherwise each row is sent once, by one worker."""
+the lease lapses (at least once). Otherwise each row is sent once, by one worker. A worker
+told to stop (gunicorn.conf.py) claims nothing more, and one that exits with a send still
+under way puts that row back at once (Sender.finish): a graceful restart delays no mail by
+a whole lease."""
 
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ import random
 import smtplib
 import ssl
 import threading
-import time
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid, parseaddr
@@ -36,6 +38,10 @@ POLL_SECONDS = 1.0  # an idle sender looks for due mail this often
 LEASE = timedelta(minutes=2)  # longer than any one SMTP conversation (TIMEOUT)
 TIMEOUT = 15  # seconds for the SMTP connection and each command
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 300.0  # seconds before a retry, doubling
+# Seconds an exiting worker lets a send under way end before it puts the row back: a
+# reachable server answers in far less, and gunicorn's graceful_timeout (10 s from the
+# SIGTERM) must cover it.
+FINISH_WAIT = 2.0
 
 
 def backoff(attempts: int) -> float:
@@ -79,6 +85,15 @@ def failed(row: Any, error: Exception) -> None:
                 last_error=f"{type(error).__name__}: {error}"[:300]))
 
 
+def release(row: Any) -> None:
+    """Put back a row this worker claimed and never sent nor failed: due again at once.
+    `attempts` names this claim: a later one (after the lease lapsed) is left alone."""
+    with transaction() as connection:
+        connection.execute(
+            update(OUTBOX).where(OUTBOX.c.id == row.id, OUTBOX.c.attempts == row.attempts)
+            .values(claimed_until=None))
+
+
 def message(row: Any, config: Any) -> EmailMessage:
     """Plain text plus simple HTML; the site's name in From; no tracking of any kind."""
     name, address = parseaddr(config["MAIL_FROM"])
@@ -116,12 +131,17 @@ class Sender:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.stats = {"sent": 0, "failed": 0}
+        # Set when the worker begins its exit: no new claim from then on.
+        self.stopping = threading.Event()
+        self._held: Any | None = None  # the row claimed and not yet sent nor put back
+        self._idle = threading.Event()  # clear while a row is held
+        self._idle.set()
 
     def start(self) -> None:
         threading.Thread(target=self._run, name="mail-sender", daemon=True).start()
 
     def _run(self) -> None:
-        while True:
+        while not self.stopping.is_set():
             try:
                 with self.app.app_context():
                     busy = self.send_due()
@@ -129,13 +149,44 @@ class Sender:
                 log.warning("mail: sender round failed", exc_info=True)
                 busy = False
             if not busy:
-                time.sleep(POLL_SECONDS)
+                self.stopping.wait(POLL_SECONDS)
+
+    def stop(self) -> None:
+        """The worker begins its exit (SIGTERM, SIGINT, SIGQUIT: gunicorn.conf.py): claim
+        nothing more. Its poll must not fall between the signal and the exit and take a
+        row only to be abandoned with it, held for a whole LEASE."""
+        self.stopping.set()
+
+    def finish(self, wait: float = FINISH_WAIT) -> None:
+        """The worker is exiting (gunicorn's worker_exit): let a send under way end for
+        up to `wait` seconds; if it has not, put its row back, as the process ends with
+        it. The next worker then sends it at once, not after LEASE (the mail may go
+        twice if the SMTP server took it already: at least once, as with a killed worker)."""
+        self.stop()
+        if self._idle.wait(wait):
+            return
+        row = self._held
+        if row is not None:
+            log.warning("mail: worker exiting during the send of %s #%d: put back",
+                        row.kind, row.id)
+            with self.app.app_context():
+                release(row)
 
     def send_due(self) -> bool:
         """Send one due message; False when there was none."""
         row = claim_one()
         if row is None:
             return False
+        self._held = row
+        self._idle.clear()
+        try:
+            self._send(row)
+        finally:
+            self._held = None
+            self._idle.set()
+        return True
+
+    def _send(self, row: Any) -> None:
         try:
             deliver(self.app.config["SMTP_URL"], message(row, self.app.config))
         except Exception as error:  # refused, unreachable, timed out: retry later
@@ -143,13 +194,18 @@ class Sender:
             log.warning("mail: sending %s #%d failed (attempt %d): %s", row.kind, row.id,
                         row.attempts, error)
             failed(row, error)
-            return True
+            return
         sent(row.id)
         self.stats["sent"] += 1
-        return True
 
 
 _SENDER: Slot[Sender] = Slot("tablequeue.ops.mail")
+
+
+def sender_of(app: object) -> Sender | None:
+    """The worker's sender, if its app started one (`app`: what gunicorn serves, which is
+    not ours, or not a Flask app, when it failed to load)."""
+    return _SENDER.find(app) if isinstance(app, Flask) else None
 
 
 def start(app: Flask) -> Sender | None:

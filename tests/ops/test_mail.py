@@ -5,6 +5,7 @@ workers in the PostgreSQL + Redis run)."""
 from __future__ import annotations
 
 import re
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -87,6 +88,38 @@ def test_a_restart_loses_no_mail(mailbox: MailServer, fresh: LiveServer) -> None
     ticket_id, _ = sign_in_with_link(fresh, "restart@example.org", "Re Start", email_me=True)
     fresh.stop()  # the server goes down with the message unsent
     assert _count(fresh, "mail_outbox") == 1
+    mailbox.start()
+    fresh.start()
+    mailbox.wait_for(lambda got: _subjects(mailbox) == [f"Your ticket {ticket_id} at Help Desk"])
+
+
+def _claim(server: LiveServer) -> tuple[int, bool]:
+    """The outbox's one row: its attempts, and whether a worker holds it."""
+    engine = server.engine()
+    with engine.connect() as conn:
+        attempts, claimed_until = conn.execute(
+            sa.text("SELECT attempts, claimed_until FROM mail_outbox")).one()
+    engine.dispose()
+    return int(attempts), claimed_until is not None
+
+
+def test_a_send_cut_short_by_a_restart_is_put_back(mailbox: MailServer,
+                                                   fresh: LiveServer) -> None:
+    """A mail server that takes the connection and never answers holds the send until
+    the worker exits: the exiting worker puts the row back rather than leaving it held for
+    its whole lease, and the next server sends it at once."""
+    mailbox.stop()
+    silent = socket.create_server(("127.0.0.1", SMTP_PORT))  # the kernel accepts; no greeting
+    try:
+        ticket_id, _ = sign_in_with_link(fresh, "cut@example.org", "Cut Short", email_me=True)
+        deadline = time.monotonic() + 10
+        while _claim(fresh) != (1, True):  # the sender waits for the greeting now
+            assert time.monotonic() < deadline, _claim(fresh)
+            time.sleep(0.1)
+        fresh.stop()
+        assert _claim(fresh) == (1, False)
+    finally:
+        silent.close()
     mailbox.start()
     fresh.start()
     mailbox.wait_for(lambda got: _subjects(mailbox) == [f"Your ticket {ticket_id} at Help Desk"])
