@@ -63,8 +63,8 @@ class Floor:
         as it is now, read afresh (a change made a moment ago is in the greeting, not a
         second later), and from then on every change, none missed and none twice."""
         room = self.registry.room(conn.site)
-        read_at, fresh = time.monotonic(), floor.floors_now([conn.site])[conn.site]
-        if room is None:  # gone meanwhile (it was leaving): nothing to watch
+        read_at, fresh = time.monotonic(), floor.floors_now([conn.site]).get(conn.site)
+        if room is None or fresh is None:  # room gone meanwhile, or the site removed
             return
         seen = room.floor
         with seen.lock:
