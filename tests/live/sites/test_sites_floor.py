@@ -10,19 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from tests.kit.client import Client, new_ticket
-from tests.kit.live import LiveServer
 from tests.kit.sites import (
     B_ZONE,
     MAIN,
     OLD,
     B,
     clean_reply,
-    clear,
     logged_in,
-    make_sites,
     post_form,
     quiet_until,
     seats,
@@ -33,16 +28,6 @@ from tests.kit.sites import (
 SERVER_ENV = {"RATE_LIMITS": "off"}
 CLOSED = "error new the queue is closed"
 ROUTES = ("display", "kiosk", "staff")
-
-
-@pytest.fixture(scope="module")
-def tokens(server: LiveServer) -> dict[str, str]:
-    return make_sites(server)
-
-
-@pytest.fixture(autouse=True)
-def clean(server: LiveServer, tokens: dict[str, str]) -> None:
-    clear(server)
 
 
 def watchers(connect, *prefixes: str) -> list[Client]:

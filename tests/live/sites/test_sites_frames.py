@@ -7,24 +7,17 @@ site and of the other are spread over them."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.kit.client import new_ticket
-from tests.kit.live import LiveServer
 from tests.kit.sites import (
     MAIN,
     OLD,
     B,
-    Screens,
     as_claimed,
     clean_reply,
-    clear,
     heard_nothing,
-    make_sites,
     on_display,
     quiet_until,
     read_all,
-    screens,
     seats,
     serve,
     watching,
@@ -32,27 +25,6 @@ from tests.kit.sites import (
 )
 
 SERVER_ENV = {"RATE_LIMITS": "off"}
-
-
-@pytest.fixture(scope="module")
-def tokens(server: LiveServer) -> dict[str, str]:
-    return make_sites(server)
-
-
-@pytest.fixture(autouse=True)
-def clean(server: LiveServer, tokens: dict[str, str]) -> None:
-    clear(server)
-
-
-@pytest.fixture
-def a(connect) -> Screens:
-    """The default site's screens, by today's URLs and by /s/main/."""
-    return screens(connect, OLD, MAIN)
-
-
-@pytest.fixture
-def b(connect) -> Screens:
-    return screens(connect, B)
 
 
 def test_new_reaches_only_the_staff_of_its_site(tokens, connect, a, b):

@@ -7,8 +7,6 @@ the other, and a logout greets each site's consoles with that site's tables."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.kit.client import EPOCH, new_ticket, ticket
 from tests.kit.database import rows
 from tests.kit.follow import state
@@ -17,16 +15,12 @@ from tests.kit.sites import (
     MAIN,
     OLD,
     B,
-    Screens,
     clean_reply,
-    clear,
     heard_nothing,
-    make_sites,
     new_with_link,
     on_display,
     quiet_until,
     read_all,
-    screens,
     seat,
     seats,
     serve,
@@ -35,27 +29,6 @@ from tests.kit.sites import (
 
 SERVER_ENV = {"RATE_LIMITS": "off"}
 BUSY = "error pick you are already serving a ticket"
-
-
-@pytest.fixture(scope="module")
-def tokens(server: LiveServer) -> dict[str, str]:
-    return make_sites(server)
-
-
-@pytest.fixture(autouse=True)
-def clean(server: LiveServer, tokens: dict[str, str]) -> None:
-    clear(server)
-
-
-@pytest.fixture
-def a(connect) -> Screens:
-    """The default site's screens, by today's URLs and by /s/main/."""
-    return screens(connect, OLD, MAIN)
-
-
-@pytest.fixture
-def b(connect) -> Screens:
-    return screens(connect, B)
 
 
 def tables_of(server: LiveServer, username: str) -> list[tuple[str, int]]:

@@ -19,9 +19,7 @@ from tests.kit.sites import (
     OLD,
     B,
     clean_reply,
-    clear,
     heard_nothing,
-    make_sites,
     new_with_link,
     read_all,
     seat,
@@ -36,16 +34,6 @@ SERVER_ENV = {**mail_env(SMTP_PORT), "RATE_LIMITS": "off"}
 NOT_MEMBER = "error pick not a member of this site"
 NOT_AVAILABLE = "error pick the chosen table is not available"
 TOKEN_INVALID = "error accept your session token was found to be invalid. please relogin"
-
-
-@pytest.fixture(scope="module")
-def tokens(server: LiveServer) -> dict[str, str]:
-    return make_sites(server)
-
-
-@pytest.fixture(autouse=True)
-def clean(server: LiveServer, tokens: dict[str, str]) -> None:
-    clear(server)
 
 
 def tables_of(server: LiveServer) -> list[tuple[str, str, int]]:
