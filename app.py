@@ -66,6 +66,7 @@ def _live(app: Flask) -> None:
     from tablequeue.live import registry as live_registry
     from tablequeue.live.follow import hub as follow_hub
     from tablequeue.live.registry import Registry, slug_reader
+    from tablequeue.service.line_views import LineReader
     from tablequeue.service.stats import waiting_counter
     from tablequeue.service.tables import assignment_reader
 
@@ -76,6 +77,7 @@ def _live(app: Flask) -> None:
     registry = Registry(
         display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"], waiting_count=waiting_counter(app),
         tables_now=assignment_reader(app), slug_of=slug_reader(app),
+        line_reader=LineReader(app),
     )
     live_registry.install(app, registry)
     follow_hub.install(app, registry)

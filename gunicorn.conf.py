@@ -100,8 +100,8 @@ def post_worker_init(worker):
     """On SIGTERM (graceful stop) and SIGINT/SIGQUIT (Ctrl-C: quick stop), close every
     websocket with 1001 (going away) so clients reconnect at once to the next server,
     instead of waiting out graceful_timeout or seeing a dropped TCP connection, and stop
-    the mail sender claiming rows (see worker_exit). gunicorn's own handlers only stop the
-    accept loop, or exit."""
+    the outbox senders (mail, texts, webhooks) claiming rows (see worker_exit). gunicorn's
+    own handlers only stop the accept loop, or exit."""
     import signal
     import sys
 
@@ -119,8 +119,11 @@ def post_worker_init(worker):
     def close_all() -> None:
         registry.close_all(protocol.GOING_AWAY, protocol.SHUTTING_DOWN)
 
-    mail = _mail_sender(worker)
-    sender_stop = mail.stop if mail is not None else (lambda: None)
+    senders = _senders(worker)
+
+    def sender_stop() -> None:
+        for sender in senders:
+            sender.stop()
 
     stop, quit_ = worker.handle_exit, worker.handle_quit
 
@@ -156,13 +159,23 @@ def _mail_sender(worker):
     return mail.sender_of(getattr(worker, "wsgi", None)) if mail is not None else None
 
 
+def _senders(worker):
+    """Every outbox sender the worker's app started: mail's, and the text and webhook
+    senders (tablequeue.ops.lease), each looked up through a module the app imported."""
+    import sys
+
+    lease = sys.modules.get("tablequeue.ops.lease")
+    others = lease.senders_of(getattr(worker, "wsgi", None)) if lease is not None else []
+    mail = _mail_sender(worker)
+    return ([mail] if mail is not None else []) + others
+
+
 def worker_exit(server, worker):
     """In the exiting worker (after its last request; also called in the arbiter, which
-    has no app): a send the mail sender still has under way gets a moment to end, and is
+    has no app): a send an outbox sender still has under way gets a moment to end, and is
     otherwise put back, so the next worker sends it at once instead of after its lease.
     Nothing else would: the process ends without resuming the sender's greenlet."""
-    sender = _mail_sender(worker)
-    if sender is not None:
+    for sender in _senders(worker):
         sender.finish()
 
 

@@ -11,7 +11,17 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tablequeue.envvars import ConfigError, choice, listed, number, rate, switch
+from tablequeue.envvars import (
+    ConfigError,
+    SmsAccount,
+    choice,
+    listed,
+    number,
+    rate,
+    region,
+    switch,
+    twilio_url,
+)
 
 
 def _origins(env: Mapping[str, str]) -> list[str]:
@@ -159,6 +169,16 @@ def _oidc(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _sms(env: Mapping[str, str], public_url: str | None) -> SmsAccount | None:
+    """SMS_URL (envvars.twilio_url); Twilio calls back at PUBLIC_URL, which must be short
+    enough for the follow link to fit a text."""
+    account = twilio_url(env, "SMS_URL")
+    if account is not None and (not public_url or len(public_url) > 50):
+        raise ConfigError("SMS_URL needs PUBLIC_URL (at most 50 characters) for its links "
+                          "and Twilio's callbacks")
+    return account
+
+
 _LOG_LEVELS = {"debug", "info", "warning", "error", "critical"}
 
 
@@ -199,6 +219,14 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
     secure_cookies = choice(env, "SECURE_COOKIES", "auto", {"auto", "on", "off"})
     return {
         **_server(env),
+        # Texts (SMS_REGION: for numbers typed without +) and webhooks go through the
+        # outbox: retried 1 s doubling to OUTBOX_RETRY_MAX_SECONDS, then failed; a claim
+        # lasts OUTBOX_LEASE_SECONDS. WEBHOOK_ALLOW_HTTP: http:// or private targets allowed.
+        "SMS": _sms(env, _public_url(env)),
+        "SMS_REGION": region(env, "SMS_REGION"),
+        "OUTBOX_RETRY_MAX_SECONDS": number(env, "OUTBOX_RETRY_MAX_SECONDS", 3600, 1, 86400),
+        "OUTBOX_LEASE_SECONDS": number(env, "OUTBOX_LEASE_SECONDS", 60, 3, 3600),
+        "WEBHOOK_ALLOW_HTTP": listed(env, "WEBHOOK_ALLOW_HTTP"),
         **_oidc(env),
         "SECRET_KEY": _secret_key(env, instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -233,6 +261,9 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         "SESSION_CHECK_SECONDS": number(env, "SESSION_CHECK_SECONDS", 10, 1, 3600),
         # A staff member away from their table this long loses it, as if they sent `unpick`.
         "AWAY_MINUTES": number(env, "AWAY_MINUTES", 30, 1, 24 * 60),
+        # No normal ticket is passed by more than this many later priority tickets of its
+        # line (docs/lines.md, the order rule).
+        "PRIORITY_RUN": number(env, "PRIORITY_RUN", 3, 1, 100),
         "TIMEZONE": _timezone(env),
         # How often each worker reads the floor's settings (announcement, hours, line):
         # the bound on how late a change made elsewhere (a `flask` command) is on screen.

@@ -3,7 +3,10 @@ every setting of tablequeue.config is built from."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from typing import NamedTuple
+from urllib.parse import unquote, urlsplit
 
 
 class ConfigError(ValueError):
@@ -57,3 +60,38 @@ def rate(env: Mapping[str, str], name: str, default: str) -> tuple[int, int]:
     if limit[0] < 1 or not 1 <= limit[1] <= 86400:
         raise ConfigError(f"{name}: COUNT must be at least 1 and SECONDS 1 to 86400, got {raw!r}")
     return limit
+
+
+class SmsAccount(NamedTuple):
+    """SMS_URL read: the Twilio account, its default sender, its API's address."""
+
+    sid: str
+    token: str
+    sender: str | None  # a site may have its own (`flask sms sender`)
+    api_base: str  # https://api.twilio.com, or a stand-in (tests/kit/twilio_server.py)
+
+
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def twilio_url(env: Mapping[str, str], name: str) -> SmsAccount | None:
+    """twilio://ACCOUNT_SID:AUTH_TOKEN@?from=+12025550100[&api_base=URL]; the query is read
+    without turning `+` into a space (unquote, not unquote_plus)."""
+    url = urlsplit(env.get(name, "").strip())
+    if not url.scheme:
+        return None
+    query = {k: unquote(v) for k, _, v in (p.partition("=") for p in url.query.split("&"))}
+    sender = query.get("from") or None
+    if url.scheme != "twilio" or not (url.username and url.password) or (
+            sender and not E164.fullmatch(sender)):
+        raise ConfigError(f"{name} looks like twilio://ACCOUNT_SID:AUTH_TOKEN@?from=+1202…")
+    return SmsAccount(unquote(url.username), unquote(url.password), sender,
+                      query.get("api_base", "").rstrip("/") or "https://api.twilio.com")
+
+
+def region(env: Mapping[str, str], name: str) -> str | None:
+    """A two-letter region code (GB, US), upper-cased; None when unset."""
+    code = env.get(name, "").strip().upper()
+    if code and not re.fullmatch(r"[A-Z]{2}", code):
+        raise ConfigError(f"{name} is a region code such as GB or US, got {code!r}")
+    return code or None

@@ -163,6 +163,41 @@ class Visitor(Model):
     wants_email: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
+class Line(Model):
+    """One service of a site ("Financial aid"): the kiosk's choice, what staff serve, what
+    priority and passing are counted in (docs/lines.md). A removed line stays (removed_at)
+    only so reports still name it; every screen and command ignores it."""
+
+    __tablename__ = "lines"
+    __table_args__ = (
+        Index("uq_lines_site_name", "site_id", "name", unique=True,
+              sqlite_where=text("removed_at IS NULL"),
+              postgresql_where=text("removed_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = site_fk()
+    name: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(default=0)  # the site's order of its lines
+    open: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffLine(Model):
+    """A line a staff member chose to serve at its site; no row at a site: every line."""
+
+    __tablename__ = "staff_lines"
+
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    line_id: Mapped[int] = mapped_column(
+        ForeignKey("lines.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[int] = site_fk()
+
+
 class Ticket(Model):
     __tablename__ = "tickets"
     __table_args__ = (
@@ -181,6 +216,7 @@ class Ticket(Model):
         Index("ix_tickets_report", "site_id", "created_at", "status", "claimed_at", "ended_at",
               "staff_id", "table_number", "visitor_id"),
         Index("ix_tickets_visitor_created", "visitor_id", "created_at"),
+        Index("ix_tickets_line_status_id", "line_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # one sequence for the deployment
@@ -196,9 +232,36 @@ class Ticket(Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How often its staff member put it back in line (`requeue`); capped, see service.floor.
+    # Put-backs and transfers together (docs/lines.md): capped, see outcomes.REQUEUE_LIMIT.
     requeue_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Service lines (docs/lines.md): the line it waits in; a priority mark (staff only);
+    # how many later priority tickets of its line were taken while it waited (the order
+    # rule, service/order.py); the line of its latest transfer.
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"))
+    priority_reason: Mapped[str | None] = mapped_column(String(60))
+    passed: Mapped[int] = mapped_column(default=0, server_default="0")
+    transferred_from: Mapped[int | None] = mapped_column(
+        ForeignKey("lines.id", ondelete="SET NULL"))
 
     staff: Mapped[Staff | None] = relationship()
+
+
+class Transfer(Model):
+    """A ticket sent from one line to another by the staff member serving it: the first
+    line's service, kept for reports (it counts as served there)."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = site_fk()
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    from_line_id: Mapped[int] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"))
+    to_line_id: Mapped[int] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    table_number: Mapped[int | None]
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    transferred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class TableAssignment(Model):
@@ -281,6 +344,77 @@ class OutboxMail(Model):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A sender that claimed the row owns it until then (a crashed sender's claim lapses).
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class TextSubscription(Model):
+    """A visitor asked for texts about this ticket ("Text me when it's my turn", at the
+    kiosk or on their phone): the number, in E.164, goes with the ticket (purge, delete)."""
+
+    __tablename__ = "sms_subscriptions"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    number: Mapped[str] = mapped_column(String(16), index=True)
+    almost_sent: Mapped[bool] = mapped_column(default=False)  # "you're almost up" is queued
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TextOptOut(Model):
+    """A number that replied STOP: never texted again, by any site (kept for that alone)."""
+
+    __tablename__ = "sms_opt_outs"
+
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookEndpoint(Model):
+    """Where a site's ticket events are POSTed, signed with its own secret (Standard
+    Webhooks); `personal` endpoints also get the visitor's email and name."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = site_fk()
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[str] = mapped_column(String(200))  # comma-separated: ticket.created, ...
+    personal: Mapped[bool] = mapped_column(default=False)
+    secret: Mapped[str] = mapped_column(String(100))  # whsec_…: it signs, so it is kept
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Outbound(Model):
+    """A text message or a webhook delivery, written in the transaction that made it due
+    and sent by the workers' senders (tablequeue.ops.texts, tablequeue.ops.hooks): a claim
+    (claimed_until) makes one sender own it; a restart loses none. A text stays, without
+    its number, to record Twilio's delivery status; a delivered webhook goes."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "channel", "state", "next_attempt_at"),
+        Index("ix_outbox_order", "endpoint_id", "ticket_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = site_fk()
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                           index=True)
+    channel: Mapped[str] = mapped_column(String(8))  # sms or webhook
+    kind: Mapped[str] = mapped_column(String(24))  # signin, almost, called; ticket.created...
+    endpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    recipient: Mapped[str | None] = mapped_column(String(16))  # a text's number, until sent
+    body: Mapped[str] = mapped_column(Text)  # the text, or the webhook's JSON
+    message_id: Mapped[str | None] = mapped_column(String(64))  # webhook-id; Twilio's SID
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # sent, failed, stopped
+    provider_status: Mapped[str | None] = mapped_column(String(24))  # Twilio's callbacks
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))
 

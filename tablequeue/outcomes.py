@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, NewType, TypeAlias, TypeVar
 
-# How often one ticket may be put back in line (`requeue`).
+# How often one ticket may be put back in line (`requeue`) or transferred, in all.
 REQUEUE_LIMIT = 3
 
 
@@ -59,6 +59,20 @@ class Refusal(enum.Enum):
     SITE_TAKEN = "site_taken"  # a site with that slug exists already
     SITE_BUSY = "site_busy"  # someone waits or is being served there
     SITE_DEFAULT = "site_default"  # the default site serves today's URLs: never removed
+    # Service lines (docs/lines.md): the staff and kiosk extensions, the CLI and /admin.
+    NO_LINE = "no_line"  # not a line of this site (or removed)
+    LINE_CLOSED = "line_closed"
+    SAME_LINE = "same_line"  # a transfer to the line the ticket is in
+    MOVE_LIMIT = "move_limit"  # put back or transferred REQUEUE_LIMIT times in all
+    NOTHING_WAITING = "nothing_waiting"  # `next` with nobody in one's lines
+    TICKET_NOT_WAITING = "ticket_not_waiting"  # `priority` of a ticket served or finished
+    REASON_MISSING = "reason_missing"
+    REASON_TOO_LONG = "reason_too_long"
+    REASON_NOT_PRINTABLE = "reason_not_printable"
+    NO_LINES_CHOSEN = "no_lines_chosen"
+    LINE_TAKEN = "line_taken"  # never on the wire: a line of that name exists already
+    LINE_BUSY = "line_busy"  # never on the wire: someone waits or is served in it
+    LINE_LAST = "line_last"  # never on the wire: a site keeps one line at least
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,21 @@ class TicketView:
     start: datetime
     end: datetime | None
     status: str
+    # Service lines (docs/lines.md): only line-aware staff frames carry these, never a
+    # seed frame; the priority reason is staff-only.
+    line: int = 0
+    priority: str | None = None
+
+
+@dataclass(frozen=True)
+class LineView:
+    """One service line of a site (service.lines builds it)."""
+
+    id: int
+    site: SiteId
+    name: str
+    position: int
+    open: bool
 
 
 @dataclass(frozen=True)
@@ -82,6 +111,7 @@ class PhoneState:
     ahead: int | None = None  # people ahead, while waiting
     minutes: int | None = None  # estimated wait, while waiting and with history
     table: int | None = None  # where to go, while serving
+    line: str | None = None  # its line's name, while the site has two lines or more
 
 
 # ---- events: what changed, published only after the transaction committed ------------
@@ -189,10 +219,42 @@ class FloorChanged:
 
     site: SiteId = field(kw_only=True)
 
+@dataclass(frozen=True)
+class TicketTransferred(TicketRequeued):
+    """The staff member serving it sent it to another line (ticket.line): it waits there
+    at its original arrival's place. Handled everywhere as a put-back, and more."""
+
+    from_line: int = 0
+
+
+@dataclass(frozen=True)
+class TicketMarked:
+    """A waiting ticket was marked priority (ticket.priority): line-aware staff only."""
+
+    site: SiteId = field(kw_only=True)
+    ticket: TicketView
+
+
+@dataclass(frozen=True)
+class LinesChanged:
+    """A site's lines were added, renamed, opened, closed, removed or reordered."""
+
+    site: SiteId = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class ServeChanged:
+    """The lines a staff member serves at the site (empty: every line)."""
+
+    site: SiteId = field(kw_only=True)
+    staff_id: int
+    lines: tuple[int, ...]
+
+
 Event: TypeAlias = (
     TicketCreated | TicketClaimed | TicketShown | TicketEnded | TablePicked | TableUnpicked
     | TablesChanged | SessionsRevoked | TicketWithdrawn | TableCountChanged | TicketRequeued
-    | TableAway | FloorChanged
+    | TableAway | FloorChanged | TicketTransferred | TicketMarked | LinesChanged | ServeChanged
 )
 
 

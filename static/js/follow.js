@@ -54,6 +54,9 @@
       const [headline, detail] = words(state);
       $("phone-headline").textContent = headline;
       $("phone-detail").textContent = detail;
+      // The ticket's service line, while the site has several (a transfer changes it).
+      $("phone-line").textContent = state.line || "";
+      $("phone-line").classList.toggle("hidden", !state.line);
       $("phone-leave").classList.toggle("hidden", state.status !== "waiting");
       const final = state.status in FINAL;
       root.toggleAttribute("data-final", final);

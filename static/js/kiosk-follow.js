@@ -32,6 +32,7 @@
       document.getElementById("kiosk-follow-qr").src = "/v/" + encodeURIComponent(code) + "/qr.svg";
       document.getElementById("kiosk-follow-url").textContent = url.replace(/^https?:\/\//, "");
       box.classList.remove("hidden");
+      root.dispatchEvent(new CustomEvent("kiosk:link", { detail: { id, code } })); // kiosk-sms.js
     });
 
     if (!emailMe) return;

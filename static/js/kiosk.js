@@ -1,6 +1,8 @@
 /* The kiosk: `query` fills the name of a returning visitor, `new` gets them a ticket.
  * Before `new`, the page asks POST /kiosk/waiting whether this email already holds a
- * waiting ticket; if so the visitor sees that ticket and gets no second one. */
+ * waiting ticket; if so the visitor sees that ticket and gets no second one. When the
+ * visitor chose a service line (kiosk-lines.js sets data-join-line on the root), the ticket
+ * comes from the extension `join LINE EMAIL NAME` instead of `new`. */
 (function () {
   "use strict";
   const QUERY_DELAY_MS = 350;
@@ -19,21 +21,23 @@
     const confirmation = document.getElementById("kiosk-confirmation");
     const greeting = document.getElementById("kiosk-greeting");
     const resetSeconds = Number(root.dataset.resetSeconds) || 10;
+    // Extensions (kiosk-follow.js, kiosk-lines.js) listen on the root: each (re)connect,
+    // every pushed frame, each ticket, each reset.
+    const tell = (name, detail) => root.dispatchEvent(new CustomEvent(name, { detail }));
     const client = TQ.connect(root.dataset.socket, {
       open(c) {
         TQFloor.reset();
         c.request("watch"); // the extension: announcements and whether the line is open
+        tell("kiosk:open", { client: c });
       },
       message(word, rest) {
-        TQFloor.handle(word, rest);
+        if (!TQFloor.handle(word, rest)) tell("kiosk:frame", { word, rest });
       },
     });
     let queryTimer = null;
     let autofilled = ""; // the name `query` put there, which we may replace again
     let autofilledFor = ""; // ...and the (lower-cased) email it belongs to
     let resetTimer = null;
-    // Extensions (kiosk-follow.js) listen on the root: the client, each ticket, each reset.
-    const tell = (name, detail) => root.dispatchEvent(new CustomEvent(name, { detail }));
     tell("kiosk:ready", { client });
 
     function say(text) {
@@ -141,7 +145,8 @@
       try {
         const partial = await waitingTicket(visitorEmail);
         if (partial) return alreadyWaiting(partial, visitorName);
-        const reply = await client.request("new " + visitorEmail + " " + visitorName);
+        const line = root.dataset.joinLine || "";
+        const reply = await client.request((line ? "join " + line + " " : "new ") + visitorEmail + " " + visitorName);
         const ticket = reply.ok ? TQ.ticket(reply.rest) : null;
         if (!ticket) return say(reply.ok ? "something went wrong, please try again" : reply.rest);
         confirm(ticket, visitorName);

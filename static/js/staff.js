@@ -1,6 +1,7 @@
 /* The staff console: the table grid from `taken`, the waiting list from `new`/`claimed`,
  * and the ticket being served. After a reconnect the server replays the waiting list and
- * our own claimed ticket; we re-send `pick T` so the table is ours again. */
+ * our own claimed ticket; we re-send `pick T` so the table is ours again. Service lines,
+ * priority, Next and transfer (the `lines` extension) are drawn by staff-lines.js. */
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -74,6 +75,7 @@
       const t = state.serving;
       $("serving").classList.toggle("hidden", !t);
       $("serving-empty").classList.toggle("hidden", !!t);
+      lines.renderTransfer(t);
       if (!t) return;
       $("serving-id").textContent = String(t.id);
       $("serving-name").textContent = t.name;
@@ -89,7 +91,8 @@
         : state.serving ? "Complete or mark a no-show to accept the next visitor." : "";
       $("waiting-hint").textContent = blocked;
       list.replaceChildren();
-      const ids = [...state.waiting.keys()].sort((a, b) => a - b);
+      const ids = lines.ordered();
+      $("next").disabled = blocked !== "" || ids.length === 0;
       for (const id of ids) {
         const t = state.waiting.get(id);
         const li = row.content.firstElementChild.cloneNode(true);
@@ -102,6 +105,7 @@
         accept.dataset.ticket = String(id);
         accept.disabled = blocked !== "";
         accept.setAttribute("aria-label", "Accept ticket " + id);
+        lines.decorate(li, t);
         list.append(li);
       }
       $("waiting-count").textContent = String(ids.length);
@@ -109,6 +113,7 @@
     }
 
     function render() {
+      lines.renderLines();
       renderTables();
       renderServing();
       renderWaiting();
@@ -171,11 +176,14 @@
         render();
         TQFloor.reset();
         c.request("watch"); // the extension: announcements, the line, who stepped away
+        c.request("lines"); // the extension: service lines; the list is then of our lines
         if (state.table !== null) resync(c, state.table);
       },
       message(word, rest) {
         if (TQFloor.handle(word, rest)) return;
-        if (word === "taken") {
+        if (lines.handle(word, rest)) {
+          // drawn below
+        } else if (word === "taken") {
           // Only a staff member without a table is sent `taken`.
           state.taken = new Set(rest.split(" ").filter(Boolean).map(Number));
           state.tablesKnown = true;
@@ -191,6 +199,8 @@
         render();
       },
     });
+
+    const lines = TQStaffLines.create({ state, client, render: () => render(), showError });
 
     async function resync(c, table) {
       const reply = await c.request("pick " + table);
@@ -232,6 +242,20 @@
         state.waiting.delete(id);
       } else {
         showError("waiting-error", "ticket " + id + ": " + reply.rest);
+      }
+      render();
+    });
+
+    $("next").addEventListener("click", async () => {
+      $("waiting-error").textContent = "";
+      $("next").disabled = true;
+      const reply = await client.request("next");
+      if (reply.ok) {
+        const id = Number(reply.rest);
+        if (state.waiting.has(id)) state.serving = state.waiting.get(id);
+        state.waiting.delete(id);
+      } else {
+        showError("waiting-error", reply.rest);
       }
       render();
     });

@@ -60,6 +60,12 @@ class Connection:
         self.cookie_token_hash: str | None = None
         self.holds_table = False
         self.watching = False  # a display that opted in to `waiting N` / `tables N`
+        # Service lines (docs/lines.md): a console or kiosk that sent `lines` gets the line
+        # extensions instead of the seed frames; a console's lines and staff name (its own
+        # claims reach it whatever the line) come with its greeting (live/line_fanout.py).
+        self.line_aware = False
+        self.serves: frozenset[int] = frozenset()
+        self.username = ""
         self.follow: Following | None = None  # a phone's followed ticket (live.follow.hub)
         self.base_url = ""  # the site as the client reached it (follow links: live/follow/kiosk.py)
         # Replies and broadcasts from other greenlets take turns (frame order, bind replay).
@@ -126,6 +132,10 @@ class Connection:
             self._replayed = {t.id for t in tickets}
             for ticket in tickets:
                 self._send(protocol.staff_new(ticket), replay=True)
+
+    def replayed(self, ticket_ids: set[int]) -> None:
+        """Under `lock`, after a greeting's `new`s: their broadcasts are duplicates."""
+        self._replayed = set(ticket_ids)
 
     def unbind(self) -> None:
         with self.lock:

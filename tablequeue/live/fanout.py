@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from tablequeue import protocol
 from tablequeue.live.connection import Connection, Role
 from tablequeue.live.delivery import Frame
+from tablequeue.live.line_fanout import LineFanout
 from tablequeue.live.rooms import Room
 from tablequeue.ops import metrics
 from tablequeue.outcomes import (
@@ -31,6 +32,7 @@ from tablequeue.outcomes import (
     TicketView,
     TicketWithdrawn,
 )
+from tablequeue.service.line_views import LineReader
 
 # Events after which displays that sent `watch` (an extension) get a fresh `waiting N`.
 _CHANGES_WAITING = (TicketCreated, TicketClaimed, TicketWithdrawn)
@@ -43,8 +45,11 @@ class Fanout:
         self, *, display_shows_email: bool,
         waiting_count: Callable[[SiteId], int] | None = None,
         tables_now: Callable[[SiteId], TablesChanged] | None = None,
+        line_reader: LineReader | None = None,
     ) -> None:
         self.display_shows_email = display_shows_email
+        # Consoles and kiosks that opted in to the service lines (docs/lines.md).
+        self.lines = LineFanout(line_reader)
         self.waiting_count = waiting_count
         self.tables_now = tables_now
         # Set by tablequeue.live.floorwatch: read this site's floor now (a FloorChanged).
@@ -57,6 +62,10 @@ class Fanout:
                 self._deliver(room, event)
             except Exception:  # one bad event must not starve the ones after it
                 log.exception("delivering %r failed", type(event).__name__)
+        try:
+            self.lines.deliver(room, events)
+        except Exception:
+            log.exception("delivering to line-aware connections failed")
         if any(isinstance(event, _CHANGES_WAITING) for event in events):
             try:
                 self._waiting_changed(room)
@@ -76,6 +85,7 @@ class Fanout:
             if event.table is not None:  # put back by its staff member: clear that table
                 self._to_displays(room, protocol.display_cancel(event.table))
         elif isinstance(event, TicketCreated):
+            # bound_staff: the seed consoles; line-aware ones hear it from self.lines.
             frame, bound = Frame(protocol.staff_new(event.ticket)), room.bound_staff()
             for conn in bound:
                 conn.send_new(event.ticket.id, frame)

@@ -25,7 +25,7 @@ from tablequeue.extensions import Slot
 from tablequeue.live.connection import Connection
 from tablequeue.live.registry import registry_of
 from tablequeue.live.rooms import Room
-from tablequeue.outcomes import SiteId
+from tablequeue.outcomes import LinesChanged, SiteId
 from tablequeue.service import away, floor
 from tablequeue.service.directory import directory_of
 from tablequeue.service.floor import FloorNow
@@ -75,12 +75,24 @@ class Floor:
                 for message in changes(_NOTHING, seen.now or _NOTHING):
                     conn.send_held(message)
 
+    def baseline(self, room: Room) -> None:
+        """A line-aware screen came (docs/lines.md): read the site's floor now, unless the
+        room already knows it, so that the poll tells it of any later change of the lines
+        (a change is news only against a revision already read)."""
+        if room.floor.now is not None:
+            return
+        read_at, fresh = time.monotonic(), floor.floors_now([room.site]).get(room.site)
+        if fresh is not None:
+            with room.floor.lock:
+                _advance(room, fresh, read_at)
+
     def poll(self, rooms: list[Room] | None = None) -> None:
         """One statement for the floors of every room with watchers (or of `rooms`), then
         each room's watchers are told what changed at their own site. A room nobody
         watches is not read: a watcher that comes is greeted with its floor read afresh."""
         if rooms is None:
-            rooms = [room for room in self.registry.rooms() if room.watching]
+            rooms = [room for room in self.registry.rooms() if room.watching
+                     or room.line_staff() or room.line_kiosks()]
         if not rooms:
             return
         read_at, fresh = time.monotonic(), floor.floors_now([r.site for r in rooms])
@@ -88,7 +100,9 @@ class Floor:
             now = fresh.get(room.site)
             if now is not None:
                 with room.floor.lock:
-                    _advance(room, now, read_at)
+                    lines_changed = _advance(room, now, read_at)
+                if lines_changed:  # a `flask lines ...` elsewhere, or /admin on another host
+                    self.registry.deliver([LinesChanged(site=room.site)])  # this worker only
 
     def poll_soon(self, site: SiteId) -> None:
         """A FloorChanged came through the relay: poll that site now, off the delivering
@@ -107,17 +121,19 @@ class Floor:
         threading.Thread(target=poll, name="floor-poll", daemon=True).start()
 
 
-def _advance(room: Room, fresh: FloorNow, read_at: float) -> None:
-    """Tell the room's watchers what changed since it last read (call with its lock held)."""
+def _advance(room: Room, fresh: FloorNow, read_at: float) -> bool:
+    """Tell the room's watchers what changed since it last read (call with its lock held);
+    True if the site's service lines changed meanwhile (docs/lines.md)."""
     seen = room.floor
     if read_at < seen.read_at:
-        return  # a newer read got here first
+        return False  # a newer read got here first
     old, seen.now, seen.read_at = seen.now, fresh, read_at
     messages = changes(old, fresh) if old is not None else []
     if messages:
         for conn in room.watchers():
             for message in messages:
                 conn.send(message)
+    return old is not None and old.lines_rev != fresh.lines_rev
 
 
 _FLOOR: Slot[Floor] = Slot("tablequeue.floor")

@@ -5,59 +5,18 @@ receives the frames, runs these and sends; thin both ways."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
 
 from flask import current_app, session
 
 from tablequeue import protocol, service, throttle
-from tablequeue.live import floorwatch
+from tablequeue.live import floorwatch, line_handlers
+from tablequeue.live.answers import Answer, answer_to, dispatch, registry
 from tablequeue.live.connection import Connection
 from tablequeue.live.follow import kiosk as follow_kiosk
-from tablequeue.live.registry import Registry, registry_of
-from tablequeue.outcomes import Event, Outcome, Refusal
+from tablequeue.outcomes import Refusal
 from tablequeue.service import admin, away, putback, stats
 from tablequeue.service.identity import hash_token
-
-
-@dataclass
-class Answer:
-    """The reply to send, then what to do for this connection, then the events to publish."""
-
-    reply: str
-    then: Callable[[], None] | None = None
-    events: list[Event] = field(default_factory=list)
-
-
-Handler = Callable[[Connection, Any], Answer]
-T = TypeVar("T")
-
-
-def registry() -> Registry:
-    return registry_of(current_app)
-
-
-def answer_to(word: str, outcome: Outcome[T], success: Callable[[T], str]) -> Answer:
-    """The refusal as `error WORD reason`, or the success line with the outcome's events."""
-    if outcome.refusal is not None:
-        return Answer(protocol.error(word, outcome.refusal))
-    return Answer(success(outcome.value), events=outcome.events)
-
-
-def dispatch(handlers: dict[type[Any], Handler]) -> Handler:
-    """One table from command type to handler: adding a command is one line here plus its
-    rule in `service`; a type the route does not list is an unknown command."""
-
-    def handle(conn: Connection, command: protocol.Command) -> Answer:
-        handler = handlers.get(type(command))
-        if handler is None:
-            return Answer(protocol.unknown(protocol.command_word(command)))
-        return handler(conn, command)
-
-    return handle
-
 
 # ---- staff ---------------------------------------------------------------------------
 
@@ -76,7 +35,13 @@ def staff_joined(conn: Connection) -> None:
 
 
 def _bind(conn: Connection, staff_id: int, token_hash: str) -> None:
-    """Every waiting ticket as `new`, then the one this staff member serves as `claimed`."""
+    """Every waiting ticket as `new`, then the one this staff member serves as `claimed`
+    (a line-aware console: its lines' greeting instead, live/line_fanout.py)."""
+    if conn.line_aware:
+        conn.bind(staff_id, token_hash, list)
+        conn.holds_table = service.holds_table(staff_id, site=conn.site)
+        line_handlers.greet(conn)
+        return
     conn.bind(staff_id, token_hash, partial(service.waiting_tickets, site=conn.site))
     conn.holds_table = service.holds_table(staff_id, site=conn.site)
     own = service.own_serving(staff_id, site=conn.site)
@@ -164,8 +129,9 @@ def _query(conn: Connection, command: protocol.Query) -> Answer:
 
 def kiosk_command(conn: Connection, command: protocol.Command) -> Answer:
     word = protocol.command_word(command)
-    if word in ("new", "query") and not throttle.limiter().command_allowed(
-        conn, word, conn.address
+    budget = "new" if word == "join" else word  # a `new` into a chosen line
+    if budget in ("new", "query") and not throttle.limiter().command_allowed(
+        conn, budget, conn.address
     ):
         return Answer(protocol.error(word, Refusal.RATE_LIMITED))
     return _kiosk_handlers(conn, command)
@@ -219,10 +185,17 @@ staff_command = dispatch({
     protocol.Away: _away,
     protocol.Back: _back,
     protocol.Watch: _staff_watch,
+    # Service lines (docs/lines.md)
+    protocol.Lines: line_handlers.staff_lines,
+    protocol.Serve: line_handlers.serve,
+    protocol.Next: line_handlers.next_,
+    protocol.Priority: line_handlers.priority,
+    protocol.Transfer: line_handlers.transfer,
 })
 
 _kiosk_handlers = dispatch({protocol.New: _new, protocol.Query: _query,
                             protocol.Watch: _kiosk_watch, protocol.Link: _link,
-                            protocol.Notices: _notices})
+                            protocol.Notices: _notices, protocol.Lines: line_handlers.kiosk_lines,
+                            protocol.Join: line_handlers.join})
 
 display_command = dispatch({protocol.Watch: _display_watch})

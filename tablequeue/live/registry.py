@@ -26,6 +26,7 @@ from tablequeue.ops import metrics
 from tablequeue.outcomes import Event, SiteId, TablesChanged
 from tablequeue.service import claimbook
 from tablequeue.service.directory import directory_of
+from tablequeue.service.line_views import LineReader
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,11 @@ class Registry:
         waiting_count: Callable[[SiteId], int] | None = None,
         tables_now: Callable[[SiteId], TablesChanged] | None = None,
         slug_of: Callable[[SiteId], str] | None = None,
+        line_reader: LineReader | None = None,
     ) -> None:
         self.fanout = Fanout(display_shows_email=display_shows_email,
-                             waiting_count=waiting_count, tables_now=tables_now)
+                             waiting_count=waiting_count, tables_now=tables_now,
+                             line_reader=line_reader)
         self.display_shows_email = display_shows_email
         self.slug_of = slug_of or str  # a site's slug: the `site` label of its metrics
         self._rooms: dict[SiteId, Room] = {}

@@ -69,7 +69,16 @@ class Room:
         return [c for role in roles or tuple(Role) for c in self._members[role] if c.watching]
 
     def bound_staff(self) -> list[Connection]:
-        return [c for c in self._members[Role.STAFF] if c.staff_id is not None]
+        """Bound consoles that get the seed frames (not line-aware)."""
+        return [c for c in self._members[Role.STAFF] if c.staff_id is not None
+                and not c.line_aware]
+
+    def line_staff(self) -> list[Connection]:
+        """Bound consoles that sent `lines` (live/line_fanout.py)."""
+        return [c for c in self._members[Role.STAFF] if c.staff_id is not None and c.line_aware]
+
+    def line_kiosks(self) -> list[Connection]:
+        return [c for c in self._members[Role.KIOSK] if c.line_aware]
 
     def __repr__(self) -> str:
         return f"<Room {self.slug} ({self.site})>"

@@ -20,9 +20,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from tablequeue import protocol, throttle
 from tablequeue.extensions import app_object, sock
 from tablequeue.live import detached, farewell, handlers, sessionwatch
+from tablequeue.live.answers import Answer, Handler, registry
 from tablequeue.live.connection import NO_SITE, Connection, Role, close
 from tablequeue.live.follow import handlers as follow_handlers
-from tablequeue.live.handlers import Answer, Handler, registry
 from tablequeue.ops import logs, metrics
 from tablequeue.outcomes import Refusal
 from tablequeue.service.directory import directory_of

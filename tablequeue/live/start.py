@@ -13,6 +13,7 @@ The loops, one each per worker:
   closes screens whose device key was revoked;
 - the ping sweep (live.detached, under gevent only): pings every detached websocket;
 - mail-sender (ops.mail, with SMTP_URL and MAIL_FROM): sends the outbox;
+- text-sender (ops.texts, with SMS_URL) and webhook-sender (ops.hooks): send theirs;
 - tablequeue-relay (live.relay.pubsub, with REDIS_URL): listens to Redis."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from flask import Flask
 
 from tablequeue.live import detached, floorwatch, sessionwatch
 from tablequeue.live.follow.hub import hub_of
-from tablequeue.ops import mail
+from tablequeue.ops import hooks, mail
 
 
 def start(app: Flask) -> None:
@@ -33,6 +34,11 @@ def start(app: Flask) -> None:
     if detached.available():  # else simple-websocket pings from its own reader thread
         detached.start_pinger()
     mail.start(app)
+    if app.config.get("SMS"):  # else twilio (~16 MB with its HTTP stack) is never imported
+        from tablequeue.ops import texts
+
+        texts.start(app)
+    hooks.start(app)
     if app.config.get("REDIS_URL"):
         # Imported only with a relay, as in the app factory: redis costs ~6 MB a worker.
         from tablequeue.live.relay import pubsub

@@ -1,7 +1,8 @@
 """The background mail sender: one per worker, started with the worker's other loops
 (tablequeue.live.start) when SMTP_URL and MAIL_FROM are set. It claims one due outbox
-row at a time with a conditional UPDATE (on PostgreSQL after SELECT ... FOR UPDATE SKIP
-LOCKED), sends it, and deletes it; a failure puts the row back with exponential backoff.
+row at a time (ops/lease.py: a conditional UPDATE, on PostgreSQL after SELECT ... FOR
+UPDATE SKIP LOCKED), sends it, and deletes it; a failure puts the row back with
+exponential backoff.
 Nothing here runs in a request or a websocket handler, so a slow or dead mail server
 delays no reply and no page.
 
@@ -14,7 +15,6 @@ a whole lease."""
 from __future__ import annotations
 
 import logging
-import random
 import smtplib
 import ssl
 import threading
@@ -25,11 +25,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import Flask
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, update
 
 from tablequeue.db import transaction
 from tablequeue.extensions import Slot
 from tablequeue.models import OutboxMail, utcnow
+from tablequeue.ops import lease
 
 log = logging.getLogger(__name__)
 
@@ -46,29 +47,13 @@ FINISH_WAIT = 2.0
 
 def backoff(attempts: int) -> float:
     """Seconds before retry number `attempts` + 1: doubling, capped, with jitter."""
-    base = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts - 1))
-    return base * (0.75 + random.random() / 2)
+    return lease.backoff(attempts, BACKOFF_FIRST, BACKOFF_MAX)
 
 
 def claim_one() -> Any | None:
-    """Take the oldest due row nobody holds; None when there is none. The conditional
-    UPDATE decides between workers (and hosts) racing for the same row."""
-    now = utcnow()
-    free = or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now)
-    with transaction() as connection:
-        candidate = connection.execute(
-            select(OUTBOX.c.id).where(OUTBOX.c.next_attempt_at <= now, free)
-            .order_by(OUTBOX.c.id).limit(1).with_for_update(skip_locked=True)
-        ).scalar()
-        if candidate is None:
-            return None
-        taken = connection.execute(
-            update(OUTBOX).where(OUTBOX.c.id == candidate, free)
-            .values(claimed_until=now + LEASE, attempts=OUTBOX.c.attempts + 1)
-        ).rowcount
-        if taken != 1:
-            return None
-        return connection.execute(select(OUTBOX).where(OUTBOX.c.id == candidate)).first()
+    """Take the oldest due row nobody holds; None when there is none (ops/lease.py)."""
+    claim = lease.claim_one(OUTBOX, LEASE)
+    return claim.row if claim else None
 
 
 def sent(row_id: int) -> None:

@@ -1,6 +1,6 @@
 """A site's /admin: its staff, its number of tables, closing its day (and the floor,
-admin_floor.py). For the site's admins and the admins of every site; every section acts on
-the page's site (`g.site`), never on another.
+admin_floor.py; its service lines, admin_lines.py). For the site's admins and the admins of
+every site; every section acts on the page's site (`g.site`), never on another.
 
 Every form posts with htmx and gets its section back (sections.py)."""
 
@@ -13,6 +13,8 @@ from tablequeue.live.registry import registry_of
 from tablequeue.outcomes import Event
 from tablequeue.pages import access, sections
 from tablequeue.pages.admin_floor import floor_context
+from tablequeue.pages.admin_lines import lines_context
+from tablequeue.pages.admin_messages import messages_context
 from tablequeue.pages.admin_staff import staff_context
 from tablequeue.pages.sitectx import SiteBlueprint, current_site
 from tablequeue.service import admin, stats
@@ -36,7 +38,7 @@ def _context() -> dict[str, object]:
 @access.site_admin_required
 def index() -> str:
     return render_template("admin/index.html", **_context(), **staff_context(),
-                           **floor_context())
+                           **floor_context(), **lines_context(), **messages_context())
 
 
 @bp.post("/tables")

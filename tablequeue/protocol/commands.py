@@ -19,6 +19,9 @@ DISPLAY_COMMANDS = frozenset({"watch"})
 # Follow links (docs/protocol.md, "Extensions"): the kiosk's opt-in commands, and the
 # fourth route, /ws/visitor, for a visitor's phone.
 KIOSK_COMMANDS = KIOSK_COMMANDS | {"link", "notices"}
+# Service lines (docs/lines.md): opt-in words of the console and of the kiosk.
+STAFF_COMMANDS = STAFF_COMMANDS | {"lines", "serve", "next", "priority", "transfer"}
+KIOSK_COMMANDS = KIOSK_COMMANDS | {"lines", "join"}
 VISITOR_COMMANDS = frozenset({"follow", "refresh", "leave"})
 
 
@@ -112,6 +115,43 @@ class Leave:
     pass
 
 
+# Service lines (extensions, docs/lines.md).
+@dataclass(frozen=True)
+class Lines:
+    """Opt in: the site's lines now and on every change; a console becomes line-aware."""
+
+
+@dataclass(frozen=True)
+class Serve:
+    lines: tuple[int | None, ...]  # None: not a number, so "line does not exist"
+
+
+@dataclass(frozen=True)
+class Next:
+    """Take the head of one's lines."""
+
+
+@dataclass(frozen=True)
+class Priority:
+    ticket_id: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Transfer:
+    ticket_id: int | None
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Join:
+    """A kiosk's `new` into a chosen line."""
+
+    line: int | None
+    email: str
+    name: str
+
+
 @dataclass(frozen=True)
 class Unknown:
     word: str  # "" for an empty frame
@@ -119,7 +159,8 @@ class Unknown:
 
 Command: TypeAlias = (
     Pick | Unpick | Accept | Cancel | Complete | Requeue | Away | Back | New | Query | Watch
-    | Link | Notices | Follow | Refresh | Leave | Unknown
+    | Link | Notices | Follow | Refresh | Leave | Lines | Serve | Next | Priority | Transfer
+    | Join | Unknown
 )
 
 
@@ -168,7 +209,29 @@ def _link(rest: str) -> Link:
     return Link(_number(ticket), flag.strip() == "email")
 
 
+def _priority(rest: str) -> Priority:
+    ticket, _, reason = rest.partition(" ")
+    return Priority(_number(ticket), reason)
+
+
+def _transfer(rest: str) -> Transfer:
+    ticket, _, line = rest.partition(" ")
+    return Transfer(_number(ticket), _number(line))
+
+
+def _join(rest: str) -> Join:
+    line, _, person = rest.partition(" ")
+    email, _, name = person.partition(" ")
+    return Join(_number(line), email, name)
+
+
 _EXTENSIONS: dict[str, Callable[[str], Command]] = {
+    "lines": lambda _rest: Lines(),
+    "serve": lambda rest: Serve(tuple(_number(word) for word in rest.split(" ") if word)),
+    "next": lambda _rest: Next(),
+    "priority": _priority,
+    "transfer": _transfer,
+    "join": _join,
     "link": _link,
     "notices": lambda rest: Notices(rest),
     "follow": lambda rest: Follow(rest.strip()),

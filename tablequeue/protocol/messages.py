@@ -23,6 +23,7 @@ _REASONS: dict[tuple[str, Refusal], str] = {
     ("pick", Refusal.TOKEN_INVALID): "the provided token does not belong to any staff member",
     ("away", Refusal.NO_TABLE): "you do not have a table assigned",
     ("back", Refusal.NO_TABLE): "you do not have a table assigned",
+    ("next", Refusal.NO_TABLE): "you do not have a table chosen",
 }
 _DEFAULT_REASONS: dict[Refusal, str] = {
     Refusal.TOKEN_INVALID: "your session token was found to be invalid. please relogin",
@@ -54,6 +55,21 @@ _DEFAULT_REASONS: dict[Refusal, str] = {
     Refusal.SITE_TAKEN: "a site with this slug exists already",
     Refusal.SITE_BUSY: "someone is waiting or being served at this site",
     Refusal.SITE_DEFAULT: "the default site cannot be removed",
+    # Service lines (docs/lines.md)
+    Refusal.NO_LINE: "line does not exist",
+    Refusal.LINE_CLOSED: "this line is closed",
+    Refusal.SAME_LINE: "the ticket is already in this line",
+    Refusal.MOVE_LIMIT:
+        f"the ticket has already been put back or transferred {REQUEUE_LIMIT} times",
+    Refusal.NOTHING_WAITING: "nobody is waiting in your lines",
+    Refusal.TICKET_NOT_WAITING: "the ticket is not waiting",
+    Refusal.REASON_MISSING: "reason is missing",
+    Refusal.REASON_TOO_LONG: "reason is longer than 60 characters",
+    Refusal.REASON_NOT_PRINTABLE: "reason contains characters that cannot be printed",
+    Refusal.NO_LINES_CHOSEN: "choose at least one line",
+    Refusal.LINE_TAKEN: "a line with this name exists already",
+    Refusal.LINE_BUSY: "someone is waiting or being served in this line",
+    Refusal.LINE_LAST: "a site keeps at least one line",
 }
 
 
@@ -237,18 +253,21 @@ def success_notices(wanted: bool) -> str:
 
 
 def visitor_state(state: PhoneState) -> str:
-    """`state {json}`: one ticket's number, status, people ahead, minutes and table; never a
-    name or an email (the phone page is reachable by anyone holding the link)."""
-    return "state " + json.dumps(
-        {"id": state.id, "status": state.status, "ahead": state.ahead,
-         "minutes": state.minutes, "table": state.table},
-        separators=(",", ":"),
-    )
+    """`state {json}`: one ticket's number, status, people ahead, minutes and table, and
+    its line's name where the site has several; never a name, an email or a priority
+    reason (the phone page is reachable by anyone holding the link)."""
+    fields: dict[str, object] = {"id": state.id, "status": state.status, "ahead": state.ahead,
+                                 "minutes": state.minutes, "table": state.table}
+    if state.line is not None:
+        fields["line"] = state.line
+    return "state " + json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
 
 
-def visitor_waiting(ticket_id: int, ahead: int, minutes: int | None) -> str:
-    """visitor_state of a waiting ticket, the same bytes without json.dumps: a flush makes
-    one per followed ticket, thousands a second, and these fields are only numbers."""
+def visitor_waiting(ticket_id: int, ahead: int, minutes: int | None,
+                    line: str | None = None) -> str:
+    """visitor_state of a waiting ticket, the same bytes without json.dumps for the numbers:
+    a flush makes one per followed ticket, thousands a second."""
     wait = "null" if minutes is None else int(minutes)
+    named = "" if line is None else ',"line":' + json.dumps(line, ensure_ascii=False)
     return (f'state {{"id":{int(ticket_id)},"status":"waiting","ahead":{int(ahead)},'
-            f'"minutes":{wait},"table":null}}')
+            f'"minutes":{wait},"table":null{named}}}')

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tablequeue.db import unit_of_work
 from tablequeue.models import Ticket, TicketStatus, utcnow
 from tablequeue.outcomes import Event, SiteId, TableCountChanged, TicketWithdrawn
-from tablequeue.service import sites
+from tablequeue.service import notify, sites
 from tablequeue.service.views import site_tables, ticket_view
 
 TABLES_MAX = sites.TABLES_MAX
@@ -63,5 +63,7 @@ def close_waiting(*, site: SiteId) -> tuple[int, list[Event]]:
             session.refresh(ticket)
         # A ticket claimed between our read and our update stays claimed: skip it.
         closed = [t for t in tickets if t.status == TicketStatus.CANCELLED]
-        events: list[Event] = [TicketWithdrawn(ticket_view(t, None), site=site) for t in closed]
+        views = [ticket_view(t, None) for t in closed]
+        notify.closed(session.connection(), views, site=site)  # webhooks, if any
+        events: list[Event] = [TicketWithdrawn(view, site=site) for view in views]
     return len(closed), events

@@ -6,6 +6,7 @@ so a `flask` command in another process reaches open screens with or without a r
 
 from __future__ import annotations
 
+import secrets
 import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,10 @@ from tablequeue.outcomes import SiteId
 from tablequeue.service import hours
 
 ANNOUNCEMENT, UNTIL, HOURS, LINE = "announcement", "announcement_until", "hours", "line"
-KEYS = (ANNOUNCEMENT, UNTIL, HOURS, LINE)
+# Bumped by every change of the site's service lines (service.lines): the poll tells the
+# line-aware screens, as it tells watchers of a changed announcement (docs/lines.md).
+LINES_REV = "lines_rev"
+KEYS = (ANNOUNCEMENT, UNTIL, HOURS, LINE, LINES_REV)
 ANNOUNCEMENT_MAX = 280
 MINUTES_MAX = 7 * 24 * 60
 _SETTINGS, _SITES = Setting.__table__, Site.__table__
@@ -48,6 +52,7 @@ class FloorNow:
     announcement: str | None
     closed: bool
     opens_at: datetime | None
+    lines_rev: str | None = None  # changes whenever the site's lines do
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class Settings:
     specs: tuple[str, ...]
     line: tuple[str, datetime] | None  # ("open" | "closed", since when)
     zone: ZoneInfo = _UTC  # the site's: hours are read on its wall clock
+    lines_rev: str | None = None
 
 
 def _parse(raw: Mapping[str, str], zone: ZoneInfo) -> Settings:
@@ -68,7 +74,7 @@ def _parse(raw: Mapping[str, str], zone: ZoneInfo) -> Settings:
         line = (state, datetime.fromisoformat(since))
     until = datetime.fromisoformat(raw[UNTIL]) if raw.get(UNTIL) else None
     return Settings(raw.get(ANNOUNCEMENT) or None, until, hours.parse(list(specs)), specs, line,
-                    zone)
+                    zone, raw.get(LINES_REV))
 
 
 def read_many(connection: Connection, sites: Collection[SiteId]) -> dict[SiteId, Settings]:
@@ -116,7 +122,7 @@ def now_of(settings: Settings, moment: datetime, site: ZoneInfo) -> FloorNow:
         if ends is None or moment < ends:
             is_open = state == "open"
     opens_at = None if is_open else hours.next_opening(openings, moment, site)
-    return FloorNow(announcement, not is_open, opens_at)
+    return FloorNow(announcement, not is_open, opens_at, settings.lines_rev)
 
 
 def floor_now(*, site: SiteId) -> FloorNow:
@@ -149,6 +155,11 @@ def _put(connection: Connection, site: SiteId, values: Mapping[str, str | None])
     rows = [{"site_id": site, "key": k, "value": v} for k, v in values.items() if v is not None]
     if rows:
         connection.execute(_SETTINGS.insert(), rows)
+
+
+def lines_changed(connection: Connection, *, site: SiteId) -> None:
+    """The site's lines changed (service.lines): a new revision for the floor poll."""
+    _put(connection, site, {LINES_REV: secrets.token_hex(8)})
 
 
 def announce(text: str, minutes: int | None = None, *, site: SiteId) -> FloorNow:

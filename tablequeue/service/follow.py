@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
@@ -24,6 +23,7 @@ from tablequeue.outcomes import (
     TicketWithdrawn,
     refused,
 )
+from tablequeue.service import line_sql, order
 from tablequeue.service.identity import hash_token
 from tablequeue.service.stats import RECENT_SERVICES, RECENT_WINDOW, estimate_minutes
 
@@ -35,18 +35,9 @@ TICKETS, CODES, VISITORS = Ticket.__table__, FollowCode.__table__, Visitor.__tab
 _BY_CODE = (
     select(TICKETS.c.id, TICKETS.c.status, TICKETS.c.table_number, TICKETS.c.claimed_at,
            TICKETS.c.ended_at, TICKETS.c.email, TICKETS.c.name, TICKETS.c.created_at,
-           TICKETS.c.visitor_id, TICKETS.c.site_id)
+           TICKETS.c.visitor_id, TICKETS.c.site_id, TICKETS.c.line_id)
     .join_from(CODES, TICKETS, CODES.c.ticket_id == TICKETS.c.id)
     .where(CODES.c.code_hash == bindparam("code"))
-)
-# A ticket's line is its site's: a follow code names the ticket, the ticket its site.
-_AHEAD = select(func.count()).select_from(TICKETS).where(
-    TICKETS.c.site_id == bindparam("site"), TICKETS.c.status == TicketStatus.WAITING,
-    TICKETS.c.id < bindparam("ticket"))
-WAITING_IDS = (
-    select(TICKETS.c.id)
-    .where(TICKETS.c.site_id == bindparam("site"), TICKETS.c.status == TicketStatus.WAITING)
-    .order_by(TICKETS.c.id)
 )
 _STATES = select(TICKETS.c.id, TICKETS.c.status, TICKETS.c.table_number, TICKETS.c.claimed_at,
                  TICKETS.c.ended_at).where(TICKETS.c.id.in_(bindparam("ids", expanding=True)))
@@ -117,11 +108,12 @@ def final_status(status: str, claimed: bool) -> str:
 
 
 def state_of(row: Row[*tuple[Any, ...]], ahead: int | None = None,
-             basis: Basis | None = None) -> PhoneState:
-    """A ticket row (id, status, table_number, claimed_at, ...) as its phone shows it."""
+             basis: Basis | None = None, line: str | None = None) -> PhoneState:
+    """A ticket row (id, status, table_number, claimed_at, ...) as its phone shows it;
+    `line`: its line's name, where the site has several."""
     if row.status == TicketStatus.WAITING:
         minutes = basis.minutes((ahead or 0) + 1) if basis and ahead is not None else None
-        return PhoneState(row.id, "waiting", ahead=ahead, minutes=minutes)
+        return PhoneState(row.id, "waiting", ahead=ahead, minutes=minutes, line=line)
     if row.status == TicketStatus.SERVING:
         return PhoneState(row.id, "serving", table=row.table_number)
     return PhoneState(row.id, final_status(row.status, row.claimed_at is not None))
@@ -148,15 +140,33 @@ def lookup(code: str) -> PhoneState | None:
         if row.status != TicketStatus.WAITING:
             return state_of(row)
         site = SiteId(row.site_id)
-        ahead = connection.execute(_AHEAD, {"ticket": row.id, "site": site}).scalar_one()
-        return state_of(row, ahead, read_basis(connection, site=site))
+        ahead = line_sql.ahead_of(connection, row.id, row.line_id)
+        names = line_names(connection, site)
+        return state_of(row, ahead, read_basis(connection, site=site), names.get(row.line_id))
 
 
-def waiting_ids(connection: Connection, part: int, *, site: SiteId) -> Iterator[Sequence[int]]:
-    """Every waiting ticket's id at the site, in line order: a whole worker's phones of
-    that site from one query, fetched `part` ids at a time (the caller may let others run
-    between parts)."""
-    yield from connection.execute(WAITING_IDS, {"site": site}).scalars().partitions(part)
+def line_names(connection: Connection, site: SiteId) -> dict[int, str]:
+    """The names a phone shows: its line's, only where the site has two lines or more."""
+    lines = line_sql.site_lines(connection, site)
+    return {line.id: line.name for line in lines} if len(lines) > 1 else {}
+
+
+@dataclass(frozen=True)
+class Place:
+    """A waiting ticket as its phone sees it: people ahead in its line, and the line."""
+
+    ticket_id: int
+    ahead: int
+    line_id: int
+
+
+def waiting_places(connection: Connection, *, site: SiteId) -> list[Place]:
+    """Every waiting ticket of the site with its place in its own line under the order
+    rule (docs/lines.md): a whole worker's phones of that site from one query."""
+    limit = line_sql.run()
+    return [Place(ticket_id, ahead, line_id)
+            for line_id, tickets in line_sql.waiting_rows(connection, site=site).items()
+            for ahead, ticket_id in enumerate(order.order(tickets, limit))]
 
 
 def states(connection: Connection, ids: list[int]) -> list[Row[*tuple[Any, ...]]]:
@@ -213,10 +223,10 @@ def leave(code: str) -> Outcome:
             return refused(Refusal.LINK_INVALID)
         if connection.execute(_LEAVE, {"ticket": row.id, "now": now}).rowcount != 1:
             return refused(Refusal.NOT_WAITING)
-        from tablequeue.service import outbox
+        from tablequeue.service import notify
 
         site = SiteId(row.site_id)
-        outbox.on_line_moved(connection, site=site)
-    view = TicketView(row.id, row.email, row.name, "", _aware(row.created_at), now,
-                      TicketStatus.LEFT)
+        view = TicketView(row.id, row.email, row.name, "", _aware(row.created_at), now,
+                          TicketStatus.LEFT, row.line_id)
+        notify.left(connection, view, site=site)
     return Outcome(value=PhoneState(row.id, "left"), events=[TicketWithdrawn(view, site=site)])

@@ -11,18 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, render_template
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from tablequeue.models import FollowCode, OutboxMail, Site, Ticket, TicketStatus, utcnow
 from tablequeue.outcomes import SiteId
+from tablequeue.service import line_sql
 
 TICKETS, CODES, OUTBOX = Ticket.__table__, FollowCode.__table__, OutboxMail.__table__
-_AHEAD_OF = (
-    select(func.count()).where(TICKETS.c.site_id == bindparam("site"),
-                               TICKETS.c.status == TicketStatus.WAITING,
-                               TICKETS.c.id < bindparam("ticket"))
-)
+_LINE_OF = select(TICKETS.c.line_id).where(TICKETS.c.id == bindparam("ticket"))
 _SITE_NAME = select(Site.__table__.c.name).where(Site.__table__.c.id == bindparam("site"))
 _EMAIL_OF = (
     select(TICKETS.c.email).join_from(CODES, TICKETS, CODES.c.ticket_id == TICKETS.c.id)
@@ -71,7 +68,8 @@ def on_sign_in(connection: Connection, ticket_id: int, link: str, *, site: SiteI
     email = connection.execute(_EMAIL_OF, {"ticket": ticket_id}).scalar()
     if email is None:
         return
-    ahead = connection.execute(_AHEAD_OF, {"ticket": ticket_id, "site": site}).scalar_one()
+    line = connection.execute(_LINE_OF, {"ticket": ticket_id}).scalar_one()
+    ahead = line_sql.ahead_of(connection, ticket_id, line)
     if ahead <= current_app.config["NOTIFY_AHEAD"]:
         connection.execute(update(CODES).where(CODES.c.ticket_id == ticket_id)
                            .values(almost_sent=True))
@@ -83,25 +81,22 @@ def on_sign_in(connection: Connection, ticket_id: int, link: str, *, site: SiteI
 
 def on_line_moved(connection: Connection, *, site: SiteId) -> None:
     """"You're almost up" for each subscribed waiting ticket of the site that now has
-    NOTIFY_AHEAD or fewer ahead and was not told yet (a claim or a departure moved the
-    line)."""
+    NOTIFY_AHEAD or fewer ahead in its line (under the order rule) and was not told yet
+    (a claim, a departure or a priority ticket moved the line)."""
     if not enabled():
         return
     limit = current_app.config["NOTIFY_AHEAD"]
-    earlier = TICKETS.alias("earlier")
-    ahead = (
-        select(func.count()).select_from(earlier)
-        .where(earlier.c.site_id == site, earlier.c.status == TicketStatus.WAITING,
-               earlier.c.id < TICKETS.c.id)
-        .scalar_subquery()
-    )
-    due = connection.execute(
-        select(TICKETS.c.id, TICKETS.c.email, ahead.label("ahead"))
+    subscribed = connection.execute(
+        select(TICKETS.c.id, TICKETS.c.email, TICKETS.c.line_id)
         .join_from(CODES, TICKETS, CODES.c.ticket_id == TICKETS.c.id)
         .where(and_(CODES.c.email_me.is_(True), CODES.c.almost_sent.is_(False),
-                    TICKETS.c.site_id == site, TICKETS.c.status == TicketStatus.WAITING,
-                    ahead <= limit))
+                    TICKETS.c.site_id == site, TICKETS.c.status == TicketStatus.WAITING))
     ).all()
+    if not subscribed:
+        return
+    places = line_sql.places(connection, lines={row.line_id for row in subscribed})
+    due = [(row.id, row.email, places[row.id]) for row in subscribed
+           if row.id in places and places[row.id] <= limit]
     name = _site_name(connection, site) if due else ""
     for ticket_id, email, count in due:
         connection.execute(update(CODES).where(CODES.c.ticket_id == ticket_id)

@@ -16,12 +16,11 @@ from tablequeue.outcomes import (
     Refusal,
     SiteId,
     TicketRequeued,
-    TicketView,
     refused,
 )
 from tablequeue.service import claimbook, known
 from tablequeue.service.identity import desk_for_token
-from tablequeue.service.ticket_sql import TICKETS, VIEW, updated_view
+from tablequeue.service.ticket_sql import TICKETS, VIEW, updated_view, view_of
 from tablequeue.service.tickets import owner_refusal
 
 # One conditional UPDATE decides: serving, by this staff member, under the limit. A
@@ -69,8 +68,7 @@ def _requeue(token_hash: str | None, ticket_id: int | None, site: SiteId) -> Out
         if row is None:
             state = connection.execute(_STATE, params).first()
             return refused(_refusal(state, desk.staff_id))
-    view = TicketView(row.id, row.email, row.name, "", row.created_at, None,
-                      TicketStatus.WAITING)
+    view = view_of(row, "", TicketStatus.WAITING, ended=False)
     return Outcome(view.id, [TicketRequeued(view, table=desk.table, site=site)])
 
 

@@ -40,6 +40,7 @@ from tablequeue.outcomes import (
     TicketRequeued,
     refused,
 )
+from tablequeue.service.lines import ensure_line
 from tablequeue.service.reports import rollups
 from tablequeue.service.views import held_table, serving_ticket, tables_changed, ticket_view
 
@@ -87,6 +88,7 @@ def default_site(session: Session) -> SiteView:
                 tables=int(config["TABLE_COUNT"]), timezone=config["TIMEZONE"].key)
     session.add(site)
     session.flush()
+    ensure_line(session, SiteId(site.id))
     return view(site)
 
 
@@ -144,6 +146,7 @@ def add(session: Session, slug: str, name: str, *, tables: int,
     site = Site(slug=slug, name=name.strip(), tables=tables, timezone=timezone)
     session.add(site)
     session.flush()
+    ensure_line(session, SiteId(site.id))  # every site has a line (docs/lines.md)
     return Outcome(view(site))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tablequeue.db import transaction, unit_of_work
 from tablequeue.models import TableAssignment, Ticket, TicketStatus, Visitor, utcnow
 from tablequeue.outcomes import SiteId
+from tablequeue.service import line_sql
 
 RECENT_SERVICES = 20  # the estimate follows the last this-many completed tickets...
 RECENT_WINDOW = timedelta(days=30)  # ...that ended within this window
@@ -62,11 +63,8 @@ def kiosk_ticket(ticket_id: int, *, site: SiteId) -> KioskTicket | None:
             return None
         if ticket.status != TicketStatus.WAITING:
             return KioskTicket(ticket.id, ticket.status, None, ticket.table_number, None)
-        position = session.scalar(
-            select(func.count()).select_from(Ticket)
-            .where(Ticket.site_id == site, Ticket.status == TicketStatus.WAITING,
-                   Ticket.id <= ticket.id)
-        ) or 1
+        # Its place in its own line, under the order rule (docs/lines.md).
+        position = line_sql.ahead_of(session.connection(), ticket.id, ticket.line_id) + 1
         return KioskTicket(ticket.id, ticket.status, position, None,
                            _estimate(session, position, site))
 

@@ -15,11 +15,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert, Update
 
 from tablequeue.models import Ticket, TicketStatus, Visitor
-from tablequeue.outcomes import SiteId
+from tablequeue.outcomes import SiteId, TicketView
 
 TICKETS, VISITORS = Ticket.__table__, Visitor.__table__
 # What a TicketView needs beyond what the command already knows.
-VIEW = (TICKETS.c.id, TICKETS.c.email, TICKETS.c.name, TICKETS.c.created_at, TICKETS.c.ended_at)
+VIEW = (TICKETS.c.id, TICKETS.c.email, TICKETS.c.name, TICKETS.c.created_at, TICKETS.c.ended_at,
+        TICKETS.c.line_id, TICKETS.c.priority_reason)
 
 # Bound parameter names differ from column names: SQLAlchemy reserves those in SET/VALUES.
 _CLAIM = (
@@ -42,6 +43,7 @@ _STATE = select(TICKETS.c.status, TICKETS.c.staff_id).where(*_THIS)
 _NEW_TICKET = insert(TICKETS).values(
     site_id=bindparam("site"), visitor_id=bindparam("visitor"), email=bindparam("email_given"),
     name=bindparam("name_given"), status=TicketStatus.WAITING, created_at=bindparam("now"),
+    line_id=bindparam("line"), passed=0,
 )
 _VISITOR_ID = select(VISITORS.c.id).where(VISITORS.c.site_id == bindparam("site"),
                                           VISITORS.c.email == bindparam("key"))
@@ -77,6 +79,13 @@ def updated_view(connection: Connection, plain: Update, returning: Update,
     return connection.execute(_VIEW_OF, params).first()
 
 
+def view_of(row: Row[*tuple[Any, ...]], staff: str, status: str, *,
+            ended: bool = True) -> TicketView:
+    """The TicketView of a row of VIEW's columns (`ended`: keep its ended_at)."""
+    return TicketView(row.id, row.email, row.name, staff, row.created_at,
+                      row.ended_at if ended else None, status, row.line_id, row.priority_reason)
+
+
 def claim(connection: Connection, ticket_id: int, staff_id: int, table: int,
           now: datetime, *, site: SiteId) -> Row[*tuple[Any, ...]] | None:
     """Waiting → serving for this staff member at this table, if the ticket is waiting."""
@@ -109,10 +118,11 @@ def remember(connection: Connection, key: str, name: str, now: datetime, *,
 
 
 def add_ticket(connection: Connection, visitor_id: int, email: str, name: str,
-               now: datetime, *, site: SiteId) -> int:
-    """A waiting ticket; its new id (RETURNING or the driver's lastrowid, as the dialect can)."""
+               now: datetime, *, site: SiteId, line: int) -> int:
+    """A waiting ticket in `line`; its new id (RETURNING or the driver's lastrowid, as the
+    dialect can)."""
     params = {"site": site, "visitor": visitor_id, "email_given": email, "name_given": name,
-              "now": now}
+              "now": now, "line": line}
     inserted = connection.execute(_NEW_TICKET, params).inserted_primary_key
     assert inserted is not None  # typed optional; an INSERT of one row always has it
     return inserted[0]

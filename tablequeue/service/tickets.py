@@ -22,7 +22,7 @@ from tablequeue.outcomes import (
     TicketView,
     refused,
 )
-from tablequeue.service import claimbook, known, outbox, ticket_sql
+from tablequeue.service import claimbook, known, line_sql, notify, ticket_sql
 from tablequeue.service.floor import queue_closed
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.views import in_service, serving_ticket, ticket_view, waiting
@@ -57,9 +57,9 @@ def _name_refusal(name: str) -> Refusal | None:
     return None
 
 
-def new(email: str, name: str, *, site: SiteId) -> Outcome[TicketView]:
+def new(email: str, name: str, *, site: SiteId, line: int | None = None) -> Outcome[TicketView]:
     """A walk-in signs in at a site's kiosk: remember their latest name there and give them
-    a waiting ticket of that site."""
+    a waiting ticket of that site, in `line` (a kiosk's `join`) or the first open line."""
     email, name = email.strip(), name.strip()
     refusal = email_refusal(email) or _name_refusal(name)
     now = utcnow()
@@ -67,12 +67,29 @@ def new(email: str, name: str, *, site: SiteId) -> Outcome[TicketView]:
         # Closed first: a visitor who cannot join now need not fix a typo first.
         if queue_closed(connection, site=site):
             return refused(Refusal.CLOSED)
+        chosen = _line_refusal(line_sql.ensure_lines(connection, site), line)
+        if isinstance(chosen, Refusal):
+            return refused(chosen)
         if refusal:
             return refused(refusal)
         visitor_id = ticket_sql.remember(connection, email.lower(), name, now, site=site)
-        ticket_id = ticket_sql.add_ticket(connection, visitor_id, email, name, now, site=site)
-    view = TicketView(ticket_id, email, name, "", now, None, TicketStatus.WAITING)
+        ticket_id = ticket_sql.add_ticket(connection, visitor_id, email, name, now, site=site,
+                                          line=chosen)
+        view = TicketView(ticket_id, email, name, "", now, None, TicketStatus.WAITING, chosen)
+        notify.created(connection, view, site=site)  # webhooks, if the site has any
     return Outcome(value=view, events=[TicketCreated(view, site=site)])
+
+
+def _line_refusal(lines: list[line_sql.LineRow], wanted: int | None) -> int | Refusal:
+    """The line a new ticket goes to, or why none: every line closed is a closed queue."""
+    if not any(line.open for line in lines):
+        return Refusal.CLOSED
+    if wanted is None:
+        return next(line.id for line in lines if line.open)
+    found = next((line for line in lines if line.id == wanted), None)
+    if found is None:
+        return Refusal.NO_LINE
+    return found.id if found.open else Refusal.LINE_CLOSED
 
 
 def query(email: str, *, site: SiteId) -> Outcome[str]:
@@ -135,9 +152,10 @@ def _accept(connection: Connection, token_hash: str | None,
     if row is None:
         state = ticket_sql.state(connection, ticket_id, site=site)
         return refused(_claim_refusal(state) or Refusal.CLAIMED)
-    # Mail, when configured: in the same transaction.
-    outbox.on_claimed(connection, ticket_id, desk.table, site=site)
+    line_sql.pass_over(connection, row.line_id, row.id, row.priority_reason is not None)
     view = _view(row, desk.username, TicketStatus.SERVING)
+    # Mail, texts and webhooks, where configured: in the same transaction.
+    notify.claimed(connection, view, desk.table, site=site)
     return Outcome(value=view.id, events=[TicketClaimed(view, desk.table, site=site)])
 
 
@@ -190,8 +208,9 @@ def _write_end(token_hash: str | None, ticket_id: int | None, status: str,
         if row is None:
             state = ticket_sql.state(connection, ticket_id, site=site)
             return refused(_end_refusal(state, desk.staff_id))
-    view = _view(row, desk.username, status)
-    completed = status == TicketStatus.COMPLETED
+        view = _view(row, desk.username, status)
+        completed = status == TicketStatus.COMPLETED
+        notify.ended(connection, view, desk.table, completed, site=site)
     return Outcome(value=view.id, events=[TicketEnded(view, desk.table, completed, site=site)])
 
 
@@ -214,8 +233,7 @@ def _end_refusal(ticket: Row[*tuple[Any, ...]] | None, staff_id: int) -> Refusal
 
 
 def _view(row: Row[*tuple[Any, ...]], staff_username: str, status: str) -> TicketView:
-    return TicketView(row.id, row.email, row.name, staff_username, row.created_at,
-                      row.ended_at, status)
+    return ticket_sql.view_of(row, staff_username, status)
 
 
 def waiting_tickets(*, site: SiteId) -> list[TicketView]:

@@ -19,6 +19,8 @@ def ticket_view(ticket: Ticket, staff_username: str | None) -> TicketView:
         start=ticket.created_at,
         end=ticket.ended_at,
         status=ticket.status,
+        line=ticket.line_id,
+        priority=ticket.priority_reason,
     )
 
 

@@ -1,8 +1,10 @@
 """`flask db upgrade` from a populated database at 0005_report_days (the head before sites):
 every row survives, now in the default site, staff are its members, the table count moves
 into the site; the upgraded schema is exactly the models'; and a real server on the
-upgraded database shows a seed client on the old URLs the state it had before. On SQLite,
-and on PostgreSQL when TEST_DATABASE_URL is set."""
+upgraded database shows a seed client on the old URLs the state it had before; then
+0008_lines puts every site's tickets in its one line (docs/lines.md), and 0009_sms (the head)
+adds the texts' and webhooks' tables above it. On SQLite, and on
+PostgreSQL when TEST_DATABASE_URL is set."""
 
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ from tests.kit.live import ROOT, LiveServer
 
 BEFORE = "0005_report_days"
 HEAD = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
+SITES = "0006_sites"
+# What 0008_lines upgrades from (its own test starts there).
+BEFORE_LINES = ScriptDirectory(str(ROOT / "migrations")).get_revision("0008_lines").down_revision
 SLUG = "front-desk"  # not "main": the migration reads DEFAULT_SITE
 SERVER_ENV = {"DEFAULT_SITE": SLUG, "SITE_NAME": "Front Desk", "TIMEZONE": "Europe/Berlin",
               "RATE_LIMITS": "off"}
@@ -161,7 +166,7 @@ def test_every_row_survives_in_the_default_site(old: LiveServer) -> None:
     engine = old.engine()
     before = snapshot(old)
     columns = {t: [c["name"] for c in sa.inspect(engine).get_columns(t)] for t in EVERY_TABLE}
-    old.flask("db", "upgrade")  # to the head: 0006_sites, then the later ones (0007_oidc)
+    old.flask("db", "upgrade")  # to the head: 0006_sites, 0007_oidc, 0008_lines, 0009_sms
     after = snapshot(old, columns)
     moved = {row for row in before["settings"] if row[0] == "table_count"}
     assert moved == {("table_count", "12")}
@@ -268,7 +273,7 @@ def test_downgrade_keeps_the_default_site_only(old: LiveServer, tmp_path: Path) 
     schema exactly; another site's rows are gone."""
     populate(old)
     before = snapshot(old)
-    old.flask("db", "upgrade")
+    old.flask("db", "upgrade", SITES)
     engine = old.engine()
     with engine.begin() as conn:
         put(conn, "sites", slug="career", name="Career office", tables=3, timezone="UTC",
@@ -317,3 +322,38 @@ def test_a_broken_foreign_key_fails_the_sqlite_upgrade_and_changes_nothing(
         assert "0005_report_days" in server.flask("db", "current")
     finally:
         server.close()
+
+
+def test_lines_give_every_site_one_line_holding_its_tickets(old: LiveServer) -> None:
+    """0008_lines: each site gets one open line, "General", and every ticket goes in its
+    site's; the downgrade takes the columns and tables away and keeps every ticket."""
+    populate(old)
+    old.flask("db", "upgrade", str(BEFORE_LINES))
+    engine = old.engine()
+    with engine.begin() as conn:
+        put(conn, "sites", slug="career", name="Career office", tables=3, timezone="UTC",
+            created_at=NOW)
+        site = ident(conn, "SELECT id FROM sites WHERE slug = 'career'")
+        put(conn, "visitors", site_id=site, email="grace@example.org", name="G. Hopper",
+            updated_at=NOW, wants_email=False)
+        visitor = ident(conn, "SELECT id FROM visitors WHERE site_id = :s", s=site)
+        put(conn, "tickets", site_id=site, visitor_id=visitor, email="grace@example.org",
+            name="G. Hopper", status="waiting", created_at=NOW, requeue_count=0)
+    before = snapshot(old)
+    old.flask("db", "upgrade")
+    with engine.connect() as conn:
+        lines = conn.execute(sa.text(
+            "SELECT site_id, id, name, position, open, removed_at FROM lines")).all()
+        assert sorted((name, position, bool(is_open), removed)
+                      for _, _, name, position, is_open, removed in lines) == [
+            ("General", 0, True, None), ("General", 0, True, None)]
+        line_of = {row[0]: row[1] for row in lines}
+        tickets = conn.execute(sa.text(
+            "SELECT site_id, line_id, priority_reason, passed, transferred_from FROM tickets"
+        )).all()
+        assert len(tickets) == 6
+        assert all(line == line_of[site] and (reason, passed, moved) == (None, 0, None)
+                   for site, line, reason, passed, moved in tickets), tickets
+    engine.dispose()
+    old.flask("db", "downgrade", str(BEFORE_LINES))
+    assert snapshot(old) == before

@@ -38,6 +38,14 @@ def default_site_id(server: LiveServer, conn: sa.Connection) -> int:
                             {"slug": slug}).scalar_one())
 
 
+def first_line_id(conn: sa.Connection, site: int) -> int:
+    """The site's first line (every site has one, docs/lines.md): where rows written
+    behind the application's back put their tickets."""
+    return int(conn.execute(sa.text(
+        "SELECT id FROM lines WHERE site_id = :site AND removed_at IS NULL "
+        "ORDER BY position, id LIMIT 1"), {"site": site}).scalar_one())
+
+
 def rows(server: LiveServer, sql: str, **params: object) -> list[tuple]:
     """The rows `sql` reads from the server's database, as tuples."""
     engine = server.engine()
@@ -69,12 +77,13 @@ def seed_waiting(server: LiveServer, count: int) -> None:
 
     with server.app.app_context():
         site = default_site_id(server, db.session.connection())
+        line = first_line_id(db.session.connection(), site)
         people = [{"site_id": site, "email": f"visitor{i}@example.org",
                    "name": f"Visitor Number {i}"} for i in range(count)]
         returning = sa.insert(Visitor).returning(Visitor.id, sort_by_parameter_order=True)
         ids = db.session.scalars(returning, people).all()
         db.session.execute(sa.insert(Ticket), [
-            {"visitor_id": visitor_id, **person}
+            {"visitor_id": visitor_id, "line_id": line, **person}
             for visitor_id, person in zip(ids, people, strict=True)])
         db.session.commit()
         db.session.remove()

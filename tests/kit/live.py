@@ -15,6 +15,7 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -233,7 +234,9 @@ class LiveServer:
         slug = self.env.get("DEFAULT_SITE") or "main"
         with engine.begin() as conn:
             for table in (
-                "mail_outbox", "follow_codes", "tickets", "visitors", "table_assignments",
+                "mail_outbox", "outbox", "sms_subscriptions", "sms_opt_outs",
+                "webhook_endpoints", "follow_codes", "transfers", "staff_lines", "tickets",
+                "lines", "visitors", "table_assignments",
                 "staff_sessions", "staff_sites", "staff", "settings", "report_days",
             ):
                 conn.execute(sa.text(f"DELETE FROM {table}"))
@@ -246,6 +249,11 @@ class LiveServer:
                          {"n": int(self.env.get("TABLE_COUNT") or 10), "slug": slug,
                           "zone": self.env.get("TIMEZONE") or "UTC",
                           "name": self.env.get("SITE_NAME") or "tablequeue"})
+            # Its one line, as a new site starts (docs/lines.md).
+            conn.execute(sa.text("INSERT INTO lines (site_id, name, position, open, created_at)"
+                                 " SELECT id, 'General', 0, :yes, :now FROM sites")
+                         .bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True))),
+                         {"yes": True, "now": datetime.now(UTC).replace(microsecond=0)})
         engine.dispose()
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from tests.kit.database import default_site_id
+from tests.kit.database import default_site_id, first_line_id
 from tests.kit.live import LiveServer
 
 ZONE_NAME = "America/Chicago"
@@ -93,6 +93,7 @@ def load(server: LiveServer, tickets: list[T], accounts: bool = True) -> None:
     with engine.begin() as conn:
         ids = {row[0]: row[1] for row in conn.execute(sa.text("SELECT username, id FROM staff"))}
         site = default_site_id(server, conn)
+        line = first_line_id(conn, site)
         known = {row[0] for row in conn.execute(sa.text("SELECT id FROM visitors"))}
         visitors = {t.visitor: t for t in tickets if t.visitor not in known}
         md = sa.MetaData()
@@ -103,7 +104,8 @@ def load(server: LiveServer, tickets: list[T], accounts: bool = True) -> None:
                 {"id": v, "site_id": site, "email": f"v{v}@example.org", "name": f"Visitor {v}",
                  "updated_at": _naive(t.start)} for v, t in visitors.items()])
         conn.execute(table_tickets.insert(), [
-            {"id": t.id, "site_id": site, "visitor_id": t.visitor, "email": t.email,
+            {"id": t.id, "site_id": site, "line_id": line, "visitor_id": t.visitor,
+             "email": t.email,
              "name": t.name,
              "status": t.status, "staff_id": ids[t.staff] if t.staff else None,
              "table_number": t.table, "created_at": _naive(t.start),
@@ -215,7 +217,7 @@ def expected(tickets: list[T], first: date = FIRST, last: date = LAST,
 
 
 def csv_rows(tickets: list[T], first: date = FIRST, last: date = LAST,
-             site: str = "main") -> list[list[str]]:
+             site: str = "main", line: str = "General") -> list[list[str]]:
     def when(m: datetime | None) -> str:
         return "" if m is None else m.astimezone(ZONE).isoformat()
 
@@ -227,7 +229,8 @@ def csv_rows(tickets: list[T], first: date = FIRST, last: date = LAST,
 
     return [[str(t.id), when(t.start), when(t.claimed), when(t.end), t.outcome,
              mins(t.claimed, t.start), mins(t.end, t.claimed), safe(t.staff or ""),
-             "" if t.table is None else str(t.table), safe(t.name), safe(t.email), site]
+             "" if t.table is None else str(t.table), safe(t.name), safe(t.email), site,
+             line, "", ""]
             for t in in_period(tickets, first, last)]
 
 

@@ -64,14 +64,17 @@ def load(engine: Any, count: int, last_day: date, zone: ZoneInfo) -> None:
         staff = [(n, f"staff{n}", "x", n == 1, True, now) for n in range(1, STAFF + 1)]
         # The migrated database's one site, the default: every row is its.
         site = connection.exec_driver_sql("SELECT min(id) FROM sites").scalar()
+        # ...and its one line (docs/lines.md), made by the migration.
+        line = connection.exec_driver_sql(
+            f"SELECT min(id) FROM lines WHERE site_id = {int(site)}").scalar()
         visitors = [(n, f"v{n}@example.org", f"Visitor {n}", now, site)
                     for n in range(1, VISITORS + 1)]
-        rows = ((*t, site) for t in tickets(count, last_day, zone))
+        rows = ((*t, site, line) for t in tickets(count, last_day, zone))
         if engine.dialect.name == "postgresql":
             _copy(dbapi, "staff (id, username, password_hash, is_admin, active, created_at)", staff)
             _copy(dbapi, "visitors (id, email, name, updated_at, site_id)", visitors)
             _copy(dbapi, "tickets (id, visitor_id, email, name, status, staff_id, table_number,"
-                  " created_at, claimed_at, ended_at, site_id)", rows)
+                  " created_at, claimed_at, ended_at, site_id, line_id)", rows)
             for table in ("staff", "visitors", "tickets"):
                 dbapi.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"(SELECT max(id) FROM {table}))")
@@ -93,8 +96,9 @@ def _sqlite_rows(cursor: Any, staff: list[Any], visitors: list[Any], rows: Any) 
                        [(*v[:3], _sqlite(v[3]), v[4]) for v in visitors])
     cursor.executemany(
         "INSERT INTO tickets (id, visitor_id, email, name, status, staff_id, table_number,"
-        " created_at, claimed_at, ended_at, site_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ((*t[:7], _sqlite(t[7]), _sqlite(t[8]), _sqlite(t[9]), t[10]) for t in rows),
+        " created_at, claimed_at, ended_at, site_id, line_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ((*t[:7], _sqlite(t[7]), _sqlite(t[8]), _sqlite(t[9]), t[10], t[11]) for t in rows),
     )
 
 

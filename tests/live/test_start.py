@@ -42,7 +42,9 @@ def _probe(mode: str, tmp_path: Path) -> dict[str, Any]:
     env = {key: value for key, value in os.environ.items()
            if key not in ("REDIS_URL", "DATABASE_URL", "LOG_FORMAT")}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite3'}", SECRET_KEY="probe",
-               SMTP_URL="smtp://127.0.0.1:9", MAIL_FROM="desk@example.org")
+               SMTP_URL="smtp://127.0.0.1:9", MAIL_FROM="desk@example.org",
+               SMS_URL="twilio://AC1:token@?from=%2B12025550100&api_base=http://127.0.0.1:9",
+               PUBLIC_URL="https://queue.example.org")
     if RELAY:
         env.update(REDIS_URL=RELAY, REDIS_CHANNEL="tq-startup-" + tmp_path.name[-12:])
     done = subprocess.run([sys.executable, "-c", PROBE, mode], cwd=ROOT, env=env,
@@ -58,6 +60,7 @@ def test_the_factory_starts_no_loop(tmp_path: Path) -> None:
 
 def test_a_worker_starts_every_loop_at_once(tmp_path: Path) -> None:
     started = _probe("worker", tmp_path)
-    loops = ["floor-watch", "mail-sender", "session-watch", "visitor-hub"]
+    loops = ["floor-watch", "mail-sender", "session-watch", "text-sender", "visitor-hub",
+             "webhook-sender"]
     assert started["loops"] == sorted(loops + (["tablequeue-relay"] if RELAY else []))
     assert started["pinging"]  # the ping sweep is a plain greenlet, not a thread

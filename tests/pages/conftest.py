@@ -98,3 +98,25 @@ def sign_in(server: LiveServer) -> SignIn:
         return outcome.value.id
 
     return new
+
+
+@pytest.fixture
+def sign_in_line(server: LiveServer) -> Callable[[str, str, str], int]:
+    """sign_in_line("main", "Aid", "ada@example.org"): a waiting ticket in that line of that
+    site (as a kiosk's `join`); its id."""
+
+    def new(slug: str, line: str, email: str) -> int:
+        from tablequeue.db import unit_of_work
+        from tablequeue.service import lines, sites, tickets
+
+        with server.app.app_context():
+            with unit_of_work() as session:
+                site = sites.find(session, slug)
+                assert site is not None, slug
+                found = lines.by_name(session, site.id, line)
+            assert found is not None, line
+            outcome = tickets.new(email, "Visitor Person", site=site.id, line=found.id)
+        assert outcome.refusal is None, outcome.refusal
+        return outcome.value.id
+
+    return new

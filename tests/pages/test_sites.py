@@ -23,6 +23,8 @@ PER_SITE = [
     ("POST", "/admin/staff/ada/sites"), ("POST", "/admin/announcement"),
     ("POST", "/admin/hours"), ("POST", "/admin/line"),
     ("GET", "/admin/reports"), ("GET", "/admin/reports.csv"),
+    ("POST", "/admin/lines"), ("POST", "/admin/lines/1/rename"), ("POST", "/admin/lines/1/open"),
+    ("POST", "/admin/lines/1/move"), ("POST", "/admin/lines/1/remove"),
 ]
 
 

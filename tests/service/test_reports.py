@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.kit import report_data as data
-from tests.kit.database import default_site_id
+from tests.kit.database import default_site_id, first_line_id
 from tests.kit.live import LiveServer
 
 SERVER_ENV = {"TIMEZONE": data.ZONE_NAME}
@@ -51,7 +51,8 @@ def test_csv_matches_and_neutralises_formulas(server: LiveServer, boss: str,
     assert body.startswith("\ufeff")  # the BOM: Excel reads UTF-8
     rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"), newline="")))
     assert rows[0] == ["id", "start", "claimed", "end", "outcome", "wait_minutes",
-                       "service_minutes", "staff", "table", "name", "email", "site"]
+                       "service_minutes", "staff", "table", "name", "email", "site", "line",
+                       "priority", "transferred_from"]
     assert rows[1:] == data.csv_rows(history)
     hostile = [r for r in rows[1:] if not r[9].startswith("Visitor")]
     assert hostile and all(r[9].startswith("'") for r in hostile)
@@ -114,9 +115,11 @@ def test_csv_is_streamed_in_chunks(server: LiveServer, boss: str, history: list[
         tickets = sa.Table("tickets", md, autoload_with=conn)
         start = datetime(2026, 2, 2, 15, tzinfo=UTC)
         site = default_site_id(server, conn)
+        line = first_line_id(conn, site)
         conn.execute(tickets.insert(), [
-            {"id": 100_000 + n, "site_id": site, "visitor_id": 1, "email": "v1@example.org",
-             "name": "Bulk", "status": "waiting", "created_at": start} for n in range(20_000)])
+            {"id": 100_000 + n, "site_id": site, "line_id": line, "visitor_id": 1,
+             "email": "v1@example.org", "name": "Bulk", "status": "waiting",
+             "created_at": start} for n in range(20_000)])
     engine.dispose()
     head, sizes = _chunks(server, "/admin/reports.csv?from=2026-02-02&to=2026-02-02", boss)
     assert "Transfer-Encoding: chunked" in head and "Content-Length" not in head, head

@@ -17,7 +17,7 @@ from tablequeue.outcomes import SiteId
 from tablequeue.service.reports.period import Period
 from tablequeue.service.reports.rollups import RUN_DAYS, runs
 from tests.kit import report_data as data
-from tests.kit.database import default_site_id
+from tests.kit.database import default_site_id, first_line_id
 from tests.kit.live import LiveServer
 
 SERVER_ENV = {"TIMEZONE": data.ZONE_NAME}
@@ -127,7 +127,9 @@ def test_kept_days_are_read_not_recounted_and_forget_clears_them(
     engine = server.engine()
     with engine.begin() as conn:
         tickets = sa.Table("tickets", sa.MetaData(), autoload_with=conn)
-        conn.execute(tickets.insert(), [{"id": 9999, "site_id": default_site_id(server, conn),
+        site = default_site_id(server, conn)
+        conn.execute(tickets.insert(), [{"id": 9999, "site_id": site,
+                                         "line_id": first_line_id(conn, site),
                                          "visitor_id": 1, "email": "v1@example.org",
                                          "name": "Late", "status": "cancelled",
                                          "created_at": moment, "ended_at": moment}])

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from tablequeue import protocol
 from tablequeue.db import unit_of_work
+from tablequeue.live.answers import Answer, Handler, answer_to, dispatch
 from tablequeue.live.connection import Connection
 from tablequeue.live.follow.hub import Following, Hub, hub_of
-from tablequeue.live.handlers import Answer, Handler, answer_to, dispatch
 from tablequeue.live.registry import registry_of
 from tablequeue.models import Ticket
 from tablequeue.outcomes import PhoneState, Refusal, SiteId

@@ -34,10 +34,12 @@ from tablequeue.live.registry import Registry
 from tablequeue.models import TicketStatus
 from tablequeue.outcomes import (
     Event,
+    LinesChanged,
     PhoneState,
     SiteId,
     TicketClaimed,
     TicketEnded,
+    TicketMarked,
     TicketRequeued,
     TicketShown,
     TicketWithdrawn,
@@ -48,7 +50,6 @@ log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0  # position updates: at most one a second per phone
 BASIS_SECONDS = 60.0  # the estimate's inputs are re-read this often, not per event
-READ_PART = 500  # waiting ids read per turn of a flush (one query, fetched in parts)
 _RANK = {"waiting": 0, "serving": 1}  # anything else is final: 2
 
 
@@ -66,6 +67,7 @@ class Line:
     last: int = 0  # the highest followed ticket (stale-high until the next flush prunes)
     full: bool = False  # re-read every followed ticket (after a resync, or a failed flush)
     basis: follow.Basis | None = None
+    names: dict[int, str] | None = None  # its lines' names, if it has several
     basis_at: float = 0.0
 
 
@@ -147,8 +149,15 @@ class Hub:
                 for conn, following in _following(line, state.id):
                     following.told = self._events
                     self.send(conn, state)
-            # Only a ticket ahead of some followed ticket moves anyone's position.
-            if isinstance(event, (TicketClaimed, TicketWithdrawn)) and event.ticket.id < line.last:
+            # Only a ticket ahead of some followed ticket moves anyone's position: one that
+            # arrived before, or a priority ticket (it went ahead, and passed others).
+            if isinstance(event, (TicketClaimed, TicketWithdrawn)) and (
+                    event.ticket.id < line.last or event.ticket.priority is not None):
+                self._mark(line.site)
+            elif isinstance(event, TicketMarked):  # the line's order changed
+                self._mark(line.site)
+            elif isinstance(event, LinesChanged):  # a name: read with the estimate's inputs
+                line.basis = None
                 self._mark(line.site)
 
     def on_resync(self, site: SiteId) -> None:
@@ -211,25 +220,27 @@ class Hub:
             return
         full, line.full = line.full, False
         read_at = self._events  # an event batch after this is newer than what is read
-        ids: list[int] = []
         # A read transaction (no write lock on SQLite): it stays open across the turns.
         with read_only() as connection:
             if line.basis is None or time.monotonic() - line.basis_at > BASIS_SECONDS:
                 line.basis = follow.read_basis(connection, site=line.site)
+                # The line names phones show change only with the lines (LinesChanged).
+                line.names = follow.line_names(connection, line.site)
                 line.basis_at = time.monotonic()
                 slices.check()
-            for part in follow.waiting_ids(connection, READ_PART, site=line.site):
-                ids.extend(part)
-                slices.check()
-            gone = sorted(set(line.phones) - set(ids)) if full else []
+            places = follow.waiting_places(connection, site=line.site)
+            names = line.names or {}
+            slices.check()
+            gone = sorted(set(line.phones) - {p.ticket_id for p in places}) if full else []
             others = follow.states(connection, gone)
         self.stats["flushes"] += 1
         basis = line.basis
-        for position, ticket_id in enumerate(ids):
-            if ticket_id in line.phones:
-                minutes = basis.minutes(position + 1) if basis else None
-                message = protocol.visitor_waiting(ticket_id, position, minutes)
-                self._flushed(line, ticket_id, message, 0, full, read_at)
+        for place in places:
+            if place.ticket_id in line.phones:
+                minutes = basis.minutes(place.ahead + 1) if basis else None
+                message = protocol.visitor_waiting(place.ticket_id, place.ahead, minutes,
+                                                   names.get(place.line_id))
+                self._flushed(line, place.ticket_id, message, 0, full, read_at)
                 slices.check()
         for row in others:
             state = follow.state_of(row)

@@ -25,7 +25,7 @@ def _ticket_out(ticket: TicketView) -> dict[str, Any]:
         "id": ticket.id, "email": ticket.email, "name": ticket.name, "staff": ticket.staff,
         "start": ticket.start.isoformat(),
         "end": ticket.end.isoformat() if ticket.end else None,
-        "status": ticket.status,
+        "status": ticket.status, "line": ticket.line, "priority": ticket.priority,
     }
 
 
@@ -35,6 +35,8 @@ def _ticket_in(raw: dict[str, Any]) -> TicketView:
         staff=str(raw["staff"]), start=datetime.fromisoformat(raw["start"]),
         end=datetime.fromisoformat(raw["end"]) if raw["end"] else None,
         status=str(raw["status"]),
+        # Absent from an older worker's message: no line known, no priority.
+        line=int(raw.get("line") or 0), priority=raw.get("priority"),
     )
 
 

@@ -216,6 +216,12 @@ def resync(registry: Registry, room: Room, picture: Picture) -> int:
     shown = display_messages(picture, truth, redact_email=not registry.display_shows_email)
     touched = 0
     for conn in room.members(Role.STAFF):
+        if conn.staff_id is not None and conn.line_aware:
+            # Its whole picture again (a missed priority mark changes no waiting set): its
+            # `serve` tells it to rebuild its list from the `new`s that follow.
+            registry.fanout.lines.greet(conn)
+            touched += 1
+            continue
         if conn.staff_id is None or not (gone or fresh):
             continue
         for message in gone:
@@ -228,7 +234,9 @@ def resync(registry: Registry, room: Room, picture: Picture) -> int:
             for message in shown:
                 conn.send(message)
             touched += 1
-    touched += _to_watchers(room, picture, truth)
+    kiosks = room.line_kiosks()  # a missed change of the site's lines
+    registry.fanout.lines.tell_lines(kiosks, room)
+    touched += len(kiosks) + _to_watchers(room, picture, truth)
     if truth.changed != picture.changed:
         touched += _tables_changed(registry, room, truth.changed)
     picture.waiting = {t.id for t in truth.waiting}

@@ -1,11 +1,11 @@
 """One local day's figures, counted by the database, in a form that adds up across days.
 
 A day is: tickets by outcome, arrivals per local hour, the wait and service histograms
-(tenths of a minute, percentiles.py), and per staff member and per table the served,
-no-shows and service histogram. All of it is a sum over tickets, so a period's figures
-are the sums of its days' (figures.py), whether a day was just counted or kept from
-earlier (rollups.py). Staff are kept by id and named when shown: a removed account
-needs no rewrite of the days it worked.
+(tenths of a minute, percentiles.py), per staff member and per table the served,
+no-shows and service histogram, and per service line its figures (lines.py). All of it
+is a sum over tickets, so a period's figures are the sums of its days' (figures.py),
+whether a day was just counted or kept from earlier (rollups.py). Staff (and lines) are
+kept by id and named when shown: a removed account needs no rewrite of the days it worked.
 
 The document form (`Doc`, plain JSON types) is what rollups store and what figures.py
 merges; histograms are flat [tenths, count, tenths, count, ...] lists, ascending."""
@@ -21,12 +21,13 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.engine import Connection
 
 from tablequeue.models import TicketStatus
+from tablequeue.service.reports import lines as per_line
 from tablequeue.service.reports import sql
 from tablequeue.service.reports.percentiles import tenths
 from tablequeue.service.reports.period import Period
 
 C = sql.C
-FORMAT = 1  # bump when Doc changes: stored days of another format are counted again
+FORMAT = 2  # bump when Doc changes: stored days of another format are counted again
 Doc = dict[str, Any]
 SERVED, NO_SHOW, OTHER = 0, 1, 2  # what a claimed ticket became, for the desks
 
@@ -46,16 +47,26 @@ class Day:
     service: Counter[int] = field(default_factory=Counter)
     staff: dict[Any, Desk] = field(default_factory=dict)
     tables: dict[Any, Desk] = field(default_factory=dict)
+    lines: dict[int, per_line.LineDay] = field(default_factory=dict)
 
 
 def count(connection: Connection, period: Period) -> dict[date, Doc]:
     """Every day of the period (a run of consecutive days), counted from its tickets: three
-    grouped statements over the period's range of ix_tickets_report."""
+    grouped statements over the period's range of ix_tickets_report, and the lines'."""
     dialect = connection.dialect.name
     days = {day: Day() for day in period.days}
     _arrivals(connection, dialect, period, days)
     _waits(connection, dialect, period, days)
     _desks(connection, dialect, period, days)
+    only = per_line.only_line(connection, period.site)
+    if only is not None:  # no statement more for a site of one line
+        for figures in days.values():
+            if figures.outcomes:
+                figures.lines = {only: per_line.whole(figures.outcomes, figures.wait,
+                                                      figures.service)}
+    else:
+        for day, lines in per_line.count(connection, dialect, period).items():
+            days[day].lines = lines
     return {day: encode(figures) for day, figures in days.items()}
 
 
@@ -110,7 +121,7 @@ def _desks(connection: Connection, dialect: str, period: Period, days: dict[date
 def encode(day: Day) -> Doc:
     return {"v": FORMAT, "o": dict(day.outcomes), "h": day.hours, "w": flat(day.wait),
             "s": flat(day.service), "staff": _desks_doc(day.staff),
-            "tables": _desks_doc(day.tables)}
+            "tables": _desks_doc(day.tables), "l": per_line.encode(day.lines, flat)}
 
 
 def _desks_doc(desks: dict[Any, Desk]) -> list[list[Any]]:

@@ -1,6 +1,8 @@
 """The CSV export: one row per ticket of the site that started in the period, oldest first,
-streamed. The last column names the site (its slug), so files of several sites can be
-put together; it is last so that spreadsheets made before sites keep their columns.
+streamed. The `site` column names the site (its slug), so files of several sites can be
+put together; after it come the service line the ticket ended in, its priority reason
+(empty for a normal ticket) and the line of its latest transfer (empty if never
+transferred). New columns go last, so that spreadsheets made earlier keep theirs.
 
 Rows come through a server-side cursor (PostgreSQL; SQLite's cursor steps through its
 result as it is read) in batches of YIELD_PER and leave as ~64 KB chunks, so memory stays
@@ -19,17 +21,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from tablequeue.db import read_only
-from tablequeue.models import Site, Staff
+from tablequeue.models import Line, Site, Staff
 from tablequeue.service.reports import sql
 from tablequeue.service.reports.period import Period
 
 COLUMNS = ("id", "start", "claimed", "end", "outcome", "wait_minutes", "service_minutes",
-           "staff", "table", "name", "email", "site")
+           "staff", "table", "name", "email", "site", "line", "priority", "transferred_from")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 YIELD_PER = 1000
 CHUNK = 64 * 1024
 C = sql.C
 _STAFF, _SITES = Staff.__table__, Site.__table__
+_LINE, _FROM = Line.__table__.alias("line"), Line.__table__.alias("transferred_from")
 
 
 def neutralise(cell: str) -> str:
@@ -58,6 +61,8 @@ def row(ticket: Any, zone: ZoneInfo, site: str) -> list[str]:
         neutralise(ticket.username or ""),
         "" if ticket.table_number is None else str(ticket.table_number),
         neutralise(ticket.name), neutralise(ticket.email), site,
+        neutralise(ticket.line or ""), neutralise(ticket.priority or ""),
+        neutralise(ticket.moved_from or ""),
     ]
 
 
@@ -73,8 +78,11 @@ def lines(period: Period) -> Iterator[str]:
     writer = csv.writer(_Line())
     query = (
         select(C.id, C.created_at, C.claimed_at, C.ended_at, sql.OUTCOME.label("outcome"),
-               _STAFF.c.username, C.table_number, C.name, C.email)
-        .select_from(sql.TICKETS.outerjoin(_STAFF, _STAFF.c.id == C.staff_id))
+               _STAFF.c.username, C.table_number, C.name, C.email, _LINE.c.name.label("line"),
+               C.priority_reason.label("priority"), _FROM.c.name.label("moved_from"))
+        .select_from(sql.TICKETS.outerjoin(_STAFF, _STAFF.c.id == C.staff_id)
+                     .outerjoin(_LINE, _LINE.c.id == C.line_id)
+                     .outerjoin(_FROM, _FROM.c.id == C.transferred_from))
         .where(sql.in_period(period)).order_by(C.created_at, C.id)
     )
     buffer = ["\ufeff", writer.writerow(COLUMNS)]

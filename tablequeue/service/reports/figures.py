@@ -1,5 +1,5 @@
 """A period's figures: counts by outcome, visitors, wait and service times, arrivals by
-local hour, and per staff member and per table.
+local hour, and per staff member, per table and per service line (lines.py).
 
 Every ticket that started (signed in) in the period counts, whatever happened to it later.
 Wait is start -> claim over every claimed ticket; service is claim -> end over completed
@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from tablequeue import turns
 from tablequeue.models import Staff, TicketStatus
+from tablequeue.service.reports import lines as per_line
 from tablequeue.service.reports import rollups, sql
 from tablequeue.service.reports.days import Doc
 from tablequeue.service.reports.percentiles import Spread, spread, spread_sorted
@@ -67,6 +68,7 @@ class Report:
     heat: list[list[int]] = field(default_factory=lambda: [[0] * 24 for _ in range(7)])
     staff: list[Row] = field(default_factory=list)
     tables: list[Row] = field(default_factory=list)
+    lines: list[per_line.LineRow] = field(default_factory=list)
 
 
 class _Desks:
@@ -90,13 +92,26 @@ class _Desks:
 def report(period: Period) -> Report:
     """Every figure for the period, from one read-only snapshot; the finished days it had
     to count are kept afterwards for the next report."""
-    days, (unique, returning, names) = rollups.days(period, lambda c: visitors(c, period))
-    return merge(period, days, unique, returning, names)
+    days, (unique, returning, names, lines) = rollups.days(
+        period, lambda c: visitors(c, period))
+    result = merge(period, days, unique, returning, names)
+    result.lines = _lines(period, days, lines)
+    return result
 
 
-def visitors(connection: Connection, period: Period) -> tuple[int, int, dict[Any, str]]:
-    """(unique, returning, staff names): what is read live beside the days."""
-    return (*_visitors(connection, period), _staff_names(connection))
+def visitors(connection: Connection, period: Period
+             ) -> tuple[int, int, dict[Any, str], dict[int, tuple[str, int, bool]]]:
+    """(unique, returning, staff names, line names): what is read live beside the days."""
+    return (*_visitors(connection, period), _staff_names(connection),
+            per_line.names(connection, period.site))
+
+
+def _lines(period: Period, days: dict[date, Doc],
+           names: dict[int, tuple[str, int, bool]]) -> list[per_line.LineRow]:
+    sums = per_line.Sums()
+    for day in period.days:
+        sums.add(days[day].get("l", []), _add)
+    return sums.rows(names)
 
 
 def merge(period: Period, days: dict[date, Doc], unique: int, returning: int,
