@@ -2,9 +2,9 @@
 its site up here, not in the database.
 
 A site added, changed or removed anywhere (another worker, a `flask site` command) is
-seen without a restart: a lookup that misses re-reads the sites (at most every
-MISS_INTERVAL, so a stream of unknown slugs costs one read per interval), and the floor
-poll (tablequeue.live.floorwatch) calls `refresh` every few seconds."""
+seen without a restart: a lookup that misses waits for a read of the sites begun after
+the miss (reads caused by misses are shared, at most one every MISS_INTERVAL), and the
+floor poll (tablequeue.live.floorwatch) calls `refresh` every few seconds."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tablequeue.outcomes import SiteId, SiteView
 from tablequeue.service import sites
 
 MISS_INTERVAL = 0.5  # seconds between two re-reads caused by a miss
+MISS_WAIT = 3.0  # a miss gives up waiting for a fresh read after this (a stuck database)
 
 
 class SiteDirectory:
@@ -27,19 +28,20 @@ class SiteDirectory:
         self._lock = threading.Lock()
         self._by_slug: dict[str, SiteView] = {}
         self._by_id: dict[SiteId, SiteView] = {}
-        self._read_at: float | None = None  # monotonic time of the last read
+        self._began: float | None = None  # monotonic start of the newest read begun
+        self._read_at: float | None = None  # monotonic start of the newest read finished
 
     def by_slug(self, slug: str) -> SiteView | None:
         found = self._by_slug.get(slug)
-        if found is None and self._may_reread():
-            self.refresh()
+        if found is None:
+            self._read_since(time.monotonic())
             found = self._by_slug.get(slug)
         return found
 
     def by_id(self, site: SiteId) -> SiteView | None:
         found = self._by_id.get(site)
-        if found is None and self._may_reread():
-            self.refresh()
+        if found is None:
+            self._read_since(time.monotonic())
             found = self._by_id.get(site)
         return found
 
@@ -60,22 +62,44 @@ class SiteDirectory:
         return sorted(self._by_id.values(), key=lambda site: site.slug)
 
     def refresh(self) -> None:
-        """Read every site now (the floor poll; a miss)."""
+        """Read every site now (the floor poll)."""
         with self._lock:
-            self._read_at = time.monotonic()
+            began = self._began = time.monotonic()
+        self._read(began)
+
+    def _read(self, began: float) -> None:
         with self._app.app_context(), unit_of_work() as session:
             found = sites.all_sites(session)
-        # Whole dictionaries swapped in: a reader sees the old set or the new one.
-        self._by_slug = {site.slug: site for site in found}
-        self._by_id = {site.id: site for site in found}
-
-    def _may_reread(self) -> bool:
+        by_slug = {site.slug: site for site in found}
+        by_id = {site.id: site for site in found}
         with self._lock:
-            read_at = self._read_at
-            if read_at is not None and time.monotonic() - read_at < MISS_INTERVAL:
-                return False
-            self._read_at = time.monotonic()  # this caller re-reads; others wait the interval
-            return True
+            if self._read_at is not None and self._read_at > began:
+                return  # a read begun later finished first: keep its newer answer
+            # Whole dictionaries swapped in: a reader sees the old set or the new one.
+            self._by_slug, self._by_id, self._read_at = by_slug, by_id, began
+
+    def _read_since(self, missed_at: float) -> None:
+        """Return once a read that began after `missed_at` has finished.
+
+        A miss is answered from the database, never from the cache it missed: a site
+        added a moment ago on another worker is found, not a 404. Misses share reads,
+        at most one per MISS_INTERVAL, so a stream of unknown slugs costs one read per
+        interval and each of them waits at most about that long for its 404."""
+        deadline = missed_at + MISS_WAIT
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._read_at is not None and self._read_at >= missed_at:
+                    return
+                now = time.monotonic()
+                began = self._began
+                mine = (began is None or began < missed_at) and \
+                    (began is None or now - began >= MISS_INTERVAL)
+                if mine:
+                    self._began = now
+            if mine:
+                self._read(now)
+                return
+            time.sleep(MISS_INTERVAL / 10)  # gevent's: other greenlets run meanwhile
 
 
 _DIRECTORY: Slot[SiteDirectory] = Slot("tablequeue.service.directory")

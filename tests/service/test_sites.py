@@ -4,12 +4,14 @@ override, removing a site, the directory seeing a site added elsewhere."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask, current_app
+from sqlalchemy.orm import Session
 
 from tablequeue import service
 from tablequeue.db import unit_of_work
@@ -18,6 +20,7 @@ from tablequeue.outcomes import (
     Refusal,
     SessionsRevoked,
     SiteId,
+    SiteView,
     TablePicked,
     TablesChanged,
     TableUnpicked,
@@ -186,13 +189,34 @@ def test_removing_a_site_keeps_nothing_of_it_and_no_other_site_changes(app: Flas
 
 def test_the_directory_finds_a_site_added_elsewhere_at_its_first_lookup(app: Flask) -> None:
     directory = directory_of(current_app)
-    assert directory.by_slug("tutoring") is None
-    directory._read_at = None  # as if the last miss were long ago: the next one re-reads
-    site = second_site("tutoring")
-    found = directory.by_slug("tutoring")
+    assert directory.by_slug("tutoring") is None  # a miss that has just re-read the sites
+    site = second_site("tutoring")  # as another worker or `flask site add` would
+    found = directory.by_slug("tutoring")  # within MISS_INTERVAL: waits for a fresh read
     assert found is not None and found.id == site and found.timezone == "Europe/Berlin"
     assert directory.by_id(site) == found
     assert [s.slug for s in directory.all()] == sorted([directory.default().slug, "tutoring"])
+
+
+def test_a_burst_of_misses_shares_its_reads_of_the_sites(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    directory = directory_of(current_app)
+    reads = []
+    real = sites.all_sites
+
+    def counted(session: Session) -> list[SiteView]:
+        reads.append(1)
+        return real(session)
+
+    monkeypatch.setattr(sites, "all_sites", counted)
+    answers: list[SiteView | None] = []
+    threads = [threading.Thread(target=lambda: answers.append(directory.by_slug("nowhere")))
+               for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [None] * 20
+    assert 1 <= len(reads) <= 2  # one read answers every miss that began before it
 
 
 @pytest.mark.parametrize(("values", "wrong"), [
