@@ -218,7 +218,7 @@ def describe(url: str) -> dict[str, Any]:
 
 
 def test_the_upgraded_schema_is_the_models(old: LiveServer, tmp_path: Path) -> None:
-    """The migration builds exactly what models.py declares (PostgreSQL: names included);
+    """The migration builds exactly what tablequeue/models/ declares (PostgreSQL: names included);
     alembic's own comparison (`db check`) agrees."""
     from tablequeue.extensions import db
 
