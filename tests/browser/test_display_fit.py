@@ -23,6 +23,8 @@ assert all(len(first) == 20 for first in FIRST_NAMES)
 LONG_NAMES = [f"{first} Wojciechowski" for first in FIRST_NAMES]
 FLOOR_VMIN = 1.8  # the display's smallest text: 1.8 % of the screen's shorter side
 SITE = "(SELECT id FROM sites WHERE slug = 'main')"  # the default site, whose display it is
+FIRST_LINE = (f"(SELECT id FROM lines WHERE site_id = {SITE} AND removed_at IS NULL"
+              " ORDER BY position, id LIMIT 1)")  # with one line, every ticket's
 
 
 def seed_busy(server: LiveServer, tables: int, *, busy_every: int = 1, open_every: int = 1) -> None:
@@ -52,9 +54,10 @@ def seed_busy(server: LiveServer, tables: int, *, busy_every: int = 1, open_ever
                 f" VALUES ({SITE}, :e, :n, :now) RETURNING id"),
                 {"e": email, "n": name, "now": now}).scalar_one()
             conn.execute(sa.text(
-                "INSERT INTO tickets (id, site_id, visitor_id, email, name, status, staff_id,"
-                " table_number, created_at, claimed_at)"
-                f" VALUES (:id, {SITE}, :v, :e, :n, 'serving', :s, :t, :now, :now)"),
+                "INSERT INTO tickets (id, site_id, line_id, visitor_id, email, name, status,"
+                " staff_id, table_number, created_at, claimed_at)"
+                f" VALUES (:id, {SITE}, {FIRST_LINE}, :v, :e, :n, 'serving', :s, :t, :now,"
+                " :now)"),
                 {"id": 9999999 - table, "v": visitor, "e": email, "n": name, "s": staff_id,
                  "t": table, "now": now})
     engine.dispose()
