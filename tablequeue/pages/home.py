@@ -10,5 +10,5 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 def index() -> str:
     directory = directory_of(current_app)
-    return render_template("home/index.html", sites=directory.all(),
+    return render_template("home/index.html", sites=directory.current(),
                            default_slug=directory.default().slug)

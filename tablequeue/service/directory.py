@@ -61,6 +61,14 @@ class SiteDirectory:
             self.refresh()
         return sorted(self._by_id.values(), key=lambda site: site.slug)
 
+    def current(self) -> list[SiteView]:
+        """Every site, by slug, as read at most MISS_INTERVAL ago (the landing page, which
+        must list a site added on another worker a moment ago)."""
+        read_at = self._read_at
+        if read_at is None or time.monotonic() - read_at >= MISS_INTERVAL:
+            self._read_since(time.monotonic())
+        return self.all()
+
     def refresh(self) -> None:
         """Read every site now (the floor poll)."""
         with self._lock:
