@@ -18,16 +18,22 @@ The loops, one each per worker:
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from tablequeue.live import detached, floorwatch, sessionwatch
 from tablequeue.live.follow.hub import hub_of
 from tablequeue.ops import hooks, mail
+from tablequeue.service.directory import directory_of
+
+log = logging.getLogger(__name__)
 
 
 def start(app: Flask) -> None:
     """Start this worker's loops. The relay comes last: it waits (a few seconds at most)
     for its subscription, and by then every loop that events reach is running."""
+    _know_the_sites(app)
     floorwatch.start(app)
     hub_of(app).start()
     sessionwatch.start(app)
@@ -44,3 +50,13 @@ def start(app: Flask) -> None:
         from tablequeue.live.relay import pubsub
 
         pubsub.relay_of(app).start()
+
+
+def _know_the_sites(app: Flask) -> None:
+    """Read the sites before the first handshake: a worker that knows them routes a screen
+    without the database, so a screen that comes while the database is down is greeted as
+    far as it can be and told to come back (1013), not refused with a 503."""
+    try:
+        directory_of(app).refresh()
+    except Exception:  # the database is down: the first lookup will read the sites instead
+        log.warning("could not read the sites at start", exc_info=True)
