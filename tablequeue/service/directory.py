@@ -100,8 +100,8 @@ class SiteDirectory:
                     return
                 now = time.monotonic()
                 began = self._began
-                mine = (began is None or began < missed_at) and \
-                    (began is None or now - began >= MISS_INTERVAL)
+                # No read under way for this miss, and none begun within the interval.
+                mine = began is None or (began < missed_at and now - began >= MISS_INTERVAL)
                 if mine:
                     self._began = now
             if mine:
