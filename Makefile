@@ -20,9 +20,10 @@ run: install
 	@$(BIN)/python -m tablequeue.cli.welcome --host $(HOST) --port $(PORT)
 	BIND=$(HOST):$(PORT) $(BIN)/gunicorn wsgi:app -c gunicorn.conf.py
 
-# The second run: the same suite on PostgreSQL + a Redis relay, several workers per server,
-# plus tests/scale/. Skipped, and said so, where these services do not answer;
-# REQUIRE_SERVICES=1 (CI) makes that an error.
+# Two runs of the suite, side by side (tests/kit/both.py; TEST_SIDE_BY_SIDE=0: one after the
+# other): SQLite with one worker, and PostgreSQL + a Redis relay with several workers per
+# server, plus tests/scale/. Run 2 is skipped, and said so, where these services do not
+# answer; REQUIRE_SERVICES=1 (CI) makes that an error.
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 SERVICES := TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL)
@@ -34,16 +35,8 @@ lint: install
 	$(BIN)/mypy
 
 test: install lint
-	@echo "== run 1 of 2: SQLite, one worker, in-process broadcast"
-	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
-	@if $(SERVICES) $(BIN)/python -m tests.kit.services; then \
-		echo "== run 2 of 2: PostgreSQL + Redis relay, $${TEST_WEB_CONCURRENCY:-3} workers per server"; \
-		$(SERVICES) $(BIN)/python -m pytest $(PYTEST_ARGS); \
-	elif [ -n "$(REQUIRE_SERVICES)" ]; then \
-		echo "FAILED: run 2 (PostgreSQL + Redis) is required here but they are unreachable"; exit 1; \
-	else \
-		echo "SKIPPED: run 2 of 2 (PostgreSQL + Redis, tests/scale/): services unreachable"; \
-	fi
+	$(SERVICES) REQUIRE_SERVICES=$(REQUIRE_SERVICES) PYTEST_ARGS="$(PYTEST_ARGS)" \
+		$(BIN)/python -m tests.kit.both
 
 bench-install: install
 	$(BIN)/pip install --quiet -e ".[dev,bench]"

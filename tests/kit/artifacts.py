@@ -3,6 +3,7 @@ them) and measurements (page weight, reconnect time, CLI to screen), never asser
 
 from __future__ import annotations
 
+import fcntl
 import json
 
 from tests.kit.live import ROOT
@@ -14,6 +15,10 @@ def record(name: str, values: dict[str, object]) -> None:
     """Measurements (page weight, reconnect time) for docs/pages.md; never asserted on."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / "metrics.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[name] = values
-    path.write_text(json.dumps(data, indent=2, sort_keys=True))
+    # make test's two runs go side by side (tests/kit/both.py): one writer at a time, so
+    # neither reads the other's half-written file
+    with (ARTIFACTS / "metrics.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[name] = values
+        path.write_text(json.dumps(data, indent=2, sort_keys=True))
