@@ -126,6 +126,7 @@ def admin(username: str, slugs: tuple[str, ...], every_site: bool, no_site: bool
     scope = "every site" if every_site else f"{_slugs(sites)} only" if sites else "no site"
     click.echo(f"{username} is admin of {scope}" + (
         "; still admin of every site through OIDC_ADMIN_GROUP until a sign-in outside it"
+        " or a password login"
         if by_group else ""))
 
 

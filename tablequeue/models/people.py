@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import (
     ColumnElement,
     ForeignKey,
@@ -46,21 +47,33 @@ class Staff(Model):
     # Signing in through the OpenID Connect provider (tablequeue.service.oidc, migration
     # 0007_oidc): the first sign-in matches `email` (lower-cased) and links the provider's
     # `sub`, which finds the account from then on. An account without a password has "" as
-    # its password_hash. group_admin: admin through OIDC_ADMIN_GROUP, as of the last sign-in.
+    # its password_hash. admin_group (0010_admin_group): the OIDC_ADMIN_GROUP whose member
+    # the last sign-in through the provider found it to be; a password login clears it.
     email: Mapped[str | None] = mapped_column(String(254), index=True, unique=True)
     oidc_subject: Mapped[str | None] = mapped_column(String(255), index=True, unique=True)
-    group_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
+    admin_group: Mapped[str | None] = mapped_column(String(255))
 
     @hybrid_property
     def admin_everywhere(self) -> bool:
         """Admin (and member) of every site: made so by the CLI or /admin (is_admin), or by
-        OIDC_ADMIN_GROUP at the last sign-in. The one test of it, in Python and in SQL."""
-        return self.is_admin or self.group_admin
+        the group that is OIDC_ADMIN_GROUP now. The one test of it, in Python and in SQL."""
+        group = granting_group()
+        return self.is_admin or (group is not None and self.admin_group == group)
 
     @admin_everywhere.inplace.expression
     @classmethod
     def _admin_everywhere_sql(cls) -> ColumnElement[bool]:
-        return or_(cls.is_admin, cls.group_admin)
+        group = granting_group()
+        return or_(cls.is_admin, *([] if group is None else [cls.admin_group == group]))
+
+
+def granting_group() -> str | None:
+    """The group whose members are admins of every site: OIDC_ADMIN_GROUP, while the
+    provider is configured. Read at each test, so a group unset or renamed (a restart with
+    other settings) ends what it gave at once, not at a sign-in that may never come."""
+    config = current_app.config
+    group = config.get("OIDC_ADMIN_GROUP") if config.get("OIDC_ISSUER") else None
+    return group if isinstance(group, str) and group else None
 
 
 class PendingSignIn(Model):

@@ -37,7 +37,7 @@ class AccountError(ValueError):
 class StaffInfo:
     id: int
     username: str
-    is_admin: bool  # of every site: Staff.admin_everywhere (is_admin or OIDC_ADMIN_GROUP)
+    is_admin: bool  # of every site: Staff.admin_everywhere (is_admin, or the admin group)
     active: bool
     table: int | None
     email: str | None = None  # how the first sign-in through the provider finds the account
@@ -131,6 +131,7 @@ def login(username: str, password: str) -> str | None:
             return None
         if not check_password_hash(staff.password_hash, password):
             return None
+        staff.admin_group = None  # no admin through OIDC_ADMIN_GROUP: only its sign-in vouches
         return issue(session, staff)
 
 

@@ -9,9 +9,11 @@ of email keeps the account, and another `sub` presenting that email is refused (
 address given to someone new must not open the previous holder's account). Without a
 match, a person whose address is in OIDC_ALLOWED_DOMAINS gets a new account of their own
 (no site, no admin, no table: an admin gives it sites); anyone else is refused.
-OIDC_ADMIN_GROUP, a value of the `groups` claim, makes the account admin of every site
-until a sign-in without it (group_admin, read through Staff.admin_everywhere; an admin made
-with the CLI or at /admin stays one)."""
+OIDC_ADMIN_GROUP, a value of the `groups` claim, makes the account admin of every site:
+each sign-in records the group in `admin_group` (or clears it, out of the group), and
+Staff.admin_everywhere honours it only while it is still OIDC_ADMIN_GROUP (unset or
+renamed: no longer, at once); a password login clears it. An admin made with the CLI or
+at /admin stays one."""
 
 from __future__ import annotations
 
@@ -125,7 +127,7 @@ def _sign_in(claims: Claims, policy: Policy) -> Outcome[str]:
             raise Refused("inactive", "This staff account is deactivated. An admin can "
                           "reactivate it at /admin.")
         staff.oidc_subject = claims.subject
-        staff.group_admin = policy.admin_group is not None and policy.admin_group in claims.groups
+        staff.admin_group = policy.admin_group if policy.admin_group in claims.groups else None
         session.flush()
         held = held_table(session, staff.id)
         # Out of the group, a site it has no row for is a site left, as with `staff sites`.
@@ -175,4 +177,4 @@ def set_email(username: str, email: str | None) -> None:
                 select(Staff.id).where(Staff.email == address, Staff.id != staff.id)):
             raise identity.AccountError(f"another staff member has the email {address}")
         session.execute(update(Staff).where(Staff.id == staff.id).values(
-            email=address, oidc_subject=None, group_admin=False))
+            email=address, oidc_subject=None, admin_group=None))

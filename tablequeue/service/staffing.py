@@ -3,7 +3,8 @@ the roster, replacing an account's sites, and the scope of its admin rights.
 
 `Staff.admin_everywhere` is admin of every site (a member of each without rows): made so
 with `staff admin NAME --every-site` (`is_admin`), or by OIDC_ADMIN_GROUP at the account's
-last sign-in (`group_admin`, which only the provider changes). A `staff_sites` row is
+last sign-in while that is still the setting (`admin_group`, which only the provider's
+sign-ins, a password login and `staff email` change). A `staff_sites` row is
 membership, with `is_admin` for an admin of that one site (tablequeue.service.sites).
 """
 
@@ -53,7 +54,7 @@ def _staffing(session: Session, staff: Staff, known: dict[SiteId, SiteView]) -> 
     held = held_table(session, staff.id)
     return Staffing(
         username=staff.username, active=staff.active, admin_everywhere=staff.admin_everywhere,
-        through_group=staff.group_admin and not staff.is_admin, email=staff.email,
+        through_group=staff.admin_everywhere and not staff.is_admin, email=staff.email,
         sites=views(sites.member_sites(session, staff.id)),
         administers=views(sites.administered_sites(session, staff.id)),
         table=(known[held[0]], held[1]) if held and held[0] in known else None,
@@ -82,7 +83,8 @@ def set_admin_scope(username: str, *, everywhere: bool = False,
     """The account administers every site, exactly the sites `only` (and works at them),
     or nothing. Refused when it would leave no active admin of every site: someone has to
     be able to add sites and open every site's /admin. True when the account stays admin
-    of every site anyway, through OIDC_ADMIN_GROUP (until a sign-in outside the group)."""
+    of every site anyway, through OIDC_ADMIN_GROUP (until a sign-in outside the group, a
+    password login, or the setting's change)."""
     with unit_of_work() as session:
         staff = _account(session, username)
         was_everywhere = staff.admin_everywhere
@@ -98,7 +100,7 @@ def set_admin_scope(username: str, *, everywhere: bool = False,
             sites.set_site_admin(session, staff.id, SiteId(site), False)
         for site in sorted(wanted):
             sites.set_site_admin(session, staff.id, site, True)
-        return not everywhere and staff.group_admin
+        return not everywhere and staff.admin_everywhere  # is_admin is False now: the group
 
 
 def _an_admin_everywhere(session: Session) -> bool:

@@ -2,9 +2,9 @@
 every row survives, now in the default site, staff are its members, the table count moves
 into the site; the upgraded schema is exactly the models'; and a real server on the
 upgraded database shows a seed client on the old URLs the state it had before; then
-0008_lines puts every site's tickets in its one line (docs/lines.md), and 0009_sms (the head)
-adds the texts' and webhooks' tables above it. On SQLite, and on
-PostgreSQL when TEST_DATABASE_URL is set."""
+0008_lines puts every site's tickets in its one line (docs/lines.md), 0009_sms adds the
+texts' and webhooks' tables above it, and 0010_admin_group (the head) records which group
+made an admin. On SQLite, and on PostgreSQL when TEST_DATABASE_URL is set."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_every_row_survives_in_the_default_site(old: LiveServer) -> None:
     engine = old.engine()
     before = snapshot(old)
     columns = {t: [c["name"] for c in sa.inspect(engine).get_columns(t)] for t in EVERY_TABLE}
-    old.flask("db", "upgrade")  # to the head: 0006_sites, 0007_oidc, 0008_lines, 0009_sms
+    old.flask("db", "upgrade")  # to the head: 0006_sites … 0009_sms, 0010_admin_group
     after = snapshot(old, columns)
     moved = {row for row in before["settings"] if row[0] == "table_count"}
     assert moved == {("table_count", "12")}
@@ -83,7 +83,7 @@ def test_every_row_survives_in_the_default_site(old: LiveServer) -> None:
             (ids[name], site, False) for name in ("ada", "bob", "cy", "dee")}
         # 0007_oidc: nobody is linked to a provider's account, nor admin through its group.
         assert {tuple(r) for r in conn.execute(sa.text(
-            "SELECT email, oidc_subject, group_admin FROM staff"))} == {(None, None, False)}
+            "SELECT email, oidc_subject, admin_group FROM staff"))} == {(None, None, None)}
         if conn.dialect.name == "sqlite":
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
     engine.dispose()
@@ -229,3 +229,27 @@ def test_lines_give_every_site_one_line_holding_its_tickets(old: LiveServer) -> 
     engine.dispose()
     old.flask("db", "downgrade", str(BEFORE_LINES))
     assert snapshot(old) == before
+
+
+def test_admin_through_a_group_is_not_carried_across_0010(old: LiveServer) -> None:
+    """0010_admin_group cannot know which group set a true group_admin: nobody is admin
+    through a group until their next sign-in, either way; admins by the CLI stay admins."""
+    populate(old)
+    old.flask("db", "upgrade", "0009_sms")
+    engine = old.engine()
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE staff SET group_admin = :yes WHERE username IN ('bob', 'cy')"),
+                     {"yes": True})
+    admins = "SELECT username FROM staff WHERE is_admin = :yes ORDER BY username"
+    old.flask("db", "upgrade")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT DISTINCT admin_group FROM staff")).all() == [(None,)]
+        assert conn.execute(sa.text(admins), {"yes": True}).all() == [("ada",)]
+        conn.execute(sa.text("UPDATE staff SET admin_group = 'tq-admins' WHERE username = 'bob'"))
+        conn.commit()
+    old.flask("db", "downgrade", "0009_sms")
+    with engine.connect() as conn:
+        assert {bool(flag) for flag, in conn.execute(sa.text(
+            "SELECT group_admin FROM staff"))} == {False}
+        assert conn.execute(sa.text(admins), {"yes": True}).all() == [("ada",)]
+    engine.dispose()
