@@ -1,6 +1,7 @@
 """The log-in pages with an OpenID Connect provider (a real one, in its own process): the
 "Sign in with …" button beside the password form, or alone with PASSWORD_LOGIN=off (and
-POST /login then 404); the provider down (a clear page, passwords still work); sessions as
+POST /login then 404); the provider down at the start or at the callback (a clear page,
+nobody signed in, passwords still work); sessions as
 a password gives them (revoked from the CLI and /admin, cut at once or at the next sweep);
 logging out ends the provider's session; /admin adds accounts by email; bad settings stop
 the app with a message naming them."""
@@ -19,7 +20,15 @@ import sqlalchemy as sa
 
 from tests.kit.http_client import WebClient
 from tests.kit.live import ROOT, LiveServer, free_port
-from tests.kit.oidc import PROVIDER_NAME, Provider, add_account, provider_env, sign_in
+from tests.kit.oidc import (
+    PROVIDER_NAME,
+    Provider,
+    accounts,
+    add_account,
+    authorize,
+    provider_env,
+    sign_in,
+)
 from tests.kit.oidc_state import CLIENT_ID
 
 OIDC_PORT = free_port()
@@ -83,6 +92,19 @@ def test_the_provider_down_is_a_clear_page_and_passwords_still_work(idp, server)
             "cannot be reached. Try again in a few minutes or log in with your tablequeue "
             "password.") in reply.body
     assert server.login("carol") is not None
+
+
+def test_the_provider_down_at_the_callback_is_a_clear_page_and_signs_nobody_in(ada, server):
+    """The person typed their password at the provider, which then went down before
+    tablequeue could exchange the code: the same page as at the start, nobody signed in."""
+    app, callback = authorize(server, ada, "ada")
+    ada.stop()
+    reply = app.get(callback)
+    assert reply.status == 503
+    assert (f"Signing in with {PROVIDER_NAME} is not possible right now: the sign-in service "
+            "cannot be reached.") in reply.body
+    assert app.get("/staff/").status == 302
+    assert accounts(server) == {"ada": ("ada@example.edu", None, 0)}  # no session, no link
 
 
 def test_the_provider_down_without_passwords_offers_no_password(no_passwords, idp):
