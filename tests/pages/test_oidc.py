@@ -1,10 +1,10 @@
 """The log-in pages with an OpenID Connect provider (a real one, in its own process): the
 "Sign in with …" button beside the password form, or alone with PASSWORD_LOGIN=off (and
 POST /login then 404); the provider down at the start or at the callback (a clear page,
-nobody signed in, passwords still work); sessions as
-a password gives them (revoked from the CLI and /admin, cut at once or at the next sweep);
-logging out ends the provider's session; /admin adds accounts by email; bad settings stop
-the app with a message naming them."""
+nobody signed in, passwords still work); sessions as a password gives them (revoked from
+the CLI and /admin, cut at once or at the next sweep); logging out ends the provider's
+session; /admin adds accounts by email; bad settings stop the app with a message naming
+them."""
 
 from __future__ import annotations
 
