@@ -166,7 +166,10 @@ def add_account(server: LiveServer, username: str, email: str | None, *, admin: 
         identity.add_staff(username, password, admin=admin, email=email)
 
 
-def accounts(server: LiveServer) -> dict[str, tuple[str | None, str | None, int]]:
+Accounts = dict[str, tuple[str | None, str | None, int]]
+
+
+def accounts(server: LiveServer) -> Accounts:
     """username -> (email, oidc_subject, live sessions), read from the database."""
     engine = server.engine()
     with engine.connect() as conn:
@@ -178,7 +181,7 @@ def accounts(server: LiveServer) -> dict[str, tuple[str | None, str | None, int]
 
 
 def signed_in_nowhere(server: LiveServer, done: SignIn,
-                      before: dict[str, tuple[str | None, str | None, int]] | None = None) -> None:
+                      before: Accounts | None = None) -> None:
     """A refused sign-in logged nobody in: the browser gets no console, and no account got a
     session or a link it did not have `before` (default: none had any)."""
     assert done.app.get("/staff/").status == 302

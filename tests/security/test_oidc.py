@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.kit.database import rows
 from tests.kit.http_client import WebClient
 from tests.kit.live import LiveServer, free_port
 from tests.kit.oidc import (
+    Accounts,
     Provider,
+    accounts,
     add_account,
     authorize,
     path_of,
@@ -131,6 +134,21 @@ def test_a_discovery_document_naming_another_issuer_is_refused(ada, server):
 # ---- the callback ---------------------------------------------------------------------------
 
 
+Database = tuple[Accounts, list[tuple[object, ...]]]
+
+
+def _database(server: LiveServer) -> Database:
+    """Each account (email, link, live sessions), and every session row, revoked or not."""
+    return accounts(server), rows(server, "SELECT id, staff_id FROM staff_sessions ORDER BY id")
+
+
+def _nothing_changed(server: LiveServer, app: WebClient, before: Database) -> None:
+    """A refused callback logged nobody in: this browser gets no console, and no account
+    got a session or a link, nor was made (as service/test_oidc.py's refusals check)."""
+    assert app.get("/staff/").status == 302
+    assert _database(server) == before
+
+
 def _with_state(callback: str, state: str | None) -> str:
     path, _, query = callback.partition("?")
     kept = [p for p in query.split("&") if not p.startswith("state=")]
@@ -140,11 +158,12 @@ def _with_state(callback: str, state: str | None) -> str:
 @pytest.mark.parametrize("state", [None, "", "x" * 32])
 def test_a_callback_without_or_with_a_wrong_state_is_refused(ada, server, state):
     app, callback = authorize(server, ada, "ada")
+    before = _database(server)
     reply = app.get(_with_state(callback, state))
     assert reply.status == 400
     assert "does not belong to a sign-in started in this browser" in reply.body
     assert app.get(callback).status == 400  # and the sign-in it interrupted is over
-    assert app.get("/staff/").status == 302
+    _nothing_changed(server, app, before)
 
 
 def test_a_callback_from_another_browser_logs_nobody_in(ada, server):
@@ -155,22 +174,25 @@ def test_a_callback_from_another_browser_logs_nobody_in(ada, server):
     _, mallorys = authorize(server, ada, "mallory")
     victim = WebClient(server.port)
     victim.get("/login/oidc")  # even with a sign-in of her own under way
+    before = _database(server)
     reply = victim.get(mallorys)
     assert reply.status == 400 and "does not belong" in reply.body
-    assert victim.get("/staff/").status == 302
+    _nothing_changed(server, victim, before)
 
 
 def test_a_replayed_callback_is_refused(ada, server):
     app, callback = authorize(server, ada, "ada")
     cookies_before = dict(app.jar)
     assert app.get(callback).status == 302
+    before = _database(server)  # ada linked, with the one session that callback gave
+    assert before[0] == {"ada": ("ada@example.edu", "sub-ada", 1)}
     again = app.get(callback)  # the same browser: the sign-in is no longer pending
     assert again.status == 400 and "does not belong" in again.body
     replayer = WebClient(server.port)  # with the browser's cookies from before the callback
     replayer.jar = cookies_before
     reply = replayer.get(callback)
     assert reply.status == 400 and "This sign-in was already used" in reply.body
-    assert replayer.get("/staff/").status == 302
+    _nothing_changed(server, replayer, before)
 
 
 def test_a_late_callback_is_refused(ada, server):
@@ -180,9 +202,10 @@ def test_a_late_callback_is_refused(ada, server):
         conn.execute(sa.text("UPDATE pending_sign_ins SET expires_at = :past"),
                      {"past": "2000-01-01 00:00:00+00:00"})
     engine.dispose()
+    before = _database(server)
     reply = app.get(callback)
     assert reply.status == 400 and "already used, or took too long" in reply.body
-    assert app.get("/staff/").status == 302
+    _nothing_changed(server, app, before)
 
 
 @pytest.mark.parametrize("answer,says", [("error=access_denied", "(access_denied)"),
@@ -192,10 +215,11 @@ def test_a_callback_without_a_code_is_refused(ada, server, answer, says):
     start = app.get("/login/oidc")
     state = dict(p.split("=", 1) for p in path_of(start.header("Location") or "")
                  .split("?", 1)[1].split("&"))["state"]
+    before = _database(server)
     reply = app.get(f"/login/oidc/callback?state={state}&{answer}")
     assert reply.status == 403
     assert f"The sign-in service did not sign you in {says}." in reply.body
-    assert app.get("/staff/").status == 302
+    _nothing_changed(server, app, before)
 
 
 # ---- where it leads --------------------------------------------------------------------------
