@@ -30,6 +30,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         ">= 95%% of the offered deliveries); alone or with --compare")
     mode.add_argument("--sweep", action="store_true", help="D = --sweep-displays, plot to --plot")
     mode.add_argument("--idle", action="store_true", help="worker RSS with --idle-counts sockets")
+    mode.add_argument("--spread", type=_ints, metavar="1,2,3", default=None,
+                      help="the same load on each number of app workers (Redis above 1): "
+                           "CPU of every server process per ticket, ratio to the first")
     mode.add_argument("--profile", action="store_true", help="py-spy the worker during a run")
     mode.add_argument("--report", action="store_true",
                       help="everything, written into docs/performance.md and its plot")
@@ -110,6 +113,10 @@ def dispatch(args: argparse.Namespace, load: Load, seeded: object) -> None:
     elif args.compare:
         modes.compare(seeded, load, say, args.repeat,  # type: ignore[arg-type]
                       args.with_capacity or args.capacity, env)
+    elif args.spread:
+        from bench.spread import spread
+
+        spread(seeded, load, say, args.spread, args.capacity)  # type: ignore[arg-type]
     elif args.capacity:
         cap = modes.capacity(args.target_floor, seeded, load, say,  # type: ignore[arg-type]
                              env=None if args.target_floor else env)
