@@ -38,6 +38,8 @@ def ticket_id(payload: bytes) -> int:
 class Staff:
     """What every staff client shares: the frames it records and the replies it pairs."""
 
+    races = True  # a refused `accept` (LOSSES) is a lost race, not an error
+
     def __init__(self, table: int, tag: str, rec: Records) -> None:
         self.table, self.tag, self.rec = table, tag, rec
         self.asked: deque[tuple[str, int, float]] = deque()
@@ -85,7 +87,7 @@ class Staff:
             self.serving = ticket
             self.on_taken(ticket)
             return self.ask("complete", ticket)
-        if word == "accept" and text in LOSSES:
+        if word == "accept" and self.races and text in LOSSES:
             rec.reply("accept→reply lose", sent, t)
             rec.lost_races += 1
             return self.on_lost(ticket)
@@ -116,7 +118,9 @@ class Staff:
 
 
 class Kind(Staff):
-    """Only the named staff member accepts, one ticket at a time."""
+    """Only the named staff member accepts, one ticket at a time: every refusal errs."""
+
+    races = False
 
     def __init__(self, table: int, tag: str, rec: Records) -> None:
         super().__init__(table, tag, rec)
