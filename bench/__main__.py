@@ -133,7 +133,8 @@ def dispatch(args: argparse.Namespace, load: Load, seeded: object) -> None:
     elif args.profile:
         from bench.profile import profile, render
 
-        say(render(profile(args.target_floor, seeded, load, args.out)))  # type: ignore[arg-type]
+        say(render(profile(args.target_floor, seeded, load, args.out,  # type: ignore[arg-type]
+                           env)))
     else:
         result = measure(args.floor, seeded, load, env=env)  # type: ignore[arg-type]
         say(result.line())
