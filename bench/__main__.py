@@ -22,11 +22,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--floor", action="store_true", help="one run against the floor relay")
     mode.add_argument("--compare", action="store_true",
-                      help="app and floor back to back (--repeat times), capacity of both, ratios")
-    mode.add_argument("--capacity", action="store_true",
-                      help="rising rate steps: highest sustained (nothing lost, p99 <= 100 ms)")
+                      help="app and floor back to back (--repeat times), capacity of both "
+                           "(unless --no-capacity), ratios")
+    p.add_argument("--capacity", action="store_true",
+                   help="rising rate steps, then bisection: the highest rate that passes "
+                        "(every step's p99 <= 100 ms, nothing lost or unanswered, no errors, "
+                        ">= 95%% of the offered deliveries); alone or with --compare")
     mode.add_argument("--sweep", action="store_true", help="D = --sweep-displays, plot to --plot")
     mode.add_argument("--idle", action="store_true", help="worker RSS with --idle-counts sockets")
+    mode.add_argument("--spread", type=_ints, metavar="1,2,3", default=None,
+                      help="the same load on each number of app workers (Redis above 1): "
+                           "CPU of every server process per ticket, ratio to the first")
     mode.add_argument("--profile", action="store_true", help="py-spy the worker during a run")
     mode.add_argument("--report", action="store_true",
                       help="everything, written into docs/performance.md and its plot")
@@ -47,9 +53,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="extra displays that stop reading after the handshake")
     p.add_argument("--workers", type=int, default=1,
                    help="app workers; more than one relays through Redis on 127.0.0.1:6379")
-    p.add_argument("--race", action="store_true",
-                   help="claim storm: every staff connection accepts every ticket, the winner "
-                        "completes at once (default: only the assigned staff member accepts)")
+    p.add_argument("--race", nargs="?", const="person", default=None,
+                   choices=("person", "storm"),
+                   help="every staff member races for every ticket: `person` (bare --race) "
+                        "keeps one accept in flight, oldest ticket shown and not yet taken; "
+                        "`storm` accepts every ticket at once (default: only the assigned "
+                        "staff member accepts)")
+    p.add_argument("--watch", action="store_true",
+                   help="displays send `watch` (the opt-in `waiting N`, as /display does)")
     p.add_argument("--no-lean", dest="lean", action="store_false",
                    help="use the websockets client for every connection")
     p.add_argument("--repeat", type=int, default=3, help="runs per target (--compare, --sweep)")
@@ -76,7 +87,7 @@ def main(argv: list[str]) -> None:
     load = Load(staff=args.staff, displays=args.displays, kiosks=args.kiosks, rate=args.rate,
                 duration=args.duration, warmup=args.warmup, clients=args.clients,
                 deflate=args.deflate, stalled=args.stalled, lean=args.lean,
-                race=args.race)
+                clicker=args.race or "kind", watch=args.watch)
     with tempfile.TemporaryDirectory(prefix="tq-bench-") as tmp:
         print(f"seeding {args.staff} staff accounts ...", flush=True)
         seeded = seed(Path(tmp), max(args.staff, 1), args.postgres)
@@ -100,11 +111,16 @@ def dispatch(args: argparse.Namespace, load: Load, seeded: object) -> None:
 
         report(seeded, load, say, args.quick)  # type: ignore[arg-type]
     elif args.compare:
-        modes.compare(seeded, load, say, args.repeat, args.with_capacity, env)  # type: ignore[arg-type]
+        modes.compare(seeded, load, say, args.repeat,  # type: ignore[arg-type]
+                      args.with_capacity or args.capacity, env)
+    elif args.spread:
+        from bench.spread import spread
+
+        spread(seeded, load, say, args.spread, args.capacity)  # type: ignore[arg-type]
     elif args.capacity:
         cap = modes.capacity(args.target_floor, seeded, load, say,  # type: ignore[arg-type]
                              env=None if args.target_floor else env)
-        say(f"capacity {cap.target}: {cap.rate:g} tickets/s")
+        say(f"capacity {cap.target}: {cap.text()} tickets/s")
     elif args.sweep:
         results = modes.sweep(seeded, load, say, args.sweep_displays, args.repeat)  # type: ignore[arg-type]
         modes.plot(results, args.sweep_displays, args.plot)
@@ -117,10 +133,14 @@ def dispatch(args: argparse.Namespace, load: Load, seeded: object) -> None:
     elif args.profile:
         from bench.profile import profile, render
 
-        say(render(profile(args.target_floor, seeded, load, args.out)))  # type: ignore[arg-type]
+        say(render(profile(args.target_floor, seeded, load, args.out,  # type: ignore[arg-type]
+                           env)))
     else:
         result = measure(args.floor, seeded, load, env=env)  # type: ignore[arg-type]
         say(result.line())
+        if args.race:
+            say(f"accepts per ticket: {result.accepts_per_ticket:.2f} "
+                f"({result.lost_races} refused)")
         say(f"kiosk schedule lag {result.kiosk_lag_ms:.1f} ms; errors: {result.error_samples}")
         say(f"load: {asdict(load)}")
 

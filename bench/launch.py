@@ -45,13 +45,17 @@ class Seed:
     postgres: str | None = None  # the template database's URL
 
 
+def maintenance_dsn(url: str) -> str:
+    """A libpq DSN for `url`'s server's maintenance database (`postgres`)."""
+    return _with_database(url, "postgres").replace("postgresql+psycopg://", "postgresql://")
+
+
 def _admin(url: str, sql: str) -> None:
     """One statement outside a transaction (CREATE/DROP DATABASE) on `url`'s server."""
     import psycopg
 
     # The maintenance database: one cannot drop the database one is connected to.
-    dsn = _with_database(url, "postgres").replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(maintenance_dsn(url), autocommit=True) as conn:
         conn.execute(sql)  # type: ignore[arg-type]
 
 
@@ -91,7 +95,9 @@ def seed(workdir: Path, staff: int, postgres: str | None = None,
     if postgres:
         template = _with_database(postgres, "tqbench_seed_" + uuid.uuid4().hex[:10])
         _admin(postgres, f'CREATE DATABASE "{template.rsplit("/", 1)[1]}"')
-    env = _flask_env(template or path)
+    # The default site is made with TABLE_COUNT tables when the seeder first asks for it,
+    # and keeps them: a table per staff member (the servers' own TABLE_COUNT comes too late).
+    env = {**_flask_env(template or path), "TABLE_COUNT": str(max(staff, 10))}
     subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
                    cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     command = seeder or ["bench.seed", str(staff), PASSWORD]

@@ -2,26 +2,25 @@
 and records when each frame arrives, on the machine-wide monotonic clock so the
 coordinator can join records from several processes.
 
-Each role is a handler `on_text(payload, arrival) -> reply or None`, driven either by
-bench.lean (default) or by the `websockets` client (`--no-lean`)."""
+Each role is a handler `on_text(payload, arrival) -> reply or None` (the staff's are in
+bench/clickers.py), driven either by bench.lean (default) or by the `websockets` client
+(`--no-lean`)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections import deque
-from collections.abc import Callable
 from multiprocessing.connection import Connection as Pipe
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.clickers import CLICKERS, Handler, finish, ticket_id
 from bench.launch import raise_fd_limit
 from bench.lean import LeanClient, open_lean
 from bench.load_share import Plan, Records
 
 now = time.monotonic
-Handler = Callable[[bytes, float], str | None]
 
 
 def ticket_name(plan: Plan, kiosk: int, seq: int) -> str:
@@ -30,97 +29,29 @@ def ticket_name(plan: Plan, kiosk: int, seq: int) -> str:
     return f"{plan.tag} k{kiosk} n{seq} s{target}"
 
 
-def staff_handler(table: int, tag: str, rec: Records) -> Handler:
-    """Take this run's tickets addressed to this table, one at a time: accept, complete."""
-    mine: deque[int] = deque()
-    busy = False
-    suffix = f" s{table}"
-
-    def take_next() -> str | None:
-        nonlocal busy
-        busy = bool(mine)
-        return f"accept {mine.popleft()}" if mine else None
-
-    def on_text(payload: bytes, t: float) -> str | None:
-        rec.last_frame = t
-        if payload.startswith(b"new "):
-            ticket = json.loads(payload[4:])
-            rec.staff_new.append((table, ticket["name"], t))
-            rec.count("staff new")
-            if ticket["name"].endswith(suffix) and ticket["name"].startswith(tag):
-                mine.append(ticket["id"])
-                return None if busy else take_next()
-        elif payload.startswith(b"success claimed "):
-            ticket_id = int(payload[16:])
-            rec.claimed_at[ticket_id] = t
-            return f"complete {ticket_id}"
-        elif payload.startswith(b"success complete "):
-            return take_next()
-        elif payload.startswith(b"error"):
-            rec.errors.append(payload.decode())
-            return take_next()
-        else:
-            rec.count("staff " + payload.split(b" ", 1)[0].decode())
-        return None
-
-    return on_text
-
-
-def race_handler(table: int, tag: str, rec: Records) -> Handler:
-    """The claim storm: accept every `new` at once; the winner completes as soon as it
-    wins. A refusal is a lost race, not an error; a ticket seen while busy (and not yet
-    claimed by anyone) is tried again after completing, so no ticket waits forever."""
-    pending: dict[int, None] = {}  # waiting tickets of this run, oldest first
-
-    def next_accept() -> str | None:
-        return f"accept {next(iter(pending))}" if pending else None
-
-    def on_text(payload: bytes, t: float) -> str | None:
-        rec.last_frame = t
-        if payload.startswith(b"new "):
-            ticket = json.loads(payload[4:])
-            rec.staff_new.append((table, ticket["name"], t))
-            rec.count("staff new")
-            if ticket["name"].startswith(tag):
-                pending[ticket["id"]] = None
-                return f"accept {ticket['id']}"
-        elif payload.startswith(b"claimed "):
-            rec.count("staff claimed")
-            start = payload.index(b'{"id":') + 6
-            pending.pop(int(payload[start: payload.index(b",", start)]), None)
-        elif payload.startswith(b"success claimed "):
-            ticket_id = int(payload[16:])
-            rec.claimed_at[ticket_id] = t
-            pending.pop(ticket_id, None)
-            return f"complete {ticket_id}"
-        elif payload.startswith(b"success complete "):
-            return next_accept()
-        elif payload.startswith(b"error accept "):
-            rec.lost_races += 1
-        elif payload.startswith(b"error"):
-            rec.errors.append(payload.decode())
-        else:
-            rec.count("staff " + payload.split(b" ", 1)[0].decode())
-        return None
-
-    return on_text
-
-
 def display_handler(number: int, rec: Records) -> Handler:
-    """Note when each `claimed` arrived, by display and ticket id."""
+    """Note when each `claimed` and each `complete T` arrived, by display and ticket id
+    (`complete T` ends the ticket this display last saw called at table T)."""
+    at_table: dict[bytes, int] = {}
 
     def on_text(payload: bytes, t: float) -> None:
         rec.last_frame = t
         if payload.startswith(b"claimed "):
-            start = payload.index(b'{"id":') + 6
-            rec.display_ids.append(int(payload[start: payload.index(b",", start)]))
+            ticket = ticket_id(payload)
+            at_table[payload.split(b" ", 3)[2]] = ticket
+            rec.display_ids.append(ticket)
             rec.display_who.append(number)
             rec.display_at.append(t)
-            rec.count("display claimed")
+            rec.count("display claimed", t)
+        elif payload.startswith(b"complete "):
+            done = at_table.pop(payload[9:].strip(), None)
+            if done is not None:
+                rec.display_done.append((number, done, t))
+            rec.count("display complete", t)
         elif payload.startswith(b"error"):
             rec.errors.append(payload.decode())
-        else:
-            rec.count("display " + payload.split(b" ", 1)[0].decode())
+        elif not payload.startswith(b"success "):
+            rec.count("display " + payload.split(b" ", 1)[0].decode(), t)
 
     return on_text
 
@@ -197,8 +128,7 @@ async def pick(plan: Plan, table: int, token: str, rec: Records,
     peer = await open_peer(plan, "/ws/staff", setup, gate)
     peer.send(f"pick {table} {token}")
     await asyncio.wait_for(picked, 60)
-    handler = race_handler if plan.race else staff_handler
-    peer.handler = handler(table, plan.tag, rec)
+    peer.handler = CLICKERS[plan.clicker](table, plan.tag, rec)
     return peer
 
 
@@ -227,10 +157,14 @@ async def run(pipe: Pipe, plan: Plan) -> Records:
                                                stall=True) for _ in range(plan.stalled)))
     kiosks = await asyncio.gather(
         *(open_peer(plan, "/ws/kiosk", kiosk_handler(rec), gate) for _ in plan.kiosks))
+    if plan.watch:
+        for display in displays:
+            display.send("watch")
     await asyncio.sleep(0.5)  # the join-time replays (`pick T` ...) arrive; not counted
     rec.frames.clear()
     pipe.send("ready")
     start = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    rec.window = (start + plan.warmup, start + plan.duration)
     cpu0, wall0 = time.process_time(), now()
     await asyncio.gather(*(kiosk_sender(peer, k, plan, start, rec)
                            for peer, k in zip(kiosks, plan.kiosks, strict=True)))
@@ -238,8 +172,10 @@ async def run(pipe: Pipe, plan: Plan) -> Records:
     while now() < end + plan.drain_max:
         await asyncio.sleep(0.1)
         replied = len(rec.created) + len(rec.errors) >= len(rec.sent)
-        if replied and now() - max(rec.last_frame, end) > plan.quiet:
+        asked = any(p.handler.asked for p in staff)  # type: ignore[attr-defined]
+        if replied and not asked and now() - max(rec.last_frame, end) > plan.quiet:
             break
+    finish([p.handler for p in staff], rec)
     rec.cpu, rec.wall = time.process_time() - cpu0, now() - wall0
     await asyncio.gather(*(p.close() for p in [*staff, *displays, *kiosks]),
                          return_exceptions=True)

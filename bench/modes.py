@@ -11,7 +11,7 @@ from pathlib import Path
 from bench.launch import Seed
 from bench.run import Load, Result, measure
 
-RATES = (20, 40, 60, 80, 100, 130, 160, 200, 250, 300, 400, 500)
+RATES = (20, 40, 60, 80, 100, 130, 160, 200, 250, 300, 400, 500)  # then bisection
 DISPLAYS = (50, 200, 500, 1000)
 Say = Callable[[str], None]
 
@@ -33,26 +33,57 @@ def spread(results: list[Result], key: str) -> str:
 @dataclass
 class Capacity:
     target: str
-    rate: float  # highest step sustained (0: none)
+    rate: float  # highest rate that passed (0: none)
     steps: list[Result]
+    failed_rate: float | None = None  # lowest rate that failed (None: every step passed)
+    failed_why: str | None = None  # the rule it broke there
+
+    def text(self) -> str:
+        """e.g. `165 (172 failed: accept→reply lose p99 131 ms)`."""
+        if self.failed_rate is None:
+            return f"{self.rate:g} (no step failed)"
+        return f"{self.rate:g} ({self.failed_rate:g} failed: {self.failed_why})"
+
+
+def _step(floor: bool, seed: Seed, load: Load, rate: float, say: Say,
+          env: dict[str, str] | None) -> list[Result]:
+    """One rate, retried once if it fails (the machine is shared): the runs made."""
+    runs = []
+    for attempt in (1, 2):
+        result = measure(floor, seed, replace(load, rate=rate), env=env)
+        runs.append(result)
+        say(f"  capacity {rate:g}/s try {attempt}: {result.line()}")
+        if result.ok:
+            break
+    return runs
 
 
 def capacity(floor: bool, seed: Seed, load: Load, say: Say, rates: tuple[int, ...] = RATES,
-             step_seconds: float = 5.0, env: dict[str, str] | None = None) -> Capacity:
-    """Rising rate steps; a failed step is retried once (the machine is shared), then stops."""
-    best, steps = 0.0, []
+             step_seconds: float | None = None, env: dict[str, str] | None = None,
+             bisections: int = 2) -> Capacity:
+    """Rising rates until one fails, then `bisections` halvings between the last rate that
+    passed and the first that failed. Each step lasts `step_seconds` (default: the load's
+    duration)."""
+    load = replace(load, duration=step_seconds or load.duration)
+    cap = Capacity("floor" if floor else "app", 0.0, [])
+
+    def attempt(rate: float) -> bool:
+        runs = _step(floor, seed, load, rate, say, env)
+        cap.steps += runs
+        if runs[-1].ok:
+            cap.rate = max(cap.rate, rate)
+        elif cap.failed_rate is None or rate < cap.failed_rate:
+            cap.failed_rate, cap.failed_why = rate, runs[-1].failed
+        return runs[-1].ok
+
     for rate in rates:
-        for attempt in (1, 2):
-            step = replace(load, rate=float(rate), duration=step_seconds)
-            result = measure(floor, seed, step, env=env)
-            steps.append(result)
-            say(f"  capacity step {attempt}: {result.line()}  {'ok' if result.ok else 'FAIL'}")
-            if result.ok:
-                break
-        if not result.ok:
+        if not attempt(float(rate)):
             break
-        best = float(rate)
-    return Capacity("floor" if floor else "app", best, steps)
+    for _ in range(bisections):
+        if cap.failed_rate is None or cap.failed_rate - cap.rate < 2:
+            break
+        attempt(float(round((cap.rate + cap.failed_rate) / 2)))
+    return cap
 
 
 @dataclass
@@ -75,7 +106,8 @@ class Comparison:
 def compare(seed: Seed, load: Load, say: Say, repeat: int = 3, with_capacity: bool = True,
             env: dict[str, str] | None = None, rates: tuple[int, ...] = RATES) -> Comparison:
     """Alternate app and floor runs `repeat` times, then each one's capacity."""
-    app, floor = [], []
+    app: list[Result] = []
+    floor: list[Result] = []
     for i in range(repeat):
         for is_floor, results in ((False, app), (True, floor)):
             result = measure(is_floor, seed, load, env=None if is_floor else env)
@@ -85,11 +117,23 @@ def compare(seed: Seed, load: Load, say: Say, repeat: int = 3, with_capacity: bo
     if with_capacity:
         for i, is_floor in enumerate((False, True)):
             caps[i] = capacity(is_floor, seed, load, say, rates, env=None if is_floor else env)
-            say(f"capacity {caps[i].target}: {caps[i].rate:g} tickets/s")  # type: ignore[union-attr]
+            say(f"capacity {caps[i].target}: {caps[i].text()} tickets/s")  # type: ignore[union-attr]
     comparison = Comparison(app, floor, caps[0], caps[1])
+    say(frames_per_ticket(app[-1], floor[-1]))
     say("ratios app/floor (median of runs): " + ", ".join(
         f"{k}={v:.2f}" for k, v in comparison.ratios().items()))
     return comparison
+
+
+def frames_per_ticket(app: Result, floor: Result) -> str:
+    """Broadcast frames per ticket by role and word, app vs floor: the same protocol work
+    should give the same counts; a gap over 2 % is flagged."""
+    parts = []
+    for key in sorted(set(app.frames) | set(floor.frames)):
+        a, f = (r.frames.get(key, 0) / max(r.tickets, 1) for r in (app, floor))
+        gap = " (GAP)" if abs(a - f) > 0.02 * max(a, f) else ""
+        parts.append(f"{key} {a:.1f}/{f:.1f}{gap}")
+    return "frames per ticket, app/floor: " + ", ".join(parts)
 
 
 def sweep(seed: Seed, load: Load, say: Say, displays: tuple[int, ...] = DISPLAYS,

@@ -16,7 +16,9 @@ from bench.run import Load, Result, measure
 
 # First match wins, testing frames from the leaf upwards.
 BUCKETS = (
-    ("idle (gevent hub waiting)", ("Hub.run (gevent/hub.py",)),
+    # The hub waiting, and the threadpool's native threads waiting for work (several
+    # workers with Redis run some there).
+    ("idle (gevent hub waiting)", ("Hub.run (gevent/hub.py", "acquire_with_timeout (gevent/")),
     ("database (SQLAlchemy, sqlite3)", ("sqlalchemy/", "sqlite3", "psycopg")),
     ("websocket encoding (wsproto)", ("wsproto/",)),
     ("socket writes (send syscalls)", ("sendall (", " send (", "_socket3.py", "_socketcommon.py")),
@@ -29,6 +31,12 @@ BUCKETS = (
 
 # What the worker was doing, by the outermost recognisable frame (app, then floor).
 PHASES = (
+    ("accept refusal read (service/known.py)", "accept_refusal (tablequeue/service/known.py)"),
+    ("losers' read batch (Coalescer.ask)", "Coalescer.ask (tablequeue/service/coalesce.py)"),
+    ("relay: Redis publish / settle fence", "RedisRelay.publish (tablequeue/live/relay/pubsub"),
+    ("relay: Redis publish / settle fence", "RedisRelay.settle (tablequeue/live/relay/pubsub"),
+    ("relay: receiving other workers' events", "Listener._receive (tablequeue/live/relay/"),
+    ("relay: decoding events (codec.decode)", "decode (tablequeue/live/relay/codec.py)"),
     ("service.new (kiosk: database)", "new (service/tickets.py)"),
     ("service.accept (staff: database)", "accept (service/tickets.py)"),
     ("service.complete (staff: database)", "_end (service/tickets.py)"),
@@ -63,7 +71,8 @@ def phases(raw: Path) -> list[tuple[str, float]]:
     counts: collections.Counter[str] = collections.Counter()
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack or stack.endswith(BUCKETS[0][1][0] + ")"):
+        leaf = stack.rsplit(";", 1)[-1]
+        if not stack or any(key in leaf for key in BUCKETS[0][1]):
             continue
         phase = next((name for name, key in PHASES if key in stack), "other")
         counts[phase] += int(count)
@@ -100,22 +109,31 @@ def summarize(raw: Path, top_n: int = 12) -> tuple[int, list[tuple[str, float]],
     return total, shares, top, (total - idle) / max(total, 1)
 
 
-def profile(floor: bool, seed: Seed, load: Load, out: Path) -> Profile:
-    """One measured run with py-spy recording the worker for the load's duration."""
+def profile(floor: bool, seed: Seed, load: Load, out: Path,
+            env: dict[str, str] | None = None) -> Profile:
+    """One measured run with one py-spy per worker recording it for the load's duration;
+    their samples merged into `out`."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    spy: list[subprocess.Popen[bytes]] = []
+    spy: list[tuple[subprocess.Popen[bytes], Path]] = []
 
     def attach(server: Server) -> None:
-        spy.append(subprocess.Popen(
-            [_py_spy(), "record", "--pid", str(server.worker().pid), "--rate", "250",
-             "--duration", str(int(load.duration)), "--format", "raw", "--nonblocking", "--idle",
-             "--nolineno", "--output", str(out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ))
+        for worker in server.workers():
+            part = out.with_name(f"{out.name}.{worker.pid}")
+            spy.append((subprocess.Popen(
+                [_py_spy(), "record", "--pid", str(worker.pid), "--rate", "250",
+                 "--duration", str(int(load.duration)), "--format", "raw", "--nonblocking",
+                 "--idle", "--nolineno", "--output", str(part)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ), part))
 
-    result = measure(floor, seed, load, on_go=attach)
-    for proc in spy:
+    result = measure(floor, seed, load, env=None if floor else env, on_go=attach)
+    merged = []
+    for proc, part in spy:
         proc.wait(timeout=60)
+        if part.exists():
+            merged.append(part.read_text())
+            part.unlink()
+    out.write_text("".join(merged))
     total, buckets, top, busy = summarize(out)
     return Profile(result, total, buckets, top, busy, phases(out))
 

@@ -16,19 +16,21 @@ from bench.idle import idle
 from bench.launch import ROOT, Seed
 from bench.profile import profile, render
 from bench.run import Load, Result, measure, workers_env
+from bench.waits import STEPS
 
 DOC = ROOT / "docs" / "performance.md"
 PLOT = ROOT / "docs" / "fanout-sweep.png"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-COLUMNS = ("target", "new p50", "new p99", "claimed p50", "claimed p99", "reply p99",
-           "deliveries/s", "lost", "errors", "server CPU", "CPU ms/ticket", "client CPU")
+COLUMNS = ("target", *(f"{step} p99" for step in STEPS), "delivered", "lost", "unanswered",
+           "errors", "CPU ms/ticket", "others (cores)", "failed")
 
 
 def _row(r: Result, label: str | None = None) -> str:
-    cells = (label or r.target, f"{r.new_p50:.1f}", f"{r.new_p99:.1f}", f"{r.claimed_p50:.1f}",
-             f"{r.claimed_p99:.1f}", f"{r.reply_p99:.1f}", f"{r.deliveries_per_s:,.0f}",
-             f"{r.lost_new + r.lost_claimed}", f"{r.errors}", f"{r.server_cpu:.0%}",
-             f"{r.cpu_ms_per_ticket:.2f}", f"{r.client_cpu:.0%}")
+    w = r.waits
+    cells = (label or r.target, *(f"{w.p99[step]:.1f}" for step in STEPS),
+             f"{w.delivered_share:.1%}", f"{sum(w.lost.values())}", f"{w.unanswered}",
+             f"{w.errors}", f"{r.cpu_ms_per_ticket:.2f}", f"{r.usage.others:.2f}",
+             r.failed or "")
     return "| " + " | ".join(cells) + " |"
 
 
@@ -69,10 +71,11 @@ def report(seed: Seed, load: Load, say: modes.Say, quick: bool = False) -> None:
         out.append(f"- {key}: app {modes.spread(cmp.app, key)}, floor "
                    f"{modes.spread(cmp.floor, key)}, ratio {cmp.ratios()[key]:.2f}")
     assert cmp.app_capacity and cmp.floor_capacity
-    out += ["", f"Capacity (highest rate with nothing lost and both p99 <= 100 ms, steps of "
-            f"{', '.join(map(str, rates))} tickets/s, 5 s each, a failed step retried once): "
-            f"**app {cmp.app_capacity.rate:g} tickets/s, floor {cmp.floor_capacity.rate:g} "
-            f"tickets/s**, ratio {cmp.ratios().get('capacity', float('nan')):.2f}.", ""]
+    out += ["", f"Capacity (highest rate that passes bench/waits.py's rule, steps of "
+            f"{', '.join(map(str, rates))} tickets/s, then two bisections, {load.duration:g} s "
+            f"each, a failed step retried once): **app {cmp.app_capacity.text()}, floor "
+            f"{cmp.floor_capacity.text()}**, ratio "
+            f"{cmp.ratios().get('capacity', float('nan')):.2f}.", ""]
     out += ["Capacity steps:", "", "```",
             *[s.line() for s in (*cmp.app_capacity.steps, *cmp.floor_capacity.steps)], "```", ""]
     say("== deflate and client checks")

@@ -1,21 +1,23 @@
 """One measured run: start the server, spread the connections over client processes, start
-them together, join their records and reduce them to latencies, losses and rates."""
+them together, join their records (bench/waits.py) and the CPU used (bench/cpu.py)."""
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import Usage, line, snapshot, usage
 from bench.launch import Seed, Server
 from bench.load import worker
 from bench.load_share import Plan, Records
+from bench.waits import Waits, waits
 
 
 @dataclass
@@ -30,47 +32,103 @@ class Load:
     deflate: bool = False
     lean: bool = True
     stalled: int = 0  # displays that never read (client process 0); not in the figures
-    race: bool = False  # every staff member accepts every ticket (bench.load.race_handler)
+    clicker: str = "kind"  # the staff client: kind, person or storm (bench/clickers.py)
+    watch: bool = False  # displays opt in to `waiting N` / `tables N`
+
+    @property
+    def race(self) -> bool:
+        return self.clicker != "kind"
 
 
 @dataclass
 class Result:
     target: str  # "app" or "floor"
     load: dict[str, Any]
-    tickets: int
-    new_p50: float  # ms, kiosk `new` sent -> each bound staff's `new {...}`
-    new_p99: float
-    claimed_p50: float  # ms, staff's `success claimed` -> each display's `claimed ...`
-    claimed_p99: float
-    reply_p50: float  # ms, kiosk `new` sent -> its `success new` (includes the database)
-    reply_p99: float
-    deliveries_per_s: float
-    lost_new: int
-    lost_claimed: int
-    errors: int
+    waits: Waits
+    usage: Usage
     client_cpu: float  # busiest client process: CPU seconds / wall seconds
-    server_cpu: float  # the worker: CPU seconds / wall seconds of the run
-    cpu_ms_per_ticket: float  # the worker's CPU time per ticket: robust to a busy machine
     kiosk_lag_ms: float
     error_samples: list[str]
-    lost_races: int = 0  # losing `accept` replies (race workload only)
+    lost_races: int = 0  # refused `accept`s (race clickers)
+    frames: dict[str, int] = field(default_factory=dict)  # broadcast frames by role and word
+
+    @property
+    def failed(self) -> str | None:
+        """The first rule of the pass rule broken (bench/waits.py), or None."""
+        return self.waits.failed
 
     @property
     def ok(self) -> bool:
-        """Sustained: nothing lost, no errors, both p99 within 100 ms."""
-        return (self.lost_new == self.lost_claimed == self.errors == 0
-                and max(self.new_p99, self.claimed_p99) <= 100.0)
+        return self.failed is None
+
+    # The figures earlier reports and tools read, by their old names.
+    @property
+    def tickets(self) -> int:
+        return self.waits.tickets
+
+    @property
+    def new_p50(self) -> float:
+        return self.waits.p50["kiosk→staff"]
+
+    @property
+    def new_p99(self) -> float:
+        return self.waits.p99["kiosk→staff"]
+
+    @property
+    def claimed_p50(self) -> float:  # from the winning `accept` sent, no longer its reply
+        return self.waits.p50["accept→display"]
+
+    @property
+    def claimed_p99(self) -> float:
+        return self.waits.p99["accept→display"]
+
+    @property
+    def reply_p50(self) -> float:
+        return self.waits.p50["kiosk reply"]
+
+    @property
+    def reply_p99(self) -> float:
+        return self.waits.p99["kiosk reply"]
+
+    @property
+    def deliveries_per_s(self) -> float:
+        return self.waits.delivered_per_s
+
+    @property
+    def lost_new(self) -> int:
+        return self.waits.lost["staff new"]
+
+    @property
+    def lost_claimed(self) -> int:
+        return sum(self.waits.lost.values()) - self.lost_new
+
+    @property
+    def errors(self) -> int:
+        return self.waits.errors
+
+    @property
+    def server_cpu(self) -> float:
+        return self.usage.workers / max(self.usage.wall, 1e-9)
+
+    @property
+    def cpu_ms_per_ticket(self) -> float:
+        return self.usage.workers * 1000 / max(self.tickets, 1)
+
+    @property
+    def accepts_per_ticket(self) -> float:
+        return self.waits.accepts / max(self.tickets, 1)
 
     def line(self) -> str:
+        w = self.waits
+        raced = self.load["clicker"] != "kind"
+        race = f", accepts/ticket {self.accepts_per_ticket:.1f}" if raced else ""
         return (
-            f"{self.target:5} D={self.load['displays']:<4} R={self.load['rate']:<5g} "
-            f"tickets={self.tickets:<5} new p50/p99={self.new_p50:6.2f}/{self.new_p99:7.2f} ms  "
-            f"claimed p50/p99={self.claimed_p50:6.2f}/{self.claimed_p99:7.2f} ms  "
-            f"reply p50/p99={self.reply_p50:.1f}/{self.reply_p99:.1f}  "
-            f"deliveries/s={self.deliveries_per_s:8.0f}  lost={self.lost_new}+{self.lost_claimed} "
-            f"errors={self.errors}{f' losers={self.lost_races}' if self.load.get('race') else ''}"
-            f"  cpu server={self.server_cpu:.0%} "
-            f"({self.cpu_ms_per_ticket:.2f} ms/ticket) client={self.client_cpu:.0%}"
+            f"{self.target:5} {self.load['clicker']:6} D={self.load['displays']:<4} "
+            f"R={self.load['rate']:<5g} tickets={self.tickets:<5} p50/p99 ms: {w.steps()}\n"
+            f"      delivered {w.delivered_share:.1%} of {w.offered_per_s:,.0f}/s, "
+            f"lost {sum(w.lost.values())}, unanswered {w.unanswered}, errors {w.errors}{race}; "
+            f"{line(self.usage, self.tickets)}; client {self.client_cpu:.0%}; "
+            f"{'OK' if self.ok else 'FAILED: ' + str(self.failed)}"
         )
 
 
@@ -87,7 +145,8 @@ def _plans(base: str, tokens: list[str], load: Load) -> list[Plan]:
              displays=_share(list(range(load.displays)), i, n),
              kiosks=_share(list(range(load.kiosks)), i, n), kiosk_total=load.kiosks,
              rate=load.rate, duration=load.warmup + load.duration, tag=tag, deflate=load.deflate,
-             lean=load.lean, stalled=load.stalled if i == 0 else 0, race=load.race)
+             lean=load.lean, stalled=load.stalled if i == 0 else 0, clicker=load.clicker,
+             warmup=load.warmup, watch=load.watch)
         for i in range(n)
     ]
 
@@ -100,15 +159,8 @@ def _receive(pipe: Any, proc: Any, timeout: float) -> Any:
     return pipe.recv()
 
 
-def _cpu(server: Server) -> tuple[float, float]:
-    """User + system CPU seconds of every worker (one unless --workers), and the time."""
-    return sum(sum(w.cpu_times()[:2]) for w in server.workers()), time.monotonic()
-
-
-def drive(server: Server, tokens: list[str], load: Load,
-          on_go: Callable[[], Any] | None = None) -> tuple[list[Records], float, float]:
-    """Run the client processes against a started server: their records, and the worker's
-    CPU seconds and the wall seconds from the start signal to the last report."""
+def _start(server: Server, tokens: list[str], load: Load) -> tuple[list[Any], list[Any]]:
+    """Spawn the client processes and wait until each has connected everything."""
     ctx = multiprocessing.get_context("spawn")
     pipes, procs = [], []
     for plan in _plans(server.base, tokens, load):
@@ -117,12 +169,22 @@ def drive(server: Server, tokens: list[str], load: Load,
         proc.start()
         pipes.append(ours)
         procs.append(proc)
+    for pipe, proc in zip(pipes, procs, strict=True):
+        answer = _receive(pipe, proc, 120)
+        if answer != "ready":
+            raise RuntimeError(f"client process failed: {answer}")
+    return pipes, procs
+
+
+def drive(server: Server, tokens: list[str], load: Load,
+          on_go: Callable[[], Any] | None = None) -> tuple[list[Records], Usage, float]:
+    """Run the client processes against a started server: their records, the CPU used
+    from the start signal to the last report, and those wall seconds."""
+    pipes: list[Any] = []
+    procs: list[Any] = []
     try:
-        for pipe, proc in zip(pipes, procs, strict=True):
-            answer = _receive(pipe, proc, 120)
-            if answer != "ready":
-                raise RuntimeError(f"client process failed: {answer}")
-        cpu0, wall0 = _cpu(server)
+        pipes, procs = _start(server, tokens, load)
+        before = snapshot(server)
         start = time.monotonic() + 0.3
         for pipe in pipes:
             pipe.send(start)
@@ -134,8 +196,9 @@ def drive(server: Server, tokens: list[str], load: Load,
             if status != "ok":
                 raise RuntimeError(f"client process failed: {value}")
             records.append(value)
-        cpu1, wall1 = _cpu(server)
-        return records, cpu1 - cpu0, wall1 - wall0
+        used = usage(before, snapshot(server))
+        used.clients = sum(r.cpu for r in records)
+        return records, used, used.wall
     finally:
         for proc in procs:
             proc.join(timeout=10)
@@ -143,54 +206,19 @@ def drive(server: Server, tokens: list[str], load: Load,
                 proc.kill()
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] * 1000
-
-
-def summarize(target: str, load: Load, records: list[Records], cpu: float, wall: float) -> Result:
-    sent = {k: v for r in records for k, v in r.sent.items()}
-    first = min(sent.values(), default=0.0)
-    measured = first + load.warmup  # latencies of tickets from here on; losses count from 0
-    created = {name for r in records for name in r.created}
-    claimed_at = {k: v for r in records for k, v in r.claimed_at.items()}
-    new_lat, seen_new = [], set()
-    for r in records:
-        for table, name, t in r.staff_new:
-            if name in created and (table, name) not in seen_new:
-                seen_new.add((table, name))
-                if sent[name] >= measured:
-                    new_lat.append(t - sent[name])
-    claimed_lat, seen_claimed = [], set()
-    for r in records:
-        for who, ticket, t in zip(r.display_who, r.display_ids, r.display_at, strict=True):
-            if ticket in claimed_at and (who, ticket) not in seen_claimed:
-                seen_claimed.add((who, ticket))
-                if claimed_at[ticket] >= measured:
-                    claimed_lat.append(t - claimed_at[ticket])
-    frames = sum(sum(r.frames.values()) for r in records)
-    reply_lat = [t - sent[name] for r in records
-                 for name, t in zip(r.created, r.replied, strict=True) if sent[name] >= measured]
-    last = max((r.last_frame for r in records), default=first)
+def summarize(target: str, load: Load, records: list[Records], cpu: Usage,
+              wall: float) -> Result:
     errors = [e for r in records for e in r.errors]
     return Result(
-        target=target, load=asdict(load), tickets=len(created),
-        new_p50=_pct(new_lat, 0.50), new_p99=_pct(new_lat, 0.99),
-        claimed_p50=_pct(claimed_lat, 0.50), claimed_p99=_pct(claimed_lat, 0.99),
-        reply_p50=_pct(reply_lat, 0.50), reply_p99=_pct(reply_lat, 0.99),
-        deliveries_per_s=frames / max(last - first, 1e-9),
-        lost_new=len(created) * load.staff - len(seen_new),
-        lost_claimed=len(claimed_at) * load.displays - len(seen_claimed)
-        + (len(created) - len(claimed_at)) * load.displays,
-        errors=len(errors) + max(0, len(sent) - len(created) - len(errors)),  # + unanswered
+        target=target, load=asdict(load),
+        waits=waits(records, load.staff, load.displays, load.rate, load.warmup, load.duration,
+                    load.watch),
+        usage=cpu,
         client_cpu=max(r.cpu / max(r.wall, 1e-9) for r in records),
-        server_cpu=cpu / wall,
-        cpu_ms_per_ticket=cpu * 1000 / max(len(created), 1),
         kiosk_lag_ms=max(r.lag for r in records) * 1000,
         error_samples=errors[:5],
         lost_races=sum(r.lost_races for r in records),
+        frames=dict(sum((Counter(r.frames) for r in records), Counter())),
     )
 
 
