@@ -86,7 +86,12 @@ def read_many(connection: Connection, sites: Collection[SiteId]) -> dict[SiteId,
         found = raw.setdefault(site, {})
         if key is not None:
             found[key] = value
-    return {site: _parse(found, ZoneInfo(zones[site])) for site, found in raw.items()}
+    return {site: parsed(found, zones[site]) for site, found in raw.items()}
+
+
+def parsed(raw: Mapping[str, str], timezone: str | None) -> Settings:
+    """Settings from their rows (key → value) and the site's zone (None: no such site)."""
+    return _parse(raw, ZoneInfo(timezone) if timezone else _UTC)
 
 
 def read(connection: Connection, *, site: SiteId) -> Settings:
@@ -140,9 +145,8 @@ def floors_now(sites: Collection[SiteId]) -> dict[SiteId, FloorNow]:
     return {site: now_of(settings, moment, settings.zone) for site, settings in found.items()}
 
 
-def queue_closed(connection: Connection, *, site: SiteId) -> bool:
-    """For `new`, inside its transaction: is the site's line closed right now?"""
-    settings = read(connection, site=site)
+def closed_now(settings: Settings) -> bool:
+    """For `new`, from the settings its transaction read: is the site's line closed now?"""
     return now_of(settings, utcnow(), settings.zone).closed
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import replacement_traverse
 
@@ -173,11 +173,25 @@ def _read(token_hash: str, ticket_id: int, site: SiteId) -> _Row | None:
     return reader.ask((token_hash, ticket_id, site))
 
 
+def in_transaction(connection: Connection, token_hash: str, ticket_id: int, *,
+                   site: SiteId) -> _Row | None:
+    """The same row, read inside the caller's transaction: why its folded UPDATE (ticket_sql
+    claim_at_desk, end_at_desk) matched nothing, seen as that UPDATE left things (on SQLite
+    under the same write lock)."""
+    params = {"token_hash": token_hash, "ticket": ticket_id, "site": site, "now": utcnow()}
+    row = connection.execute(_DESK_AND_TICKET, params).first()
+    return _Row(*row) if row else None
+
+
 def accept_refusal(token_hash: str | None, ticket_id: int, *, site: SiteId) -> Refusal | None:
     """accept: token -> table -> away -> no such ticket -> claimed -> finished -> busy."""
     if not token_hash:
         return Refusal.TOKEN_INVALID
-    row = _read(token_hash, ticket_id, site)
+    return accept_verdict(_read(token_hash, ticket_id, site))
+
+
+def accept_verdict(row: _Row | None) -> Refusal | None:
+    """accept_refusal's order of checks on a row already read (None: no live token)."""
     if row is None:
         return Refusal.TOKEN_INVALID
     if row.table_number is None:
@@ -197,7 +211,11 @@ def accept_refusal(token_hash: str | None, ticket_id: int, *, site: SiteId) -> R
 
 def end_refusal(token_hash: str | None, ticket_id: int, *, site: SiteId) -> Refusal | None:
     """complete/cancel/requeue: table -> no such ticket -> finished -> not the owner."""
-    row = _read(token_hash, ticket_id, site) if token_hash else None
+    return end_verdict(_read(token_hash, ticket_id, site) if token_hash else None)
+
+
+def end_verdict(row: _Row | None) -> Refusal | None:
+    """end_refusal's order of checks on a row already read (None: no live token)."""
     if row is None or row.table_number is None:
         return Refusal.NO_TABLE
     if row.ticket_status is None:

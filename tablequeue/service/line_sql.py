@@ -68,9 +68,11 @@ def site_lines(connection: Connection, site: SiteId) -> list[LineRow]:
 
 def ensure_lines(connection: Connection, site: SiteId) -> list[LineRow]:
     """site_lines, one made first if the site has none (a site always has a line)."""
-    rows = site_lines(connection, site)
-    if rows:
-        return rows
+    return site_lines(connection, site) or first_line(connection, site)
+
+
+def first_line(connection: Connection, site: SiteId) -> list[LineRow]:
+    """The line a site without any gets (read as having none, in this transaction)."""
     new_id = connection.execute(insert(LINES).values(
         site_id=site, name=FIRST_LINE, position=0, open=True, created_at=utcnow())
     ).inserted_primary_key

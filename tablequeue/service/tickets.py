@@ -18,19 +18,18 @@ from tablequeue.outcomes import (
     SiteId,
     TicketClaimed,
     TicketCreated,
-    TicketEnded,
     TicketView,
     refused,
 )
-from tablequeue.service import claimbook, known, line_sql, notify, ticket_sql
-from tablequeue.service.floor import queue_closed
+from tablequeue.service import claimbook, known, line_sql, notify, ticket_end, ticket_sql
+from tablequeue.service.floor import closed_now
 from tablequeue.service.identity import desk_for_token
+from tablequeue.service.ticket_end import FINISHED as _FINISHED
+from tablequeue.service.ticket_end import owner_refusal as owner_refusal  # putback, taking
 from tablequeue.service.views import in_service, serving_ticket, ticket_view, waiting
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 NAME_MAX = 100
-# A ticket its visitor left (tablequeue.service.follow) is finished like any other.
-_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED, TicketStatus.LEFT)
 # Bidirectional overrides can make a name display as something else on the TV.
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -64,17 +63,16 @@ def new(email: str, name: str, *, site: SiteId, line: int | None = None) -> Outc
     refusal = email_refusal(email) or _name_refusal(name)
     now = utcnow()
     with transaction() as connection:
+        settings, lines = ticket_sql.new_inputs(connection, site)
         # Closed first: a visitor who cannot join now need not fix a typo first.
-        if queue_closed(connection, site=site):
+        if closed_now(settings):
             return refused(Refusal.CLOSED)
-        chosen = _line_refusal(line_sql.ensure_lines(connection, site), line)
+        chosen = _line_refusal(lines or line_sql.first_line(connection, site), line)
         if isinstance(chosen, Refusal):
             return refused(chosen)
         if refusal:
             return refused(refusal)
-        visitor_id = ticket_sql.remember(connection, email.lower(), name, now, site=site)
-        ticket_id = ticket_sql.add_ticket(connection, visitor_id, email, name, now, site=site,
-                                          line=chosen)
+        ticket_id = ticket_sql.sign_in(connection, email, name, now, site=site, line=chosen)
         view = TicketView(ticket_id, email, name, "", now, None, TicketStatus.WAITING, chosen)
         notify.created(connection, view, site=site)  # webhooks, if the site has any
     return Outcome(value=view, events=[TicketCreated(view, site=site)])
@@ -138,6 +136,8 @@ def _claim(token_hash: str | None, ticket_id: int | None, site: SiteId) -> Outco
 
 def _accept(connection: Connection, token_hash: str | None,
             ticket_id: int | None, site: SiteId) -> Outcome[int]:
+    if ticket_id is not None and token_hash and ticket_sql.at_desk(connection):
+        return _accept_at_desk(connection, token_hash, ticket_id, site)
     desk = desk_for_token(connection, token_hash, site=site)
     if desk is None:
         return refused(Refusal.TOKEN_INVALID)
@@ -152,11 +152,29 @@ def _accept(connection: Connection, token_hash: str | None,
     if row is None:
         state = ticket_sql.state(connection, ticket_id, site=site)
         return refused(_claim_refusal(state) or Refusal.CLAIMED)
+    return _claimed(connection, row, desk.username, desk.table, site)
+
+
+def _accept_at_desk(connection: Connection, token_hash: str, ticket_id: int,
+                    site: SiteId) -> Outcome[int]:
+    """The claim with the desk's checks in its own UPDATE (one round trip for a winner);
+    a refused one reads why, in the protocol's order, as the UPDATE left things."""
+    row = ticket_sql.claim_at_desk(connection, token_hash, ticket_id, utcnow(), site=site)
+    if row is None:
+        desk_and_ticket = known.in_transaction(connection, token_hash, ticket_id, site=site)
+        # None: waiting again by the time of the read (PostgreSQL): it was taken meanwhile.
+        return refused(known.accept_verdict(desk_and_ticket) or Refusal.CLAIMED)
+    return _claimed(connection, row, row.username, row.desk_table, site)
+
+
+def _claimed(connection: Connection, row: Row[*tuple[Any, ...]], username: str, table: int,
+             site: SiteId) -> Outcome[int]:
+    """What a won claim writes besides the ticket, and its event."""
     line_sql.pass_over(connection, row.line_id, row.id, row.priority_reason is not None)
-    view = _view(row, desk.username, TicketStatus.SERVING)
+    view = _view(row, username, TicketStatus.SERVING)
     # Mail, texts and webhooks, where configured: in the same transaction.
-    notify.claimed(connection, view, desk.table, site=site)
-    return Outcome(value=view.id, events=[TicketClaimed(view, desk.table, site=site)])
+    notify.claimed(connection, view, table, site=site)
+    return Outcome(value=view.id, events=[TicketClaimed(view, table, site=site)])
 
 
 def _claim_refusal(ticket: Row[*tuple[Any, ...]] | None) -> Refusal | None:
@@ -172,64 +190,11 @@ def _claim_refusal(ticket: Row[*tuple[Any, ...]] | None) -> Refusal | None:
 
 
 def complete(token_hash: str | None, ticket_id: int | None, *, site: SiteId) -> Outcome[int]:
-    return _end(token_hash, ticket_id, TicketStatus.COMPLETED, site)
+    return ticket_end.end(token_hash, ticket_id, TicketStatus.COMPLETED, site)
 
 
 def cancel(token_hash: str | None, ticket_id: int | None, *, site: SiteId) -> Outcome[int]:
-    return _end(token_hash, ticket_id, TicketStatus.CANCELLED, site)
-
-
-def _end(token_hash: str | None, ticket_id: int | None, status: str,
-         site: SiteId) -> Outcome[int]:
-    """Finish a ticket one owns and is serving; only the owner, only once. A ticket this
-    worker saw ended is first refused, if it can be, from one read (claimbook)."""
-    claims = claimbook.book()
-    if ticket_id is not None and claims.ended(ticket_id):
-        refusal = known.end_refusal(token_hash, ticket_id, site=site)
-        if refusal is not None:
-            return refused(refusal)
-    outcome = _write_end(token_hash, ticket_id, status, site)
-    if ticket_id is not None:
-        claims.learn(ticket_id, outcome.refusal, claimbook.ENDED)
-    if outcome.refusal is None:
-        claims.serving(token_hash, False)
-    return outcome
-
-
-def _write_end(token_hash: str | None, ticket_id: int | None, status: str,
-               site: SiteId) -> Outcome[int]:
-    with transaction() as connection:
-        desk = desk_for_token(connection, token_hash, site=site)
-        if desk is None or desk.table is None:
-            return refused(Refusal.NO_TABLE)
-        if ticket_id is None:
-            return refused(Refusal.NO_TICKET)
-        row = ticket_sql.end(connection, ticket_id, desk.staff_id, status, utcnow(), site=site)
-        if row is None:
-            state = ticket_sql.state(connection, ticket_id, site=site)
-            return refused(_end_refusal(state, desk.staff_id))
-        view = _view(row, desk.username, status)
-        completed = status == TicketStatus.COMPLETED
-        notify.ended(connection, view, desk.table, completed, site=site)
-    return Outcome(value=view.id, events=[TicketEnded(view, desk.table, completed, site=site)])
-
-
-def owner_refusal(ticket: Row[*tuple[Any, ...]] | None, staff_id: int) -> Refusal | None:
-    """The first of no such ticket, finished, not yours that holds (complete, cancel and
-    requeue share this order), or None when the ticket is this staff member's, serving."""
-    if ticket is None:
-        return Refusal.NO_TICKET
-    if ticket.status in _FINISHED:
-        return Refusal.FINISHED
-    if ticket.staff_id != staff_id or ticket.status != TicketStatus.SERVING:
-        return Refusal.NOT_OWNER
-    return None
-
-
-def _end_refusal(ticket: Row[*tuple[Any, ...]] | None, staff_id: int) -> Refusal:
-    """Why the UPDATE matched nothing, in the protocol's order of checks."""
-    refusal = owner_refusal(ticket, staff_id)
-    return Refusal.FINISHED if refusal is None else refusal  # None: ended since the UPDATE
+    return ticket_end.end(token_hash, ticket_id, TicketStatus.CANCELLED, site)
 
 
 def _view(row: Row[*tuple[Any, ...]], staff_username: str, status: str) -> TicketView:

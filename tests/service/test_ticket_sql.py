@@ -5,9 +5,11 @@ same answers where the database has no RETURNING (SQLite before 3.35)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask, current_app
 
 from tablequeue import service
@@ -115,3 +117,39 @@ def test_one_batched_read_answers_each_pair_as_its_own_read(app: Flask) -> None:
         "waiting", None, "serving", "serving", None, "completed", "waiting", "serving"]
     assert batch[0].serving and not batch[2].serving  # ada serves `first`; bob serves none
     assert batch[3].table_number is None
+
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements that reach the driver meanwhile."""
+    seen: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_statements_per_command(app: Flask) -> None:
+    """The ticket path's round trips (issue 26): on PostgreSQL `new` is one read and one
+    write (the visitor upsert inside the ticket's INSERT), a winning `accept` or a
+    `complete` one UPDATE with the desk folded in; SQLite, whose statements are calls in
+    process, keeps the desk's read and its two inserts. BEGIN and COMMIT are psycopg's own
+    and not counted here; SQLite's BEGIN IMMEDIATE is."""
+    ada = token("ada", 1)
+    service.new("warm@example.org", "Warm", site=site())  # the webhook sites' read, once
+    with statements() as new:
+        ticket = service.new("n@example.org", "N", site=site()).value.id
+    with statements() as accept:
+        assert service.accept(ada, ticket, site=site()).ok
+    with statements() as complete:
+        assert service.complete(ada, ticket, site=site()).ok
+    if not db.engine.dialect.update_returning:
+        return  # the fallback's counts are SQLAlchemy's business (ids fetched apart, ...)
+    postgresql = db.engine.dialect.name == "postgresql"
+    assert [len(new), len(accept), len(complete)] == ([2, 1, 1] if postgresql else [4, 3, 3])
