@@ -76,8 +76,12 @@ class Fences:
                 return ahead
             if ahead is not None:
                 self._waiting.pop(ahead.token, None)  # late or lost: forget it
-            self._out, self._next = fence, None
-            fence.sent, fence.expires = True, now + timeout
+            self._out, fence.sent, fence.expires = fence, True, now + timeout
+        # Still open to joiners for one turn of the loop: a batch of losers answered by one
+        # read wake together, and one of them alone would otherwise take this fence.
+        time.sleep(0)
+        with self._lock:
+            self._next = None
         try:
             self._publish(fence.token)
         except Exception:
