@@ -6,7 +6,8 @@ picks the room; this module never looks at another."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from typing import ParamSpec
 
 from tablequeue import protocol
 from tablequeue.live.connection import Connection, Role
@@ -38,6 +39,7 @@ from tablequeue.service.line_views import LineReader
 _CHANGES_WAITING = (TicketCreated, TicketClaimed, TicketWithdrawn)
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 
 class Fanout:
@@ -76,46 +78,48 @@ class Fanout:
         """One count per batch (closing the day withdraws many tickets at once)."""
         watchers = room.watchers(Role.DISPLAY)
         if watchers and self.waiting_count is not None:
-            self._send(watchers, protocol.display_waiting(self.waiting_count(room.site)))
+            self._send(watchers, protocol.display_waiting, self.waiting_count(room.site))
 
     def _deliver(self, room: Room, event: Event) -> None:
         if isinstance(event, TicketRequeued):
             # Not filtered by the bind replay: that replay saw it before it was claimed.
-            self._send(room.bound_staff(), protocol.staff_new(event.ticket))
+            self._send(room.bound_staff(), protocol.staff_new, event.ticket)
             if event.table is not None:  # put back by its staff member: clear that table
-                self._to_displays(room, protocol.display_cancel(event.table))
+                self._to_displays(room, protocol.display_cancel, event.table)
         elif isinstance(event, TicketCreated):
             # bound_staff: the seed consoles; line-aware ones hear it from self.lines.
-            frame, bound = Frame(protocol.staff_new(event.ticket)), room.bound_staff()
-            for conn in bound:
-                conn.send_new(event.ticket.id, frame)
-            metrics.delivered(len(bound))
+            bound = room.bound_staff()
+            if bound:
+                frame = Frame(protocol.staff_new(event.ticket))
+                for conn in bound:
+                    conn.send_new(event.ticket.id, frame)
+                metrics.delivered(len(bound))
         elif isinstance(event, TicketClaimed):
-            self._send(room.bound_staff(), protocol.staff_claimed(event.ticket))
-            self._to_displays(room, self._claimed_on_display(event.ticket, event.table))
+            self._send(room.bound_staff(), protocol.staff_claimed, event.ticket)
+            self._to_displays(room, self._claimed_on_display, event.ticket, event.table)
         elif isinstance(event, TicketShown):
-            self._to_displays(room, self._claimed_on_display(event.ticket, event.table))
+            self._to_displays(room, self._claimed_on_display, event.ticket, event.table)
         elif isinstance(event, TicketEnded):
             ended = protocol.display_complete if event.completed else protocol.display_cancel
-            self._to_displays(room, ended(event.table))
+            self._to_displays(room, ended, event.table)
         elif isinstance(event, TablePicked):
-            self._to_displays(room, protocol.display_pick(event.table))
+            self._to_displays(room, protocol.display_pick, event.table)
         elif isinstance(event, TableUnpicked):
-            self._to_displays(room, protocol.display_unpick(event.table))
+            self._to_displays(room, protocol.display_unpick, event.table)
         elif isinstance(event, TablesChanged):
             self._tables_changed(room, event)
         elif isinstance(event, SessionsRevoked):
             self._sessions_revoked(room, event)
         elif isinstance(event, TicketWithdrawn):
-            self._send(room.bound_staff(), protocol.staff_withdrawn(event.ticket))
+            self._send(room.bound_staff(), protocol.staff_withdrawn, event.ticket)
         elif isinstance(event, TableAway):
             say = protocol.table_away if event.away else protocol.table_back
-            self._send(room.watchers(Role.DISPLAY, Role.STAFF), say(event.table))
+            self._send(room.watchers(Role.DISPLAY, Role.STAFF), say, event.table)
         elif isinstance(event, FloorChanged):
             if self.floor_changed is not None:
                 self.floor_changed(room.site)
         elif isinstance(event, TableCountChanged):
-            self._send(room.watchers(Role.DISPLAY), protocol.display_tables(event.count))
+            self._send(room.watchers(Role.DISPLAY), protocol.display_tables, event.count)
 
     def _sessions_revoked(self, room: Room, event: SessionsRevoked) -> None:
         with room.tables_lock:
@@ -162,13 +166,18 @@ class Fanout:
             log.warning("reading the table assignment failed; sending the event's", exc_info=True)
             return event
 
-    def _to_displays(self, room: Room, message: str) -> None:
-        self._send(room.members(Role.DISPLAY), message)
+    def _to_displays(self, room: Room, say: Callable[P, str], *args: P.args,
+                     **kwargs: P.kwargs) -> None:
+        self._send(room.members(Role.DISPLAY), say, *args, **kwargs)
 
     @staticmethod
-    def _send(conns: Iterable[Connection], message: str) -> None:
-        frame, sent = Frame(message), 0
+    def _send(conns: list[Connection], say: Callable[P, str], *args: P.args,
+              **kwargs: P.kwargs) -> None:
+        """`say(*args)` to `conns`, formatted only if anyone hears it: a worker whose room
+        has none of an event's audience pays no formatting for it."""
+        if not conns:
+            return
+        frame = Frame(say(*args, **kwargs))
         for conn in conns:
             conn.send_frame(frame)
-            sent += 1
-        metrics.delivered(sent)  # once per message, not once per socket
+        metrics.delivered(len(conns))  # once per message, not once per socket

@@ -31,7 +31,9 @@ class Room:
         self.site, self.slug = site, slug
         self._members: dict[Role, set[Connection]] = {role: set() for role in Role}
         self.joining = 0  # connections that took the room and are not yet added to it
-        self.watching = 0  # of its connections, those that sent `watch` (the floor poll's)
+        # Of its connections, those that sent `watch`, by role: an event a role's watchers
+        # get costs a room where none of that role watches one test, not a scan.
+        self._watching: dict[Role, int] = {role: 0 for role in Role}
         self.closed = False  # left by its last connection: a new one opens a new room
         # Every `taken` of this site is read and sent under this lock (Registry._tables).
         self.tables_lock = threading.Lock()
@@ -39,21 +41,28 @@ class Room:
 
     def add(self, conn: Connection) -> int:
         members = self._members[conn.role]
-        members.add(conn)
+        if conn not in members:
+            members.add(conn)
+            self._watching[conn.role] += conn.watching  # a phone moved here from another room
         return len(members)
 
     def remove(self, conn: Connection) -> int:
         members = self._members[conn.role]
         if conn in members:
             members.discard(conn)
-            self.watching -= conn.watching
+            self._watching[conn.role] -= conn.watching
         return len(members)
 
     def watch(self, conn: Connection) -> None:
         """`conn` (a member) opted in to the watch messages (tablequeue.live.floorwatch)."""
         if not conn.watching:
             conn.watching = True
-            self.watching += 1
+            self._watching[conn.role] += 1
+
+    @property
+    def watching(self) -> int:
+        """How many of its connections sent `watch` (the floor poll reads those rooms)."""
+        return sum(self._watching.values())
 
     def members(self, role: Role) -> list[Connection]:
         return list(self._members[role])  # a snapshot: joins and leaves may happen mid-send
@@ -66,7 +75,8 @@ class Room:
 
     def watchers(self, *roles: Role) -> list[Connection]:
         """Connections of these roles (default: all) that opted in with `watch`."""
-        return [c for role in roles or tuple(Role) for c in self._members[role] if c.watching]
+        return [c for role in roles or tuple(Role) if self._watching[role]
+                for c in self._members[role] if c.watching]
 
     def bound_staff(self) -> list[Connection]:
         """Bound consoles that get the seed frames (not line-aware)."""

@@ -6,6 +6,7 @@ event is its dataclass's fields plus `"type"`; datetimes are ISO 8601 with offse
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime
 from typing import Any, get_args, get_origin, get_type_hints
@@ -52,21 +53,33 @@ def _event_out(event: Event) -> dict[str, Any]:
     return out
 
 
-def _event_in(raw: dict[str, Any]) -> Event:
-    cls = _TYPES.get(raw.get("type", ""))
-    if cls is None:
-        raise CodecError(f"unknown event type {raw.get('type')!r}")
-    kwargs: dict[str, Any] = {}
+Reader = Callable[[Any], Any]
+
+
+def _readers(cls: type[Event]) -> tuple[tuple[str, Reader | None], ...]:
+    """Each field of `cls` and what turns its JSON into the field's value (None: as is)."""
+    readers: list[tuple[str, Reader | None]] = []
     for name, hint in get_type_hints(cls).items():
-        value = raw[name]
         if hint is TicketView:
-            value = _ticket_in(value)
-        elif get_origin(hint) is frozenset:
-            value = frozenset(value)
-        elif get_origin(hint) is tuple:
-            value = tuple(value)
-        kwargs[name] = value
-    return cls(**kwargs)
+            readers.append((name, _ticket_in))
+        elif get_origin(hint) in (frozenset, tuple):
+            readers.append((name, get_origin(hint)))
+        else:
+            readers.append((name, None))
+    return tuple(readers)
+
+
+# Read once: get_type_hints evaluates every annotation each time it is called, and every
+# worker with a room for a site decodes every event of that site.
+_READERS = {name: (cls, _readers(cls)) for name, cls in _TYPES.items()}
+
+
+def _event_in(raw: dict[str, Any]) -> Event:
+    known = _READERS.get(raw.get("type", ""))
+    if known is None:
+        raise CodecError(f"unknown event type {raw.get('type')!r}")
+    cls, readers = known
+    return cls(**{name: raw[name] if read is None else read(raw[name]) for name, read in readers})
 
 
 def encode(events: list[Event], origin: str = "") -> str:

@@ -26,6 +26,7 @@ from redis.retry import Retry
 from tablequeue.live.registry import Registry
 from tablequeue.live.relay import codec
 from tablequeue.live.relay.channels import Channels, Subscription, site_channel
+from tablequeue.live.relay.fences import Fences
 from tablequeue.live.relay.resync import resync
 from tablequeue.live.relay.resync_request import RESYNC
 from tablequeue.ops import metrics
@@ -65,11 +66,14 @@ class Listener:
         self._ready = threading.Event()
         # A channel of this worker's own, on the same subscription: see settle() and join().
         self.fence_channel = f"{channel}:fence:{uuid.uuid4().hex[:12]}"
-        self._fences: dict[str, threading.Event] = {}
+        self.fences = Fences(self._send_fence)
         self._turns: dict[str, Turn] = {}  # our own messages on their way through Redis
         self._publisher = redis.Redis.from_url(
             url, socket_connect_timeout=2, socket_timeout=2, retry=Retry(NoBackoff(), 1)
         )
+
+    def _send_fence(self, token: str) -> None:
+        self._publisher.publish(self.fence_channel, token)
 
     def _run(self) -> None:
         backoff = BACKOFF_FIRST
@@ -180,9 +184,7 @@ class Listener:
 
     def _heard(self, channel: bytes, payload: bytes) -> None:
         if channel == self.fence_channel.encode():
-            fence = self._fences.get(payload.decode())
-            if fence is not None:
-                fence.set()
+            self.fences.arrived(payload.decode())
             return
         self.stats["received"] += 1
         if channel == self.channel.encode():  # gunicorn's child_exit: every room resyncs

@@ -128,15 +128,10 @@ class RedisRelay(Listener):
         arrived."""
         if self.state != "ok":
             return
-        token = uuid.uuid4().hex
-        arrived = self._fences[token] = threading.Event()
         try:
-            self._publisher.publish(self.fence_channel, token)
-            arrived.wait(timeout)
+            self.fences.settle(timeout)  # one fence for every caller waiting for the next
         except redis.RedisError:
             pass  # the relay is going down; the resync that follows covers this connection
-        finally:
-            self._fences.pop(token, None)
 
     # ---- listening (one greenlet per worker) -----------------------------------------
 
@@ -151,7 +146,7 @@ class RedisRelay(Listener):
 
     def health(self) -> dict[str, Any]:
         return {"state": self.state, "channel": self.channel, "sites": len(self.channels),
-                "stale": bool(self._stale), **self.stats}
+                "stale": bool(self._stale), "fences": self.fences.published, **self.stats}
 
 _RELAY: Slot[RedisRelay] = Slot("tablequeue.relay")
 
