@@ -241,9 +241,13 @@ def test_the_admin_page_adds_and_removes_a_sites_endpoints(receiver: WebhookRece
         ticket, _ = new_ticket(annex, "annex@example.org", "At Annex")
     finally:
         annex.close()
-    got = receiver.wait_for(lambda got: len(got) == 2)
+    # Only this test's endpoints: the slow test's last timed-out attempt may still land here.
+    ours = lambda got: [d for d in got if d.path in ("/annex", "/plain")]  # noqa: E731
+    got = ours(receiver.wait_for(lambda got: len(ours(got)) >= 2))
+    time.sleep(0.5)  # a third (another site's ticket heard) would show up by now
+    got = ours(receiver.received())
     assert {(d.path, d.data["ticket"], d.data["site"]) for d in got} == {
-        ("/annex", ticket["id"], slug), ("/plain", ticket["id"], slug)}
+        ("/annex", ticket["id"], slug), ("/plain", ticket["id"], slug)} and len(got) == 2
     assert all(d.verified for d in got)
     [endpoint_id] = [r.id for r in rows(fresh, "SELECT id FROM webhook_endpoints WHERE url = :u",
                                         u=receiver.url("/annex"))]
