@@ -36,13 +36,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class TicketStatus:
-    """The four states of a ticket, stored as plain strings."""
+    """The states of a ticket, stored as plain strings, and which of them are finished."""
 
     WAITING = "waiting"
     SERVING = "serving"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     LEFT = "left"  # the visitor left the line from their phone (tablequeue.service.follow)
+    # A ticket its visitor left is finished like any other.
+    FINISHED = (COMPLETED, CANCELLED, LEFT)
 
 
 def site_fk() -> Mapped[int]:

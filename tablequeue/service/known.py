@@ -34,7 +34,6 @@ from tablequeue.service.coalesce import Coalescer
 from tablequeue.service.identity import DESK, STAFF
 from tablequeue.service.ticket_sql import TICKETS
 
-_FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED, TicketStatus.LEFT)
 # Another site's ticket is no ticket: every read of it names the site (DESK's table too).
 _TICKET = (TICKETS.c.id == bindparam("ticket")) & (TICKETS.c.site_id == bindparam("site"))
 # DESK's row plus the ticket's status and owner: the token's checks and the ticket's in
@@ -202,7 +201,7 @@ def accept_verdict(row: _Row | None) -> Refusal | None:
         return Refusal.NO_TICKET
     if row.ticket_status == TicketStatus.SERVING:
         return Refusal.CLAIMED
-    if row.ticket_status in _FINISHED:
+    if row.ticket_status in TicketStatus.FINISHED:
         return Refusal.FINISHED
     if row.serving:
         return Refusal.BUSY
@@ -220,7 +219,7 @@ def end_verdict(row: _Row | None) -> Refusal | None:
         return Refusal.NO_TABLE
     if row.ticket_status is None:
         return Refusal.NO_TICKET
-    if row.ticket_status in _FINISHED:
+    if row.ticket_status in TicketStatus.FINISHED:
         return Refusal.FINISHED
     if row.ticket_status != TicketStatus.SERVING or row.ticket_staff != row.id:
         return Refusal.NOT_OWNER

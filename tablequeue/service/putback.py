@@ -20,8 +20,8 @@ from tablequeue.outcomes import (
 )
 from tablequeue.service import claimbook, known
 from tablequeue.service.identity import desk_for_token
+from tablequeue.service.ticket_end import owner_refusal
 from tablequeue.service.ticket_sql import TICKETS, VIEW, updated_view, view_of
-from tablequeue.service.tickets import owner_refusal
 
 # One conditional UPDATE decides: serving, by this staff member, under the limit. A
 # concurrent complete/cancel or a second requeue of the same ticket matches nothing.

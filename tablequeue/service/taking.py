@@ -28,8 +28,8 @@ from tablequeue.outcomes import (
 from tablequeue.service import claimbook, line_sql, lines, notify, ticket_sql
 from tablequeue.service.identity import desk_for_token, staff_for_token
 from tablequeue.service.sites import is_member
+from tablequeue.service.ticket_end import owner_refusal
 from tablequeue.service.ticket_sql import TICKETS, VIEW, updated_view, view_of
-from tablequeue.service.tickets import owner_refusal
 from tablequeue.service.views import ticket_view
 
 REASON_MAX = 60

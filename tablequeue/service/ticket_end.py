@@ -13,9 +13,6 @@ from tablequeue.outcomes import Outcome, Refusal, SiteId, TicketEnded, refused
 from tablequeue.service import claimbook, known, notify, ticket_sql
 from tablequeue.service.identity import desk_for_token
 
-# A ticket its visitor left (tablequeue.service.follow) is finished like any other.
-FINISHED = (TicketStatus.COMPLETED, TicketStatus.CANCELLED, TicketStatus.LEFT)
-
 
 def end(token_hash: str | None, ticket_id: int | None, status: str,
         site: SiteId) -> Outcome[int]:
@@ -84,7 +81,7 @@ def owner_refusal(ticket: Row[*tuple[Any, ...]] | None, staff_id: int) -> Refusa
     requeue share this order), or None when the ticket is this staff member's, serving."""
     if ticket is None:
         return Refusal.NO_TICKET
-    if ticket.status in FINISHED:
+    if ticket.status in TicketStatus.FINISHED:
         return Refusal.FINISHED
     if ticket.staff_id != staff_id or ticket.status != TicketStatus.SERVING:
         return Refusal.NOT_OWNER

@@ -24,8 +24,6 @@ from tablequeue.outcomes import (
 from tablequeue.service import claimbook, known, line_sql, notify, ticket_end, ticket_sql
 from tablequeue.service.floor import closed_now
 from tablequeue.service.identity import desk_for_token
-from tablequeue.service.ticket_end import FINISHED as _FINISHED
-from tablequeue.service.ticket_end import owner_refusal as owner_refusal  # putback, taking
 from tablequeue.service.views import in_service, serving_ticket, ticket_view, waiting
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
@@ -184,7 +182,7 @@ def _claim_refusal(ticket: Row[*tuple[Any, ...]] | None) -> Refusal | None:
         return Refusal.NO_TICKET
     if ticket.status == TicketStatus.SERVING:
         return Refusal.CLAIMED
-    if ticket.status in _FINISHED:
+    if ticket.status in TicketStatus.FINISHED:
         return Refusal.FINISHED
     return None
 
