@@ -20,9 +20,9 @@ run: install
 	@$(BIN)/python -m tablequeue.cli.welcome --host $(HOST) --port $(PORT)
 	BIND=$(HOST):$(PORT) $(BIN)/gunicorn wsgi:app -c gunicorn.conf.py
 
-# Two runs of the suite, one after the other (tests/kit/both.py; TEST_SIDE_BY_SIDE=1: at
-# once, for a machine with more cores): SQLite with one worker, and PostgreSQL + a Redis relay with several workers per
-# server, plus tests/scale/. Run 2 is skipped, and said so, where these services do not
+# Two runs of the suite, side by side (tests/kit/both.py; TEST_SIDE_BY_SIDE=0: one after the
+# other): SQLite with one worker, every test; PostgreSQL + a Redis relay with several workers
+# per server, plus tests/scale/, without tests/browser/. Run 2 is skipped, and said so, where these services do not
 # answer; REQUIRE_SERVICES=1 (CI) makes that an error.
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0

@@ -283,8 +283,11 @@ def test_no_show_requeue_and_closing_the_day(fresh: LiveServer, desk: Callable[.
         # Ada's account is deactivated while serving: her visitor waits again, first in line.
         assert admin.post("/admin/staff/ada/active",
                           {"csrf_token": token}).status in (200, 302, 303)
-        assert next_state(phones[1]) == {"id": second, "status": "waiting", "ahead": 0,
-                                         "minutes": None, "table": None}
+        # Not "minutes": a worker re-reads the estimate's inputs once a minute
+        # (BASIS_SECONDS), so it may still hold a basis read before this test's reset.
+        requeued = next_state(phones[1])
+        assert {k: v for k, v in requeued.items() if k != "minutes"} == {
+            "id": second, "status": "waiting", "ahead": 0, "table": None}
         # The end of the day closes both waiting tickets.
         assert admin.post("/admin/close-day", {"csrf_token": token}).status in (200, 302, 303)
         assert next_state(phones[1])["status"] == "closed"
