@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tablequeue.envvars import (
     ConfigError,
@@ -17,21 +16,13 @@ from tablequeue.envvars import (
     choice,
     listed,
     number,
+    origins,
     rate,
     region,
     switch,
     twilio_url,
+    zone,
 )
-
-
-def _origins(env: Mapping[str, str]) -> list[str]:
-    """ALLOWED_ORIGINS: scheme://host[:port] entries, compared exactly with `Origin`."""
-    origins = [o.rstrip("/").lower() for o in listed(env, "ALLOWED_ORIGINS")]
-    for origin in origins:
-        if not (origin.startswith("http://") or origin.startswith("https://")):
-            raise ConfigError(
-                f"ALLOWED_ORIGINS entries look like https://host[:port], got {origin!r}")
-    return origins
 
 
 def _device_keys(env: Mapping[str, str]) -> frozenset[str]:
@@ -40,17 +31,6 @@ def _device_keys(env: Mapping[str, str]) -> frozenset[str]:
     if not kinds <= {"kiosk", "display"}:
         raise ConfigError(f"DEVICE_KEYS lists kiosk and/or display, got {sorted(kinds)!r}")
     return kinds
-
-
-def _timezone(env: Mapping[str, str]) -> ZoneInfo:
-    """TIMEZONE: the site's IANA zone; times people read (hours, "we open at") are in it."""
-    raw = env.get("TIMEZONE", "").strip() or "UTC"
-    try:
-        return ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"TIMEZONE must be an IANA time zone name such as Europe/Berlin, got {raw!r}"
-        ) from None
 
 
 # A site's slug: its URL segment (/s/<slug>/kiosk). Lower-case so a URL typed by hand
@@ -182,6 +162,20 @@ def _sms(env: Mapping[str, str], public_url: str | None) -> SmsAccount | None:
 _LOG_LEVELS = {"debug", "info", "warning", "error", "critical"}
 
 
+def _event_log(env: Mapping[str, str]) -> dict[str, Any]:
+    """The event log (tablequeue.service.eventlog, docs/deploy.md "Events that cannot be
+    lost"): how long a quiet worker waits before it reads the log's newest number, how long
+    rows are kept for screens that catch up; and two switches only the tests set."""
+    return {
+        "EVENT_POLL_SECONDS": number(env, "EVENT_POLL_SECONDS", 1, 1, 60),
+        "EVENT_KEEP_MINUTES": number(env, "EVENT_KEEP_MINUTES", 60, 1, 24 * 60),
+        # A publish of events no transaction numbered is an error, not a late number.
+        "EVENT_LOG_STRICT": switch(env, "EVENT_LOG_STRICT", False),
+        # Seconds between a commit and its publish: a window to kill a host in (the drill).
+        "FAULT_HOLD_PUBLISH_SECONDS": number(env, "FAULT_HOLD_PUBLISH_SECONDS", 0, 0, 600),
+    }
+
+
 def _server(env: Mapping[str, str]) -> dict[str, Any]:
     """What gunicorn.conf.py sets up (it reads them through load too, so each has one
     default and one check); LOG_LEVEL is the app's level as well as gunicorn's."""
@@ -253,7 +247,7 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # auto: Secure whenever the request came over HTTPS (see tablequeue.security).
         "SECURE_COOKIES": secure_cookies,
         "SESSION_COOKIE_SECURE": secure_cookies == "on",
-        "ALLOWED_ORIGINS": _origins(env),
+        "ALLOWED_ORIGINS": origins(env, "ALLOWED_ORIGINS"),
         "TRUSTED_HOSTS": listed(env, "TRUSTED_HOSTS") or None,
         "PROXY_COUNT": number(env, "PROXY_COUNT", 0, 0, 5),
         "DEVICE_KEYS": _device_keys(env),
@@ -264,10 +258,11 @@ def load(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str,
         # No normal ticket is passed by more than this many later priority tickets of its
         # line (docs/lines.md, the order rule).
         "PRIORITY_RUN": number(env, "PRIORITY_RUN", 3, 1, 100),
-        "TIMEZONE": _timezone(env),
+        "TIMEZONE": zone(env, "TIMEZONE"),
         # How often each worker reads the floor's settings (announcement, hours, line):
         # the bound on how late a change made elsewhere (a `flask` command) is on screen.
         "FLOOR_POLL_SECONDS": number(env, "FLOOR_POLL_SECONDS", 1, 1, 60),
+        **_event_log(env),
         # Login attempts (per account from one address or trusted browser, per address, per
         # account from everywhere else), and kiosk commands: limits a real screen never reaches.
         "LIMIT_LOGIN_ACCOUNT": rate(env, "LIMIT_LOGIN_ACCOUNT", "5/900"),

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(ValueError):
@@ -95,3 +96,24 @@ def region(env: Mapping[str, str], name: str) -> str | None:
     if code and not re.fullmatch(r"[A-Z]{2}", code):
         raise ConfigError(f"{name} is a region code such as GB or US, got {code!r}")
     return code or None
+
+
+def zone(env: Mapping[str, str], name: str) -> ZoneInfo:
+    """An IANA zone name (TIMEZONE: the site's; times people read are in it), UTC if unset."""
+    raw = env.get(name, "").strip() or "UTC"
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone name such as Europe/Berlin, got {raw!r}"
+        ) from None
+
+
+def origins(env: Mapping[str, str], name: str) -> list[str]:
+    """scheme://host[:port] entries (ALLOWED_ORIGINS: compared exactly with `Origin`)."""
+    found = [o.rstrip("/").lower() for o in listed(env, name)]
+    for origin in found:
+        if not (origin.startswith("http://") or origin.startswith("https://")):
+            raise ConfigError(
+                f"{name} entries look like https://host[:port], got {origin!r}")
+    return found
