@@ -1,0 +1,93 @@
+"""Screens that reconnect with `?since=N` (docs/protocol.md, "Catching up"): exactly the
+frames a screen that stayed connected got meanwhile, then `mark`; once the log no longer
+holds them, `reset`, the full greeting, then `mark`."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tests.kit.client import Client, new_ticket
+from tests.kit.live import LiveServer
+
+# Throttles are tested in security/test_ws; these tests sign in faster than a person.
+SERVER_ENV = {"RATE_LIMITS": "off"}
+
+
+def _greeted(client: Client) -> tuple[list[str], int]:
+    """A fresh opt-in's greeting: `reset`, today's frames, `mark M`; those frames and M."""
+    assert client.recv() == "reset"
+    mark, frames = client.until(lambda m: m.startswith("mark "))
+    return frames, int(mark.removeprefix("mark "))
+
+
+def _forget_the_log(server: LiveServer) -> None:
+    engine = server.engine()
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM event_log"))
+    engine.dispose()
+
+
+def test_a_display_that_reconnects_with_its_number_gets_exactly_the_call(
+        fresh: LiveServer, connect, desk, kiosk) -> None:
+    ada = desk("ada", 2)
+    t, _ = new_ticket(kiosk, "v@example.org", "Vi Sitor")
+    display = connect("/ws/display?since=")
+    greeting, seen = _greeted(display)
+    assert greeting == ["pick 2"]
+    display.close()
+    stayed = connect("/ws/display")  # the oracle: a display that never left
+    assert stayed.sync() == ["pick 2"]
+    assert ada.answer(f"accept {t['id']}") == f"success claimed {t['id']}"
+    ada.sync()
+    live = stayed.sync()
+    assert len(live) == 1 and live[0].startswith("claimed ada 2 {")
+    assert live[0].endswith('"end":"1970-01-01T00:00:00Z"}')
+
+    back = connect(f"/ws/display?since={seen}")
+    assert back.sync() == [*live, f"mark {seen + 1}"]  # no reset, no greeting
+
+    _forget_the_log(fresh)
+    again = connect(f"/ws/display?since={seen}")
+    assert again.sync() == ["reset", "pick 2", *live, f"mark {seen + 1}"]
+
+
+def test_a_console_that_reconnects_with_its_number_gets_the_new_it_missed(
+        fresh: LiveServer, connect, kiosk) -> None:
+    fresh.add_staff("ada")
+    cookie = fresh.login("ada")
+    header = [f"Cookie: {cookie}"]
+    console = connect("/ws/staff?since=", header)
+    greeting, seen = _greeted(console)
+    assert greeting == ["taken"]
+    console.close()
+    stayed = connect("/ws/staff", header)
+    assert stayed.sync() == ["taken"]
+    _, raw = new_ticket(kiosk, "v@example.org", "Vi Sitor")
+    kiosk.sync()
+    assert stayed.sync() == [f"new {raw}"]
+
+    back = connect(f"/ws/staff?since={seen}", header)
+    assert back.sync() == [f"new {raw}", f"mark {seen + 1}"]
+
+    _forget_the_log(fresh)
+    again = connect(f"/ws/staff?since={seen}", header)
+    assert again.sync() == ["reset", f"new {raw}", "taken", f"mark {seen + 1}"]
+
+
+def test_a_number_the_server_never_reached_gets_a_full_greeting(
+        fresh: LiveServer, connect, desk) -> None:
+    desk("ada", 1)
+    display = connect("/ws/display?since=")
+    _, seen = _greeted(display)
+    ahead = connect(f"/ws/display?since={seen + 5}")
+    assert ahead.sync() == ["reset", "pick 1", f"mark {seen}"]
+
+
+def test_a_line_aware_console_from_its_first_frame(fresh: LiveServer, connect) -> None:
+    fresh.add_staff("ada")
+    cookie = fresh.login("ada")
+    console = connect("/ws/staff?lines=1", [f"Cookie: {cookie}"])
+    frames = console.sync()
+    assert frames[0].startswith("lines [")
+    assert any(f.startswith("serve ") for f in frames)
+    assert not any(f.startswith("mark") or f == "reset" for f in frames)
