@@ -201,7 +201,7 @@ class Listener:
 
     def _receive(self, sub: Subscription, payload: bytes) -> None:
         try:
-            origin, events = codec.decode(payload)
+            origin, _n, events = codec.decode(payload)
         except codec.CodecError as exc:
             log.error("relay: dropped a message: %s", exc)
             return
