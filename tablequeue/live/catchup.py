@@ -6,11 +6,11 @@ and `mark M`. From then on it gets `mark N` after every delivered run that wrote
 frame (`marked`, a Registry.after_run hook).
 
 M is the room's `order.last`: every numbered run is delivered under `order.lock`
-(tablequeue.live.sequencer; `held` takes it), so whoever holds it knows exactly what the room's screens were
-sent. The log is read outside the lock first (a catch-up must not stall the site's
-deliveries), then its tail again under the lock if runs were delivered meanwhile. Until
-then the connection is `held_back`: the runs delivered to its room while it catches up
-are ≤ M, and so are sent by the catch-up, in order."""
+(tablequeue.live.sequencer; `held` takes it), so whoever holds it knows exactly what the
+room's screens were sent. The log is read outside the lock first (a catch-up must not
+stall the site's deliveries), then its tail again under the lock if runs were delivered
+meanwhile. Until then the connection is `held_back`: the runs delivered to its room while
+it catches up are ≤ M, and so are sent by the catch-up, in order."""
 
 from __future__ import annotations
 
@@ -151,6 +151,11 @@ def marked(room: Room, number: int) -> None:
     frame too, so a run after one may bring a mark it did not need; never a wrong one.)"""
     for conn in room.marking():
         _mark(conn, number, force=False)
+
+
+def mark_now(conn: Connection, number: int) -> None:
+    """`mark number` now: the end of a catch-up (or a phone's: live/follow/catchup.py)."""
+    _mark(conn, number, force=True)
 
 
 def _mark(conn: Connection, number: int, *, force: bool) -> None:

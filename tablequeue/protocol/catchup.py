@@ -5,13 +5,13 @@ and `reset`. A seed client sends no query and never sees either."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 __all__ = ["RESET", "Handshake", "handshake", "mark", "since_error", "lines_error"]
 
 # Event numbers are per site and only grow; 18 digits like every number of the protocol.
-_NUMBER = re.compile(r"[0-9]{1,18}")
+_NUMBER = re.compile(r"[0-9]{1,18}", re.ASCII)
 RESET = "reset"  # drop what you show: a full greeting follows
 
 
