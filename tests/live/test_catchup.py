@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tests.kit.client import Client, new_ticket
+from tests.kit.client import Client, new_ticket, silent
+from tests.kit.follow import code_of, follow, sign_in_with_link, state
 from tests.kit.live import LiveServer
 
 # Throttles are tested in security/test_ws; these tests sign in faster than a person.
@@ -91,3 +92,39 @@ def test_a_line_aware_console_from_its_first_frame(fresh: LiveServer, connect) -
     assert frames[0].startswith("lines [")
     assert any(f.startswith("serve ") for f in frames)
     assert not any(f.startswith("mark") or f == "reset" for f in frames)
+
+
+def test_a_phone_that_follows_with_its_number_hears_the_call_it_missed(
+        fresh: LiveServer, connect, desk) -> None:
+    ada = desk("ada", 2)
+    ticket_id, url = sign_in_with_link(fresh, "v@example.org", "Vi Sitor")
+    code = code_of(url)
+    phone = connect("/ws/visitor")
+    assert phone.ask(f"follow {code} 0") == "success follow"  # 0: older than the log
+    assert state(phone.recv())["status"] == "waiting"
+    mark = phone.recv()
+    assert mark.startswith("mark ")
+    seen = int(mark.removeprefix("mark "))
+    phone.close()
+    assert ada.answer(f"accept {ticket_id}") == f"success claimed {ticket_id}"
+    ada.sync()
+
+    back = connect("/ws/visitor")
+    assert back.ask(f"follow {code} {seen}") == "success follow"
+    called = state(back.recv())
+    assert (called["status"], called["table"]) == ("serving", 2)
+    assert back.recv() == f"mark {seen + 1}"
+    assert ada.answer(f"complete {ticket_id}") == f"success complete {ticket_id}"
+    assert state(back.recv())["status"] == "served"
+    assert back.recv() == f"mark {seen + 2}"
+
+
+def test_a_seed_phone_never_gets_mark(fresh: LiveServer, desk) -> None:
+    ada = desk("ada", 2)
+    ticket_id, url = sign_in_with_link(fresh, "v@example.org", "Vi Sitor")
+    phone, first = follow(fresh, url)
+    assert first["status"] == "waiting"
+    assert ada.answer(f"accept {ticket_id}") == f"success claimed {ticket_id}"
+    assert state(phone.recv())["status"] == "serving"
+    silent(phone)
+    phone.close()

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 from flask import current_app
 
-from tablequeue import protocol
 from tablequeue.db import read_only
 from tablequeue.live import catchup
 from tablequeue.live.connection import Connection
@@ -32,12 +31,12 @@ def caught_up(conn: Connection, code: str, since: int) -> Callable[[], None]:
             return
         room.mark(conn)
         with members.sequencer.held(room):
-            last = room.order.last
+            last, hub = room.order.last, hub_of(current_app)
             for state in _missed(conn, following.ticket_id, since, last):
-                conn.send(protocol.visitor_state(state))
+                hub.send(conn, state, force=True)  # in order: a later one is no step back
             now = follow.lookup(code)
-            if now is not None:
-                hub_of(current_app).send(conn, now, force=True)
+            if now is not None:  # unless the last missed one said the same
+                hub.send(conn, now, force=True)
             if last is not None:
                 catchup.mark_now(conn, last)
 
