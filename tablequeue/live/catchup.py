@@ -26,6 +26,7 @@ from tablequeue.live.connection import Connection, Role
 from tablequeue.live.fanout import Fanout
 from tablequeue.live.registry import Registry, registry_of
 from tablequeue.live.rooms import Room
+from tablequeue.ops import metrics
 from tablequeue.outcomes import Event, SessionsRevoked, SiteId, TablesChanged
 from tablequeue.service import eventlog
 from tablequeue.service.identity import hash_token
@@ -69,6 +70,7 @@ def _catch_up(members: Registry, room: Room, conn: Connection, first: Runs | Non
         on_join(conn)
     else:
         _replay(members, room, conn, runs)
+        metrics.catchup("screen")
     if last is not None:
         _mark(conn, last, force=True)
 
@@ -161,4 +163,29 @@ def mark_now(conn: Connection, number: int) -> None:
 def _mark(conn: Connection, number: int, *, force: bool) -> None:
     if force or conn.frames != conn.marked_frames:
         conn.send(protocol.mark(number))
-        conn.marked_frames = conn.frames
+        conn.marked_frames, conn.marked = conn.frames, number
+
+
+def keep_alive(registry: Registry) -> int:
+    """`mark last` to every marking connection whose mark lags its room's: an idle
+    screen's number then never ages out of the log (call every EVENT_KEEP_MINUTES / 2).
+    How many were sent."""
+    sent = 0
+    for room in registry.rooms():
+        if not room.marking():
+            continue
+        with registry.sequencer.held(room):
+            last = room.order.last
+            for conn in room.marking():
+                if last is not None and conn.marked is not None and conn.marked < last:
+                    mark_now(conn, last)
+                    sent += 1
+    return sent
+
+
+def at_bind(conn: Connection) -> None:
+    """A console that opted in and is bound after its handshake (`pick TABLE TOKEN`): the
+    bind replay that follows is its whole waiting list, so it is told `reset` first (its
+    catch-up was that of an unbound console)."""
+    if conn.marking:
+        conn.send(protocol.RESET)

@@ -79,7 +79,8 @@ class Connection:
         self.marking = False
         self.since: int | None = None
         self.frames = 0
-        self.marked_frames = 0  # `frames` when it was last sent `mark N`
+        self.marked_frames = 0  # `frames` when it was last sent `mark N`, and that N
+        self.marked: int | None = None
         self.held_back = False
 
     def send(self, message: str) -> None:

@@ -128,3 +128,14 @@ def test_a_seed_phone_never_gets_mark(fresh: LiveServer, desk) -> None:
     assert state(phone.recv())["status"] == "serving"
     silent(phone)
     phone.close()
+
+
+def test_a_console_bound_by_pick_after_catching_up_is_told_reset_first(
+        fresh: LiveServer, connect, kiosk) -> None:
+    token = fresh.add_staff("ada")
+    _, raw = new_ticket(kiosk, "v@example.org", "Vi Sitor")
+    console = connect("/ws/staff?since=")
+    greeting, _ = _greeted(console)
+    assert greeting == ["taken"]
+    assert console.answer(f"pick 3 {token}") == "success pick 3"
+    assert console.sync() == ["reset", f"new {raw}"]
