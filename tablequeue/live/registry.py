@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from itertools import groupby
-from operator import attrgetter
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from flask import Flask
@@ -23,10 +21,10 @@ from tablequeue.live.connection import NO_SITE, Connection, Role, close
 from tablequeue.live.fanout import Fanout
 from tablequeue.live.localrelay import LocalRelay
 from tablequeue.live.rooms import Room
-from tablequeue.live.sequencer import Sequencer
+from tablequeue.live.sequencer import Sequencer, by_site
 from tablequeue.ops import metrics
 from tablequeue.outcomes import Event, SiteId, TablesChanged
-from tablequeue.service import claimbook
+from tablequeue.service import claimbook, eventlog
 from tablequeue.service.directory import directory_of
 from tablequeue.service.line_views import LineReader
 
@@ -77,13 +75,15 @@ class Registry:
         waiting_count: Callable[[SiteId], int] | None = None,
         tables_now: Callable[[SiteId], TablesChanged] | None = None,
         slug_of: Callable[[SiteId], str] | None = None,
-        line_reader: LineReader | None = None,
+        line_reader: LineReader | None = None, event_log_strict: bool = False,
     ) -> None:
         self.fanout = Fanout(display_shows_email=display_shows_email,
                              waiting_count=waiting_count, tables_now=tables_now,
                              line_reader=line_reader)
         self.display_shows_email = display_shows_email
         self.slug_of = slug_of or str  # a site's slug: the `site` label of its metrics
+        # An unsealed event at publish raises (EVENT_LOG_STRICT: the tests), else is logged.
+        self.event_log_strict = event_log_strict
         self._rooms: dict[SiteId, Room] = {}
         self._lobby: set[Connection] = set()
         self._rooms_lock = threading.Lock()  # opening, taking and closing rooms
@@ -185,6 +185,7 @@ class Registry:
 
     def publish(self, events: list[Event], reply: Callable[[], None] = lambda: None) -> None:
         if events:
+            eventlog.check(events, strict=self.event_log_strict)  # every change is numbered
             self.relay.publish(events, reply)
         else:
             # As in one process, a reply comes after every broadcast published before it.
@@ -224,14 +225,6 @@ class Registry:
         """The site's connections of these roles (default: all) that opted in with `watch`."""
         room = self._rooms.get(site)
         return room.watchers(*roles) if room is not None else []
-
-
-def by_site(events: list[Event]) -> Iterator[tuple[SiteId, list[Event]]]:
-    """The events in runs of one site and number each, in order (a command's events are
-    nearly always of one site; a staff member's `pick` at another of their sites makes two
-    runs, and so does a numbered run followed by the unnumbered floor nudge)."""
-    for (site, _seq), run in groupby(events, key=attrgetter("site", "seq")):
-        yield site, list(run)
 
 
 def slug_reader(app: Flask) -> Callable[[SiteId], str]:
