@@ -21,7 +21,7 @@ from flask import current_app, session
 
 from tablequeue import protocol, service
 from tablequeue.db import read_only
-from tablequeue.live import floorwatch, line_handlers
+from tablequeue.live import floorwatch
 from tablequeue.live.connection import Connection, Role
 from tablequeue.live.fanout import Fanout
 from tablequeue.live.registry import Registry, registry_of
@@ -117,8 +117,6 @@ def _replay(members: Registry, room: Room, conn: Connection, runs: Runs) -> None
                                for e in events)
     if conn.role is Role.STAFF and tables:  # the assignment as committed now
         members.greet_tableless(conn)
-    if conn.line_aware:
-        line_handlers.tell(conn)
 
 
 def _bind_silently(conn: Connection) -> None:

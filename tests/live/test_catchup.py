@@ -141,3 +141,22 @@ def test_a_console_bound_by_pick_after_catching_up_is_told_reset_first(
     after = console.sync()
     assert after[:2] == ["reset", f"new {raw}"]
     assert [f.split(" ")[0] for f in after[2:]] == ["mark"]  # the pick's own run
+
+
+def test_a_line_aware_console_catches_up_with_its_lines_frames(
+        fresh: LiveServer, connect, kiosk) -> None:
+    fresh.add_staff("ada")
+    header = [f"Cookie: {fresh.login('ada')}"]
+    console = connect("/ws/staff?since=&lines=1", header)
+    greeting, seen = _greeted(console)
+    assert greeting[0].startswith("lines [")
+    console.close()
+    stayed = connect("/ws/staff?lines=1", header)
+    stayed.sync()
+    _, raw = new_ticket(kiosk, "v@example.org", "Vi Sitor")
+    kiosk.sync()
+    live = stayed.sync()
+    assert live and live[0].startswith("new {") and '"line":' in live[0]
+
+    back = connect(f"/ws/staff?since={seen}&lines=1", header)
+    assert back.sync() == [*live, f"mark {seen + 1}"]
