@@ -4,8 +4,15 @@ holds them, `reset`, the full greeting, then `mark`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
+from tablequeue.live import catchup
+from tablequeue.live.connection import Connection, Role
+from tablequeue.live.rooms import Room
+from tablequeue.live.sequencer import Sequencer
+from tablequeue.outcomes import SiteId
 from tests.kit.client import Client, new_ticket, silent
 from tests.kit.follow import code_of, follow, sign_in_with_link, state
 from tests.kit.live import LiveServer
@@ -160,3 +167,71 @@ def test_a_line_aware_console_catches_up_with_its_lines_frames(
 
     back = connect(f"/ws/staff?since={seen}&lines=1", header)
     assert back.sync() == [*live, f"mark {seen + 1}"]
+
+
+# ---- the marks on their own (no server) --------------------------------------------------
+
+
+class _Socket:
+    connected = True
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, data: str | bytes) -> None:
+        self.sent.append(str(data))
+
+    def close(self, reason: Any = None, message: str | None = None) -> None:
+        pass
+
+
+class _Relay:
+    def before(self, room: Room, n: int) -> None:
+        pass
+
+    def after(self, room: Room, n: int, events: list[Any]) -> None:
+        pass
+
+
+class _Registry:
+    """What the sequencer and the marks use of a registry: runs of `(conn, text)` write
+    `text` to `conn` only."""
+
+    def __init__(self, room: Room) -> None:
+        self.room, self.relay = room, _Relay()
+        self.after_run = [catchup.marked]
+        self.sequencer = Sequencer(self)
+
+    def rooms(self) -> list[Room]:
+        return [self.room]
+
+    def deliver_run(self, room: Room, events: list[Any]) -> None:
+        for conn, text in events:
+            conn.send(text)
+
+
+def _screen(room: Room, *, marking: bool = True) -> tuple[Connection, _Socket]:
+    socket = _Socket()
+    conn = Connection(socket, Role.DISPLAY, site=room.site)
+    conn.marking = marking
+    room.add(conn)
+    return conn, socket
+
+
+def test_a_mark_follows_each_run_that_wrote_and_keep_alive_lifts_a_lagging_one() -> None:
+    room = Room(SiteId(1), "main")
+    registry = _Registry(room)
+    (a, to_a), (b, to_b), (seed, to_seed) = _screen(room), _screen(room), _screen(
+        room, marking=False)
+    registry.sequencer.anchor(room, 4)
+    catchup.mark_now(a, 4)
+    catchup.mark_now(b, 4)
+    registry.sequencer.offer(room, 5, [(a, "pick 1"), (seed, "pick 1")])
+    registry.sequencer.offer(room, 6, [(seed, "pick 2")])  # wrote to no marking screen
+    assert to_a.sent == ["mark 4", "pick 1", "mark 5"]
+    assert to_b.sent == ["mark 4"]
+    assert to_seed.sent == ["pick 1", "pick 2"]
+    assert catchup.keep_alive(registry) == 2
+    assert to_a.sent[-1] == "mark 6" and to_b.sent[-1] == "mark 6"
+    assert catchup.keep_alive(registry) == 0
+    assert to_seed.sent == ["pick 1", "pick 2"]
