@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from tablequeue import protocol
 from tests.kit.client import new_ticket, silent
 from tests.kit.live import LiveServer
 
@@ -81,3 +84,23 @@ def test_a_kiosk_ignores_since(fresh: LiveServer, connect) -> None:
     kiosk = connect("/ws/kiosk?since=5")
     new_ticket(kiosk, "v@example.org", "Vi Sitor")
     silent(kiosk)
+
+
+@pytest.mark.parametrize(("query", "marking", "since", "lines", "errors"), [
+    ({}, False, None, False, ()),
+    ({"since": ""}, True, None, False, ()),
+    ({"since": "007", "lines": "1"}, True, 7, True, ()),
+    ({"since": "-1"}, True, None, False, ("error since not an event number: -1",)),
+    ({"since": "1" * 19}, True, None, False, (f"error since not an event number: {'1' * 19}",)),
+    ({"lines": "2"}, False, None, False, ("error lines expected 1 or 0: 2",)),
+])
+def test_the_handshake_query(query: dict[str, str], marking: bool, since: int | None,
+                             lines: bool, errors: tuple[str, ...]) -> None:
+    assert protocol.handshake(query) == protocol.Handshake(marking, since, lines, errors)
+
+
+def test_follow_takes_an_optional_event_number_and_nothing_else() -> None:
+    words = protocol.VISITOR_COMMANDS
+    assert protocol.parse("follow abc", words) == protocol.Follow("abc")
+    assert protocol.parse("follow abc 12", words) == protocol.Follow("abc", 12)
+    assert protocol.parse("follow abc x", words) == protocol.Follow("abc x")  # no such code
