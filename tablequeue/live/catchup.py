@@ -14,7 +14,6 @@ it catches up are ≤ M, and so are sent by the catch-up, in order."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from flask import current_app, session
@@ -30,8 +29,6 @@ from tablequeue.ops import metrics
 from tablequeue.outcomes import Event, SessionsRevoked, SiteId, TablesChanged
 from tablequeue.service import eventlog
 from tablequeue.service.identity import hash_token
-
-log = logging.getLogger(__name__)
 
 Runs = list[tuple[int, list[Event]]]
 CATCHUP_MAX = eventlog.REPLAY_MAX  # more runs missed than this: a full greeting instead
