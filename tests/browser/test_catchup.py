@@ -8,13 +8,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from playwright.sync_api import WebSocketRoute, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.kit.browser import LAPTOP, TV, OpenPage, add_staff, connected, log_in, set_tables
 from tests.kit.client import Desk
 from tests.kit.live import LiveServer, kiosk_sign_in
 
 SOCKET = re.compile(r".*/ws/(display|staff)(\?.*)?$")
+MARKED = """() => Object.keys(sessionStorage).some((key) => key.startsWith("tq-mark:"))"""
+
+
+def marked(page: Page) -> None:
+    """The page has read its first `mark` (connected only says the socket opened)."""
+    page.wait_for_function(MARKED)
 
 
 class Switch:
@@ -57,6 +63,7 @@ def test_a_call_made_while_the_display_was_away_is_announced(
                         before=lambda page: page.route_web_socket(SOCKET, switch.route))
     connected(display)
     assert switch.urls[-1].endswith("/ws/display?since=")  # a page just loaded
+    marked(display)
     switch.off()
     expect(display.locator(".conn")).to_have_attribute("data-connection", "reconnecting")
     assert ada.answer(f"accept {first['id']}").startswith("success claimed")
@@ -81,6 +88,7 @@ def test_the_console_keeps_its_list_and_gains_what_arrived_meanwhile(
                       before=lambda page: page.route_web_socket(SOCKET, switch.route))
     log_in(staff, "ada")
     expect(staff.locator("#waiting-list .row-name")).to_have_text(["Lin Clark"])
+    marked(staff)
     switch.off()
     expect(staff.locator(".conn").first).to_have_attribute("data-connection", "reconnecting")
     kiosk_sign_in(fresh, "rob@example.org", "Rob Pike")
