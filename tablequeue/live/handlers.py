@@ -51,6 +51,7 @@ def _bind(conn: Connection, staff_id: int, token_hash: str) -> None:
 
 def _pick(conn: Connection, command: protocol.Pick) -> Answer:
     registry().relay.settle()  # a ticket claimed just before must not follow the bind
+    registry().level(conn.site)  # nor one committed elsewhere (a `flask` command)
     # Only a connection bound at the handshake may leave the token out: it means the
     # cookie's login, never whatever token an earlier `pick` happened to bind.
     token_hash = hash_token(command.token) if command.token else conn.cookie_token_hash

@@ -118,6 +118,7 @@ class Registry:
             self.relay.join(room)
             if conn.role is not Role.KIOSK:
                 self.relay.settle()  # what was published before it joined is in its greeting
+                self.sequencer.level(room)  # ... and what was committed
             count = room.add(conn)
         finally:
             with self._rooms_lock:
@@ -214,6 +215,13 @@ class Registry:
                 follower(events)
             except Exception:
                 log.exception("telling phones about events failed")
+
+    def level(self, site: SiteId) -> None:
+        """Deliver what the site committed and this worker has not yet delivered (before a
+        state read that a connection is sent: see Sequencer.level)."""
+        room = self._rooms.get(site)
+        if room is not None:
+            self.sequencer.level(room)
 
     def greet_tableless(self, conn: Connection) -> None:
         """A staff connection's first `taken`, unless its staff member holds a table here."""

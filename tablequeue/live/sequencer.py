@@ -151,6 +151,23 @@ class Sequencer:
 
     # ---- reading the log ---------------------------------------------------------------
 
+    def level(self, room: Room) -> None:
+        """Before a connection of the room reads the state (its greeting, a console's bind):
+        deliver what was committed and not yet delivered here (a `flask` command's change,
+        a run still on its way), so it does not reach that connection a second time after
+        its greeting. One read of the site's newest number; a failed read is left to the
+        greeting, which reads the same database."""
+        last = room.order.last
+        if last is None:
+            return
+        try:
+            with read_only() as conn:
+                newest = eventlog.newest(conn, [room.site]).get(room.site, 0)
+            if newest > last:
+                self.fill(room, "poll", whole=True)
+        except Exception:
+            log.warning("could not bring %r level with the event log", room, exc_info=True)
+
     def fill(self, room: Room, how: str = "gap", *, whole: bool = False) -> bool:
         """Read the runs the room misses below its queue (`whole`, or an empty queue: all
         up to the newest) and deliver them. Reads outside the lock. False: the log no

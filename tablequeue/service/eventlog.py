@@ -147,14 +147,14 @@ def _dialect(bind: Bind) -> str:
     return bind.dialect.name
 
 
-def seal(bind: Bind, events: list[Event]) -> list[Event]:
+def seal(bind: Bind, events: Sequence[Event]) -> list[Event]:
     """Inside the caller's open write transaction, as its last statements: per site among
     the events (ascending ids) bump its counter and log its events as one row. The events,
     in their order, each with its site's number. Never take a counter earlier in a
     transaction: business rows first, then counters by ascending site, or writers could
     deadlock (and the lock would be held longer)."""
     if not events:
-        return events
+        return []
     if isinstance(bind, Session):
         bind.flush()  # the business rows first: the counter's lock is taken last
     at = utcnow()

@@ -166,8 +166,7 @@ def revoke_token(token: str) -> Outcome[None]:
         session.execute(update(StaffSession).where(*live).values(revoked_at=utcnow()))
         if staff_id is None:  # unknown or revoked already: no console is bound with it
             return Outcome(None)
-        return Outcome(None, seal(session, [*revocations(session, staff_id,
-                                                         frozenset({token_hash}))]))
+        return Outcome(None, seal(session, revocations(session, staff_id, frozenset({token_hash}))))
 
 
 def revoke_all(session: Session, staff_id: int) -> list[SessionsRevoked]:

@@ -97,8 +97,6 @@ def test_a_run_that_overtakes_an_unpublished_one_waits_for_it(
     (read from the log when n+2 showed the hole) before n+2, long before any poll."""
     opened: list[Client] = []
     console = _seated(fresh, opened, "ada", 1)
-    display = connect("/ws/display")
-    display.sync()
     kiosk = connect("/ws/kiosk")
     try:
         started = time.monotonic()

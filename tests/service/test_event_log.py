@@ -367,3 +367,21 @@ def test_deleting_a_visitor_empties_their_sites_logs(app: Flask, fresh: LiveServ
     assert [(s, n) for s, n, _ in log_of(fresh)] == [(b, 1)]
     with read_only() as conn:  # numbers go on; what was before is lost to catch-up
         assert eventlog.since(conn, site, 0) is None
+
+
+def test_registry_publish_is_the_door(caplog: pytest.LogCaptureFixture) -> None:
+    """An unsealed event at Registry.publish: an error under EVENT_LOG_STRICT, else a log
+    line and the event still delivered; FloorChanged goes unnumbered."""
+    from tablequeue.live.registry import Registry
+
+    site = SiteId(1)
+    strict = Registry(display_shows_email=False, event_log_strict=True)
+    strict.publish([FloorChanged(site=site), TablePicked(1, site=site, seq=3)])
+    with pytest.raises(eventlog.UnsealedError):
+        strict.publish([TablePicked(1, site=site)])
+    heard: list[list[Event]] = []
+    lenient = Registry(display_shows_email=False)
+    lenient.followers.append(heard.append)
+    lenient.publish([TablePicked(2, site=site)])
+    assert heard == [[TablePicked(2, site=site)]]
+    assert "published without seal (TablePicked)" in caplog.text
