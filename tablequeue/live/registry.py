@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby
 from operator import attrgetter
@@ -103,6 +104,10 @@ class Registry:
         # Told every delivered batch, and every room's resync: the visitor hub (phones).
         self.followers: list[Callable[[list[Event]], None]] = []
         self.after_resync: list[Callable[[SiteId], None]] = []
+        # Test-only (FAULT_HOLD_PUBLISH_SECONDS, set by `install`): seconds every publish
+        # waits after its commit, a deterministic window to kill a host in (the scale tests,
+        # the drill). 0 in production.
+        self.hold_publish = 0.0
 
     # ---- rooms -------------------------------------------------------------------------
 
@@ -191,6 +196,8 @@ class Registry:
 
     def publish(self, events: list[Event], reply: Callable[[], None] = lambda: None) -> None:
         if events:
+            if self.hold_publish:  # test-only: committed, not yet published (see __init__)
+                time.sleep(self.hold_publish)
             self.relay.publish(events, reply)
         else:
             # As in one process, a reply comes after every broadcast published before it.
@@ -246,6 +253,7 @@ _REGISTRY: Slot[Registry] = Slot("tablequeue.registry")
 
 def install(app: Flask, registry: Registry) -> Registry:
     """Make `registry` the app's (the factory does, once)."""
+    registry.hold_publish = float(app.config.get("FAULT_HOLD_PUBLISH_SECONDS") or 0)
     return _REGISTRY.put(app, registry)
 
 

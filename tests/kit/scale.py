@@ -13,7 +13,9 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +39,15 @@ class Screen:
         for message in self.client.drain(quiet):
             self.log.append(message)
             self._apply(message)
+
+    def answer(self, text: str) -> str:
+        """Send a command; its reply, applying the broadcasts met on the way."""
+        self.client.send(text)
+        reply, before = self.client.reply()
+        self.log += before
+        for message in before:
+            self._apply(message)
+        return reply
 
     def _apply(self, message: str) -> None:
         word, _, rest = message.partition(" ")
@@ -80,12 +91,13 @@ def truth(server: LiveServer) -> Truth:
 
 
 def converge(screens: list[Screen], server: LiveServer, *, staff: list[Screen],
-             unbound: list[Screen], displays: list[Screen], within: float = 20) -> Truth:
+             unbound: list[Screen], displays: list[Screen], within: float = 20,
+             quiet: float = 0.2) -> Truth:
     """Read until every screen shows the database's truth; fail with the difference."""
     deadline = time.monotonic() + within
     while True:
         for screen in screens:
-            screen.read()
+            screen.read(quiet)
         now = truth(server)
         wrong = [s for s in staff if frozenset(s.waiting) != now.waiting]
         wrong += [s for s in unbound if s.taken != now.taken]
@@ -95,6 +107,42 @@ def converge(screens: list[Screen], server: LiveServer, *, staff: list[Screen],
         if time.monotonic() > deadline:
             raise AssertionError(f"screens still differ from {now}:\n" + "\n".join(
                 f"{s.waiting.keys()} {s.taken} {s.tables} <- {s.log[-8:]}" for s in wrong))
+
+
+def until_true(server: LiveServer, query: str, within: float = 10) -> None:
+    """Poll the database until `query` (one boolean) is true: a commit seen from outside."""
+    engine = server.engine()
+    deadline = time.monotonic() + within
+    try:
+        while True:
+            with engine.connect() as conn:
+                if conn.execute(sa.text(query)).scalar():
+                    return
+            assert time.monotonic() < deadline, f"never true within {within} s: {query}"
+            time.sleep(0.02)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def two_hosts(workdir: Path, first: dict[str, str] | None = None,
+              both: dict[str, str] | None = None) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two servers ("hosts") of three workers on one database and one Redis channel, made
+    for one test: `first` is host 1's own settings (say FAULT_HOLD_PUBLISH_SECONDS), which
+    the test may kill (`one.stop(signal.SIGKILL)`: arbiter and workers at once)."""
+    shared = {"REDIS_CHANNEL": "tq-hosts-" + uuid.uuid4().hex[:12], "WEB_CONCURRENCY": "3",
+              **(both or {})}
+    for name in ("h1", "h2"):
+        (workdir / name).mkdir(exist_ok=True)
+    one = LiveServer(workdir / "h1", env={**shared, **(first or {})})
+    two = LiveServer(workdir / "h2", env=shared, database_url=one.database_url)
+    try:
+        one.start()
+        two.start()
+        yield one, two
+    finally:
+        two.close()
+        one.close()  # drops the database
 
 
 def staff_tokens(server: LiveServer, usernames: list[str]) -> list[str]:
