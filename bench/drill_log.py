@@ -103,7 +103,8 @@ def redis_cut_off(d: Drill) -> float:
     desk = Client(f"ws://127.0.0.1:{b.port}/ws/staff")
     try:
         desk.recv()  # taken
-        assert desk.answer(f"pick 19 {d.extra_token}") == "success pick 19"
+        picked = desk.answer(f"pick 9 {d.extra_token}")
+        assert picked == "success pick 9", picked
         d.redis.stop()
         claimed = 0
         for n in range(CUT_OFF_TICKETS):
