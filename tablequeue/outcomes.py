@@ -118,71 +118,72 @@ class PhoneState:
 
 
 @dataclass(frozen=True)
-class TicketCreated:
+class Change:
+    """What every event has: the site whose screens hear it, and its number in that site's
+    event log (tablequeue.service.eventlog.seal sets it; 0: unnumbered, as FloorChanged is,
+    or not sealed yet). The number is no part of what changed: events compare without it."""
+
     site: SiteId = field(kw_only=True)
+    seq: int = field(default=0, kw_only=True, compare=False)
+
+
+@dataclass(frozen=True)
+class TicketCreated(Change):
     ticket: TicketView
 
 
 @dataclass(frozen=True)
-class TicketClaimed:
-    site: SiteId = field(kw_only=True)
+class TicketClaimed(Change):
     ticket: TicketView
     table: int
 
 
 @dataclass(frozen=True)
-class TicketShown:
+class TicketShown(Change):
     """A ticket in service appears at a (new) table: its staff member moved or came back."""
 
-    site: SiteId = field(kw_only=True)
     ticket: TicketView
     table: int
 
 
 @dataclass(frozen=True)
-class TicketEnded:
-    site: SiteId = field(kw_only=True)
+class TicketEnded(Change):
     ticket: TicketView
     table: int
     completed: bool  # False: cancelled (a no-show)
 
 
 @dataclass(frozen=True)
-class TablePicked:
-    site: SiteId = field(kw_only=True)
+class TablePicked(Change):
     table: int
 
 
 @dataclass(frozen=True)
-class TableUnpicked:
-    site: SiteId = field(kw_only=True)
+class TableUnpicked(Change):
     table: int
 
 
 @dataclass(frozen=True)
-class TablesChanged:
+class TablesChanged(Change):
     """The whole assignment after a change: who holds a table, and which are taken."""
 
-    site: SiteId = field(kw_only=True)
     holders: frozenset[int]
     taken: tuple[int, ...]
 
 
 @dataclass(frozen=True)
-class SessionsRevoked:
+class SessionsRevoked(Change):
     """Sessions ended (logout, password reset, admin, expiry): connections bound with one
     of them stop receiving visitor data and get `taken` like any unbound console."""
 
-    site: SiteId = field(kw_only=True)
     token_hashes: frozenset[str]
     taken: tuple[int, ...]
 
 
 @dataclass(frozen=True)
-class TicketWithdrawn:
+class TicketWithdrawn(Change):
     """A waiting ticket closed without service (the admin's end of day): no table involved."""
 
-    site: SiteId = field(kw_only=True)
     ticket: TicketView
 
 
@@ -196,28 +197,25 @@ class TicketRequeued(TicketCreated):
 
 
 @dataclass(frozen=True)
-class TableAway:
+class TableAway(Change):
     """The staff member at `table` stepped away (`away`) or came back (`back`)."""
 
-    site: SiteId = field(kw_only=True)
     table: int
     away: bool
 
 
 @dataclass(frozen=True)
-class TableCountChanged:
+class TableCountChanged(Change):
     """The admin changed how many tables the site has."""
 
-    site: SiteId = field(kw_only=True)
     count: int
 
 
 @dataclass(frozen=True)
-class FloorChanged:
+class FloorChanged(Change):
     """The announcement, the hours or the line switch changed: every worker reads the
     floor now instead of at its next poll (only a shortcut: the poll alone suffices)."""
 
-    site: SiteId = field(kw_only=True)
 
 @dataclass(frozen=True)
 class TicketTransferred(TicketRequeued):
@@ -228,25 +226,21 @@ class TicketTransferred(TicketRequeued):
 
 
 @dataclass(frozen=True)
-class TicketMarked:
+class TicketMarked(Change):
     """A waiting ticket was marked priority (ticket.priority): line-aware staff only."""
 
-    site: SiteId = field(kw_only=True)
     ticket: TicketView
 
 
 @dataclass(frozen=True)
-class LinesChanged:
+class LinesChanged(Change):
     """A site's lines were added, renamed, opened, closed, removed or reordered."""
-
-    site: SiteId = field(kw_only=True)
 
 
 @dataclass(frozen=True)
-class ServeChanged:
+class ServeChanged(Change):
     """The lines a staff member serves at the site (empty: every line)."""
 
-    site: SiteId = field(kw_only=True)
     staff_id: int
     lines: tuple[int, ...]
 

@@ -22,7 +22,9 @@ from flask import Flask
 from tablequeue.extensions import Slot
 from tablequeue.live.connection import NO_SITE, Connection, Role, close
 from tablequeue.live.fanout import Fanout
+from tablequeue.live.localrelay import LocalRelay
 from tablequeue.live.rooms import Room
+from tablequeue.live.sequencer import Sequencer
 from tablequeue.ops import metrics
 from tablequeue.outcomes import Event, SiteId, TablesChanged
 from tablequeue.service import claimbook
@@ -54,28 +56,16 @@ class Relay(Protocol):
     def health(self) -> dict[str, Any]:
         """For /healthz: `state` is "ok" when it can carry events, "disabled" in one process."""
 
+    def before(self, room: Room, n: int) -> None:
+        """Run `n` of the room's site is about to be delivered here (the sequencer, with
+        `room.order.lock` held): if it is this worker's own, its actor's reply goes first."""
 
-class LocalRelay:
-    """One process: publishing is delivering, and an empty room has nothing to keep."""
+    def after(self, room: Room, n: int, events: list[Event]) -> None:
+        """Run `n` was delivered to the room (the lock still held)."""
 
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-
-    def publish(self, events: list[Event], reply: Callable[[], None]) -> None:
-        reply()
-        self.registry.deliver(events)
-
-    def settle(self) -> None:
-        pass  # delivery happened inside publish
-
-    def join(self, room: Room) -> None:
-        pass  # every event of this process is delivered here
-
-    def vacated(self, room: Room) -> None:
-        self.registry.close(room)
-
-    def health(self) -> dict[str, Any]:
-        return {"state": "disabled"}  # no REDIS_URL: nothing between workers to fail
+    def fallback(self, room: Room) -> None:
+        """The event log cannot say what the room missed: bring its screens up to date
+        from the state, and anchor the room to the number read with it."""
 
 
 class Registry:
@@ -104,6 +94,10 @@ class Registry:
         # Told every delivered batch, and every room's resync: the visitor hub (phones).
         self.followers: list[Callable[[list[Event]], None]] = []
         self.after_resync: list[Callable[[SiteId], None]] = []
+        # Told (room, n) after each numbered run n was delivered to a room, under
+        # room.order.lock (tablequeue.live.sequencer): screen catch-up's `mark` frames.
+        self.after_run: list[Callable[[Room, int], None]] = []
+        self.sequencer = Sequencer(self)  # the only deliverer of numbered runs
         # Test-only (FAULT_HOLD_PUBLISH_SECONDS, set by `install`): seconds every publish
         # waits after its commit, a deterministic window to kill a host in (the scale tests,
         # the drill). 0 in production.
@@ -212,6 +206,15 @@ class Registry:
             room = self._rooms.get(site)
             if room is not None:
                 self.fanout.deliver(room, batch)
+        self._tell_followers(events)
+
+    def deliver_run(self, room: Room, events: list[Event]) -> None:
+        """One numbered run of the room's site, to that room (the sequencer's delivery)."""
+        claimbook.book().note(events)
+        self.fanout.deliver(room, events)
+        self._tell_followers(events)
+
+    def _tell_followers(self, events: list[Event]) -> None:
         for follower in self.followers:
             try:
                 follower(events)
@@ -231,9 +234,10 @@ class Registry:
 
 
 def by_site(events: list[Event]) -> Iterator[tuple[SiteId, list[Event]]]:
-    """The events in runs of one site each, in order (a command's events are nearly always
-    of one site; a staff member's `pick` at another of their sites makes two runs)."""
-    for site, run in groupby(events, key=attrgetter("site")):
+    """The events in runs of one site and number each, in order (a command's events are
+    nearly always of one site; a staff member's `pick` at another of their sites makes two
+    runs, and so does a numbered run followed by the unnumbered floor nudge)."""
+    for (site, _seq), run in groupby(events, key=attrgetter("site", "seq")):
         yield site, list(run)
 
 

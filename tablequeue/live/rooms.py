@@ -6,10 +6,11 @@ costs the same whether the worker holds one site or a hundred."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 from tablequeue.live.connection import Connection, Role
-from tablequeue.outcomes import SiteId
+from tablequeue.outcomes import Event, SiteId
 from tablequeue.service.floor import FloorNow
 
 
@@ -22,6 +23,23 @@ class FloorSeen:
     lock: threading.Lock = field(default_factory=threading.Lock)
     now: FloorNow | None = None
     read_at: float = 0.0  # when `now` was read: an older read never replaces it
+
+
+@dataclass
+class Order:
+    """Where the room is in its site's numbered runs (tablequeue.live.sequencer, the only
+    code that delivers them). `last` is the number of the last run delivered (None: not
+    anchored yet, its runs wait); `queue` holds runs above it that came early; `due` is
+    when a hole in front of them is read from the event log (None: no hole); `heard` is
+    when the room last heard of its site (a delivery, or the idle poll). Every numbered
+    run is delivered under `lock`, and so is a state resync: whoever holds it sees
+    `last` and the screens agree (screen catch-up relies on that)."""
+
+    last: int | None = None
+    queue: dict[int, list[Event]] = field(default_factory=dict)
+    due: float | None = None
+    heard: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Room:
@@ -38,6 +56,7 @@ class Room:
         # Every `taken` of this site is read and sent under this lock (Registry._tables).
         self.tables_lock = threading.Lock()
         self.floor = FloorSeen()
+        self.order = Order()
 
     def add(self, conn: Connection) -> int:
         members = self._members[conn.role]

@@ -9,6 +9,8 @@ The loops, one each per worker:
 - floor-watch (live.floorwatch): reads the floor's settings every FLOOR_POLL_SECONDS and
   frees the tables of staff away too long;
 - visitor-hub (live.follow.hub): sends phones their new positions, at most once a second;
+- event-watch (live.eventwatch): fills a room's holes in its site's numbered events from
+  the event log, catches up quiet rooms behind the log every EVENT_POLL_SECONDS, trims it;
 - session-watch (live.sessionwatch): unbinds consoles whose session ended elsewhere and
   closes screens whose device key was revoked;
 - the ping sweep (live.detached, under gevent only): pings every detached websocket;
@@ -22,7 +24,7 @@ import logging
 
 from flask import Flask
 
-from tablequeue.live import detached, floorwatch, sessionwatch
+from tablequeue.live import detached, eventwatch, floorwatch, sessionwatch
 from tablequeue.live.follow.hub import hub_of
 from tablequeue.ops import hooks, mail
 from tablequeue.service.directory import directory_of
@@ -35,6 +37,7 @@ def start(app: Flask) -> None:
     for its subscription, and by then every loop that events reach is running."""
     _know_the_sites(app)
     floorwatch.start(app)
+    eventwatch.start(app)
     hub_of(app).start()
     sessionwatch.start(app)
     if detached.available():  # else simple-websocket pings from its own reader thread

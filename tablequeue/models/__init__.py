@@ -2,6 +2,7 @@
 database. Everything is re-exported here, so `from tablequeue.models import Ticket` holds."""
 
 from tablequeue.models.base import TicketStatus, UTCDateTime, site_fk, utcnow
+from tablequeue.models.events import EventCounter, EventLogRow
 from tablequeue.models.outbox import (
     Outbound,
     OutboxMail,
@@ -24,6 +25,8 @@ from tablequeue.models.reports import ReportDay, ReportEpoch
 
 __all__ = [
     "DeviceKey",
+    "EventCounter",
+    "EventLogRow",
     "FollowCode",
     "Line",
     "Outbound",

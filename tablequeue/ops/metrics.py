@@ -56,6 +56,14 @@ class _Series:
         self.resyncs = Counter(
             "tablequeue_relay_resyncs", "Resyncs of open screens after a relay gap.",
             registry=registry)
+        self.catchups = Counter(
+            "tablequeue_event_catchups", "Rooms that read missed numbered runs from the event "
+            "log: a hole between two runs (gap), a quiet room behind the log (poll), a "
+            "relay reconnect or resync request (reconnect).", ["how"], registry=registry)
+        self.fallbacks = Counter(
+            "tablequeue_event_state_fallbacks", "Rooms brought up to date from the state "
+            "because the event log no longer had what they missed (trimmed, or restored).",
+            registry=registry)
         self.wait = Histogram(
             "tablequeue_ticket_wait_seconds", "Wait of each claimed ticket, sign-in to claim.",
             buckets=WAIT_BUCKETS, registry=registry)
@@ -113,6 +121,18 @@ def relay(up: bool) -> None:
 def resynced() -> None:
     if _series is not None:
         _series.resyncs.inc()
+
+
+def catchup(how: str) -> None:
+    """A room read runs it missed from the event log (`how`: gap, poll or reconnect)."""
+    if _series is not None:
+        _series.catchups.labels(how).inc()
+
+
+def state_fallback() -> None:
+    """A room fell back from the event log to the state (tablequeue.live.sequencer)."""
+    if _series is not None:
+        _series.fallbacks.inc()
 
 
 def observe_events(events: list[Any]) -> None:

@@ -52,7 +52,7 @@ def test_every_event_type_is_listed_here() -> None:
 
 @pytest.mark.parametrize("event", EVERY, ids=lambda e: type(e).__name__)
 def test_each_event_crosses_intact(event: Event) -> None:
-    assert codec.decode(codec.encode([event], origin="o")) == ("o", [event])
+    assert codec.decode(codec.encode([event], origin="o")) == ("o", 0, [event])
 
 
 def test_the_wire_bytes_are_unchanged() -> None:
@@ -68,3 +68,18 @@ def test_garbage_is_a_codec_error() -> None:
                     b'{"v":2,"events":[{"type":"TablePicked","site":1}]}'):
         with pytest.raises(codec.CodecError):
             codec.decode(payload)
+
+
+def test_a_numbered_run_carries_its_number_and_reads_back_numbered() -> None:
+    run = [TicketClaimed(T, 4, site=S, seq=12), TablesChanged(frozenset({4}), (4,), site=S,
+                                                              seq=12)]
+    wire = codec.encode(run, origin="o")
+    assert wire.startswith('{"v":2,"o":"o","n":12,"events":[')
+    origin, n, events = codec.decode(wire)
+    assert (origin, n, [e.seq for e in events]) == ("o", 12, [12, 12])
+    assert events == run
+
+
+def test_a_message_without_a_number_is_unnumbered() -> None:
+    assert codec.decode(b'{"v":2,"o":"x","events":[{"type":"FloorChanged","site":3}]}') == (
+        "x", 0, [FloorChanged(site=S)])

@@ -184,4 +184,4 @@ def test_the_new_events_cross_the_relay_intact() -> None:
     events = [TicketRequeued(ticket, table=3, site=site), TicketRequeued(ticket, site=site),
               TableAway(4, True, site=site), TableAway(4, False, site=SiteId(2)),
               FloorChanged(site=site)]
-    assert codec.decode(codec.encode(events, origin="x")) == ("x", events)
+    assert codec.decode(codec.encode(events, origin="x")) == ("x", 0, events)

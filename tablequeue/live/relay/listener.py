@@ -27,7 +27,7 @@ from tablequeue.live.registry import Registry
 from tablequeue.live.relay import codec
 from tablequeue.live.relay.channels import Channels, Subscription, site_channel
 from tablequeue.live.relay.fences import Fences
-from tablequeue.live.relay.resync import resync
+from tablequeue.live.relay.recover import catch_up
 from tablequeue.live.relay.resync_request import RESYNC
 from tablequeue.ops import metrics
 from tablequeue.outcomes import SiteId
@@ -45,9 +45,18 @@ class Turn:
     (`done`), delivers the events and says so once the last of its messages is delivered
     (`delivered`): a command's events make one message per site."""
 
-    def __init__(self, messages: int) -> None:
+    def __init__(self, messages: int, token: str = "") -> None:
         self.go, self.done, self.delivered = threading.Event(), threading.Event(), threading.Event()
         self.messages = messages
+        self.token = token
+
+    def one_delivered(self) -> bool:
+        """One of its messages was delivered here; True when that was the last."""
+        self.messages -= 1
+        if self.messages <= 0:
+            self.delivered.set()
+            return True
+        return False
 
 
 class Listener:
@@ -59,7 +68,7 @@ class Listener:
         self.channels = Channels(channel, linger)
         self.state = "starting"  # "ok" while subscribed, "down" while reconnecting
         self.stats = {"published": 0, "publish_failures": 0, "received": 0,
-                      "reconnects": 0, "resyncs": 0}
+                      "reconnects": 0, "resyncs": 0, "caught_up": 0}
         self._run_with_app = run_with_app
         self._stale: set[Subscription] = set()  # rooms that may have missed events
         self._missed: set[SiteId] = set()  # a publish failed: every worker must resync these
@@ -68,6 +77,9 @@ class Listener:
         self.fence_channel = f"{channel}:fence:{uuid.uuid4().hex[:12]}"
         self.fences = Fences(self._send_fence)
         self._turns: dict[str, Turn] = {}  # our own messages on their way through Redis
+        # ... and our own numbered runs, by (site, number): whichever way a run comes (Redis
+        # or the log), the sequencer's `before` hands over to its reply.
+        self._runs: dict[tuple[SiteId, int], Turn] = {}
         self._publisher = redis.Redis.from_url(
             url, socket_connect_timeout=2, socket_timeout=2, retry=Retry(NoBackoff(), 1)
         )
@@ -113,7 +125,7 @@ class Listener:
             return
         sub = self.channels.heard(channel)
         if sub is not None:
-            self._resync(sub)
+            self._catch_up(sub)
 
     def _up(self) -> None:
         first = self.state == "starting"
@@ -165,7 +177,7 @@ class Listener:
             pubsub.subscribe(*(sub.channel for sub in asked))
         if self._stale:
             for sub in list(self._stale):
-                self._resync(sub)
+                self._catch_up(sub)
         while self._missed:  # on failure: reconnect, and the sites stay missed
             site = next(iter(self._missed))
             self._publisher.publish(site_channel(self.channel, site), RESYNC)
@@ -201,10 +213,14 @@ class Listener:
 
     def _receive(self, sub: Subscription, payload: bytes) -> None:
         try:
-            origin, events = codec.decode(payload)
+            origin, n, events = codec.decode(payload)
         except codec.CodecError as exc:
             log.error("relay: dropped a message: %s", exc)
             return
+        if n:  # numbered: in order, holes filled from the log (tablequeue.live.sequencer)
+            self.registry.sequencer.offer(sub.room, n, events)
+            return
+        # Unnumbered (the floor nudge; an older worker's run): delivered as it comes.
         turn = self._turns.get(origin)
         if turn is not None and not turn.go.is_set():  # our own: the actor's answer first
             turn.go.set()
@@ -212,27 +228,23 @@ class Listener:
         self.registry.deliver(events)
         for event in events:
             sub.picture.apply(event)
-        if turn is not None:
-            turn.messages -= 1
-            if turn.messages <= 0:
-                self._turns.pop(origin, None)
-                turn.delivered.set()
+        if turn is not None and turn.one_delivered():
+            self._turns.pop(origin, None)
 
-    def _resync(self, sub: Subscription) -> None:
-        """One room from the database, its channel subscribed: then it is ready (its first
-        connections are greeted). If that failed it stays stale, retried at each message."""
+    def _catch_up(self, sub: Subscription) -> None:
+        """One room up to date (from the log, else from the state), its channel subscribed:
+        then it is ready (its first connections are greeted). If that failed it stays
+        stale, retried at each message."""
         try:
-            touched = resync(self.registry, sub.room, sub.picture)
+            how = catch_up(self.registry, sub)
         except Exception:
             # Most likely the database is away too; keep serving the stream, retry soon.
-            log.warning("relay: resync of %r failed, will retry", sub.room, exc_info=True)
+            log.warning("relay: catching up %r failed, will retry", sub.room, exc_info=True)
             self._stale.add(sub)
             return
         self._stale.discard(sub)
         sub.ready.set()
-        self.stats["resyncs"] += 1
-        metrics.resynced()
-        log.info("relay: resynced %r (%d connections sent updates)", sub.room, touched)
+        self.stats["resyncs" if how == "state" else "caught_up"] += 1
 
 
 def safe_url(url: str) -> str:

@@ -39,6 +39,7 @@ from tablequeue.live.registry import Registry, by_site
 from tablequeue.live.relay import codec
 from tablequeue.live.relay.channels import site_channel
 from tablequeue.live.relay.listener import TURN_WAIT, Listener, Turn
+from tablequeue.live.relay.recover import from_state
 from tablequeue.live.relay.resync_request import events_channel
 from tablequeue.live.rooms import Room
 from tablequeue.outcomes import Event, SiteId
@@ -59,7 +60,13 @@ class RedisRelay(Listener):
         """Return once the room's channel is subscribed and the room resynced (bounded);
         while Redis is away at once: the room resyncs when it is back."""
         sub = self.channels.want(room)
-        if sub.ready.is_set() or self.state != "ok":
+        if sub.ready.is_set():
+            return
+        if self.state != "ok":  # the catch-up on its subscription starts from this number
+            try:
+                self.registry.sequencer.anchor_newest(room)
+            except Exception:
+                log.warning("relay: could not read the newest event of %r", room, exc_info=True)
             return
         self._wake()
         if not sub.ready.wait(JOIN_WAIT):
@@ -82,11 +89,22 @@ class RedisRelay(Listener):
     def publish(self, events: list[Event], reply: Callable[[], None]) -> None:
         """Send the events to their sites' channels, then run `reply` when they come back
         to this worker, just before they are delivered here (see registry.Relay). A site
-        this worker has no room for sends nothing back: nothing to wait for."""
+        this worker has no room for sends nothing back: nothing to wait for. A numbered run
+        that could not be published is delivered here at once (the other workers read it
+        from the log: their poll, or this worker's RESYNC once Redis is back)."""
         token = uuid.uuid4().hex
         runs = list(by_site(events))
         heard = sum(1 for site, _ in runs if self._hears(site))
-        turn = self._turns[token] = Turn(heard)
+        turn = self._turns[token] = Turn(heard, token)
+        keys = [(site, run[0].seq) for site, run in runs if run[0].seq and self._hears(site)]
+        for key in keys:
+            self._runs[key] = turn
+        for site, n in keys:  # read from the log already (the poll): not heard again
+            room = self.registry.room(site)
+            if room is not None and (room.order.last or 0) >= n:
+                self._runs.pop((site, n), None)
+                turn.messages, heard = turn.messages - 1, heard - 1
+        failed: list[tuple[SiteId, list[Event]]] = []
         for site, run in runs:
             try:
                 self._publisher.publish(site_channel(self.channel, site),
@@ -94,23 +112,72 @@ class RedisRelay(Listener):
                 self.stats["published"] += 1
             except redis.RedisError as exc:
                 self._missed.add(site)
+                failed.append((site, run))
                 heard = 0  # a message of the turn may never come: answer now
                 self.stats["publish_failures"] += 1
-                log.warning("relay: publish failed (%s); every worker will resync", exc)
-        if (not heard or self.state != "ok") and self._turns.pop(token, None) is not None:
-            reply()  # nothing comes back to us (or not subscribed): the resync covers this
-            return
-        if not turn.go.wait(TURN_WAIT) and not turn.go.is_set():
-            self._turns.pop(token, None)
-            reply()  # the subscription is slow or gone: answer anyway, the resync follows
+                log.warning("relay: publish failed (%s); every worker will catch up", exc)
+        try:
+            if not heard or self.state != "ok" or not turn.go.wait(TURN_WAIT):
+                self._forget(turn, keys)
+                reply()  # nothing comes back to us (or not subscribed, or slow): answer now
+                self._offer_here(failed)
+                return
+            try:
+                reply()
+            finally:
+                turn.done.set()
+            # As in one process: the next frame of this connection is read only after this
+            # command's broadcasts went out on this worker.
+            turn.delivered.wait(TURN_WAIT)
+        finally:
+            self._forget(turn, keys)
+
+    def _forget(self, turn: Turn, keys: list[tuple[SiteId, int]]) -> None:
+        self._turns.pop(turn.token, None)
+        for key in keys:
+            if self._runs.get(key) is turn:
+                del self._runs[key]
+
+    def _offer_here(self, runs: list[tuple[SiteId, list[Event]]]) -> None:
+        for site, run in runs:
+            room = self.registry.room(site)
+            if room is not None and run[0].seq:
+                self.registry.sequencer.offer(room, run[0].seq, run)
+
+    # ---- the sequencer's hooks (tablequeue.live.sequencer, under room.order.lock) ------
+
+    def before(self, room: Room, n: int) -> None:
+        """Our own run: its actor's reply first, whichever way the run came."""
+        turn = self._runs.get((room.site, n))
+        if turn is not None and not turn.go.is_set():
+            turn.go.set()
+            turn.done.wait(TURN_WAIT)
+
+    def after(self, room: Room, n: int, events: list[Event]) -> None:
+        sub = self.channels.get(room.site)
+        if sub is not None and sub.room is room:
+            for event in events:
+                sub.picture.apply(event)
+        turn = self._runs.pop((room.site, n), None)
+        if turn is not None:
+            turn.go.set()  # delivered before its publisher looked: it must not wait for it
+            if turn.one_delivered():
+                self._turns.pop(turn.token, None)
+
+    def fallback(self, room: Room) -> None:
+        """The log cannot serve the room: today's resync from the state (with its
+        subscription's picture), anchored to the number read with it."""
+        sub = self.channels.get(room.site)
+        if sub is None or sub.room is not room:
+            self.registry.sequencer.anchor_newest(room)
             return
         try:
-            reply()
-        finally:
-            turn.done.set()
-        # As in one process: the next frame of this connection is read only after this
-        # command's broadcasts went out on this worker.
-        turn.delivered.wait(TURN_WAIT)
+            from_state(self.registry, room, sub.picture)
+        except Exception:
+            log.warning("relay: resync of %r failed, will retry", room, exc_info=True)
+            self._stale.add(sub)  # the listener retries (from the log: it falls back here)
+            return
+        self.stats["resyncs"] += 1
 
     def _hears(self, site: SiteId) -> bool:
         sub = self.channels.get(site)

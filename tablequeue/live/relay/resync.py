@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tablequeue import protocol
-from tablequeue.db import unit_of_work
+from tablequeue.db import read_only
 from tablequeue.live.connection import Role
 from tablequeue.live.registry import Registry
 from tablequeue.live.rooms import Room
@@ -48,6 +48,7 @@ from tablequeue.outcomes import (
     TicketWithdrawn,
 )
 from tablequeue.service.admin import table_count as stored_table_count
+from tablequeue.service import eventlog
 from tablequeue.service.away import away_tables
 from tablequeue.service.views import in_service, tables_changed, ticket_view, waiting
 
@@ -118,11 +119,13 @@ class Truth:
     table_count: int
     missed: list[tuple[TicketView, int]] = field(default_factory=list)  # calls, by claim time
     away: set[int] = field(default_factory=set)
+    seq: int = 0  # the site's newest event number in the same snapshot: the room's anchor
 
 
 def read_truth(picture: Picture, site: SiteId) -> Truth:
-    """One short transaction: everything a resync needs to say about one site."""
-    with unit_of_work() as session:
+    """One snapshot (no write lock): everything a resync needs to say about one site, and
+    the number of the last change it includes."""
+    with read_only() as conn, Session(bind=conn) as session:
         ids = picture.waiting | {t for t in picture.tables.values() if t is not None}
         rows = session.execute(
             select(Ticket, Staff.username).outerjoin(Staff, Staff.id == Ticket.staff_id)
@@ -136,6 +139,7 @@ def read_truth(picture: Picture, site: SiteId) -> Truth:
             table_count=stored_table_count(session, site=site),
             missed=_missed_calls(session, picture, site),
             away=set(away_tables(session, site=site)),
+            seq=eventlog.newest(conn, [site]).get(site, 0),
         )
 
 
@@ -208,9 +212,11 @@ def _cleared(shown: int | None, truth: Truth, table: int) -> list[str]:
     return [protocol.display_unpick(table), protocol.display_pick(table)]
 
 
-def resync(registry: Registry, room: Room, picture: Picture) -> int:
+def resync(registry: Registry, room: Room, picture: Picture) -> tuple[int, int]:
     """Send every connection of the room what it missed; then the picture is the truth.
-    Returns how many connections were sent something."""
+    Returns how many connections were sent something, and the number of the site's last
+    change the state read includes (the caller holds `room.order.lock` and anchors the
+    room there: tablequeue.live.relay.recover)."""
     truth = read_truth(picture, room.site)
     gone, fresh = staff_messages(picture, truth)
     shown = display_messages(picture, truth, redact_email=not registry.display_shows_email)
@@ -250,7 +256,7 @@ def resync(registry: Registry, room: Room, picture: Picture) -> int:
     picture.away = truth.away
     for after in registry.after_resync:
         after(room.site)
-    return touched
+    return touched, truth.seq
 
 
 def _to_watchers(room: Room, picture: Picture, truth: Truth) -> int:
