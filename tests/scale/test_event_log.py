@@ -120,3 +120,39 @@ def test_a_console_cut_off_by_a_redis_restart_hears_every_new(
                 assert order.index(("new", ticket)) < order.index(("claimed", ticket)), order
     finally:
         redis.stop()
+
+
+def _silently_new(server: LiveServer, email: str, name: str) -> int:
+    """A kiosk's `new` committed without being published (this process has no relay): run
+    n+1 of the site is in the log, and no worker heard of it, as when its host died."""
+    from tablequeue.outcomes import SiteId
+    from tablequeue.service import tickets
+    from tablequeue.service.directory import directory_of
+
+    with server.app.app_context():
+        site = directory_of(server.app).by_slug("main")
+        assert site is not None
+        outcome = tickets.new(email, name, site=SiteId(site.id))
+        assert outcome.refusal is None, outcome.refusal
+        return outcome.value.id
+
+
+def test_a_run_that_never_came_is_filled_from_the_log_before_the_next(
+        tmp_path: Path, opened: list[Client]) -> None:
+    """Gaps across hosts: run n+1 is committed and never published, then run n+2 comes
+    through Redis from host 1. With the idle poll 30 s away, host 2's console must hear n+1
+    (read from the log at the gap) before n+2, at once."""
+    with two_hosts(tmp_path, both={"EVENT_POLL_SECONDS": "30"}) as (one, two):
+        (bob,) = staff_tokens(two, ["bob"])
+        watcher = console(two, opened, bob, 2)
+        kiosk = one.connect("/ws/kiosk")
+        opened.append(kiosk)
+        first = _id(kiosk.ask("new first@example.org First Visitor"))
+        assert _id(watcher.until(lambda m: m.startswith("new "))[0]) == first
+
+        gap = _silently_new(one, "gap@example.org", "Gap Visitor")
+        after = _id(kiosk.ask("new after@example.org After Visitor"))
+        started = time.monotonic()
+        _, before = watcher.until(lambda m: m.startswith("new ") and _id(m) == after, timeout=5)
+        assert time.monotonic() - started < WITHIN
+        assert [_id(m) for m in before if m.startswith("new ")] == [gap], before
