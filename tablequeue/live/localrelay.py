@@ -7,23 +7,30 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from tablequeue import protocol
 from tablequeue.db import read_only
 from tablequeue.live.connection import Role, close
 from tablequeue.live.rooms import Room
-from tablequeue.live.sequencer import GAP_WAIT, anchor_held
-from tablequeue.outcomes import Event
+from tablequeue.live.sequencer import GAP_WAIT, Sequencer, anchor_held, by_site
+from tablequeue.outcomes import Event, SiteId
 from tablequeue.service import eventlog
-
-if TYPE_CHECKING:
-    from tablequeue.live.registry import Registry
 
 log = logging.getLogger(__name__)
 
 DELIVERED_WAIT = 1.0  # longest a publisher waits for its runs to be delivered (in order)
+
+
+class Registry(Protocol):
+    """What the relay asks of the registry (tablequeue.live.registry.Registry)."""
+
+    @property
+    def sequencer(self) -> Sequencer: ...
+    def room(self, site: SiteId) -> Room | None: ...
+    def deliver(self, events: Iterable[Event]) -> None: ...
+    def close(self, room: Room) -> bool: ...
 
 
 class LocalRelay:
@@ -34,8 +41,6 @@ class LocalRelay:
 
     def publish(self, events: list[Event], reply: Callable[[], None]) -> None:
         reply()
-        from tablequeue.live.registry import by_site
-
         waits: list[tuple[Room, int]] = []
         for site, run in by_site(events):
             room, n = self.registry.room(site), run[0].seq
@@ -71,16 +76,16 @@ class LocalRelay:
         """The log cannot say what the room missed (trimmed, or the database went back in
         time): its screens are told to come back (1013) and are greeted afresh."""
         try:
-            with read_only() as conn:
-                newest = eventlog.newest(conn, [room.site]).get(room.site, 0)
+            with read_only() as db:
+                newest = eventlog.newest(db, [room.site]).get(room.site, 0)
         except Exception:
             log.warning("could not read the newest event of %r", room, exc_info=True)
             return
         with self.registry.sequencer.held(room):
             anchor_held(room, newest)
             for role in Role:
-                for conn in room.members(role):
-                    close(conn, protocol.TRY_AGAIN_LATER, protocol.COME_BACK)
+                for member in room.members(role):
+                    close(member, protocol.TRY_AGAIN_LATER, protocol.COME_BACK)
 
     def health(self) -> dict[str, Any]:
         return {"state": "disabled"}  # no REDIS_URL: nothing between workers to fail

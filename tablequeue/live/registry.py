@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from itertools import groupby
-from operator import attrgetter
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from flask import Flask
@@ -24,7 +21,7 @@ from tablequeue.live.connection import NO_SITE, Connection, Role, close
 from tablequeue.live.fanout import Fanout
 from tablequeue.live.localrelay import LocalRelay
 from tablequeue.live.rooms import Room
-from tablequeue.live.sequencer import Sequencer
+from tablequeue.live.sequencer import Sequencer, by_site
 from tablequeue.ops import metrics
 from tablequeue.outcomes import Event, SiteId, TablesChanged
 from tablequeue.service import claimbook
@@ -191,7 +188,7 @@ class Registry:
     def publish(self, events: list[Event], reply: Callable[[], None] = lambda: None) -> None:
         if events:
             if self.hold_publish:  # test-only: committed, not yet published (see __init__)
-                time.sleep(self.hold_publish)
+                threading.Event().wait(self.hold_publish)  # a sleep, gevent's when patched
             self.relay.publish(events, reply)
         else:
             # As in one process, a reply comes after every broadcast published before it.
@@ -231,14 +228,6 @@ class Registry:
         """The site's connections of these roles (default: all) that opted in with `watch`."""
         room = self._rooms.get(site)
         return room.watchers(*roles) if room is not None else []
-
-
-def by_site(events: list[Event]) -> Iterator[tuple[SiteId, list[Event]]]:
-    """The events in runs of one site and number each, in order (a command's events are
-    nearly always of one site; a staff member's `pick` at another of their sites makes two
-    runs, and so does a numbered run followed by the unnumbered floor nudge)."""
-    for (site, _seq), run in groupby(events, key=attrgetter("site", "seq")):
-        yield site, list(run)
 
 
 def slug_reader(app: Flask) -> Callable[[SiteId], str]:

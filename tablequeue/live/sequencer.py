@@ -24,22 +24,39 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from itertools import groupby
+from operator import attrgetter
+from typing import Protocol
 
 from tablequeue.db import read_only
 from tablequeue.live.rooms import Room
 from tablequeue.ops import metrics
-from tablequeue.outcomes import Event
+from tablequeue.outcomes import Event, SiteId
 from tablequeue.service import eventlog
-
-if TYPE_CHECKING:
-    from tablequeue.live.registry import Registry
 
 log = logging.getLogger(__name__)
 
 GAP_WAIT = 0.05  # seconds a hole waits for its run before it is read from the log
+
+
+class Hooks(Protocol):
+    """What the sequencer asks of the relay (registry.Relay has them)."""
+
+    def before(self, room: Room, n: int) -> None: ...
+    def after(self, room: Room, n: int, events: list[Event]) -> None: ...
+    def fallback(self, room: Room) -> None: ...
+
+
+class Registry(Protocol):
+    """What the sequencer asks of the registry (tablequeue.live.registry.Registry)."""
+
+    @property
+    def relay(self) -> Hooks: ...
+    @property
+    def after_run(self) -> list[Callable[[Room, int], None]]: ...
+    def deliver_run(self, room: Room, events: list[Event]) -> None: ...
 
 
 class Sequencer:
@@ -176,6 +193,14 @@ def anchor_held(room: Room, n: int) -> None:
     order.last, order.due, order.heard = n, None, time.monotonic()
     for k in [k for k in order.queue if k <= n]:
         del order.queue[k]
+
+
+def by_site(events: list[Event]) -> Iterator[tuple[SiteId, list[Event]]]:
+    """The events in runs of one site and number each, in order (a command's events are
+    nearly always of one site; a staff member's `pick` at another of their sites makes two
+    runs, and so does a numbered run followed by the unnumbered floor nudge)."""
+    for (site, _seq), run in groupby(events, key=attrgetter("site", "seq")):
+        yield site, list(run)
 
 
 def _ready(room: Room) -> bool:

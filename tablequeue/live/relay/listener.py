@@ -3,11 +3,13 @@ that reads it (tablequeue.live.relay.pubsub is the relay's publishing side and A
 
 Only this greenlet writes to the pub/sub connection: a site's first connection asks for
 its channel (Channels.want) and wakes it with a message on the worker's own fence
-channel; it sends the SUBSCRIBE, and on Redis's confirmation resyncs the room, then lets
-the connection be greeted. It also drops the channels of rooms left empty for
-SITE_UNSUBSCRIBE_SECONDS, resyncs rooms that may have missed events, and reconnects
-with backoff when Redis goes away (then every room's channel is subscribed again and
-each room resyncs on its confirmation)."""
+channel; it sends the SUBSCRIBE, and on Redis's confirmation brings the room up to date
+(tablequeue.live.relay.recover: a new room from the state, anchored to its number), then
+lets the connection be greeted. Numbered runs go to the sequencer (in order, holes read
+from the event log). It also drops the channels of rooms left empty for
+SITE_UNSUBSCRIBE_SECONDS, catches up rooms that may have missed runs, and reconnects with
+backoff when Redis goes away (then every room's channel is subscribed again and each room
+catches up from the log on its confirmation)."""
 
 from __future__ import annotations
 

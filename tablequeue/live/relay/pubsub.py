@@ -1,12 +1,13 @@
 """The Redis relay: carries each site's events to the workers that have a room for that
 site, over one pub/sub channel per site (tablequeue.live.relay.channels).
 
-A worker publishes a command's events after commit, to the channel of their site, and
-delivers nothing itself: it delivers what it receives from Redis, its own events
-included. Redis forwards a subscriber's messages in the one order it received them, so
-every worker, on every host, sends a site's screens the same sequence; delivering one's
-own events first would let two workers' displays see, say, `unpick 3` and `pick 3` in
-opposite orders and end up disagreeing.
+A worker publishes a command's events after commit, to the channel of their site, each
+site's run with its number in the event log ("n"), and delivers nothing itself: it
+delivers what it receives, its own runs included, through the sequencer
+(tablequeue.live.sequencer), in number order, so every worker, on every host, sends a
+site's screens the same sequence. A run that Redis lost (or its worker never published:
+killed after its commit) is read from the log when the next one shows the hole, or by the
+idle poll (tablequeue.live.eventwatch).
 
 A worker subscribes to a site's channel when it gets the first connection of that site,
 on its one pub/sub connection, and greets that connection only once Redis confirmed the
@@ -16,10 +17,11 @@ after the site's last connection left, so it never decodes another site's traffi
 Publishing to a site it has no room for keeps nothing.
 
 When the subscription breaks, the worker reconnects with backoff, subscribes again to
-every site it has a room for and resyncs each. When a publish fails, the other workers
-may have missed it: once Redis answers again this worker publishes a `resync` message on
-that site's channel and every worker with a room there resyncs it. A `resync` on the
-events channel itself (gunicorn's child_exit) resyncs every room of every worker."""
+every site it has a room for and catches each up from the log
+(tablequeue.live.relay.recover). When a publish fails, the run is delivered here at once,
+and once Redis answers again this worker publishes a `resync` message on that site's
+channel: every worker with a room there catches up. A `resync` on the events channel
+itself (gunicorn's child_exit) makes every room of every worker catch up."""
 
 from __future__ import annotations
 
@@ -35,13 +37,14 @@ import redis
 from flask import Flask
 
 from tablequeue.extensions import Slot
-from tablequeue.live.registry import Registry, by_site
+from tablequeue.live.registry import Registry
 from tablequeue.live.relay import codec
 from tablequeue.live.relay.channels import site_channel
 from tablequeue.live.relay.listener import TURN_WAIT, Listener, Turn
 from tablequeue.live.relay.recover import from_state
 from tablequeue.live.relay.resync_request import events_channel
 from tablequeue.live.rooms import Room
+from tablequeue.live.sequencer import by_site
 from tablequeue.outcomes import Event, SiteId
 
 log = logging.getLogger(__name__)

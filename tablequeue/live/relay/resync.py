@@ -47,8 +47,8 @@ from tablequeue.outcomes import (
     TicketView,
     TicketWithdrawn,
 )
-from tablequeue.service.admin import table_count as stored_table_count
 from tablequeue.service import eventlog
+from tablequeue.service.admin import table_count as stored_table_count
 from tablequeue.service.away import away_tables
 from tablequeue.service.views import in_service, tables_changed, ticket_view, waiting
 
