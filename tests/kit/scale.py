@@ -126,23 +126,30 @@ def until_true(server: LiveServer, query: str, within: float = 10) -> None:
 
 @contextmanager
 def two_hosts(workdir: Path, first: dict[str, str] | None = None,
-              both: dict[str, str] | None = None) -> Iterator[tuple[LiveServer, LiveServer]]:
+              both: dict[str, str] | None = None, proxy: PostgresProxy | None = None,
+              ) -> Iterator[tuple[LiveServer, LiveServer]]:
     """Two servers ("hosts") of three workers on one database and one Redis channel, made
     for one test: `first` is host 1's own settings (say FAULT_HOLD_PUBLISH_SECONDS), which
-    the test may kill (`one.stop(signal.SIGKILL)`: arbiter and workers at once)."""
+    the test may kill (`one.stop(signal.SIGKILL)`: arbiter and workers at once); with
+    `proxy`, host 1 reaches the database through it."""
     shared = {"REDIS_CHANNEL": "tq-hosts-" + uuid.uuid4().hex[:12], "WEB_CONCURRENCY": "3",
               **(both or {})}
-    for name in ("h1", "h2"):
+    for name in ("h1", "h2", "owner"):
         (workdir / name).mkdir(exist_ok=True)
-    one = LiveServer(workdir / "h1", env={**shared, **(first or {})})
-    two = LiveServer(workdir / "h2", env=shared, database_url=one.database_url)
+    owner = LiveServer(workdir / "owner")  # creates and migrates the database; never started
+    url = owner.database_url
+    if proxy is not None:
+        url = url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
+    one = LiveServer(workdir / "h1", env={**shared, **(first or {})}, database_url=url)
+    two = LiveServer(workdir / "h2", env=shared, database_url=owner.database_url)
     try:
         one.start()
         two.start()
         yield one, two
     finally:
         two.close()
-        one.close()  # drops the database
+        one.close()
+        owner.close()  # drops the database
 
 
 def staff_tokens(server: LiveServer, usernames: list[str]) -> list[str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from tests.kit.client import Client
 from tests.kit.live import LiveServer
 from tests.kit.scale import (
+    PostgresProxy,
     PrivateRedis,
     Screen,
     console,
@@ -78,6 +79,36 @@ def test_a_host_killed_between_commit_and_publish_leaves_no_screen_stale(
         fresh = _screen(two, opened, "/ws/display")  # the oracle: greeted from the database
         fresh.read()
         assert fresh.tables == display.tables == now.at_tables
+
+
+def test_a_host_killed_as_its_commit_is_acknowledged_leaves_no_screen_stale(
+        tmp_path: Path, opened: list[Client]) -> None:
+    """The same without the hold: a proxy in front of host 1's database SIGKILLs host 1,
+    arbiter and workers, just before it forwards PostgreSQL's acknowledgement of the COMMIT
+    of the kiosk's `new` (the transaction that wrote its event log row)."""
+    hosts: list[LiveServer] = []
+    proxy = PostgresProxy(trip_after=b"INSERT INTO event_log",
+                          before_ack=lambda: hosts[0].stop(signal.SIGKILL))
+    try:
+        with two_hosts(tmp_path, proxy=proxy) as (one, two):
+            hosts.append(one)
+            (bob,) = staff_tokens(two, ["bob"])
+            watcher = Screen(console(two, opened, bob, 2))
+            unbound = _screen(two, opened, "/ws/staff")
+            kiosk = one.connect("/ws/kiosk")
+            opened.append(kiosk)
+            screens = [watcher, unbound]
+            converge(screens, two, staff=[watcher], unbound=[unbound], displays=[])
+
+            proxy.arm()
+            kiosk.send("new lost@example.org Lost Visitor")
+            assert proxy.tripped.wait(30)
+            now = converge(screens, two, staff=[watcher], unbound=[unbound], displays=[],
+                           within=WITHIN, quiet=0.05)
+            assert len(now.waiting) == 1
+            assert [m for m in watcher.log if m.startswith("new ")][-1].count("lost@example.org")
+    finally:
+        proxy.close()
 
 
 def test_a_console_cut_off_by_a_redis_restart_hears_every_new(
