@@ -77,7 +77,7 @@ def _live(app: Flask) -> None:
     registry = Registry(
         display_shows_email=app.config["DISPLAY_SHOWS_EMAIL"], waiting_count=waiting_counter(app),
         tables_now=assignment_reader(app), slug_of=slug_reader(app),
-        line_reader=LineReader(app),
+        line_reader=LineReader(app), event_log_strict=app.config["EVENT_LOG_STRICT"],
     )
     live_registry.install(app, registry)
     follow_hub.install(app, registry)

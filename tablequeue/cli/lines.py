@@ -18,6 +18,7 @@ from tablequeue.db import unit_of_work
 from tablequeue.live.relay import floornotice
 from tablequeue.outcomes import LineView, Outcome, Refusal, SiteView
 from tablequeue.service import lines
+from tablequeue.service.eventlog import seal
 
 lines_cli = AppGroup("lines", help="A site's service lines: what visitors choose at the kiosk.")
 
@@ -56,6 +57,7 @@ def _change(site: SiteView, name: str | None,
             outcome = act(session, line)
             if outcome.refusal is not None:
                 _fail(_reason(outcome.refusal))
+            seal(session, outcome.events)  # in the log: every worker's poll reads them
     except lines.LineError as error:
         _fail(str(error))
     floornotice.from_command(current_app, site=site.id)

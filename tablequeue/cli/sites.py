@@ -16,6 +16,7 @@ from tablequeue.db import unit_of_work
 from tablequeue.live.relay import floornotice
 from tablequeue.outcomes import Refusal, SiteView
 from tablequeue.service import floor, sites, stats
+from tablequeue.service.eventlog import sealed
 
 site_cli = AppGroup("site", help="Sites: the offices of this deployment, each with its own "
                                  "tables, screens, staff, hours and reports.")
@@ -85,8 +86,8 @@ def set_(slug: str, name: str | None, tables: int | None, timezone: str | None) 
     site = site_named(slug)
     try:
         with unit_of_work() as session:
-            changed = sites.update(session, site.id, name=name, tables=tables,
-                                   timezone=timezone).value
+            changed = sealed(session, sites.update(session, site.id, name=name, tables=tables,
+                                                   timezone=timezone)).value
     except sites.SiteError as error:
         _fail(str(error))
     floornotice.from_command(current_app, site=site.id)

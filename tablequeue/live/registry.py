@@ -24,7 +24,7 @@ from tablequeue.live.rooms import Room
 from tablequeue.live.sequencer import Sequencer, by_site
 from tablequeue.ops import metrics
 from tablequeue.outcomes import Event, SiteId, TablesChanged
-from tablequeue.service import claimbook
+from tablequeue.service import claimbook, eventlog
 from tablequeue.service.directory import directory_of
 from tablequeue.service.line_views import LineReader
 
@@ -75,13 +75,15 @@ class Registry:
         waiting_count: Callable[[SiteId], int] | None = None,
         tables_now: Callable[[SiteId], TablesChanged] | None = None,
         slug_of: Callable[[SiteId], str] | None = None,
-        line_reader: LineReader | None = None,
+        line_reader: LineReader | None = None, event_log_strict: bool = False,
     ) -> None:
         self.fanout = Fanout(display_shows_email=display_shows_email,
                              waiting_count=waiting_count, tables_now=tables_now,
                              line_reader=line_reader)
         self.display_shows_email = display_shows_email
         self.slug_of = slug_of or str  # a site's slug: the `site` label of its metrics
+        # An unsealed event at publish raises (EVENT_LOG_STRICT: the tests), else is logged.
+        self.event_log_strict = event_log_strict
         self._rooms: dict[SiteId, Room] = {}
         self._lobby: set[Connection] = set()
         self._rooms_lock = threading.Lock()  # opening, taking and closing rooms
@@ -187,6 +189,7 @@ class Registry:
 
     def publish(self, events: list[Event], reply: Callable[[], None] = lambda: None) -> None:
         if events:
+            eventlog.check(events, strict=self.event_log_strict)  # every change is numbered
             if self.hold_publish:  # test-only: committed, not yet published (see __init__)
                 threading.Event().wait(self.hold_publish)  # a sleep, gevent's when patched
             self.relay.publish(events, reply)

@@ -23,6 +23,7 @@ from tablequeue.outcomes import Event, LineView, Outcome, Refusal
 from tablequeue.pages import access, sections
 from tablequeue.pages.sitectx import SiteBlueprint, current_site
 from tablequeue.service import lines
+from tablequeue.service.eventlog import seal
 
 bp = SiteBlueprint("admin_lines", __name__, prefix="/admin")
 T = TypeVar("T")
@@ -82,6 +83,7 @@ def _act(change: Callable[[Session, list[Event]], str]) -> str | Response:
         events: list[Event] = []
         with unit_of_work() as session:
             message = change(session, events)
+            events[:] = seal(session, events)
         registry_of(current_app).publish(events)
         return message
 

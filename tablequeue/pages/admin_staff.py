@@ -24,6 +24,7 @@ from tablequeue.pages import access, sections
 from tablequeue.pages.auth import current_staff
 from tablequeue.pages.sitectx import SiteBlueprint, current_site
 from tablequeue.service import admin, identity, sites, views
+from tablequeue.service.eventlog import seal
 
 bp = SiteBlueprint("admin_staff", __name__, prefix="/admin")
 ROLES = ("", "staff", "admin")  # the sites form: not there, works there, admin there
@@ -177,6 +178,7 @@ def set_sites(username: str) -> str | Response:
             events = sites.set_sites(session, account.info.id, kept + chosen)
             for site in chosen:
                 sites.set_site_admin(session, account.info.id, site, roles[site] == "admin")
+            events = seal(session, events)
         _publish(events)
         return f"Saved the sites of {username}."
 

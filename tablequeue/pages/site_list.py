@@ -19,6 +19,7 @@ from tablequeue.pages import access, sections
 from tablequeue.pages.auth import current_staff
 from tablequeue.service import floor, sites
 from tablequeue.service.directory import directory_of
+from tablequeue.service.eventlog import sealed
 
 bp = Blueprint("sites", __name__, url_prefix="/admin/sites")
 # Offered as you type (any IANA name is accepted): Area/City names, not the legacy aliases.
@@ -111,7 +112,8 @@ def add() -> str | Response:
         zone = form.get("timezone", "").strip() or current_app.config["TIMEZONE"].key
         tables = _tables(form.get("tables", "")) or current_app.config["TABLE_COUNT"]
         with unit_of_work() as session:
-            outcome = sites.add(session, slug, name, tables=tables, timezone=zone)
+            outcome = sealed(session, sites.add(session, slug, name, tables=tables,
+                                                     timezone=zone))
         _done(outcome, slug)
         return f"Added {name} at /s/{slug}/."
 
@@ -128,7 +130,8 @@ def change(slug: str) -> str | Response:
         zone = form.get("timezone", "").strip() or None
         tables = _tables(form.get("tables", ""))
         with unit_of_work() as session:
-            outcome = sites.update(session, site.id, name=name, tables=tables, timezone=zone)
+            outcome = sealed(session, sites.update(session, site.id, name=name, tables=tables,
+                                                        timezone=zone))
         _done(outcome, slug)
         return f"Saved {slug}."
 
@@ -143,7 +146,7 @@ def remove(slug: str) -> str | Response:
         if request.form.get("confirm", "").strip() != slug:
             raise SiteRefused(f"type {slug} to confirm the removal of {site.name}")
         with unit_of_work() as session:
-            outcome = sites.remove(session, site.id)
+            outcome = sealed(session, sites.remove(session, site.id))
         _done(outcome, slug)
         return f"Removed {site.name} and everything it kept."
 

@@ -13,6 +13,7 @@ from tablequeue.db import unit_of_work
 from tablequeue.models import Ticket, TicketStatus, utcnow
 from tablequeue.outcomes import Event, SiteId, TableCountChanged, TicketWithdrawn
 from tablequeue.service import notify, sites
+from tablequeue.service.eventlog import seal
 from tablequeue.service.views import site_tables, ticket_view
 
 TABLES_MAX = sites.TABLES_MAX
@@ -37,9 +38,9 @@ def set_table_count(count: int, *, site: SiteId) -> list[Event]:
     try:
         with unit_of_work() as session:
             sites.resize(session, site, count)
+            return seal(session, [TableCountChanged(count, site=site)])
     except sites.SiteError as refusal:
         raise AdminError(str(refusal)) from None
-    return [TableCountChanged(count, site=site)]
 
 
 def close_waiting(*, site: SiteId) -> tuple[int, list[Event]]:
@@ -65,5 +66,5 @@ def close_waiting(*, site: SiteId) -> tuple[int, list[Event]]:
         closed = [t for t in tickets if t.status == TicketStatus.CANCELLED]
         views = [ticket_view(t, None) for t in closed]
         notify.closed(session.connection(), views, site=site)  # webhooks, if any
-        events: list[Event] = [TicketWithdrawn(view, site=site) for view in views]
+        events = seal(session, [TicketWithdrawn(view, site=site) for view in views])
     return len(closed), events

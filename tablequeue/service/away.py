@@ -20,6 +20,7 @@ from tablequeue.outcomes import (
     TableUnpicked,
     refused,
 )
+from tablequeue.service.eventlog import seal
 from tablequeue.service.identity import staff_for_token
 from tablequeue.service.views import table_of, tables_changed
 
@@ -46,7 +47,8 @@ def _set_away(token_hash: str | None, going: bool, site: SiteId) -> Outcome[int]
                                           TableAssignment.site_id == site, was)
             .values(away_since=utcnow() if going else None)
         ))
-        return Outcome(table, [TableAway(table, going, site=site)] if changed else [])
+        return Outcome(table, seal(session, [TableAway(table, going, site=site)] if changed
+                                   else []))
 
 
 def away_tables(session: Session, *, site: SiteId) -> list[int]:
@@ -96,4 +98,4 @@ def release_overdue(minutes: int) -> list[Event]:
                 events.append(TableUnpicked(table, site=SiteId(site)))
                 freed.add(SiteId(site))
         events.extend(tables_changed(session, site=site) for site in sorted(freed))
-        return events
+        return seal(session, events)

@@ -16,14 +16,14 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import datetime, timedelta
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
 
 from tablequeue.db import rowcount
 from tablequeue.models.base import UTCDateTime, utcnow
-from tablequeue.outcomes import Event, FloorChanged, SiteId, TicketView
+from tablequeue.outcomes import Event, FloorChanged, Outcome, SiteId, TicketView
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +155,8 @@ def seal(bind: Bind, events: list[Event]) -> list[Event]:
     deadlock (and the lock would be held longer)."""
     if not events:
         return events
+    if isinstance(bind, Session):
+        bind.flush()  # the business rows first: the counter's lock is taken last
     at = utcnow()
     postgres = _dialect(bind) == "postgresql"
     numbers: dict[SiteId, int] = {}
@@ -167,6 +169,17 @@ def seal(bind: Bind, events: list[Event]) -> list[Event]:
             bind.execute(_LOG, params)
             numbers[site] = int(bind.execute(_LAST, params).scalar_one())
     return [replace(e, seq=numbers[e.site]) for e in events]
+
+
+T = TypeVar("T")
+
+
+def sealed(bind: Bind, outcome: Outcome[T]) -> Outcome[T]:
+    """`seal` for an owner whose events come from a helper (sites.update, lines.choose):
+    the outcome with its events numbered; a refusal (no events) as it is."""
+    if not outcome.events:
+        return outcome
+    return replace(outcome, events=seal(bind, outcome.events))
 
 
 # ---- reading ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from tablequeue.outcomes import (
     refused,
 )
 from tablequeue.service import line_sql, order
+from tablequeue.service.eventlog import seal
 from tablequeue.service.identity import hash_token
 from tablequeue.service.stats import RECENT_SERVICES, RECENT_WINDOW, estimate_minutes
 
@@ -229,4 +230,5 @@ def leave(code: str) -> Outcome:
         view = TicketView(row.id, row.email, row.name, "", _aware(row.created_at), now,
                           TicketStatus.LEFT, row.line_id)
         notify.left(connection, view, site=site)
-    return Outcome(value=PhoneState(row.id, "left"), events=[TicketWithdrawn(view, site=site)])
+        return Outcome(value=PhoneState(row.id, "left"),
+                       events=seal(connection, [TicketWithdrawn(view, site=site)]))

@@ -19,6 +19,7 @@ from tablequeue.db import unit_of_work
 from tablequeue.models import Staff, StaffSession, TableAssignment, Ticket, utcnow
 from tablequeue.outcomes import Event, Outcome, SessionsRevoked, SiteId
 from tablequeue.service.departure import release
+from tablequeue.service.eventlog import seal
 from tablequeue.service.reports import rollups
 from tablequeue.service.sites import default_site, member_sites, set_sites
 
@@ -165,7 +166,8 @@ def revoke_token(token: str) -> Outcome[None]:
         session.execute(update(StaffSession).where(*live).values(revoked_at=utcnow()))
         if staff_id is None:  # unknown or revoked already: no console is bound with it
             return Outcome(None)
-        return Outcome(None, list(revocations(session, staff_id, frozenset({token_hash}))))
+        return Outcome(None, seal(session, [*revocations(session, staff_id,
+                                                         frozenset({token_hash}))]))
 
 
 def revoke_all(session: Session, staff_id: int) -> list[SessionsRevoked]:
@@ -179,7 +181,7 @@ def revoke_all(session: Session, staff_id: int) -> list[SessionsRevoked]:
 def revoke_sessions(username: str) -> Outcome[None]:
     """An admin ends every session of an account (it can log in again)."""
     with unit_of_work() as session:
-        return Outcome(None, list(revoke_all(session, _get(session, username).id)))
+        return Outcome(None, seal(session, [*revoke_all(session, _get(session, username).id)]))
 
 
 def valid_token_hashes(token_hashes: Iterable[str]) -> set[str]:
@@ -274,7 +276,7 @@ def remove_staff(username: str) -> list[Event]:
         # next account: kept report days that counted them are recounted.
         rollups.forget_days_of(session, Ticket.staff_id == staff.id)
         session.delete(staff)
-        return [*events, *revoked]
+        return seal(session, [*events, *revoked])
 
 
 def set_password(username: str, password: str) -> list[Event]:
@@ -284,7 +286,7 @@ def set_password(username: str, password: str) -> list[Event]:
     with unit_of_work() as session:
         staff = _get(session, username)
         staff.password_hash = generate_password_hash(password)
-        return list(revoke_all(session, staff.id))
+        return seal(session, [*revoke_all(session, staff.id)])
 
 
 def set_active(username: str, active: bool) -> list[Event]:
@@ -296,4 +298,4 @@ def set_active(username: str, active: bool) -> list[Event]:
         if active:
             return []
         events = release(session, staff.id)
-        return [*events, *revoke_all(session, staff.id)]
+        return seal(session, [*events, *revoke_all(session, staff.id)])

@@ -31,6 +31,7 @@ from tablequeue.db import rowcount, unit_of_work
 from tablequeue.models import PendingSignIn, Staff, utcnow
 from tablequeue.outcomes import Outcome
 from tablequeue.service import identity, sites
+from tablequeue.service.eventlog import seal
 from tablequeue.service.views import held_table
 
 PENDING_MINUTES = 10  # from the button to the callback: a person typing a password and a code
@@ -132,7 +133,8 @@ def _sign_in(claims: Claims, policy: Policy) -> Outcome[str]:
         held = held_table(session, staff.id)
         # Out of the group, a site it has no row for is a site left, as with `staff sites`.
         gone = {held[0]} if held and not sites.is_member(session, staff.id, held[0]) else set()
-        return Outcome(identity.issue(session, staff), sites.leave(session, staff.id, gone))
+        token = identity.issue(session, staff)
+        return Outcome(token, seal(session, sites.leave(session, staff.id, gone)))
 
 
 def _vouched_email(claims: Claims, policy: Policy) -> str:

@@ -19,6 +19,7 @@ from tablequeue.outcomes import (
     refused,
 )
 from tablequeue.service import claimbook, known
+from tablequeue.service.eventlog import seal
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.ticket_end import owner_refusal
 from tablequeue.service.ticket_sql import TICKETS, VIEW, updated_view, view_of
@@ -68,8 +69,9 @@ def _requeue(token_hash: str | None, ticket_id: int | None, site: SiteId) -> Out
         if row is None:
             state = connection.execute(_STATE, params).first()
             return refused(_refusal(state, desk.staff_id))
-    view = view_of(row, "", TicketStatus.WAITING, ended=False)
-    return Outcome(view.id, [TicketRequeued(view, table=desk.table, site=site)])
+        view = view_of(row, "", TicketStatus.WAITING, ended=False)
+        return Outcome(view.id, seal(connection, [TicketRequeued(view, table=desk.table,
+                                                                 site=site)]))
 
 
 def _refusal(ticket: Row[*tuple[Any, ...]] | None, staff_id: int) -> Refusal:

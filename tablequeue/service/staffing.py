@@ -20,6 +20,7 @@ from tablequeue.db import unit_of_work
 from tablequeue.models import Staff, StaffSite
 from tablequeue.outcomes import Event, SiteId, SiteView
 from tablequeue.service import sites
+from tablequeue.service.eventlog import seal
 from tablequeue.service.views import held_table
 
 
@@ -75,7 +76,7 @@ def work_at(username: str, chosen: Sequence[SiteId]) -> list[Event]:
     if not chosen:
         raise StaffingError("an account works at one site at least")
     with unit_of_work() as session:
-        return sites.set_sites(session, _account(session, username).id, chosen)
+        return seal(session, sites.set_sites(session, _account(session, username).id, chosen))
 
 
 def set_admin_scope(username: str, *, everywhere: bool = False,

@@ -24,6 +24,7 @@ from tablequeue.outcomes import (
     TicketShown,
     refused,
 )
+from tablequeue.service.eventlog import seal
 from tablequeue.service.identity import staff_for_token
 from tablequeue.service.sites import is_member
 from tablequeue.service.views import (
@@ -88,7 +89,7 @@ def _pick(session: Session, token_hash: str | None, table: int | None,
         ticket.table_number = table
         events.append(TicketShown(ticket_view(ticket, staff.username), table, site=site))
     events.append(tables_changed(session, site=site))
-    return Outcome(value=picked, events=events)
+    return Outcome(value=picked, events=seal(session, events))
 
 
 def _leave(session: Session, staff_id: int, old: tuple[SiteId, int] | None,
@@ -112,8 +113,8 @@ def unpick(token_hash: str | None, *, site: SiteId) -> Outcome[int]:
             return refused(Refusal.NO_TABLE)
         session.execute(delete(TableAssignment).where(TableAssignment.staff_id == staff.id,
                                                       TableAssignment.site_id == site))
-        return Outcome(value=old, events=[TableUnpicked(old, site=site),
-                                          tables_changed(session, site=site)])
+        return Outcome(value=old, events=seal(session, [TableUnpicked(old, site=site),
+                                                        tables_changed(session, site=site)]))
 
 
 def assignment(*, site: SiteId) -> TablesChanged:

@@ -26,6 +26,7 @@ from tablequeue.outcomes import (
     refused,
 )
 from tablequeue.service import claimbook, line_sql, lines, notify, ticket_sql
+from tablequeue.service.eventlog import seal, sealed
 from tablequeue.service.identity import desk_for_token, staff_for_token
 from tablequeue.service.sites import is_member
 from tablequeue.service.ticket_end import owner_refusal
@@ -94,7 +95,7 @@ def _next(connection: Connection, token_hash: str | None, site: SiteId) -> Outco
             view = view_of(row, desk.username, TicketStatus.SERVING)
             # Mail, texts and the webhook, as for an `accept`: in the same transaction.
             notify.claimed(connection, view, desk.table, site=site)
-            return Outcome(view.id, [TicketClaimed(view, desk.table, site=site)])
+            return Outcome(view.id, seal(connection, [TicketClaimed(view, desk.table, site=site)]))
     return refused(Refusal.NOTHING_WAITING)
 
 
@@ -136,7 +137,8 @@ def mark_priority(token_hash: str | None, ticket_id: int | None, reason: str, *,
         # It went ahead of others: it may be near the front now ("almost up" mail, text).
         notify.line_moved(session.connection(), site=site)
         session.refresh(ticket)
-        return Outcome(ticket.id, [TicketMarked(ticket_view(ticket, None), site=site)])
+        return Outcome(ticket.id,
+                       seal(session, [TicketMarked(ticket_view(ticket, None), site=site)]))
 
 
 # ---- transfer -------------------------------------------------------------------------------
@@ -178,9 +180,9 @@ def _transfer(token_hash: str | None, ticket_id: int | None, line_id: int | None
             staff_id=desk.staff_id, table_number=desk.table, claimed_at=state.claimed_at,
             transferred_at=utcnow()))
         notify.line_moved(connection, site=site)
-    view = view_of(row, "", TicketStatus.WAITING, ended=False)
-    return Outcome(view.id, [TicketTransferred(view, table=desk.table, from_line=state.line_id,
-                                               site=site)])
+        view = view_of(row, "", TicketStatus.WAITING, ended=False)
+        return Outcome(view.id, seal(connection, [TicketTransferred(
+            view, table=desk.table, from_line=state.line_id, site=site)]))
 
 
 def _line_refusal(connection: Connection, state: Row[*tuple[Any, ...]] | None,
@@ -211,4 +213,5 @@ def serve(token_hash: str | None, line_ids: Sequence[int | None], *,
             return refused(Refusal.TOKEN_INVALID)
         if any(line_id is None for line_id in line_ids):
             return refused(Refusal.NO_LINE)
-        return lines.choose(session, staff.id, site, [i for i in line_ids if i is not None])
+        return sealed(session, lines.choose(session, staff.id, site,
+                                            [i for i in line_ids if i is not None]))

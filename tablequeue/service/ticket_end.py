@@ -11,6 +11,7 @@ from tablequeue.db import transaction
 from tablequeue.models import TicketStatus, utcnow
 from tablequeue.outcomes import Outcome, Refusal, SiteId, TicketEnded, refused
 from tablequeue.service import claimbook, known, notify, ticket_sql
+from tablequeue.service.eventlog import seal
 from tablequeue.service.identity import desk_for_token
 
 
@@ -44,7 +45,8 @@ def _write_end(token_hash: str | None, ticket_id: int | None, status: str,
         view = ticket_sql.view_of(row, username, status)
         completed = status == TicketStatus.COMPLETED
         notify.ended(connection, view, table, completed, site=site)
-    return Outcome(value=view.id, events=[TicketEnded(view, table, completed, site=site)])
+        return Outcome(value=view.id,
+                       events=seal(connection, [TicketEnded(view, table, completed, site=site)]))
 
 
 _Ended = tuple[Row[*tuple[Any, ...]], str, int] | Refusal  # (row, username, table) or why not

@@ -22,6 +22,7 @@ from tablequeue.outcomes import (
     refused,
 )
 from tablequeue.service import claimbook, known, line_sql, notify, ticket_end, ticket_sql
+from tablequeue.service.eventlog import seal
 from tablequeue.service.floor import closed_now
 from tablequeue.service.identity import desk_for_token
 from tablequeue.service.views import in_service, serving_ticket, ticket_view, waiting
@@ -73,7 +74,7 @@ def new(email: str, name: str, *, site: SiteId, line: int | None = None) -> Outc
         ticket_id = ticket_sql.sign_in(connection, email, name, now, site=site, line=chosen)
         view = TicketView(ticket_id, email, name, "", now, None, TicketStatus.WAITING, chosen)
         notify.created(connection, view, site=site)  # webhooks, if the site has any
-    return Outcome(value=view, events=[TicketCreated(view, site=site)])
+        return Outcome(value=view, events=seal(connection, [TicketCreated(view, site=site)]))
 
 
 def _line_refusal(lines: list[line_sql.LineRow], wanted: int | None) -> int | Refusal:
@@ -172,7 +173,7 @@ def _claimed(connection: Connection, row: Row[*tuple[Any, ...]], username: str, 
     view = _view(row, username, TicketStatus.SERVING)
     # Mail, texts and webhooks, where configured: in the same transaction.
     notify.claimed(connection, view, table, site=site)
-    return Outcome(value=view.id, events=[TicketClaimed(view, table, site=site)])
+    return Outcome(value=view.id, events=seal(connection, [TicketClaimed(view, table, site=site)]))
 
 
 def _claim_refusal(ticket: Row[*tuple[Any, ...]] | None) -> Refusal | None:

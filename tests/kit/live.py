@@ -57,6 +57,8 @@ class LiveServer:
             "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
             "TABLE_COUNT": "50",
             "BIND": f"127.0.0.1:{self.port}",
+            # Every event published must have been sealed into the event log (issue 27).
+            "EVENT_LOG_STRICT": "on",
             **_relay_env(),
             **(env or {}),
         }
