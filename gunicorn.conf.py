@@ -188,8 +188,9 @@ def child_exit(server, worker):
 
 def _ask_resync() -> None:
     """A worker that died (SIGKILL, out of memory, a crash) may have committed a change it
-    never published, and no relay broke, so no worker would resync on its own: ask every
-    worker to (a resync that finds nothing missing sends nothing)."""
+    never published: ask every worker to catch up from the event log now (each also would
+    within EVENT_POLL_SECONDS by its idle poll; one that finds nothing missing sends
+    nothing; a room the log cannot serve resyncs from the state)."""
     url = settings["REDIS_URL"]
     if url:
         from tablequeue.live.relay.resync_request import events_channel, request
