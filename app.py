@@ -59,6 +59,7 @@ def _live(app: Flask) -> None:
     """The websocket routes and who receives what; their loops wait for live.start."""
     from tablequeue.extensions import sock
     from tablequeue.live import (
+        catchup,
         detached,
         floorwatch,
         sockets,  # noqa: F401  (its import registers the four routes)
@@ -81,6 +82,7 @@ def _live(app: Flask) -> None:
     )
     live_registry.install(app, registry)
     follow_hub.install(app, registry)
+    catchup.install(registry)
     floorwatch.install(app)
     if app.config.get("REDIS_URL"):  # else redis (~6 MB) is never imported
         from tablequeue.live.relay import pubsub

@@ -2,6 +2,10 @@
  * cleared by `complete`/`cancel`. It sends one command, the `watch` extension, to get
  * `waiting N` and `tables N`; its `success watch` reply also marks the end of the replay
  * the server sends on connect, so replayed calls are not announced again.
+ * It reconnects with `?since=` (tq-socket.js; docs/protocol.md, "Catching up"): the
+ * frames missed meanwhile come before the first `mark`, and a call among them is announced
+ * as a call once they are all in (unless they also end it); its state is dropped only on
+ * `reset`, which a full greeting follows.
  * A call (yellow card, bottom line) lasts as long as the visit it calls: it ends at once
  * on `complete`/`cancel`/`unpick` of its table (docs/pages.md, "Display"). */
 (function () {
@@ -24,6 +28,8 @@
       away: new Set(), // tables whose staff member stepped away (`away T`, after `watch`)
       announced: new Set(), // "ticket@table" already called out
       synced: false,
+      catching: false, // reconnected, before the first `mark`: the frames missed meanwhile
+      missed: new Map(), // table -> ticket: calls among them, announced at that `mark`
       speech: root.dataset.speech === "on",
       highlight: new Map(), // table -> timer: the card is yellow
       calls: new Map(), // table -> {id, text}: calls still in force, latest last
@@ -132,16 +138,36 @@
         state.announced.add(key);
         // A call missed during an outage, replayed by the server's resync, has already
         // ended (its `complete`/`cancel` follows): never announced as if it were new.
-        if (state.synced && !TQ.ended(t)) call(table, t);
+        if (TQ.ended(t)) return;
+        if (state.catching) state.missed.set(table, t);
+        else if (state.synced) call(table, t);
       }
+    }
+
+    function forget() {
+      state.open.clear();
+      state.serving.clear();
+      state.missed.clear();
+      state.catching = false;
+      state.synced = false;
+    }
+
+    function caughtUp() {
+      // The first `mark` after a reconnect: the missed calls still in force are calls.
+      state.catching = false;
+      for (const [table, t] of state.missed) {
+        const now = state.serving.get(table);
+        if (now && now.id === t.id) call(table, t);
+      }
+      state.missed.clear();
     }
 
     TQ.connect(root.dataset.socket, {
       open(client) {
         TQFloor.reset();
-        state.open.clear();
-        state.serving.clear();
-        state.away.clear();
+        state.away.clear(); // not history: `watch` sends who is away now
+        state.missed.clear();
+        state.catching = true;
         state.synced = false;
         client.request("watch").then(() => {
           state.synced = true;
@@ -153,14 +179,19 @@
       message(word, rest) {
         if (TQFloor.handle(word, rest)) return;
         const table = Number(rest);
-        if (word === "pick") state.open.add(table);
+        if (word === "reset") forget();
+        else if (word === "mark") {
+          if (state.catching) caughtUp();
+        } else if (word === "pick") state.open.add(table);
         else if (word === "unpick") {
           state.open.delete(table);
           state.serving.delete(table);
           state.away.delete(table);
+          state.missed.delete(table);
           endCall(table);
         } else if (word === "complete" || word === "cancel") {
           state.serving.delete(table);
+          state.missed.delete(table);
           endCall(table);
         } else if (word === "claimed") onClaimed(rest);
         else if (word === "away") state.away.add(table);
@@ -171,7 +202,7 @@
         } else if (word === "tables") state.count = Number(rest) || state.count;
         render();
       },
-    });
+    }, { catchUp: true });
 
     document.addEventListener("keydown", (event) => {
       if (event.key === "s" || event.key === "S") {

@@ -1,7 +1,8 @@
-/* The staff console's service lines (docs/lines.md), on top of staff.js: the console asks
- * `lines` after each connect and is then line-aware. It keeps the site's lines (`lines
- * [JSON]`), the lines this account serves (`serve ID …`: the waiting list that follows is
- * exactly theirs), and each line's order (`order LINE ID …`: the order `next` takes them).
+/* The staff console's service lines (docs/lines.md), on top of staff.js: the console opens
+ * its socket with `?lines=1` (as if it asked `lines` first), so it is line-aware from its
+ * first frame. It keeps the site's lines (`lines [JSON]`), the lines this account serves
+ * (`serve ID …`: the waiting list that follows is exactly theirs), and each line's order
+ * (`order LINE ID …`: the order `next` takes them).
  * It draws the "Lines you serve" boxes, each waiting ticket's line and priority, the
  * priority dialog, and the "Transfer to …" buttons of the ticket being served.
  *

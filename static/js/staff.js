@@ -1,6 +1,7 @@
 /* The staff console: the table grid from `taken`, the waiting list from `new`/`claimed`,
- * and the ticket being served. After a reconnect the server replays the waiting list and
- * our own claimed ticket; we re-send `pick T` so the table is ours again. Service lines,
+ * and the ticket being served. After a reconnect the server sends what we missed (or
+ * `reset` and the whole waiting list with our own claimed ticket: docs/protocol.md,
+ * "Catching up"); we re-send `pick T` so the table is ours again. Service lines,
  * priority, Next and transfer (the `lines` extension) are drawn by staff-lines.js. */
 (function () {
   "use strict";
@@ -169,19 +170,23 @@
     const client = TQ.connect(root.dataset.socket, {
       open(c) {
         // Which tables are free may have changed while we were away: ask the server again.
+        // The waiting list stays: what we missed comes first (docs/protocol.md,
+        // "Catching up"), or `reset` and the whole list.
         if (state.table === null) state.tablesKnown = false;
-        state.waiting.clear();
-        state.serving = null;
         state.synced = false;
         render();
         TQFloor.reset();
         c.request("watch"); // the extension: announcements, the line, who stepped away
-        c.request("lines"); // the extension: service lines; the list is then of our lines
         if (state.table !== null) resync(c, state.table);
       },
       message(word, rest) {
         if (TQFloor.handle(word, rest)) return;
-        if (lines.handle(word, rest)) {
+        if (word === "reset") {
+          state.waiting.clear();
+          state.serving = null;
+        } else if (word === "mark") {
+          state.synced = true; // caught up: what comes now is news
+        } else if (lines.handle(word, rest)) {
           // drawn below
         } else if (word === "taken") {
           // Only a staff member without a table is sent `taken`.
@@ -198,7 +203,9 @@
         }
         render();
       },
-    });
+      // Line-aware from the first frame (`lines=1`, as if it sent `lines`): the service
+      // lines' frames, and the list is then of our lines.
+    }, { catchUp: true, query: "lines=1" });
 
     const lines = TQStaffLines.create({ state, client, render: () => render(), showError });
 

@@ -6,6 +6,12 @@
  * handlers.open(client) runs after each (re)connect: the page resyncs there.
  * handlers.message(word, rest, frame) gets every frame the server pushes.
  * client.request("accept 4") resolves with the reply {ok, word, rest} to that command.
+ *
+ * TQ.connect(path, handlers, {catchUp: true, query: "lines=1"}) opts in to catching up
+ * (docs/protocol.md, "Catching up"): the last `mark N` is kept per socket path in
+ * sessionStorage, and every reconnect asks `?since=N`, so the server sends exactly the
+ * frames missed meanwhile (or `reset` and a full greeting). A page load starts from
+ * nothing, so it asks `?since=` with no number. `query` is added to every handshake.
  */
 (function () {
   "use strict";
@@ -14,6 +20,7 @@
   const BACKOFF_MAX_MS = 5000;
   // A reply word that differs from the command that caused it.
   const REPLY_TO = { claimed: "accept" };
+  const MARK_KEY = "tq-mark:"; // + the socket path: the last `mark N` its page was sent
 
   function split(frame) {
     const text = frame.trim();
@@ -28,8 +35,35 @@
     }
   }
 
-  function connect(path, handlers) {
-    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+  function storage() {
+    try {
+      return window.sessionStorage;
+    } catch (_) {
+      return null; // storage disabled: every reconnect then gets a full greeting
+    }
+  }
+
+  /* The URL of the next handshake: with catchUp, `since` = the last mark (none yet: ""). */
+  function handshake(path, options) {
+    const base = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+    const query = [];
+    if (options.catchUp) {
+      const store = storage();
+      const seen = store ? store.getItem(MARK_KEY + path) : null;
+      query.push("since=" + (seen && /^[0-9]+$/.test(seen) ? seen : ""));
+    }
+    if (options.query) query.push(options.query);
+    return query.length ? base + "?" + query.join("&") : base;
+  }
+
+  function remember(path, rest) {
+    const store = storage();
+    if (store && /^[0-9]+$/.test(rest)) store.setItem(MARK_KEY + path, rest);
+  }
+
+  function connect(path, handlers, options = {}) {
+    const store = options.catchUp ? storage() : null;
+    if (store) store.removeItem(MARK_KEY + path); // a page just loaded shows nothing yet
     let socket = null;
     let attempt = 0;
     let pending = []; // [{word, resolve}] in the order the commands were sent
@@ -68,6 +102,7 @@
     function onMessage(event) {
       if (typeof event.data !== "string") return;
       const [word, rest] = split(event.data);
+      if (word === "mark" && options.catchUp) remember(path, rest);
       if (word === "success" || word === "error") {
         const [replyWord, detail] = split(rest);
         if (answer(word === "success", replyWord, detail)) return;
@@ -79,7 +114,7 @@
 
     function open() {
       showState(everConnected ? "reconnecting" : "connecting");
-      socket = new WebSocket(url);
+      socket = new WebSocket(handshake(path, options));
       socket.addEventListener("open", () => {
         attempt = 0;
         everConnected = true;

@@ -73,6 +73,15 @@ class Connection:
         self.outlet = Outlet(ws)
         # Tickets announced by the bind replay; a broadcast of one of them is a duplicate.
         self._replayed: set[int] = set()
+        # Catching up (live/catchup.py): a screen that opted in with `?since` gets `mark N`
+        # after each run that wrote it a frame (`frames` tells), and while its catch-up is
+        # being read (`held_back`) no broadcast: the catch-up sends those runs, in order.
+        self.marking = False
+        self.since: int | None = None
+        self.frames = 0
+        self.marked_frames = 0  # `frames` when it was last sent `mark N`, and that N
+        self.marked: int | None = None
+        self.held_back = False
 
     def send(self, message: str) -> None:
         with self.lock:
@@ -88,6 +97,9 @@ class Connection:
         self._send(message, replay=True)
 
     def _send(self, message: str, replay: bool = False) -> None:
+        if self.held_back and not replay:
+            return
+        self.frames += 1
         try:
             self.outlet.send_text(message, replay)
         except (ConnectionClosed, OSError):
@@ -99,6 +111,9 @@ class Connection:
             self._send_frame(frame)
 
     def _send_frame(self, frame: Frame) -> None:
+        if self.held_back:
+            return
+        self.frames += 1
         try:
             self.outlet.send_frame(frame)
         except (ConnectionClosed, OSError):

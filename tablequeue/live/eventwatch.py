@@ -11,7 +11,9 @@ Every TICK, or at once when the sequencer says a hole is due (tablequeue.live.se
   falls back to the state and is anchored again; a room not anchored yet while no relay
   subscription will anchor it (Redis down, or a first read that failed) is anchored here;
 - about once a minute (jittered: the first worker deletes, the rest find nothing) it
-  trims the rows older than EVENT_KEEP_MINUTES.
+  trims the rows older than EVENT_KEEP_MINUTES, then sends `mark N` to every screen whose
+  last mark lags its room (tablequeue.live.catchup.keep_alive), so that an idle screen's
+  number never ages out of the log.
 
 Reads go through db.read_only() (on SQLite, unit_of_work would take the write lock)."""
 
@@ -25,6 +27,7 @@ import time
 from flask import Flask
 
 from tablequeue.db import read_only, transaction
+from tablequeue.live import catchup
 from tablequeue.live.registry import Registry, registry_of
 from tablequeue.live.rooms import Room
 from tablequeue.live.sequencer import anchor_held
@@ -53,6 +56,7 @@ class EventWatch:
         if now >= self.next_trim:
             self.next_trim = now + _jittered(TRIM_EVERY)
             self.trim()
+            catchup.keep_alive(self.registry)  # idle screens' marks stay inside the log
 
     def _tend(self, room: Room, now: float) -> None:
         order = room.order

@@ -10,7 +10,7 @@ from functools import partial
 from flask import current_app, session
 
 from tablequeue import protocol, service, throttle
-from tablequeue.live import floorwatch, line_handlers
+from tablequeue.live import catchup, floorwatch, line_handlers
 from tablequeue.live.answers import Answer, answer_to, dispatch, registry
 from tablequeue.live.connection import Connection
 from tablequeue.live.follow import kiosk as follow_kiosk
@@ -61,10 +61,17 @@ def _pick(conn: Connection, command: protocol.Pick) -> Answer:
     conn.holds_table = True
     then = None
     if conn.staff_id != picked.staff_id:
-        then = partial(_bind, conn, picked.staff_id, picked.token_hash)
+        then = partial(_rebind, conn, picked.staff_id, picked.token_hash)
     else:
         conn.token_hash = picked.token_hash
     return Answer(protocol.success_pick(picked.table), then, outcome.events)
+
+
+def _rebind(conn: Connection, staff_id: int, token_hash: str) -> None:
+    """Bound by `pick` after the handshake: a console that catches up is told `reset`
+    first (docs/protocol.md, "Catching up"), as its whole waiting list follows."""
+    catchup.at_bind(conn)
+    _bind(conn, staff_id, token_hash)
 
 
 def _unpick(conn: Connection, command: protocol.Unpick) -> Answer:

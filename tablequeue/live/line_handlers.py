@@ -21,13 +21,18 @@ def staff_lines(conn: Connection, command: protocol.Lines) -> Answer:
 
 
 def _opt_in(conn: Connection) -> None:
-    lines = registry().fanout.lines
-    room = registry().room(conn.site)
     conn.line_aware = True
+    tell(conn)
+    registry().fanout.lines.greet(conn)
+
+
+def tell(conn: Connection) -> None:
+    """`lines [...]` to a line-aware connection: after `success lines`, or first of its
+    greeting when it asked with `?lines=1` (docs/protocol.md, "Catching up")."""
+    room = registry().room(conn.site)
     if room is not None:
         floorwatch.of(current_app).baseline(room)  # before the greeting's read
-        lines.tell_lines([conn], room)
-    lines.greet(conn)
+        registry().fanout.lines.tell_lines([conn], room)
 
 
 def greet(conn: Connection) -> None:

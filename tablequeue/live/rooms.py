@@ -52,6 +52,7 @@ class Room:
         # Of its connections, those that sent `watch`, by role: an event a role's watchers
         # get costs a room where none of that role watches one test, not a scan.
         self._watching: dict[Role, int] = {role: 0 for role in Role}
+        self._marking = 0  # of them, those that opted in to `mark N` (live/catchup.py)
         self.closed = False  # left by its last connection: a new one opens a new room
         # Every `taken` of this site is read and sent under this lock (Registry._tables).
         self.tables_lock = threading.Lock()
@@ -63,6 +64,7 @@ class Room:
         if conn not in members:
             members.add(conn)
             self._watching[conn.role] += conn.watching  # a phone moved here from another room
+            self._marking += conn.marking
         return len(members)
 
     def remove(self, conn: Connection) -> int:
@@ -70,6 +72,7 @@ class Room:
         if conn in members:
             members.discard(conn)
             self._watching[conn.role] -= conn.watching
+            self._marking -= conn.marking
         return len(members)
 
     def watch(self, conn: Connection) -> None:
@@ -77,6 +80,18 @@ class Room:
         if not conn.watching:
             conn.watching = True
             self._watching[conn.role] += 1
+
+    def mark(self, conn: Connection) -> None:
+        """`conn` (a member: a phone's `follow CODE N`) opted in to `mark N`."""
+        if not conn.marking:
+            conn.marking = True
+            self._marking += 1
+
+    def marking(self) -> list[Connection]:
+        """Connections that opted in to `mark N`; none: no scan."""
+        if not self._marking:
+            return []
+        return [c for members in self._members.values() for c in members if c.marking]
 
     @property
     def watching(self) -> int:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tablequeue import protocol, throttle
 from tablequeue.extensions import app_object, sock
-from tablequeue.live import detached, farewell, handlers, sessionwatch
+from tablequeue.live import catchup, detached, farewell, handlers, line_handlers, sessionwatch
 from tablequeue.live.answers import Answer, Handler, registry
 from tablequeue.live.connection import NO_SITE, Connection, Role, close
 from tablequeue.live.follow import handlers as follow_handlers
@@ -135,6 +135,8 @@ def _serve(ws: Server, route: _Route) -> None:
     conn = Connection(peer or ws, role, address=throttle.client_address(),
                       site=g.get("live_site", NO_SITE))
     conn.base_url = request.host_url
+    if on_join is not None:  # a display or a console: it may ask to catch up (catchup.py)
+        on_join = _opt_in(conn, on_join)
     members = registry()
     members.add(conn)
     conn.request_id, opened = logs.request_id(), perf_counter()
@@ -168,6 +170,27 @@ def _serve(ws: Server, route: _Route) -> None:
             closed()
             if peer is not None:
                 peer.sock.close()
+
+
+def _opt_in(conn: Connection, on_join: Callable[[Connection], None]
+            ) -> Callable[[Connection], None]:
+    """The handshake query (docs/protocol.md, "Catching up"): `since` and `lines`; the
+    greeting that fits. A bad value is answered first, as `error since …` / `error lines …`,
+    and otherwise ignored: a bad `since` still opts in, without a number (a full greeting)."""
+    asked = protocol.handshake(request.args)
+    for error in asked.errors:
+        conn.send(error)
+    conn.marking, conn.since = asked.marking, asked.since
+    conn.line_aware = asked.lines and conn.role is Role.STAFF
+    if conn.line_aware:  # as if it sent `lines` first: the lines, then its greeting
+        on_join = partial(_lines_first, on_join)
+    conn.held_back = conn.marking  # until its catch-up is read: see catchup.join
+    return partial(catchup.join, on_join=on_join) if conn.marking else on_join
+
+
+def _lines_first(on_join: Callable[[Connection], None], conn: Connection) -> None:
+    line_handlers.tell(conn)
+    on_join(conn)
 
 
 def _in_app(app: Flask, work: Callable[[], None]) -> None:

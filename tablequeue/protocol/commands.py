@@ -103,6 +103,7 @@ class Notices:
 @dataclass(frozen=True)
 class Follow:
     code: str
+    since: int | None = None  # `follow CODE N`: catch up from event N (an extension)
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,16 @@ def _join(rest: str) -> Join:
     return Join(_number(line), email, name)
 
 
+def _follow(rest: str) -> Follow:
+    """`follow CODE` or `follow CODE N`; anything else after the code is part of it (and
+    so, as before, no valid code)."""
+    code, _, since = rest.partition(" ")
+    return Follow(code, int(since)) if _EVENT.fullmatch(since) else Follow(rest)
+
+
+_EVENT = re.compile(r"[0-9]{1,18}", re.ASCII)  # an event number (docs/protocol.md, "Catching up")
+
+
 _EXTENSIONS: dict[str, Callable[[str], Command]] = {
     "lines": lambda _rest: Lines(),
     "serve": lambda rest: Serve(tuple(_number(word) for word in rest.split(" ") if word)),
@@ -234,7 +245,7 @@ _EXTENSIONS: dict[str, Callable[[str], Command]] = {
     "join": _join,
     "link": _link,
     "notices": lambda rest: Notices(rest),
-    "follow": lambda rest: Follow(rest.strip()),
+    "follow": lambda rest: _follow(rest.strip()),
     "refresh": lambda _rest: Refresh(),
     "leave": lambda _rest: Leave(),
 }

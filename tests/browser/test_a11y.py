@@ -103,7 +103,7 @@ def test_display_idle_busy_called_reconnecting(
     set_tables(fresh, 8)
     droppable = Droppable()
     display = open_page("/display/", viewport=TV, before=lambda page: page.route_web_socket(
-        re.compile(r".*/ws/display$"), droppable.route))
+        re.compile(r".*/ws/display(\?.*)?$"), droppable.route))
     connected(display)
     expect(display.locator("#waiting-count")).to_have_text("0")
     audit(display, "display idle")

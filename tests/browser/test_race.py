@@ -16,7 +16,7 @@ def test_two_consoles_race_for_one_ticket(fresh: LiveServer, open_page: OpenPage
     held = HeldSocket()
 
     def route(page: Page) -> None:
-        page.route_web_socket(re.compile(r".*/ws/staff$"), held.route)
+        page.route_web_socket(re.compile(r".*/ws/staff(\?.*)?$"), held.route)
 
     winner = open_page("/login", viewport=LAPTOP)
     loser = open_page("/login", viewport=LAPTOP, before=route)

@@ -143,7 +143,7 @@ def test_the_table_picker_offers_nothing_before_it_knows_what_is_taken(
     held.holding = True  # nothing the server sends reaches the page yet
 
     def route(page: Page) -> None:
-        page.route_web_socket(re.compile(r".*/ws/staff$"), held.route)
+        page.route_web_socket(re.compile(r".*/ws/staff(\?.*)?$"), held.route)
 
     staff = open_page("/login", viewport=LAPTOP, before=route)
     staff.fill("input[name=username]", "ada")

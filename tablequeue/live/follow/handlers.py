@@ -14,6 +14,7 @@ from tablequeue import protocol
 from tablequeue.db import unit_of_work
 from tablequeue.live.answers import Answer, Handler, answer_to, dispatch
 from tablequeue.live.connection import Connection
+from tablequeue.live.follow.catchup import caught_up
 from tablequeue.live.follow.hub import Following, Hub, hub_of
 from tablequeue.live.registry import registry_of
 from tablequeue.models import Ticket
@@ -41,6 +42,8 @@ def _follow(conn: Connection, command: protocol.Follow) -> Answer:
     _hub().add(conn, first.id, command.code)
     # Read again once registered: an event committed before this read is in it, one
     # committed after reaches the phone through the hub (a late one never takes it back).
+    if command.since is not None:  # docs/protocol.md, "Catching up"
+        return Answer(protocol.SUCCESS_FOLLOW, caught_up(conn, command.code, command.since))
     state = follow.lookup(command.code) or first
     return Answer(protocol.SUCCESS_FOLLOW, _send(conn, state))
 
