@@ -187,3 +187,47 @@ def test_a_run_that_never_came_is_filled_from_the_log_before_the_next(
         _, before = watcher.until(lambda m: m.startswith("new ") and _id(m) == after, timeout=5)
         assert time.monotonic() - started < WITHIN
         assert [_id(m) for m in before if m.startswith("new ")] == [gap], before
+
+
+def test_a_display_that_catches_up_while_redis_is_down_sees_the_call(
+        tmp_path: Path, opened: list[Client]) -> None:
+    """Screens catching up across hosts with Redis down: display D on host 1 keeps its
+    `mark M` and leaves; Redis stops; on host 2 a ticket is claimed and completed; D comes
+    back to host 1 with `?since=M`. Host 1 never heard of the call, but the log did: D gets
+    exactly the frames a display that stayed connected got (the oracle, a seed display on
+    host 2), and marks; no `reset`, no greeting. (The host's room for the site, kept open a
+    while after D left, may not have read the log yet: D is then told `mark M` at once and
+    hears the call from the room's idle poll, within EVENT_POLL_SECONDS.)"""
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    try:
+        with two_hosts(tmp_path, both={"REDIS_URL": redis.url}) as (one, two):
+            (ann,) = staff_tokens(two, ["ann"])
+            desk = console(two, opened, ann, 1)
+            kiosk, stayed = two.connect("/ws/kiosk"), two.connect("/ws/display")
+            away = one.connect("/ws/display?since=")
+            opened.extend([kiosk, stayed, away])
+            mark, greeting = away.until(lambda m: m.startswith("mark "))
+            assert greeting == ["reset", "pick 1"], greeting
+            assert stayed.drain() == ["pick 1"]
+            away.close()
+
+            redis.stop()
+            ticket = _id(kiosk.ask("new call@example.org Called Visitor"))
+            assert desk.answer(f"accept {ticket}") == f"success claimed {ticket}"
+            assert desk.answer(f"complete {ticket}") == f"success complete {ticket}"
+            done, seen = stayed.until(lambda m: m == "complete 1")
+            back = one.connect(f"/ws/display?since={mark.removeprefix('mark ')}")
+            opened.append(back)
+            started = time.monotonic()
+            last, heard = back.until(lambda m: m == "complete 1", timeout=5)
+            assert time.monotonic() - started < 1 + WITHIN  # at worst the idle poll's second
+            caught_up = [m for m in [*heard, last] if not m.startswith("mark ")]
+            assert caught_up == [*seen, done], (heard, seen)
+            assert caught_up[0].startswith("claimed ann 1 ") and caught_up[0].endswith(
+                '"end":"1970-01-01T00:00:00Z"}')  # live: the page announces it as a call
+            marks = [int(m.removeprefix("mark ")) for m in [*heard, *back.drain()]
+                     if m.startswith("mark ")]
+            assert marks and marks == sorted(marks) and marks[-1] > int(mark.removeprefix("mark "))
+    finally:
+        redis.stop()
