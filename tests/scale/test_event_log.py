@@ -3,9 +3,13 @@ the numbered event log (tablequeue/service/eventlog.py) written in the change's 
 transaction is what every worker reads to fill what Redis did not bring:
 
 - a whole host killed between its commit and its publish (the window held open with the
-  test-only FAULT_HOLD_PUBLISH_SECONDS): the other host's screens are right within 2 s;
+  test-only FAULT_HOLD_PUBLISH_SECONDS, or cut exactly at the COMMIT's acknowledgement by
+  a PostgresProxy): the other host's screens are right within 2 s;
+- a run that never came is filled from the log before the next one is delivered;
 - a console cut off while Redis restarts hears the history it missed (`new`, then
-  `claimed`), not just today's state."""
+  `claimed`), not just today's state;
+- a display that catches up with `?since=N` on another host while Redis is down gets the
+  frames it missed, and `reset` with the state once its number is trimmed away."""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import json
 import signal
 import time
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from tests.kit.client import Client
 from tests.kit.live import LiveServer
@@ -197,7 +203,8 @@ def test_a_display_that_catches_up_while_redis_is_down_sees_the_call(
     exactly the frames a display that stayed connected got (the oracle, a seed display on
     host 2), and marks; no `reset`, no greeting. (The host's room for the site, kept open a
     while after D left, may not have read the log yet: D is then told `mark M` at once and
-    hears the call from the room's idle poll, within EVENT_POLL_SECONDS.)"""
+    hears the call from the room's idle poll, within EVENT_POLL_SECONDS.) Once the log is
+    trimmed past its number, D gets `reset`, the greeting and a mark."""
     redis = PrivateRedis(tmp_path)
     redis.start()
     try:
@@ -229,5 +236,19 @@ def test_a_display_that_catches_up_while_redis_is_down_sees_the_call(
             marks = [int(m.removeprefix("mark ")) for m in [*heard, *back.drain()]
                      if m.startswith("mark ")]
             assert marks and marks == sorted(marks) and marks[-1] > int(mark.removeprefix("mark "))
+
+            back.close()  # trimmed: a number the log no longer holds gets the state
+            assert desk.answer("unpick") == "success unpick"
+            assert desk.answer(f"pick 2 {ann}") == "success pick 2"
+            stayed.until(lambda m: m == "pick 2")
+            time.sleep(1.5)  # host 1's room has read those runs (its idle poll: Redis is down)
+            engine = one.engine()
+            with engine.begin() as conn:  # what EVENT_KEEP_MINUTES does to an old number
+                conn.execute(sa.text("DELETE FROM event_log"))
+            engine.dispose()
+            late = one.connect(f"/ws/display?since={marks[-1]}")
+            opened.append(late)
+            final, greeting = late.until(lambda m: m.startswith("mark "))
+            assert greeting == ["reset", "pick 2"] and int(final[5:]) > marks[-1], greeting
     finally:
         redis.stop()
