@@ -9,6 +9,8 @@ from sqlalchemy import and_, delete, exists, func, or_, select
 
 from tablequeue.db import rowcount, unit_of_work
 from tablequeue.models import FollowCode, Ticket, TicketStatus, Visitor, utcnow
+from tablequeue.outcomes import SiteId
+from tablequeue.service import eventlog
 from tablequeue.service.reports import rollups
 
 _ACTIVE = (TicketStatus.WAITING, TicketStatus.SERVING)
@@ -60,10 +62,13 @@ def purge(days: int) -> Purged:
 def delete_visitor(email: str) -> int:
     """Erase one visitor (matched case-insensitively) at every site, and every ticket they
     had; the number of tickets deleted. Refused while they wait or are being served at any
-    site: finish that first."""
+    site: finish that first. Their sites' event logs go too (names and emails are in
+    them): a screen that asks those sites for missed events gets the state instead."""
     key = email.strip().lower()
     with unit_of_work() as session:
-        visitors = list(session.scalars(select(Visitor.id).where(Visitor.email == key)))
+        found = session.execute(select(Visitor.id, Visitor.site_id)
+                                .where(Visitor.email == key)).all()
+        visitors = [visitor for visitor, _ in found]
         if not visitors:
             raise PrivacyError("no visitor has that email")
         theirs = Ticket.visitor_id.in_(visitors)
@@ -79,4 +84,5 @@ def delete_visitor(email: str) -> int:
         ))
         session.execute(delete(Visitor).where(Visitor.id.in_(visitors))
                         .execution_options(synchronize_session=False))
+        eventlog.forget(session, [SiteId(site) for _, site in found])
     return count

@@ -352,3 +352,18 @@ def test_n_kiosks_at_once_number_without_holes(fresh: LiveServer) -> None:
         (base + n,)]
     ids = sorted(json.loads(body)[0]["ticket"]["id"] for _, _, body in log_of(fresh))
     assert ids == sorted(int(r.split('"id":')[1].split(",")[0]) for r in replies)
+
+
+def test_deleting_a_visitor_empties_their_sites_logs(app: Flask, fresh: LiveServer) -> None:
+    from tablequeue import service
+    from tablequeue.service import admin, privacy
+
+    site, b = main(fresh), other_site(fresh, "b")
+    sealed([TablePicked(1, site=b)])
+    service.new("vi@example.org", "Vi", site=site)
+    admin.close_waiting(site=site)
+    assert {s for s, _, _ in log_of(fresh)} == {site, b}
+    assert privacy.delete_visitor("VI@example.org") == 1
+    assert [(s, n) for s, n, _ in log_of(fresh)] == [(b, 1)]
+    with read_only() as conn:  # numbers go on; what was before is lost to catch-up
+        assert eventlog.since(conn, site, 0) is None
