@@ -122,7 +122,10 @@ class RedisRelay(Listener):
         try:
             if not heard or self.state != "ok" or not turn.go.wait(TURN_WAIT):
                 self._forget(turn, keys)
-                reply()  # nothing comes back to us (or not subscribed, or slow): answer now
+                try:
+                    reply()  # nothing comes back to us (or not subscribed, or slow): answer now
+                finally:
+                    turn.done.set()  # a `before` that set `go` just now waits no longer
                 self._offer_here(failed)
                 return
             try:
