@@ -4,12 +4,14 @@ consoles, displays and kiosks, while faults are injected one after another:
 
   worker SIGKILL, whole-host SIGKILL, SIGSTOPped worker (10 s), Redis down (8 s),
   PostgreSQL unreachable (3 s, connections hang), backend terminations every 50 ms (2 s),
-  graceful host restart.
+  graceful host restart, and issue 27's two (bench/drill_log.py): a host SIGKILLed
+  between a commit and its publish, Redis restarted while staff are cut off.
 
 Per fault it prints: recovery (from the repair until a new ticket has reached every staff
 console on both hosts), tickets lost (acknowledged, not in the database), double claims,
-commands with no reply (connection open) or two replies, and clients whose view differs
-from the database 5 s after the repair. Needs PostgreSQL (--postgres, default the test
+commands with no reply (connection open) or two replies, clients whose view differs
+from the database 5 s after the repair, and `new` deliveries missed by consoles bound
+throughout. Needs PostgreSQL (--postgres, default the test
 server) and redis-server on PATH; the shared Redis is never touched."""
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy.pool import NullPool
 
 from bench.drill_clients import Actor, Display, Kiosk, Staff, Tally, Unbound
 from bench.drill_hosts import Host
+from bench.drill_log import held_kill, missed_new, redis_cut_off
 from bench.launch import _fresh_postgres, _with_database, drop_database, drop_seed, seed
 from tests.kit.scale import PostgresProxy, PrivateRedis, truth
 
@@ -38,7 +41,9 @@ STAFF_PER_HOST, DISPLAYS_PER_HOST, UNBOUND_PER_HOST = 4, 3, 1
 class Drill:
     def __init__(self, workdir: Path, postgres: str, rate: float) -> None:
         self.workdir = workdir
-        self.seeded = seed(workdir, 2 * STAFF_PER_HOST, postgres=postgres)
+        # One account more than the load's consoles: the drill's own (drill_log.redis_cut_off).
+        self.seeded = seed(workdir, 2 * STAFF_PER_HOST + 1, postgres=postgres)
+        self.extra_token = self.seeded.tokens[-1]
         self.database = _fresh_postgres(self.seeded.postgres)  # type: ignore[arg-type]
         self.proxy = PostgresProxy()
         self.redis = PrivateRedis(workdir)
@@ -65,6 +70,7 @@ class Drill:
                        for h, host in enumerate(self.hosts)]
         self.actors += self.staff + self.kiosks
         self.rows: list[tuple[str, ...]] = []
+        self.notes: list[str] = []
         self.verbose = False
 
     def engine(self) -> sa.Engine:  # tests.kit.scale.truth reads through this
@@ -89,8 +95,9 @@ class Drill:
                         return max(seen.values()) - repaired
         return None
 
-    def differing(self) -> int:
-        """Pause the load, let the last messages land, compare every view with the database."""
+    def differing(self, missed: Callable[[], int]) -> tuple[int, int]:
+        """Pause the load, let the last messages land, compare every view with the database;
+        with `missed()`, counted at the same moment."""
         self.paused.set()
         deadline = time.monotonic() + 5
         while any(a.pending for a in self.actors) and time.monotonic() < deadline:
@@ -115,22 +122,24 @@ class Drill:
                 wrong += 1
                 if self.verbose:
                     print(f"   {type(actor).__name__} {actor.number}: {differs}", flush=True)
+        missed_news = missed()
         self.paused.clear()
-        return wrong
+        return wrong, missed_news
 
     def run_fault(self, name: str, inject: Callable[[], float]) -> None:
         """`inject` breaks something, repairs it and returns the moment of the repair."""
         self.tally.phase = name
         print(f"-- {name}", flush=True)
+        started = time.monotonic()
         repaired = inject()
         recovered = self.recovery(repaired)
         time.sleep(max(0.0, repaired + 5 - time.monotonic()))
-        wrong = self.differing()
+        wrong = self.differing(lambda: missed_new(self, name, started))
         t = self.tally
         self.rows.append((name, "n/a" if recovered is None else f"{recovered:.1f}",
                           str(self.lost(name)), str(self.double_claims(name)),
-                          str(t.no_reply[name]), str(t.two_replies[name]), str(wrong),
-                          str(t.cut[name])))
+                          str(t.no_reply[name]), str(t.two_replies[name]), str(wrong[0]),
+                          str(wrong[1]), str(t.cut[name])))
         time.sleep(2)
 
     def lost(self, phase: str) -> int:
@@ -201,11 +210,13 @@ def faults(d: Drill) -> list[tuple[str, Callable[[], float]]]:
     return [("worker SIGKILL", worker_kill), ("host SIGKILL", host_kill),
             ("worker SIGSTOP 10 s", worker_stop), ("Redis down 8 s", redis_down),
             ("PostgreSQL hangs 3 s", postgres_hangs), ("backend kills 50 ms x 2 s", terminations),
-            ("graceful host restart", graceful_restart)]
+            ("graceful host restart", graceful_restart),
+            ("host SIGKILL between commit and publish", lambda: held_kill(d)),
+            ("Redis restart while staff are cut off", lambda: redis_cut_off(d))]
 
 
 HEADER = ("fault", "recovery s", "lost", "double claims", "no reply", "two replies",
-          "views wrong at +5 s", "cut by a drop")
+          "views wrong at +5 s", "missed new", "cut by a drop")
 
 
 def main() -> None:
@@ -213,7 +224,7 @@ def main() -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     p.add_argument("--rate", type=float, default=4.0, help="tickets per second, both kiosks")
-    p.add_argument("--only", default="", help="comma-separated fault numbers (1-7) to run")
+    p.add_argument("--only", default="", help="comma-separated fault numbers (1-9) to run")
     p.add_argument("--verbose", action="store_true", help="print every view that differs")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="tq-drill-") as tmp:
@@ -223,7 +234,7 @@ def main() -> None:
             for actor in d.actors:
                 actor.start()
             time.sleep(5)  # every console bound, the load running
-            chosen = {int(n) for n in args.only.split(",") if n} or set(range(1, 8))
+            chosen = {int(n) for n in args.only.split(",") if n} or set(range(1, 10))
             for n, (name, inject) in enumerate(faults(d), 1):
                 if n in chosen:
                     d.run_fault(name, inject)
@@ -243,6 +254,8 @@ def main() -> None:
     print("|" + "---|" * len(HEADER))
     for row in d.rows:
         print("| " + " | ".join(row) + " |")
+    for note in d.notes:
+        print(note)
 
 
 if __name__ == "__main__":

@@ -140,12 +140,17 @@ class Staff(Actor):
         super().__init__(number, port, tally, stop, paused)
         self.token = token
         self.bound = False
+        self.bound_at: float | None = None  # since when bound without a break (missed `new`)
         self.serving: int | None = None
         self.next_move = 0.0
 
     def joined(self) -> None:
-        self.bound = False
+        self.bound, self.bound_at = False, None
         self.send(f"pick {self.number} {self.token}")
+
+    def dropped(self) -> None:
+        super().dropped()
+        self.bound, self.bound_at = False, None
 
     def heard(self, message: str) -> None:
         super().heard(message)
@@ -157,6 +162,7 @@ class Staff(Actor):
     def replied(self, message: str) -> None:
         if message.startswith("success pick"):
             self.bound = True
+            self.bound_at = self.bound_at or time.monotonic()
         elif message.startswith("error pick"):
             self.next_move = time.monotonic() + 0.5  # try again (the database may be away)
         elif message.startswith("success claimed "):

@@ -97,6 +97,10 @@ class Registry:
         # room.order.lock (tablequeue.live.sequencer): screen catch-up's `mark` frames.
         self.after_run: list[Callable[[Room, int], None]] = []
         self.sequencer = Sequencer(self)  # the only deliverer of numbered runs
+        # Test-only (FAULT_HOLD_PUBLISH_SECONDS, set by `install`): seconds every publish
+        # waits after its commit, a deterministic window to kill a host in (the scale tests,
+        # the drill). 0 in production.
+        self.hold_publish = 0.0
 
     # ---- rooms -------------------------------------------------------------------------
 
@@ -187,6 +191,8 @@ class Registry:
     def publish(self, events: list[Event], reply: Callable[[], None] = lambda: None) -> None:
         if events:
             eventlog.check(events, strict=self.event_log_strict)  # every change is numbered
+            if self.hold_publish:  # test-only: committed, not yet published (see __init__)
+                threading.Event().wait(self.hold_publish)  # a sleep, gevent's when patched
             self.relay.publish(events, reply)
         else:
             # As in one process, a reply comes after every broadcast published before it.
@@ -251,6 +257,7 @@ _REGISTRY: Slot[Registry] = Slot("tablequeue.registry")
 
 def install(app: Flask, registry: Registry) -> Registry:
     """Make `registry` the app's (the factory does, once)."""
+    registry.hold_publish = float(app.config.get("FAULT_HOLD_PUBLISH_SECONDS") or 0)
     return _REGISTRY.put(app, registry)
 
 
