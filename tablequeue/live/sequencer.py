@@ -128,10 +128,14 @@ class Sequencer:
         """`room.order.lock`, and on the way out the runs offered meanwhile delivered:
         hold the lock through this when sending a room anything out of the stream (a
         state resync, a screen's catch-up)."""
-        with room.order.lock:
-            yield
-            self.drain(room)
-        self.pump(room)
+        try:
+            with room.order.lock:
+                try:
+                    yield
+                finally:  # a failed catch-up must not strand the runs queued behind it
+                    self.drain(room)
+        finally:
+            self.pump(room)
 
     def anchor(self, room: Room, n: int, *, unless_anchored: bool = False) -> None:
         """The room's screens know everything up to `n` (a greeting or resync read that
