@@ -163,8 +163,8 @@ _LOG_LEVELS = {"debug", "info", "warning", "error", "critical"}
 
 
 def _event_log(env: Mapping[str, str]) -> dict[str, Any]:
-    """The event log (tablequeue.service.eventlog, docs/deploy.md "Events that cannot be
-    lost"): how long a quiet worker waits before it reads the log's newest number, how long
+    """The event log (tablequeue.service.eventlog; docs/deploy.md "What happens when something
+    breaks"): how long a quiet worker waits before it reads the log's newest number, how long
     rows are kept for screens that catch up; and two switches only the tests set."""
     return {
         "EVENT_POLL_SECONDS": number(env, "EVENT_POLL_SECONDS", 1, 1, 60),
