@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Page, expect
 
 from tests.kit.browser import (
     KIOSK_PORTRAIT,
     LAPTOP,
     TV,
     OpenPage,
+    SocketSwitch,
     add_staff,
     audit,
     connected,
@@ -74,36 +75,13 @@ def test_staff_console_login_seated_serving(fresh: LiveServer, open_page: OpenPa
     audit(staff, "staff console, serving")
 
 
-class Droppable:
-    """Passes the display's websocket through until `drop()`: then it closes it and every
-    reconnection attempt, so the page stays "Reconnecting…"."""
-
-    def __init__(self) -> None:
-        self.dropped = False
-        self.live: list[WebSocketRoute] = []
-
-    def route(self, ws: WebSocketRoute) -> None:
-        if self.dropped:
-            ws.close(code=1011, reason="test: server away")
-            return
-        server = ws.connect_to_server()
-        ws.on_message(server.send)
-        server.on_message(ws.send)
-        self.live.append(ws)
-
-    def drop(self) -> None:
-        self.dropped = True
-        for ws in self.live:
-            ws.close(code=1011, reason="test: server away")
-
-
 def test_display_idle_busy_called_reconnecting(
     fresh: LiveServer, open_page: OpenPage, desk: Callable[..., Desk]
 ) -> None:
     set_tables(fresh, 8)
-    droppable = Droppable()
+    switch = SocketSwitch()
     display = open_page("/display/", viewport=TV, before=lambda page: page.route_web_socket(
-        re.compile(r".*/ws/display(\?.*)?$"), droppable.route))
+        re.compile(r".*/ws/display(\?.*)?$"), switch.route))
     connected(display)
     expect(display.locator("#waiting-count")).to_have_text("0")
     audit(display, "display idle")
@@ -119,7 +97,7 @@ def test_display_idle_busy_called_reconnecting(
     assert seated[2].ask(f"complete {tickets[2]['id']}").startswith("success complete")
     expect(display.locator("#table-5 .table-state")).to_have_text("Open")
     audit(display, "display right after a visit ended")
-    droppable.drop()
+    switch.off()
     expect(display.locator(".conn")).to_have_attribute("data-connection", "reconnecting")
     audit(display, "display reconnecting")
 

@@ -8,9 +8,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Page, expect
 
-from tests.kit.browser import LAPTOP, TV, OpenPage, add_staff, connected, log_in, set_tables
+from tests.kit.browser import (
+    LAPTOP,
+    TV,
+    OpenPage,
+    SocketSwitch,
+    add_staff,
+    connected,
+    log_in,
+    set_tables,
+)
 from tests.kit.client import Desk
 from tests.kit.live import LiveServer, kiosk_sign_in
 
@@ -23,42 +32,13 @@ def marked(page: Page) -> None:
     page.wait_for_function(MARKED)
 
 
-class Switch:
-    """Passes a page's websocket through; `off()` closes it and refuses reconnections until
-    `on()`. Keeps the URL of every handshake."""
-
-    def __init__(self) -> None:
-        self.away = False
-        self.live: list[WebSocketRoute] = []
-        self.urls: list[str] = []
-
-    def route(self, ws: WebSocketRoute) -> None:
-        self.urls.append(ws.url)
-        if self.away:
-            ws.close(code=1011, reason="test: server away")
-            return
-        server = ws.connect_to_server()
-        ws.on_message(server.send)
-        server.on_message(ws.send)
-        self.live.append(ws)
-
-    def off(self) -> None:
-        self.away = True
-        for ws in self.live:
-            ws.close(code=1011, reason="test: server away")
-        self.live.clear()
-
-    def on(self) -> None:
-        self.away = False
-
-
 def test_a_call_made_while_the_display_was_away_is_announced(
         fresh: LiveServer, open_page: OpenPage, desk: Callable[..., Desk]) -> None:
     set_tables(fresh, 6)
     ada, bob = desk("ada", 2), desk("bob", 4)
     first = kiosk_sign_in(fresh, "lin@example.org", "Lin Clark")
     second = kiosk_sign_in(fresh, "rob@example.org", "Rob Pike")
-    switch = Switch()
+    switch = SocketSwitch()
     display = open_page("/display/", viewport=TV,
                         before=lambda page: page.route_web_socket(SOCKET, switch.route))
     connected(display)
@@ -83,7 +63,7 @@ def test_the_console_keeps_its_list_and_gains_what_arrived_meanwhile(
         fresh: LiveServer, open_page: OpenPage) -> None:
     add_staff(fresh, "ada")
     kiosk_sign_in(fresh, "lin@example.org", "Lin Clark")
-    switch = Switch()
+    switch = SocketSwitch()
     staff = open_page("/login", viewport=LAPTOP,
                       before=lambda page: page.route_web_socket(SOCKET, switch.route))
     log_in(staff, "ada")

@@ -126,3 +126,32 @@ class HeldSocket:
         for message in self.held:
             self.page_side.send(message)
         self.held.clear()
+
+
+class SocketSwitch:
+    """Passes a page's websocket through; `off()` closes it and refuses every reconnection
+    (the page shows "Reconnecting…") until `on()`. Keeps the URL of every handshake."""
+
+    def __init__(self) -> None:
+        self.away = False
+        self.live: list[WebSocketRoute] = []
+        self.urls: list[str] = []
+
+    def route(self, ws: WebSocketRoute) -> None:
+        self.urls.append(ws.url)
+        if self.away:
+            ws.close(code=1011, reason="test: server away")
+            return
+        server = ws.connect_to_server()
+        ws.on_message(server.send)
+        server.on_message(ws.send)
+        self.live.append(ws)
+
+    def off(self) -> None:
+        self.away = True
+        for ws in self.live:
+            ws.close(code=1011, reason="test: server away")
+        self.live.clear()
+
+    def on(self) -> None:
+        self.away = False

@@ -6,14 +6,13 @@ collected. Helpers the tests call are in tests/kit/scale.py."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.kit.live import LiveServer
-from tests.kit.scale import PrivateRedis
+from tests.kit.scale import PrivateRedis, two_hosts
 
 if not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL")):
     collect_ignore_glob = ["test_*.py"]
@@ -36,14 +35,5 @@ def redis_and_server(tmp_path: Path) -> Iterator[tuple[PrivateRedis, LiveServer]
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, LiveServer]]:
     """Two servers ("hosts") of three workers on one database and one Redis channel."""
-    shared = {"REDIS_CHANNEL": "tq-cluster-" + uuid.uuid4().hex[:12], "WEB_CONCURRENCY": "3"}
-    one = LiveServer(Path(tmp_path_factory.mktemp("host1")), env=shared)
-    two = LiveServer(Path(tmp_path_factory.mktemp("host2")), env=shared,
-                     database_url=one.database_url)
-    try:
-        one.start()
-        two.start()
-        yield one, two
-    finally:
-        two.close()
-        one.close()
+    with two_hosts(tmp_path_factory.mktemp("cluster")) as hosts:
+        yield hosts
