@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app, session
+from flask import current_app
 
 from tablequeue import protocol, service
 from tablequeue.db import read_only
-from tablequeue.live import floorwatch
+from tablequeue.live import floorwatch, handlers
 from tablequeue.live.connection import Connection, Role
 from tablequeue.live.fanout import Fanout
 from tablequeue.live.registry import Registry, registry_of
@@ -28,7 +28,6 @@ from tablequeue.live.rooms import Room
 from tablequeue.ops import metrics
 from tablequeue.outcomes import Event, SessionsRevoked, SiteId, TablesChanged
 from tablequeue.service import eventlog
-from tablequeue.service.identity import hash_token
 
 Runs = list[tuple[int, list[Event]]]
 CATCHUP_MAX = eventlog.REPLAY_MAX  # more runs missed than this: a full greeting instead
@@ -119,10 +118,7 @@ def _replay(members: Registry, room: Room, conn: Connection, runs: Runs) -> None
 def _bind_silently(conn: Connection) -> None:
     """The login cookie binds a catching-up console as at any handshake, but with no bind
     replay: it has the waiting tickets, the runs it missed bring the rest."""
-    token = session.get("token")
-    token_hash = hash_token(token) if isinstance(token, str) else None
-    conn.cookie_token_hash = token_hash
-    staff_id = service.staff_id_for(token_hash, site=conn.site)
+    staff_id, token_hash = handlers.cookie_login(conn)
     if staff_id is None or token_hash is None:
         return
     conn.bind(staff_id, token_hash, list)
@@ -176,11 +172,3 @@ def keep_alive(registry: Registry) -> int:
                     mark_now(conn, last)
                     sent += 1
     return sent
-
-
-def at_bind(conn: Connection) -> None:
-    """A console that opted in and is bound after its handshake (`pick TABLE TOKEN`): the
-    bind replay that follows is its whole waiting list, so it is told `reset` first (its
-    catch-up was that of an unbound console)."""
-    if conn.marking:
-        conn.send(protocol.RESET)

@@ -10,7 +10,7 @@ from functools import partial
 from flask import current_app, session
 
 from tablequeue import protocol, service, throttle
-from tablequeue.live import catchup, floorwatch, line_handlers
+from tablequeue.live import floorwatch, line_handlers
 from tablequeue.live.answers import Answer, answer_to, dispatch, registry
 from tablequeue.live.connection import Connection
 from tablequeue.live.follow import kiosk as follow_kiosk
@@ -24,14 +24,20 @@ from tablequeue.service.identity import hash_token
 def staff_joined(conn: Connection) -> None:
     """A login cookie binds the connection at the handshake, at the account's own sites only;
     `taken` unless one holds a table."""
-    token = session.get("token")
-    token_hash = hash_token(token) if isinstance(token, str) else None
-    staff_id = service.staff_id_for(token_hash, site=conn.site)
+    staff_id, token_hash = cookie_login(conn)
     if staff_id is not None and token_hash is not None:
         _bind(conn, staff_id, token_hash)
-    # Kept even where the account does not work: its `pick` then says "not a member".
-    conn.cookie_token_hash = token_hash
     registry().greet_tableless(conn)
+
+
+def cookie_login(conn: Connection) -> tuple[int | None, str | None]:
+    """The staff member this site's console is logged in as by its cookie, and the token's
+    hash; the hash is kept on the connection even where the account does not work here
+    (its `pick` then says "not a member")."""
+    token = session.get("token")
+    token_hash = hash_token(token) if isinstance(token, str) else None
+    conn.cookie_token_hash = token_hash
+    return service.staff_id_for(token_hash, site=conn.site), token_hash
 
 
 def _bind(conn: Connection, staff_id: int, token_hash: str) -> None:
@@ -71,7 +77,8 @@ def _pick(conn: Connection, command: protocol.Pick) -> Answer:
 def _rebind(conn: Connection, staff_id: int, token_hash: str) -> None:
     """Bound by `pick` after the handshake: a console that catches up is told `reset`
     first (docs/protocol.md, "Catching up"), as its whole waiting list follows."""
-    catchup.at_bind(conn)
+    if conn.marking:
+        conn.send(protocol.RESET)
     _bind(conn, staff_id, token_hash)
 
 
