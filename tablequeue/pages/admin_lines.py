@@ -80,10 +80,10 @@ def _done(outcome: Outcome[T], name: str, events: list[Event]) -> T:
 def _act(change: Callable[[Session, list[Event]], str]) -> str | Response:
     """One transaction for the change; its events go out once it committed."""
     def act() -> str:
-        events: list[Event] = []
+        changed: list[Event] = []
         with unit_of_work() as session:
-            message = change(session, events)
-            events[:] = seal(session, events)
+            message = change(session, changed)
+            events = seal(session, changed)
         registry_of(current_app).publish(events)
         return message
 

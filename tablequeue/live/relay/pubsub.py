@@ -97,9 +97,10 @@ class RedisRelay(Listener):
         from the log: their poll, or this worker's RESYNC once Redis is back)."""
         token = uuid.uuid4().hex
         runs = list(by_site(events))
-        heard = sum(1 for site, _ in runs if self._hears(site))
+        coming = [(site, run[0].seq) for site, run in runs if self._hears(site)]
+        heard = len(coming)
         turn = self._turns[token] = Turn(heard, token)
-        keys = [(site, run[0].seq) for site, run in runs if run[0].seq and self._hears(site)]
+        keys = [(site, n) for site, n in coming if n]
         for key in keys:
             self._runs[key] = turn
         for site, n in keys:  # read from the log already (the poll): not heard again
