@@ -36,15 +36,30 @@ CALLS = ("new", "accept", "lose", "complete")
 
 
 class Statements:
-    """Counts what reaches the driver (BEGIN IMMEDIATE included; COMMIT is a driver call)."""
+    """Counts what reaches the database (BEGIN IMMEDIATE included, COMMIT not). SQLite: as
+    SQLite itself traces them, which includes what the event log's seal runs on the DBAPI
+    cursor, past SQLAlchemy. PostgreSQL: as SQLAlchemy hands them to the driver."""
 
     def __init__(self) -> None:
         self.count = 0
         self.seen: Counter[str] = Counter()
 
     def __call__(self, _conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        self.traced(statement)
+
+    def traced(self, statement: str) -> None:
+        if statement.startswith(("COMMIT", "PRAGMA")):
+            return
         self.count += 1
         self.seen[" ".join(statement.split()[:3])] += 1
+
+    def listen(self, engine: sa.Engine) -> None:
+        if engine.dialect.name != "sqlite":
+            sa.event.listen(engine, "before_cursor_execute", self)
+            return
+        engine.dispose()  # connections made from here on are traced
+        sa.event.listen(engine, "connect",
+                        lambda dbapi, _record: dbapi.set_trace_callback(self.traced))
 
 
 @contextmanager
@@ -120,7 +135,7 @@ def run(url: str, iterations: int, warmup: int, staff: int) -> str:
         upgrade()
         hashes = seat_staff(staff)
         counter = Statements()
-        sa.event.listen(db.engine, "before_cursor_execute", counter)
+        counter.listen(db.engine)
         for seq in range(warmup):  # compiled-statement caches and the pool fill up here
             one_ticket(seq, hashes[seq % staff], hashes[(seq + 1) % staff], _empty(), counter,
                        _empty())

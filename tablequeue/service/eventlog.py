@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, cast, get_args, get_origin, get_type_hints
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import BindParameter, Connection, bindparam, text
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.orm import Session
 
 from tablequeue.db import rowcount
@@ -126,19 +128,33 @@ def _body(events: Sequence[Event]) -> str:
 
 # ---- writing: seal -------------------------------------------------------------------
 
+_AT = bindparam("at", type_=UTCDateTime())
+# PostgreSQL: the counter's upsert, whose row lock is held to COMMIT, orders concurrent
+# writers; one statement per site, so one round trip.
 _UPSERT = ("INSERT INTO event_counters (site_id, last) VALUES (:site, 1) "
            "ON CONFLICT (site_id) DO UPDATE SET last = event_counters.last + 1")
-_AT = bindparam("at", type_=UTCDateTime())
-# PostgreSQL: one statement per site, so one round trip.
 _SEAL_PG = text(f"WITH n AS ({_UPSERT} RETURNING last) INSERT INTO event_log "
                 "(site_id, seq, at, body) SELECT :site, last, :at, :body FROM n "
                 "RETURNING seq").bindparams(_AT)
-# SQLite: no DML in a CTE, and no RETURNING (SQLite < 3.35 stays served): three statements,
-# in process.
-_BUMP = text(_UPSERT)
-_LOG = text("INSERT INTO event_log (site_id, seq, at, body) SELECT :site, last, :at, :body "
-            "FROM event_counters WHERE site_id = :site").bindparams(_AT)
-_LAST = text("SELECT last FROM event_counters WHERE site_id = :site")
+# SQLite: its writers are already one at a time (BEGIN IMMEDIATE), so the next number is
+# read from the log itself: one statement and one page fewer per write than a counter
+# (issue 27's cost). event_counters keeps only the floor: the last number of rows gone
+# (trimmed, forgotten, their site removed), so numbers never go back; see _keep_numbers.
+# One statement, run on the DBAPI cursor: through SQLAlchemy it cost about 80 µs more a
+# write than in SQLite (measured, bench.service_calls; it counts these statements too).
+# RETURNING since SQLite 3.35; before it, the number is read back by a second statement.
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
+_SEAL_SQLITE = (
+    "INSERT INTO event_log (site_id, seq, at, body) SELECT :site, 1 + max("
+    "coalesce((SELECT max(seq) FROM event_log WHERE site_id = :site), 0), "
+    "coalesce((SELECT last FROM event_counters WHERE site_id = :site), 0)), :at, :body"
+    + (" RETURNING seq" if _RETURNING else ""))
+_READ_BACK = "SELECT max(seq) FROM event_log WHERE site_id = :site"
+# `at` as SQLAlchemy writes a UTCDateTime on SQLite, so the trim's ranged DELETE compares
+# like with like.
+# (A TypeDecorator over DateTime always has a processor: bind_processor's None is for
+# types that need none.)
+_AT_SQLITE = cast(Callable[[datetime], str], UTCDateTime().bind_processor(sqlite_dialect()))
 
 
 def _dialect(bind: Bind) -> str:
@@ -147,12 +163,31 @@ def _dialect(bind: Bind) -> str:
     return bind.dialect.name
 
 
+def _cursor(bind: Bind) -> Any:
+    """The DBAPI cursor of the bind's connection (a Session's: the one it flushed on)."""
+    connection = bind.connection() if isinstance(bind, Session) else bind
+    return connection.connection.cursor()
+
+
+def _seal_one(bind: Bind, postgres: bool, params: dict[str, Any]) -> int:
+    if postgres:
+        return int(bind.execute(_SEAL_PG, params).scalar_one())
+    cursor = _cursor(bind)
+    try:
+        cursor.execute(_SEAL_SQLITE, {**params, "at": _AT_SQLITE(params["at"])})
+        if not _RETURNING:
+            cursor.execute(_READ_BACK, params)
+        return int(cursor.fetchone()[0])
+    finally:
+        cursor.close()
+
+
 def seal(bind: Bind, events: Sequence[Event]) -> list[Event]:
     """Inside the caller's open write transaction, as its last statements: per site among
-    the events (ascending ids) bump its counter and log its events as one row. The events,
-    in their order, each with its site's number. Never take a counter earlier in a
-    transaction: business rows first, then counters by ascending site, or writers could
-    deadlock (and the lock would be held longer)."""
+    the events (ascending ids) log its events as one row with the site's next number. The
+    events, in their order, each with its site's number. Never seal earlier in a
+    transaction: business rows first, then the log by ascending site, or PostgreSQL's
+    writers could deadlock on the counters (and hold their locks longer)."""
     if not events:
         return []
     if isinstance(bind, Session):
@@ -162,12 +197,7 @@ def seal(bind: Bind, events: Sequence[Event]) -> list[Event]:
     numbers: dict[SiteId, int] = {}
     for site in sorted({e.site for e in events}):
         params = {"site": site, "at": at, "body": _body([e for e in events if e.site == site])}
-        if postgres:
-            numbers[site] = int(bind.execute(_SEAL_PG, params).scalar_one())
-        else:
-            bind.execute(_BUMP, params)
-            bind.execute(_LOG, params)
-            numbers[site] = int(bind.execute(_LAST, params).scalar_one())
+        numbers[site] = _seal_one(bind, postgres, params)
     return [replace(e, seq=numbers[e.site]) for e in events]
 
 
@@ -184,16 +214,25 @@ def sealed(bind: Bind, outcome: Outcome[T]) -> Outcome[T]:
 
 # ---- reading ---------------------------------------------------------------------------
 
-_NEWEST = text("SELECT site_id, last FROM event_counters WHERE site_id IN :sites").bindparams(
-    bindparam("sites", expanding=True))
+_SITES: BindParameter[list[int]] = bindparam("sites", expanding=True)
+_COUNTERS = text("SELECT site_id, last FROM event_counters WHERE site_id IN :sites"
+                 ).bindparams(_SITES)
+_LOGGED = text("SELECT site_id, max(seq) FROM event_log WHERE site_id IN :sites "
+               "GROUP BY site_id").bindparams(_SITES)
 
 
 def newest(bind: Bind, sites: Iterable[SiteId]) -> dict[SiteId, int]:
-    """Each site's last number (0: it never logged)."""
+    """Each site's last number (0: it never logged). PostgreSQL: its counter. SQLite: the
+    newest row, or the floor its trimmed rows left (_keep_numbers)."""
     wanted = sorted(set(sites))
-    found = {SiteId(int(s)): int(n) for s, n in bind.execute(_NEWEST, {"sites": wanted})} \
-        if wanted else {}
-    return {site: found.get(site, 0) for site in wanted}
+    found = dict.fromkeys(wanted, 0)
+    if not wanted:
+        return found
+    reads = [_COUNTERS] if _dialect(bind) == "postgresql" else [_COUNTERS, _LOGGED]
+    for read in reads:
+        for site, last in bind.execute(read, {"sites": wanted}):
+            found[SiteId(int(site))] = max(found[SiteId(int(site))], int(last))
+    return found
 
 
 def since(bind: Bind, site: SiteId, after: int, upto: int | None = None,
@@ -222,23 +261,40 @@ def since(bind: Bind, site: SiteId, after: int, upto: int | None = None,
 
 _TRIM = text("DELETE FROM event_log WHERE at < :cutoff").bindparams(
     bindparam("cutoff", type_=UTCDateTime()))
-_FORGET = text("DELETE FROM event_log WHERE site_id IN :sites").bindparams(
-    bindparam("sites", expanding=True))
+_FORGET = text("DELETE FROM event_log WHERE site_id IN :sites").bindparams(_SITES)
+# SQLite numbers from the log (seal): before rows go, their sites' last numbers are kept
+# as the floor. The WHERE is needed: SQLite parses INSERT … SELECT … ON CONFLICT only so.
+_FLOOR = ("INSERT INTO event_counters (site_id, last) SELECT site_id, max(seq) "
+          "FROM event_log WHERE {where} GROUP BY site_id ON CONFLICT (site_id) "
+          "DO UPDATE SET last = max(event_counters.last, excluded.last)")
+_FLOOR_TRIM = text(_FLOOR.format(where="at < :cutoff")).bindparams(
+    bindparam("cutoff", type_=UTCDateTime()))
+_FLOOR_FORGET = text(_FLOOR.format(where="site_id IN :sites")).bindparams(_SITES)
+
+
+def _keep_numbers(bind: Bind, floor: Any, params: dict[str, Any]) -> None:
+    """On SQLite, before deleting log rows: their sites' last numbers stay in
+    event_counters. PostgreSQL's counters are always current."""
+    if _dialect(bind) != "postgresql":
+        bind.execute(floor, params)
 
 
 def trim(bind: Bind, keep_minutes: int) -> int:
     """Delete every row older than `keep_minutes` (one ranged DELETE on ix_event_log_at);
-    how many. Counters stay: numbers never go back."""
-    cutoff = utcnow() - timedelta(minutes=keep_minutes)
-    return rowcount(bind.execute(_TRIM, {"cutoff": cutoff}))
+    how many. Numbers never go back: the counters stay (SQLite: keep the floor)."""
+    params = {"cutoff": utcnow() - timedelta(minutes=keep_minutes)}
+    _keep_numbers(bind, _FLOOR_TRIM, params)
+    return rowcount(bind.execute(_TRIM, params))
 
 
 def forget(bind: Bind, sites: Iterable[SiteId]) -> int:
-    """Delete the sites' rows (privacy.delete_visitor: names and emails leave the log too);
-    screens that ask for them get the state instead. How many."""
+    """Delete the sites' rows (privacy.delete_visitor: names and emails leave the log too;
+    sites.remove, before its rows cascade); screens that ask for them get the state
+    instead. How many."""
     wanted = sorted(set(sites))
     if not wanted:
         return 0
+    _keep_numbers(bind, _FLOOR_FORGET, {"sites": wanted})
     return rowcount(bind.execute(_FORGET, {"sites": wanted}))
 
 

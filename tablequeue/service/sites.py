@@ -40,6 +40,7 @@ from tablequeue.outcomes import (
     TicketRequeued,
     refused,
 )
+from tablequeue.service import eventlog
 from tablequeue.service.lines import ensure_line
 from tablequeue.service.reports import rollups
 from tablequeue.service.views import held_table, serving_ticket, tables_changed, ticket_view
@@ -194,6 +195,7 @@ def remove(session: Session, site: SiteId) -> Outcome[None]:
     if session.scalar(select(busy)):
         return refused(Refusal.SITE_BUSY)
     rollups.forget_site(session, site)
+    eventlog.forget(session, [site])  # before its rows cascade: its number is kept
     # Tickets take their follow codes and unsent mail with them (ON DELETE CASCADE).
     for model in (Ticket, Visitor, Setting, DeviceKey, ReportDay, StaffSite, TableAssignment):
         session.execute(delete(model).where(model.site_id == site)

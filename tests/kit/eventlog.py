@@ -60,3 +60,9 @@ def staff_token(name: str, sites: list[SiteId] | None = None) -> str:
 
     identity.add_staff(name, "password123", sites=sites)
     return identity.hash_token(identity.issue_token(name))
+
+
+def newest(server: LiveServer, site: SiteId) -> int:
+    """The site's last number, read as the workers read it."""
+    with server.engine().connect() as conn:
+        return eventlog.newest(conn, [site])[site]

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from tablequeue.db import read_only, transaction
+from tablequeue.db import read_only, transaction, unit_of_work
 from tablequeue.extensions import db
 from tablequeue.outcomes import (
     FloorChanged,
@@ -22,8 +22,7 @@ from tablequeue.outcomes import (
     TicketCreated,
     TicketView,
 )
-from tablequeue.service import eventlog
-from tests.kit.database import rows
+from tablequeue.service import eventlog, sites
 from tests.kit.eventlog import log_of, main_site, other_site, sealed
 from tests.kit.live import LiveServer
 
@@ -41,8 +40,8 @@ def test_seal_numbers_each_site_with_one_row(log_app: Flask, fresh: LiveServer) 
     assert [(s, n) for s, n, _ in log] == [(a, 1), (b, 1), (b, 2)]
     assert json.loads(log[0][2]) == eventlog.events_json([first[0], first[2]])
     assert eventlog.events_from(json.loads(log[0][2]), 1) == [first[0], first[2]]
-    assert rows(fresh, "SELECT site_id, last FROM event_counters ORDER BY site_id") == [
-        (a, 1), (b, 2)]
+    with read_only() as conn:
+        assert eventlog.newest(conn, [a, b]) == {a: 1, b: 2}
 
 
 def test_no_events_no_statement(log_app: Flask, fresh: LiveServer) -> None:
@@ -98,10 +97,10 @@ def test_since_is_none_once_the_next_run_is_gone(log_app: Flask, fresh: LiveServ
     with read_only() as conn:
         assert eventlog.since(conn, site, 0) is None  # 1 is gone, 2 and 3 are there
         assert [n for n, _ in eventlog.since(conn, site, 1) or []] == [2, 3]
-    with fresh.engine().begin() as conn:
-        conn.execute(sa.text("DELETE FROM event_log"))
+    with transaction() as conn:
+        eventlog.forget(conn, [site])
     with read_only() as conn:
-        assert eventlog.since(conn, site, 1) is None  # all gone, the counter is at 3
+        assert eventlog.since(conn, site, 1) is None  # all gone, the number is still 3
         assert eventlog.since(conn, site, 1, upto=2) is None
         assert eventlog.since(conn, site, 3) == []
 
@@ -120,7 +119,16 @@ def test_trim_deletes_by_age_only(log_app: Flask, fresh: LiveServer) -> None:
     assert [n for _, n, _ in log_of(fresh)] == [2, 4]
     with transaction() as conn:
         assert eventlog.trim(conn, 60) == 0
-    assert [e.seq for e in sealed([TablePicked(9, site=site)])] == [5]  # counters stay
+    assert [e.seq for e in sealed([TablePicked(9, site=site)])] == [5]
+    with transaction() as conn:  # every row gone: numbers still never go back
+        conn.execute(sa.text("UPDATE event_log SET at = :old").bindparams(
+            sa.bindparam("old", type_=db.metadata.tables["event_log"].c.at.type)),
+            {"old": old})
+        assert eventlog.trim(conn, 60) == 3
+    assert log_of(fresh) == []
+    with read_only() as conn:
+        assert eventlog.newest(conn, [site]) == {site: 5}
+    assert [e.seq for e in sealed([TablePicked(9, site=site)])] == [6]
 
 
 def test_forget_deletes_the_sites_rows(log_app: Flask, fresh: LiveServer) -> None:
@@ -130,16 +138,18 @@ def test_forget_deletes_the_sites_rows(log_app: Flask, fresh: LiveServer) -> Non
         assert eventlog.forget(conn, [b]) == 1
         assert eventlog.forget(conn, []) == 0
     assert [(s, n) for s, n, _ in log_of(fresh)] == [(a, 1)]
+    assert [e.seq for e in sealed([TablePicked(2, site=b)])] == [2]  # b's number stays
 
 
 def test_a_reused_site_id_keeps_counting_up(log_app: Flask, fresh: LiveServer) -> None:
-    """Removing a site removes its rows, not its counter: SQLite hands its id out again."""
+    """Removing a site removes its rows, not its number: SQLite hands its id out again."""
     b = other_site(fresh)
     sealed([TablePicked(1, site=b)])
     sealed([TablePicked(2, site=b)])
+    with unit_of_work() as session:
+        assert sites.remove(session, b).ok
+    assert log_of(fresh) == []
     with db.engine.begin() as conn:  # the app's engine: on SQLite, foreign keys on
-        conn.execute(sa.text("DELETE FROM sites WHERE id = :id"), {"id": b})
-        assert conn.execute(sa.text("SELECT count(*) FROM event_log")).scalar_one() == 0
         conn.execute(sa.text("INSERT INTO sites (id, slug, name, tables, timezone, created_at)"
                              " VALUES (:id, 'again', 'again', 5, 'UTC', :now)")
                      .bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True))),
