@@ -2,12 +2,13 @@
 numbered row of its site's log in the transaction of the change.
 
 Each transaction owner ends its block with `seal(bind, events)`: per site (ascending ids),
-the counter is bumped by an upsert, whose row lock is held to COMMIT, and one row holds the
-site's events as JSON. So a site's numbers follow commit order without holes (a rollback
-undoes its bump), and a worker that hears n+2 after n finds n+1 in the log. Live code reads
-with `since`/`newest` through db.read_only(); `trim` keeps EVENT_KEEP_MINUTES of it.
-The event <-> JSON half of the relay's codec lives here (service may not import live): a
-row's body is exactly a relay message's "events"."""
+one row holds the site's events as JSON under the site's next number: on PostgreSQL from a
+counter bumped by an upsert, whose row lock is held to COMMIT; on SQLite, whose writers are
+one at a time, from the log itself. So a site's numbers follow commit order without holes
+(a rollback gives its number back), and a worker that hears n+2 after n finds n+1 in the
+log. Live code reads with `since`/`newest` through db.read_only(); `trim` keeps
+EVENT_KEEP_MINUTES of it.
+A row's body is exactly a relay message's "events" (tablequeue.service.eventjson)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import BindParameter, Connection, bindparam, text
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
@@ -25,106 +26,13 @@ from sqlalchemy.orm import Session
 
 from tablequeue.db import rowcount
 from tablequeue.models.base import UTCDateTime, utcnow
-from tablequeue.outcomes import Event, FloorChanged, Outcome, SiteId, TicketView
+from tablequeue.outcomes import Event, FloorChanged, Outcome, SiteId
+from tablequeue.service.eventjson import body, events_from
 
 log = logging.getLogger(__name__)
 
 REPLAY_MAX = 500  # runs `since` returns at most in one call
 Bind = Connection | Session
-
-# ---- events as JSON ------------------------------------------------------------------
-
-_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in get_args(Event)}
-
-
-class EventFormatError(ValueError):
-    """JSON that is no event this version knows (another version, or garbage)."""
-
-
-def _ticket_out(ticket: TicketView) -> dict[str, Any]:
-    return {
-        "id": ticket.id, "email": ticket.email, "name": ticket.name, "staff": ticket.staff,
-        "start": ticket.start.isoformat(),
-        "end": ticket.end.isoformat() if ticket.end else None,
-        "status": ticket.status, "line": ticket.line, "priority": ticket.priority,
-    }
-
-
-def _ticket_in(raw: dict[str, Any]) -> TicketView:
-    return TicketView(
-        id=int(raw["id"]), email=str(raw["email"]), name=str(raw["name"]),
-        staff=str(raw["staff"]), start=datetime.fromisoformat(raw["start"]),
-        end=datetime.fromisoformat(raw["end"]) if raw["end"] else None,
-        status=str(raw["status"]),
-        # Absent from an older worker's message: no line known, no priority.
-        line=int(raw.get("line") or 0), priority=raw.get("priority"),
-    )
-
-
-def _event_out(event: Event) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": type(event).__name__}
-    for f in fields(event):
-        if f.name == "seq":  # the run's number travels once, beside its events
-            continue
-        value = getattr(event, f.name)
-        if isinstance(value, TicketView):
-            value = _ticket_out(value)
-        elif isinstance(value, (frozenset, tuple)):
-            value = sorted(value)
-        out[f.name] = value
-    return out
-
-
-Reader = Callable[[Any], Any]
-
-
-def _readers(cls: type[Event]) -> tuple[tuple[str, Reader | None], ...]:
-    """Each field of `cls` but seq, and what turns its JSON into the field's value."""
-    readers: list[tuple[str, Reader | None]] = []
-    for name, hint in get_type_hints(cls).items():
-        if name == "seq":
-            continue
-        if hint is TicketView:
-            readers.append((name, _ticket_in))
-        elif get_origin(hint) in (frozenset, tuple):
-            readers.append((name, get_origin(hint)))
-        else:
-            readers.append((name, None))
-    return tuple(readers)
-
-
-# Read once: get_type_hints evaluates every annotation each time it is called, and every
-# worker with a room for a site decodes every event of that site.
-_READERS = {name: (cls, _readers(cls)) for name, cls in _TYPES.items()}
-
-
-def _event_in(raw: dict[str, Any], seq: int) -> Event:
-    known = _READERS.get(raw.get("type", ""))
-    if known is None:
-        raise EventFormatError(f"unknown event type {raw.get('type')!r}")
-    cls, readers = known
-    try:
-        return cls(seq=seq, **{name: raw[name] if read is None else read(raw[name])
-                               for name, read in readers})
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise EventFormatError(f"unreadable {cls.__name__}: {exc!r}") from exc
-
-
-def events_json(events: Iterable[Event]) -> list[dict[str, Any]]:
-    """Each event's fields (seq left out) plus "type"; datetimes ISO 8601 with offset."""
-    return [_event_out(e) for e in events]
-
-
-def events_from(data: Any, seq: int = 0) -> list[Event]:
-    """The events `events_json` wrote, each numbered `seq`; EventFormatError if unreadable."""
-    if not isinstance(data, list):
-        raise EventFormatError("events are not a list")
-    return [_event_in(raw, seq) for raw in data]
-
-
-def _body(events: Sequence[Event]) -> str:
-    return json.dumps(events_json(events), separators=(",", ":"), ensure_ascii=False)
-
 
 # ---- writing: seal -------------------------------------------------------------------
 
@@ -196,7 +104,7 @@ def seal(bind: Bind, events: Sequence[Event]) -> list[Event]:
     postgres = _dialect(bind) == "postgresql"
     numbers: dict[SiteId, int] = {}
     for site in sorted({e.site for e in events}):
-        params = {"site": site, "at": at, "body": _body([e for e in events if e.site == site])}
+        params = {"site": site, "at": at, "body": body([e for e in events if e.site == site])}
         numbers[site] = _seal_one(bind, postgres, params)
     return [replace(e, seq=numbers[e.site]) for e in events]
 
@@ -254,7 +162,7 @@ def since(bind: Bind, site: SiteId, after: int, upto: int | None = None,
         return None if last > after else []
     if int(found[0][0]) != after + 1:
         return None
-    return [(int(seq), events_from(json.loads(body), int(seq))) for seq, body in found]
+    return [(int(seq), events_from(json.loads(text_), int(seq))) for seq, text_ in found]
 
 
 # ---- trimming and forgetting -------------------------------------------------------------

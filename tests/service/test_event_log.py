@@ -22,7 +22,7 @@ from tablequeue.outcomes import (
     TicketCreated,
     TicketView,
 )
-from tablequeue.service import eventlog, sites
+from tablequeue.service import eventjson, eventlog, sites
 from tests.kit.eventlog import log_of, main_site, other_site, sealed
 from tests.kit.live import LiveServer
 
@@ -38,8 +38,8 @@ def test_seal_numbers_each_site_with_one_row(log_app: Flask, fresh: LiveServer) 
     assert [e.seq for e in second] == [2]
     log = log_of(fresh)
     assert [(s, n) for s, n, _ in log] == [(a, 1), (b, 1), (b, 2)]
-    assert json.loads(log[0][2]) == eventlog.events_json([first[0], first[2]])
-    assert eventlog.events_from(json.loads(log[0][2]), 1) == [first[0], first[2]]
+    assert json.loads(log[0][2]) == eventjson.events_json([first[0], first[2]])
+    assert eventjson.events_from(json.loads(log[0][2]), 1) == [first[0], first[2]]
     with read_only() as conn:
         assert eventlog.newest(conn, [a, b]) == {a: 1, b: 2}
 

@@ -4,14 +4,14 @@ One relay message is one command's events for one site, in order:
 `{"v": 2, "o": ORIGIN, "n": N, "events": [...]}`. "n" is the run's number in the site's
 event log (absent or 0: unnumbered, such as the FloorChanged nudge or an older worker's);
 workers of version 2 that predate it ignore it. The events' JSON is the event log's
-(tablequeue.service.eventlog.events_json): each event's fields plus `"type"`."""
+(tablequeue.service.eventjson.events_json): each event's fields plus `"type"`."""
 
 from __future__ import annotations
 
 import json
 
 from tablequeue.outcomes import Event
-from tablequeue.service.eventlog import events_from, events_json
+from tablequeue.service.eventjson import events_from, events_json
 
 VERSION = 2  # 2: every event names its site (its channel says it too)
 
