@@ -61,6 +61,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         "staff member accepts)")
     p.add_argument("--watch", action="store_true",
                    help="displays send `watch` (the opt-in `waiting N`, as /display does)")
+    p.add_argument("--since", action="store_true",
+                   help="displays and staff open with `?since=`, as our pages do: each run "
+                        "they hear is followed by `mark N` (issue 27)")
     p.add_argument("--no-lean", dest="lean", action="store_false",
                    help="use the websockets client for every connection")
     p.add_argument("--repeat", type=int, default=3, help="runs per target (--compare, --sweep)")
@@ -87,7 +90,7 @@ def main(argv: list[str]) -> None:
     load = Load(staff=args.staff, displays=args.displays, kiosks=args.kiosks, rate=args.rate,
                 duration=args.duration, warmup=args.warmup, clients=args.clients,
                 deflate=args.deflate, stalled=args.stalled, lean=args.lean,
-                clicker=args.race or "kind", watch=args.watch)
+                clicker=args.race or "kind", watch=args.watch, since=args.since)
     with tempfile.TemporaryDirectory(prefix="tq-bench-") as tmp:
         print(f"seeding {args.staff} staff accounts ...", flush=True)
         seeded = seed(Path(tmp), max(args.staff, 1), args.postgres)

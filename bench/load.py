@@ -125,7 +125,7 @@ async def pick(plan: Plan, table: int, token: str, rec: Records,
         elif payload.startswith(b"error") and not picked.done():
             picked.set_exception(RuntimeError(f"s{table} could not pick: {payload!r}"))
 
-    peer = await open_peer(plan, "/ws/staff", setup, gate)
+    peer = await open_peer(plan, plan.screen("/ws/staff"), setup, gate)
     peer.send(f"pick {table} {token}")
     await asyncio.wait_for(picked, 60)
     peer.handler = CLICKERS[plan.clicker](table, plan.tag, rec)
@@ -152,7 +152,8 @@ async def run(pipe: Pipe, plan: Plan) -> Records:
     gate = asyncio.Semaphore(64)
     staff = await asyncio.gather(*(pick(plan, t, tok, rec, gate) for t, tok in plan.staff))
     displays = await asyncio.gather(
-        *(open_peer(plan, "/ws/display", display_handler(n, rec), gate) for n in plan.displays))
+        *(open_peer(plan, plan.screen("/ws/display"), display_handler(n, rec), gate)
+          for n in plan.displays))
     stalled = await asyncio.gather(*(open_lean(plan.base, "/ws/display", False, lambda *_: None,
                                                stall=True) for _ in range(plan.stalled)))
     kiosks = await asyncio.gather(

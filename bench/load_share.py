@@ -31,6 +31,11 @@ class Plan:
     clicker: str = "kind"  # one of CLICKERS
     warmup: float = 0.0  # the measured window is [start + warmup, start + duration)
     watch: bool = False  # displays send `watch` (the opt-in `waiting N`, `tables N`)
+    since: bool = False  # displays and staff open with `?since=`: `mark N` after each run
+
+    def screen(self, path: str) -> str:
+        """A display's or console's path, opted in to `mark N` when asked (issue 27)."""
+        return path + "?since=" if self.since else path
 
 
 @dataclass

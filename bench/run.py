@@ -34,6 +34,7 @@ class Load:
     stalled: int = 0  # displays that never read (client process 0); not in the figures
     clicker: str = "kind"  # the staff client: kind, person or storm (bench/clickers.py)
     watch: bool = False  # displays opt in to `waiting N` / `tables N`
+    since: bool = False  # displays and staff open with `?since=` (issue 27's `mark N`)
 
     @property
     def race(self) -> bool:
@@ -146,7 +147,7 @@ def _plans(base: str, tokens: list[str], load: Load) -> list[Plan]:
              kiosks=_share(list(range(load.kiosks)), i, n), kiosk_total=load.kiosks,
              rate=load.rate, duration=load.warmup + load.duration, tag=tag, deflate=load.deflate,
              lean=load.lean, stalled=load.stalled if i == 0 else 0, clicker=load.clicker,
-             warmup=load.warmup, watch=load.watch)
+             warmup=load.warmup, watch=load.watch, since=load.since)
         for i in range(n)
     ]
 
@@ -212,7 +213,7 @@ def summarize(target: str, load: Load, records: list[Records], cpu: Usage,
     return Result(
         target=target, load=asdict(load),
         waits=waits(records, load.staff, load.displays, load.rate, load.warmup, load.duration,
-                    load.watch),
+                    load.watch, load.since),
         usage=cpu,
         client_cpu=max(r.cpu / max(r.wall, 1e-9) for r in records),
         kiosk_lag_ms=max(r.lag for r in records) * 1000,

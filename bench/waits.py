@@ -128,7 +128,7 @@ def join(records: list[Records], staff: int, displays: int, measured: float,
 
 
 def waits(records: list[Records], staff: int, displays: int, rate: float, warmup: float,
-          duration: float, watch: bool = False) -> Waits:
+          duration: float, watch: bool = False, since: bool = False) -> Waits:
     first = min((t for r in records for t in r.sent.values()), default=0.0)
     lat, lost = join(records, staff, displays, first + warmup)
     created = sum(len(r.created) for r in records)
@@ -141,5 +141,7 @@ def waits(records: list[Records], staff: int, displays: int, rate: float, warmup
         errors=sum(len(r.errors) for r in records), tickets=created,
         accepts=sum(r.accepts for r in records),
         in_window=sum(r.in_window for r in records),
-        offered_per_s=rate * (2 * staff + 2 * displays + (2 * displays if watch else 0)),
+        # --since: a `mark` after each run a screen heard (the offered figure's frames).
+        offered_per_s=rate * (2 * staff + 2 * displays + (2 * displays if watch else 0))
+        * (2 if since else 1),
         window=duration)

@@ -13,10 +13,13 @@ from tablequeue.models.base import UTCDateTime
 
 
 class EventCounter(Model):
-    """A site's last number. No foreign key, on purpose: it outlives its site, so a site id
-    that SQLite hands out again keeps counting up and no screen sees a number go back.
-    Bumped by an upsert as a transaction's last statement: its row lock, held to COMMIT,
-    makes the numbers follow commit order without holes (a rollback undoes its bump)."""
+    """PostgreSQL: a site's last number, bumped by an upsert as a transaction's last
+    statement; its row lock, held to COMMIT, makes the numbers follow commit order without
+    holes (a rollback undoes its bump). SQLite numbers from the log itself (its writers are
+    one at a time) and keeps here only the floor: the last number of rows deleted (trimmed,
+    forgotten, their site removed). No foreign key, on purpose: it outlives its site, so a
+    site id that SQLite hands out again keeps counting up and no screen sees a number go
+    back."""
 
     __tablename__ = "event_counters"
 
