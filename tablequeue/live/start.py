@@ -14,6 +14,8 @@ The loops, one each per worker:
 - session-watch (live.sessionwatch): unbinds consoles whose session ended elsewhere and
   closes screens whose device key was revoked;
 - the ping sweep (live.detached, under gevent only): pings every detached websocket;
+- checkpoint (ops.checkpoint, on SQLite under gevent): copies the write-ahead log back
+  into the database file in a threadpool thread, so that no COMMIT has to;
 - mail-sender (ops.mail, with SMTP_URL and MAIL_FROM): sends the outbox;
 - text-sender (ops.texts, with SMS_URL) and webhook-sender (ops.hooks): send theirs;
 - tablequeue-relay (live.relay.pubsub, with REDIS_URL): listens to Redis."""
@@ -26,7 +28,7 @@ from flask import Flask
 
 from tablequeue.live import detached, eventwatch, floorwatch, sessionwatch
 from tablequeue.live.follow.hub import hub_of
-from tablequeue.ops import hooks, mail
+from tablequeue.ops import checkpoint, hooks, mail
 from tablequeue.service.directory import directory_of
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ def start(app: Flask) -> None:
     sessionwatch.start(app)
     if detached.available():  # else simple-websocket pings from its own reader thread
         detached.start_pinger()
+    checkpoint.start(app)
     mail.start(app)
     if app.config.get("SMS"):  # else twilio (~16 MB with its HTTP stack) is never imported
         from tablequeue.ops import texts
