@@ -60,7 +60,8 @@ def test_the_factory_starts_no_loop(tmp_path: Path) -> None:
 
 def test_a_worker_starts_every_loop_at_once(tmp_path: Path) -> None:
     started = _probe("worker", tmp_path)
-    loops = ["event-watch", "floor-watch", "mail-sender", "session-watch", "text-sender",
-             "visitor-hub", "webhook-sender"]
+    # checkpoint: the probe's database is SQLite (ops.checkpoint)
+    loops = ["checkpoint", "event-watch", "floor-watch", "mail-sender", "session-watch",
+             "text-sender", "visitor-hub", "webhook-sender"]
     assert started["loops"] == sorted(loops + (["tablequeue-relay"] if RELAY else []))
     assert started["pinging"]  # the ping sweep is a plain greenlet, not a thread
