@@ -18,11 +18,15 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from typing import Any
+import time
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
 from tablequeue.extensions import db
+
+if TYPE_CHECKING:  # gevent is imported when the loop starts, in a gevent worker only
+    from gevent.threadpool import ThreadPool
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +65,9 @@ def start(app: Flask) -> bool:
     return True
 
 
-def _run(pool: Any, connection: sqlite3.Connection) -> None:
-    stop = threading.Event()  # never set: the loop lives as long as the worker
-    while not stop.wait(CHECKPOINT_SECONDS):
+def _run(pool: ThreadPool, connection: sqlite3.Connection) -> None:
+    while True:  # as long as the worker
+        time.sleep(CHECKPOINT_SECONDS)
         try:
             pool.apply(once, (connection,))  # this greenlet waits; the worker does not
         except sqlite3.Error:

@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import BindParameter, Connection, bindparam, text
+from sqlalchemy import BindParameter, Connection, TextClause, bindparam, text
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.orm import Session
 
@@ -180,7 +180,7 @@ _FLOOR_TRIM = text(_FLOOR.format(where="at < :cutoff")).bindparams(
 _FLOOR_FORGET = text(_FLOOR.format(where="site_id IN :sites")).bindparams(_SITES)
 
 
-def _keep_numbers(bind: Bind, floor: Any, params: dict[str, Any]) -> None:
+def _keep_numbers(bind: Bind, floor: TextClause, params: dict[str, Any]) -> None:
     """On SQLite, before deleting log rows: their sites' last numbers stay in
     event_counters. PostgreSQL's counters are always current."""
     if _dialect(bind) != "postgresql":
