@@ -1,13 +1,19 @@
 """The server's database seen from the tests: a PostgreSQL database of its own per server
-(with TEST_DATABASE_URL), rows read straight from it, waiting tickets written in bulk."""
+(with TEST_DATABASE_URL), rows read straight from it, waiting tickets written in bulk, and
+every table emptied between tests (LiveServer.reset)."""
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+
+from tablequeue.outcomes import SiteId
+from tablequeue.service import eventlog
 
 if TYPE_CHECKING:
     from tests.kit.live import LiveServer
@@ -87,3 +93,33 @@ def seed_waiting(server: LiveServer, count: int) -> None:
             for visitor_id, person in zip(ids, people, strict=True)])
         db.session.commit()
         db.session.remove()
+
+
+def empty_but_the_default_site(conn: sa.Connection, env: Mapping[str, str]) -> None:
+    """LiveServer.reset, in the caller's transaction: every table emptied but the schema's;
+    the default site left as the server's configuration (`env`) makes it, with its one
+    line. The event log goes as the app lets it go (eventlog.forget: numbers stay)."""
+    slug = env.get("DEFAULT_SITE") or "main"
+    every = conn.execute(sa.text("SELECT id FROM sites")).scalars()
+    eventlog.forget(conn, [SiteId(site) for site in every])
+    for table in (
+        "mail_outbox", "outbox", "sms_subscriptions", "sms_opt_outs",
+        "webhook_endpoints", "follow_codes", "transfers", "staff_lines", "tickets",
+        "lines", "visitors", "table_assignments",
+        "staff_sessions", "staff_sites", "staff", "settings", "report_days",
+    ):
+        conn.execute(sa.text(f"DELETE FROM {table}"))
+    others = "(SELECT id FROM sites WHERE slug != :slug)"
+    conn.execute(sa.text(f"DELETE FROM device_keys WHERE site_id IN {others}"),
+                 {"slug": slug})
+    conn.execute(sa.text("DELETE FROM sites WHERE slug != :slug"), {"slug": slug})
+    conn.execute(sa.text("UPDATE sites SET tables = :n, timezone = :zone, name = :name"
+                         " WHERE slug = :slug"),
+                 {"n": int(env.get("TABLE_COUNT") or 10), "slug": slug,
+                  "zone": env.get("TIMEZONE") or "UTC",
+                  "name": env.get("SITE_NAME") or "tablequeue"})
+    # Its one line, as a new site starts (docs/lines.md).
+    conn.execute(sa.text("INSERT INTO lines (site_id, name, position, open, created_at)"
+                         " SELECT id, 'General', 0, :yes, :now FROM sites")
+                 .bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True))),
+                 {"yes": True, "now": datetime.now(UTC).replace(microsecond=0)})

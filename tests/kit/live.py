@@ -15,7 +15,6 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,10 +22,12 @@ import websocket
 from flask import Flask
 from sqlalchemy.pool import NullPool
 
-from tablequeue.outcomes import SiteId
-from tablequeue.service import eventlog
 from tests.kit.client import Client
-from tests.kit.database import drop_postgres_database, fresh_postgres_database
+from tests.kit.database import (
+    drop_postgres_database,
+    empty_but_the_default_site,
+    fresh_postgres_database,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -236,31 +237,8 @@ class LiveServer:
         only the default site is left, as the server's configuration makes it. The event
         log goes, as the app lets it go: a site's numbers never go back (docs/design-27.md)."""
         engine = self.engine()
-        slug = self.env.get("DEFAULT_SITE") or "main"
         with engine.begin() as conn:
-            every = conn.execute(sa.text("SELECT id FROM sites")).scalars()
-            eventlog.forget(conn, [SiteId(site) for site in every])
-            for table in (
-                "mail_outbox", "outbox", "sms_subscriptions", "sms_opt_outs",
-                "webhook_endpoints", "follow_codes", "transfers", "staff_lines", "tickets",
-                "lines", "visitors", "table_assignments",
-                "staff_sessions", "staff_sites", "staff", "settings", "report_days",
-            ):
-                conn.execute(sa.text(f"DELETE FROM {table}"))
-            others = "(SELECT id FROM sites WHERE slug != :slug)"
-            conn.execute(sa.text(f"DELETE FROM device_keys WHERE site_id IN {others}"),
-                         {"slug": slug})
-            conn.execute(sa.text("DELETE FROM sites WHERE slug != :slug"), {"slug": slug})
-            conn.execute(sa.text("UPDATE sites SET tables = :n, timezone = :zone, name = :name"
-                                 " WHERE slug = :slug"),
-                         {"n": int(self.env.get("TABLE_COUNT") or 10), "slug": slug,
-                          "zone": self.env.get("TIMEZONE") or "UTC",
-                          "name": self.env.get("SITE_NAME") or "tablequeue"})
-            # Its one line, as a new site starts (docs/lines.md).
-            conn.execute(sa.text("INSERT INTO lines (site_id, name, position, open, created_at)"
-                                 " SELECT id, 'General', 0, :yes, :now FROM sites")
-                         .bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True))),
-                         {"yes": True, "now": datetime.now(UTC).replace(microsecond=0)})
+            empty_but_the_default_site(conn, self.env)
         engine.dispose()
 
 
