@@ -20,12 +20,13 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from simple_websocket import Server
     from wsproto import WSConnection
     from wsproto.extensions import Extension
+    from wsproto.handshake import H11Handshake
 
 # The pinned versions (pyproject.toml) every borrowing below was read against.
 CHECKED_AGAINST = {"simple-websocket": "1.1.0", "wsproto": "1.3.2", "gunicorn": "27.0.1"}
@@ -142,7 +143,7 @@ def forget_handshake(wsconn: WSConnection) -> None:
     `events()`, which must then yield nothing."""
     if wsconn.connection is not None:
         # wsproto types it H11Handshake; after the handshake only events() is called.
-        wsconn.handshake = _Done()  # type: ignore[assignment]
+        wsconn.handshake = cast("H11Handshake", _Done())
 
 
 class SocketState:
@@ -185,7 +186,7 @@ class SocketState:
         from simple_websocket.ws import Base
 
         # The private method is not in simple-websocket's stubs: it is what is borrowed.
-        handle_events = Base._handle_events  # type: ignore[attr-defined]
+        handle_events: Callable[..., None] = vars(Base)["_handle_events"]
         for name, rule in (("handle_events", handle_events), ("send", Base.send),
                            ("close", Base.close)):
             setattr(cls, name, rule)
