@@ -62,7 +62,7 @@ def sign_in(kiosk: Page, email: str, name: str) -> str:
 def join(server: LiveServer, line: int, email: str, name: str) -> int:
     kiosk = server.connect("/ws/kiosk")
     try:
-        reply = kiosk.ask(f"join {line} {email} {name}")
+        reply = kiosk.answer(f"join {line} {email} {name}")
     finally:
         kiosk.close()
     assert reply.startswith("success join "), reply

@@ -59,7 +59,7 @@ def test_remove_is_refused_while_anyone_waits_and_for_the_last_line(
     fresh.flask("lines", "add", "Aid")
     aid = listed(fresh)[1][0]
     kiosk = connect("/ws/kiosk")
-    made = kiosk.ask(f"join {aid} ada@example.org Ada")
+    made = kiosk.answer(f"join {aid} ada@example.org Ada")
     assert made.startswith("success join "), made
     assert "someone is waiting or being served in this line" in fails(
         fresh, "lines", "remove", "Aid")

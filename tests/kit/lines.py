@@ -58,7 +58,7 @@ def frame_ticket(frame: str) -> tuple[str, dict[str, Any]]:
 
 def join(kiosk: Client, line: int, email: str, name: str) -> dict[str, Any]:
     """A visitor signs in into a chosen line (the kiosk's `join`)."""
-    reply = kiosk.ask(f"join {line} {email} {name}")
+    reply = kiosk.answer(f"join {line} {email} {name}")
     assert reply.startswith("success join "), reply
     return lined(reply.removeprefix("success join "), JOINED_KEYS)
 

@@ -70,7 +70,7 @@ def test_each_frame_reaches_the_consoles_of_its_line(
     t_b = join(kiosk, bursar, "b@example.org", "Bo B")["id"]
     made = join(kiosk, general, "g@example.org", "Gil G")
     t_g = made["id"]
-    link = kiosk.ask(f"link {t_g}")
+    link = kiosk.answer(f"link {t_g}")
     phone, _ = follow(fresh, link.split(" ")[3])
     opened.append(phone)
     # A seed console marks it; its own console takes it from outside her lines.
@@ -148,9 +148,9 @@ def test_priority_reasons_reach_no_public_frame_page_or_email(
     display.sync()
     assert watcher.answer("watch") == "success watch"
     first = join(kiosk, aid, "first@example.org", "First")["id"]
-    reply = kiosk.ask(f"join {aid} pat@example.org Pat")
+    reply = kiosk.answer(f"join {aid} pat@example.org Pat")
     pat = lined(reply.removeprefix("success join "), JOINED_KEYS)["id"]
-    link = kiosk.ask(f"link {pat} email")
+    link = kiosk.answer(f"link {pat} email")
     assert link.startswith(f"success link {pat} "), link
     url = link.split(" ")[3]
     phone, _ = follow(fresh, url)
@@ -182,7 +182,7 @@ def test_the_phone_names_its_line_only_where_there_are_several(
     kiosk = fresh.connect("/ws/kiosk")
     opened.append(kiosk)
     made = join(kiosk, ids["General"], "ada@example.org", "Ada")
-    link = kiosk.ask(f"link {made['id']}")
+    link = kiosk.answer(f"link {made['id']}")
     phone, state = follow(fresh, link.split(" ")[3])
     opened.append(phone)
     assert state == {"id": made["id"], "status": "waiting", "ahead": 0, "minutes": None,
@@ -197,7 +197,7 @@ def test_a_priority_mark_that_brings_a_visitor_near_the_front_sends_almost_up(
     for n in range(5):
         join(kiosk, general, f"v{n}@example.org", f"Visitor {n}")
     pat = join(kiosk, general, "pat@example.org", "Pat")["id"]
-    assert kiosk.ask(f"link {pat} email").startswith(f"success link {pat} ")
+    assert kiosk.answer(f"link {pat} email").startswith(f"success link {pat} ")
     mailbox.wait_for(lambda got: len(got) == 1)  # signed in, 5 ahead: not yet almost up
     ann = desk("ann", 1)
     assert ann.answer(f"priority {pat} {REASON}") == f"success priority {pat}"

@@ -56,13 +56,13 @@ def test_join_and_new_choose_a_line_and_refuse_closed_ones(
     assert line_of(fresh, value["id"]) == aid
     assert kiosk.ask("join 99999 dee@example.org Dee") == "error join line does not exist"
     assert kiosk.ask("join x dee@example.org Dee") == "error join line does not exist"
-    assert kiosk.ask(f"join {general} dee@example.org Dee") == "error join this line is closed"
-    assert kiosk.ask(f"join {aid} nobody Dee") == "error join email is not a valid address"
-    assert kiosk.ask(f"join {aid} dee@example.org") == "error join name is missing"
+    assert kiosk.answer(f"join {general} dee@example.org Dee") == "error join this line is closed"
+    assert kiosk.answer(f"join {aid} nobody Dee") == "error join email is not a valid address"
+    assert kiosk.answer(f"join {aid} dee@example.org") == "error join name is missing"
     for line in (aid, records):
         set_open(fresh, line, False)
     assert kiosk.ask("new eve@example.org Eve") == "error new the queue is closed"
-    assert kiosk.ask(f"join {aid} eve@example.org Eve") == "error join the queue is closed"
+    assert kiosk.answer(f"join {aid} eve@example.org Eve") == "error join the queue is closed"
     assert kiosk.ask("join 99999 eve@example.org Eve") == "error join the queue is closed"
     assert kiosk.ask("query ada@example.org") == "success query Ada Lovelace"
 
@@ -135,10 +135,10 @@ def test_transfer_keeps_the_original_place_and_tells_every_screen(
         fresh: LiveServer, lines: dict[str, int], kiosk: Client, connect: Callable[[str], Client],
         desk: Callable[..., Desk], opened: list[Client]) -> None:
     aid, general = lines["Aid"], lines["General"]
-    raw_first = kiosk.ask(f"join {general} ada@example.org Ada")
+    raw_first = kiosk.answer(f"join {general} ada@example.org Ada")
     first = lined(raw_first.removeprefix("success join "), ("id", "email", "name", "staff",
                                                               "start", "end", "line"))
-    link = kiosk.ask(f"link {first['id']}")
+    link = kiosk.answer(f"link {first['id']}")
     assert link.startswith(f"success link {first['id']} "), link
     a1, a2 = arrive(kiosk, aid, 1), arrive(kiosk, aid, 2)
     phone, state = follow(fresh, link.split(" ")[3])
