@@ -38,7 +38,8 @@ CALLS = ("new", "accept", "lose", "complete")
 class Statements:
     """Counts what reaches the database (BEGIN IMMEDIATE included, COMMIT not). SQLite: as
     SQLite itself traces them, which includes what the event log's seal runs on the DBAPI
-    cursor, past SQLAlchemy. PostgreSQL: as SQLAlchemy hands them to the driver."""
+    cursor, past SQLAlchemy. PostgreSQL: as SQLAlchemy hands them to the driver; the
+    seal is sent with COMMIT (tablequeue.service.pgseal) and, like COMMIT, not counted."""
 
     def __init__(self) -> None:
         self.count = 0

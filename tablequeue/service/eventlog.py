@@ -3,8 +3,9 @@ numbered row of its site's log in the transaction of the change.
 
 Each transaction owner ends its block with `seal(bind, events)`: per site (ascending ids),
 one row holds the site's events as JSON under the site's next number: on PostgreSQL from a
-counter bumped by an upsert, whose row lock is held to COMMIT; on SQLite, whose writers are
-one at a time, from the log itself. So a site's numbers follow commit order without holes
+counter bumped by an upsert, whose row lock is held to COMMIT, sent with the COMMIT
+itself (tablequeue.service.pgseal: no extra round trip); on SQLite, whose writers are one
+at a time, from the log itself. So a site's numbers follow commit order without holes
 (a rollback gives its number back), and a worker that hears n+2 after n finds n+1 in the
 log. Live code reads with `since`/`newest` through db.read_only(); `trim` keeps
 EVENT_KEEP_MINUTES of it.
@@ -22,11 +23,13 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import BindParameter, Connection, TextClause, bindparam, text
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tablequeue.db import rowcount
 from tablequeue.models.base import UTCDateTime, utcnow
 from tablequeue.outcomes import Event, FloorChanged, Outcome, SiteId
+from tablequeue.service import pgseal
 from tablequeue.service.eventjson import body, events_from
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,8 @@ Bind = Connection | Session
 
 _AT = bindparam("at", type_=UTCDateTime())
 # PostgreSQL: the counter's upsert, whose row lock is held to COMMIT, orders concurrent
-# writers; one statement per site, so one round trip.
+# writers; one statement per site. The app's engine sends it with COMMIT (pgseal, which
+# has the same statement in psycopg's placeholders); this one is for any other engine.
 _UPSERT = ("INSERT INTO event_counters (site_id, last) VALUES (:site, 1) "
            "ON CONFLICT (site_id) DO UPDATE SET last = event_counters.last + 1")
 _SEAL_PG = text(f"WITH n AS ({_UPSERT} RETURNING last) INSERT INTO event_log "
@@ -86,6 +90,9 @@ def _seal_one(bind: Bind, postgres: bool, params: dict[str, Any]) -> int:
         if not _RETURNING:
             cursor.execute(_READ_BACK, params)
         return int(cursor.fetchone()[0])
+    except sqlite3.Error as error:  # as SQLAlchemy would raise it: owners catch its classes
+        raise DBAPIError.instance(_SEAL_SQLITE, params, error, sqlite3.Error,
+                                  dialect=sqlite_dialect()) from error
     finally:
         cursor.close()
 
@@ -101,11 +108,14 @@ def seal(bind: Bind, events: Sequence[Event]) -> list[Event]:
     if isinstance(bind, Session):
         bind.flush()  # the business rows first: the counter's lock is taken last
     at = utcnow()
+    rows = [(site, at, body([e for e in events if e.site == site]))
+            for site in sorted({e.site for e in events})]
+    connection = bind.connection() if isinstance(bind, Session) else bind
+    if pgseal.rides(connection):  # PostgreSQL: with the COMMIT, numbered then
+        return pgseal.defer(connection, rows, events)
     postgres = _dialect(bind) == "postgresql"
-    numbers: dict[SiteId, int] = {}
-    for site in sorted({e.site for e in events}):
-        params = {"site": site, "at": at, "body": body([e for e in events if e.site == site])}
-        numbers[site] = _seal_one(bind, postgres, params)
+    numbers = {site: _seal_one(bind, postgres, {"site": site, "at": when, "body": logged})
+               for site, when, logged in rows}
     return [replace(e, seq=numbers[e.site]) for e in events]
 
 

@@ -70,6 +70,32 @@ def test_a_rollback_takes_its_number_back(log_app: Flask, fresh: LiveServer) -> 
     assert [n for _, n, _ in log_of(fresh)] == [1, 2]
 
 
+def test_a_seal_that_fails_takes_its_change_with_it(log_app: Flask, fresh: LiveServer) -> None:
+    """The change and its log row commit together or not at all, and the failure is the
+    SQLAlchemy exception owners catch. On PostgreSQL the seal runs with the COMMIT
+    (pgseal): its failure is the COMMIT's (here: number 2 taken behind the counter's
+    back). SQLite numbers from the log itself, so nothing can clash: a trigger refuses."""
+    site = main_site(fresh)
+    sealed([TablePicked(1, site=site)])
+    sqlite = db.engine.dialect.name == "sqlite"
+    with fresh.engine().begin() as conn:
+        conn.execute(sa.text(REFUSE if sqlite else TAKE_2), {"site": site, "at": datetime.now(UTC)})
+    with pytest.raises(sa.exc.IntegrityError), transaction() as conn:
+        conn.execute(sa.text("UPDATE sites SET name = 'Changed' WHERE id = :site"), {"site": site})
+        eventlog.seal(conn, [TablePicked(2, site=site)])
+    with fresh.engine().begin() as conn:
+        assert conn.execute(sa.text("SELECT name FROM sites WHERE id = :site"),
+                            {"site": site}).scalar_one() != "Changed"
+        conn.execute(sa.text("DROP TRIGGER refuse" if sqlite else
+                             "DELETE FROM event_log WHERE seq = 2"))
+    for n in range(2, 2 + db.engine.pool.size()):  # every pooled connection is fine after
+        assert sealed([TablePicked(3, site=site)])[0].seq == n  # the number was given back
+
+
+REFUSE = "CREATE TRIGGER refuse BEFORE INSERT ON event_log BEGIN SELECT RAISE(ABORT, 'no'); END"
+TAKE_2 = "INSERT INTO event_log (site_id, seq, at, body) VALUES (:site, 2, :at, '[]')"
+
+
 def test_newest_and_since(log_app: Flask, fresh: LiveServer) -> None:
     site, never = main_site(fresh), SiteId(9999)
     runs = [sealed([TablePicked(i, site=site), TableAway(i, False, site=site)])

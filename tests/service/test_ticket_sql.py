@@ -5,13 +5,17 @@ same answers where the database has no RETURNING (SQLite before 3.35)."""
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from flask import Flask, current_app
+from psycopg.pq import Trace
 
 from tablequeue import service
 from tablequeue.extensions import db
@@ -152,13 +156,56 @@ def statements() -> Iterator[list[str]]:
             db.engine.dispose()
 
 
+@contextmanager
+def round_trips() -> Iterator[list[str]]:
+    """PostgreSQL: each round trip psycopg makes meanwhile, from libpq's own trace: a
+    simple Query's text, or for an extended-protocol statement (ending in Sync) its Parse."""
+    traced: list[tuple[psycopg.Connection[Any], IO[bytes]]] = []
+
+    def tracing(dbapi: psycopg.Connection[Any], _record: object) -> None:
+        out = tempfile.TemporaryFile()
+        dbapi.pgconn.trace(out.fileno())
+        dbapi.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+        traced.append((dbapi, out))
+
+    trips: list[str] = []
+    db.engine.dispose()  # the connections opened from here on are traced
+    sa.event.listen(db.engine, "connect", tracing)
+    try:
+        yield trips
+    finally:
+        sa.event.remove(db.engine, "connect", tracing)
+        for dbapi, out in traced:
+            with out:
+                dbapi.pgconn.untrace()  # flushes libpq's stream
+                out.seek(0)
+                trips.extend(_trips(out.read().decode()))
+        db.engine.dispose()
+
+
+def _trips(trace: str) -> Iterator[str]:
+    parsed = ""
+    for line in trace.splitlines():  # a statement's own line breaks start lines too
+        sender, _length, kind, *rest = line.split("\t") + ["", "", ""]
+        if sender != "F":
+            continue
+        text = rest[0].strip()
+        if kind == "Query":
+            yield text.removeprefix('"').removesuffix('"')
+        elif kind == "Parse":
+            parsed = text
+        elif kind == "Sync":
+            yield parsed
+
+
 def test_statements_per_command(app: Flask) -> None:
     """The ticket path's round trips (issue 26): on PostgreSQL `new` is one read and one
     write (the visitor upsert inside the ticket's INSERT), a winning `accept` or a
     `complete` one UPDATE with the desk folded in; SQLite, whose statements are calls in
     process, keeps the desk's read and its two inserts. BEGIN and COMMIT are psycopg's own
     and not counted here; SQLite's BEGIN IMMEDIATE is. Each also seals its event into the
-    site's log (issue 27): one more statement on PostgreSQL, one (in process) on SQLite."""
+    site's log (issue 27): one more statement (in process) on SQLite; on PostgreSQL the
+    seal is sent with COMMIT, past SQLAlchemy (the next test counts those round trips)."""
     ada = token("ada", 1)
     service.new("warm@example.org", "Warm", site=site())  # the webhook sites' read, once
     with statements() as new:
@@ -173,4 +220,27 @@ def test_statements_per_command(app: Flask) -> None:
     if not db.engine.dialect.update_returning:
         return  # the fallback's counts are SQLAlchemy's business (ids fetched apart, ...)
     postgresql = db.engine.dialect.name == "postgresql"
-    assert [len(new), len(accept), len(complete)] == ([3, 2, 2] if postgresql else [5, 4, 4])
+    assert [len(new), len(accept), len(complete)] == ([2, 1, 1] if postgresql else [5, 4, 4])
+
+
+def test_on_postgresql_the_seal_rides_with_commit(app: Flask) -> None:
+    """Issue 27: the log adds a statement, not a round trip. What psycopg sends per
+    command, from libpq's trace: BEGIN, the command's statements, then the seal and COMMIT
+    as one query, so as many round trips as before the log (4 / 3 / 3)."""
+    if db.engine.dialect.name != "postgresql":
+        return  # SQLite's statements are calls in process: counted above
+    ada = token("ada", 1)
+    service.new("warm@example.org", "Warm", site=site())
+    with round_trips() as new:
+        ticket = service.new("n@example.org", "N", site=site()).value.id
+    claimbook.book().forget(ticket)
+    with round_trips() as accept:
+        assert service.accept(ada, ticket, site=site()).ok
+    with round_trips() as complete:
+        assert service.complete(ada, ticket, site=site()).ok
+    for trips in (new, accept, complete):
+        assert trips[0] == "BEGIN", trips
+        assert "INSERT INTO event_log" in trips[-1] and trips[-1].endswith("; COMMIT"), trips
+        assert not any("event_" in trip for trip in trips[:-1]), trips
+    if db.engine.dialect.update_returning:  # the fallback's are SQLAlchemy's business
+        assert [len(new), len(accept), len(complete)] == [4, 3, 3]
