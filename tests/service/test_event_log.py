@@ -70,6 +70,17 @@ def test_a_rollback_takes_its_number_back(log_app: Flask, fresh: LiveServer) -> 
     assert [n for _, n, _ in log_of(fresh)] == [1, 2]
 
 
+def test_two_seals_in_one_transaction_number_in_their_order(
+        log_app: Flask, fresh: LiveServer) -> None:
+    """(On PostgreSQL both wait for the COMMIT and are numbered by it, in place.)"""
+    a, b = main_site(fresh), other_site(fresh)
+    with transaction() as conn:
+        first = eventlog.seal(conn, [TablePicked(1, site=a), TablePicked(1, site=b)])
+        second = eventlog.seal(conn, [TablePicked(2, site=a)])
+    assert [(e.site, e.seq) for e in [*first, *second]] == [(a, 1), (b, 1), (a, 2)]
+    assert [(s, n) for s, n, _ in log_of(fresh)] == [(a, 1), (a, 2), (b, 1)]
+
+
 def test_a_seal_that_fails_takes_its_change_with_it(log_app: Flask, fresh: LiveServer) -> None:
     """The change and its log row commit together or not at all, and the failure is the
     SQLAlchemy exception owners catch. On PostgreSQL the seal runs with the COMMIT
