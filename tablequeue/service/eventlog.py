@@ -43,11 +43,7 @@ _AT = bindparam("at", type_=UTCDateTime())
 # PostgreSQL: the counter's upsert, whose row lock is held to COMMIT, orders concurrent
 # writers; one statement per site. The app's engine sends it with COMMIT (pgseal, which
 # has the same statement in psycopg's placeholders); this one is for any other engine.
-_UPSERT = ("INSERT INTO event_counters (site_id, last) VALUES (:site, 1) "
-           "ON CONFLICT (site_id) DO UPDATE SET last = event_counters.last + 1")
-_SEAL_PG = text(f"WITH n AS ({_UPSERT} RETURNING last) INSERT INTO event_log "
-                "(site_id, seq, at, body) SELECT :site, last, :at, :body FROM n "
-                "RETURNING seq").bindparams(_AT)
+_SEAL_PG = text(pgseal.SEAL.format(site=":site", at=":at", body=":body")).bindparams(_AT)
 # SQLite: its writers are already one at a time (BEGIN IMMEDIATE), so the next number is
 # read from the log itself: one statement and one page fewer per write than a counter
 # (issue 27's cost). event_counters keeps only the floor: the last number of rows gone

@@ -25,7 +25,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from datetime import datetime
 
 import psycopg
 from sqlalchemy import Connection, Engine, event
@@ -33,21 +33,26 @@ from sqlalchemy.exc import DBAPIError
 
 from tablequeue.outcomes import Event, SiteId
 
+Row = tuple[SiteId, datetime, str]  # one site's row of the log: site, at, body (JSON)
+
 _PENDING = "tablequeue.deferred_seals"  # key in the DBAPI connection's info dict
 _RIDING: weakref.WeakSet[Engine] = weakref.WeakSet()
 
-# eventlog._SEAL_PG in psycopg's own placeholders (site, site, at, body), client-bound.
-_SEAL = ("WITH n AS (INSERT INTO event_counters (site_id, last) VALUES (%s, 1) "
-         "ON CONFLICT (site_id) DO UPDATE SET last = event_counters.last + 1 RETURNING last) "
-         "INSERT INTO event_log (site_id, seq, at, body) SELECT %s, last, %s, %s FROM n "
-         "RETURNING seq")
+# The seal on PostgreSQL: the counter's upsert (its row lock, held to COMMIT, orders
+# concurrent writers) and the row under its number. `_SEAL` is it in psycopg's own
+# placeholders, client-bound (site, site, at, body); eventlog._SEAL_PG in SQLAlchemy's.
+SEAL = ("WITH n AS (INSERT INTO event_counters (site_id, last) VALUES ({site}, 1) "
+        "ON CONFLICT (site_id) DO UPDATE SET last = event_counters.last + 1 RETURNING last) "
+        "INSERT INTO event_log (site_id, seq, at, body) SELECT {site}, last, {at}, {body} "
+        "FROM n RETURNING seq")
+_SEAL = SEAL.format(site="%s", at="%s", body="%s")
 
 
 @dataclass
 class _Deferred:
     """One `seal` call: its rows (site, at, body), its events, and the list to number."""
 
-    rows: list[tuple[SiteId, Any, str]]
+    rows: list[Row]
     events: Sequence[Event]
     numbered: list[Event]
 
@@ -65,7 +70,7 @@ def rides(connection: Connection) -> bool:
     return connection.engine in _RIDING
 
 
-def defer(connection: Connection, rows: list[tuple[SiteId, Any, str]],
+def defer(connection: Connection, rows: list[Row],
           events: Sequence[Event]) -> list[Event]:
     """Leave a seal for the COMMIT; the events, numbered 0 until then (in place)."""
     numbered = [replace(e, seq=0) for e in events]
