@@ -49,6 +49,10 @@ def _database(app: Flask, serving: bool) -> None:
     db.init_app(app)
     with app.app_context():
         engine_setup.prepare(db.engine)  # before anything connects
+        if db.engine.dialect.name == "postgresql":
+            from tablequeue.service import pgseal
+
+            pgseal.install(db.engine)  # the event log's seal rides with COMMIT
     if not serving:
         from flask_migrate import Migrate
 

@@ -27,9 +27,6 @@ def prepare(engine: Engine) -> None:
         event.listen(engine, "begin", _sqlite_begin_immediate)
     elif engine.dialect.name == "postgresql":
         ping_when_idle(engine.pool)
-        from tablequeue.service import pgseal  # here: tablequeue.service imports this module
-
-        pgseal.install(engine)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -1,7 +1,7 @@
 """PostgreSQL: a transaction's seal rides to the server with its COMMIT (issue 27: the log
 adds a statement, not a round trip).
 
-On an engine `install`ed here (the app's: tablequeue.db.prepare), `eventlog.seal` does not
+On an engine `install`ed here (the app's: app.py), `eventlog.seal` does not
 run its statement. It leaves the statement with the connection (`defer`) and returns its
 events numbered 0, in a list that the commit numbers in place: the owner's `with` block
 ends, the engine's `commit` event sends every deferred seal and then COMMIT as one query
