@@ -132,6 +132,24 @@ async def pick(plan: Plan, table: int, token: str, rec: Records,
     return peer
 
 
+async def greeted(plan: Plan, path: str, handler: Handler, gate: asyncio.Semaphore) -> Peer:
+    """Open a screen and return once its greeting is in, then hand it `handler`: the reply
+    to an unknown command comes after the greeting (a connection handles its frames in
+    order). A display still being greeted when the first ticket is called is shown it by
+    its greeting, not by a `claimed` frame, which the losses would count."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def setup(payload: bytes, _t: float) -> None:
+        if payload.startswith(b"error ") and not done.done():
+            done.set_result(None)
+
+    peer = await open_peer(plan, path, setup, gate)
+    peer.send("greeted")
+    await asyncio.wait_for(done, 60)
+    peer.handler = handler
+    return peer
+
+
 async def kiosk_sender(peer: Peer, kiosk: int, plan: Plan, start: float, rec: Records) -> None:
     """Open loop: each kiosk sends on its own fixed schedule, whatever the replies do."""
     period = plan.kiosk_total / plan.rate
@@ -152,7 +170,7 @@ async def run(pipe: Pipe, plan: Plan) -> Records:
     gate = asyncio.Semaphore(64)
     staff = await asyncio.gather(*(pick(plan, t, tok, rec, gate) for t, tok in plan.staff))
     displays = await asyncio.gather(
-        *(open_peer(plan, plan.screen("/ws/display"), display_handler(n, rec), gate)
+        *(greeted(plan, plan.screen("/ws/display"), display_handler(n, rec), gate)
           for n in plan.displays))
     stalled = await asyncio.gather(*(open_lean(plan.base, "/ws/display", False, lambda *_: None,
                                                stall=True) for _ in range(plan.stalled)))
