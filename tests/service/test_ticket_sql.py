@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -198,6 +198,23 @@ def _trips(trace: str) -> Iterator[str]:
             yield parsed
 
 
+def one_ticket(seen: Callable[[], AbstractContextManager[list[str]]],
+               ) -> tuple[list[str], list[str], list[str]]:
+    """What `seen` records during a ticket's `new`, winning `accept` and `complete`."""
+    ada = token("ada", 1)
+    service.new("warm@example.org", "Warm", site=site())  # the webhook sites' read, once
+    with seen() as new:
+        ticket = service.new("n@example.org", "N", site=site()).value.id
+    # This process's claim book may know the id as taken by an earlier test's ticket (ids
+    # start over after a reset): then accept reads first (known.py), which is not this.
+    claimbook.book().forget(ticket)
+    with seen() as accept:
+        assert service.accept(ada, ticket, site=site()).ok
+    with seen() as complete:
+        assert service.complete(ada, ticket, site=site()).ok
+    return new, accept, complete
+
+
 def test_statements_per_command(app: Flask) -> None:
     """The ticket path's round trips (issue 26): on PostgreSQL `new` is one read and one
     write (the visitor upsert inside the ticket's INSERT), a winning `accept` or a
@@ -206,17 +223,7 @@ def test_statements_per_command(app: Flask) -> None:
     and not counted here; SQLite's BEGIN IMMEDIATE is. Each also seals its event into the
     site's log (issue 27): one more statement (in process) on SQLite; on PostgreSQL the
     seal is sent with COMMIT, past SQLAlchemy (the next test counts those round trips)."""
-    ada = token("ada", 1)
-    service.new("warm@example.org", "Warm", site=site())  # the webhook sites' read, once
-    with statements() as new:
-        ticket = service.new("n@example.org", "N", site=site()).value.id
-    # This process's claim book may know the id as taken by an earlier test's ticket (ids
-    # start over after a reset): then accept reads first (known.py), which is not this.
-    claimbook.book().forget(ticket)
-    with statements() as accept:
-        assert service.accept(ada, ticket, site=site()).ok
-    with statements() as complete:
-        assert service.complete(ada, ticket, site=site()).ok
+    new, accept, complete = one_ticket(statements)
     if not db.engine.dialect.update_returning:
         return  # the fallback's counts are SQLAlchemy's business (ids fetched apart, ...)
     postgresql = db.engine.dialect.name == "postgresql"
@@ -229,15 +236,7 @@ def test_on_postgresql_the_seal_rides_with_commit(app: Flask) -> None:
     as one query, so as many round trips as before the log (4 / 3 / 3)."""
     if db.engine.dialect.name != "postgresql":
         return  # SQLite's statements are calls in process: counted above
-    ada = token("ada", 1)
-    service.new("warm@example.org", "Warm", site=site())
-    with round_trips() as new:
-        ticket = service.new("n@example.org", "N", site=site()).value.id
-    claimbook.book().forget(ticket)
-    with round_trips() as accept:
-        assert service.accept(ada, ticket, site=site()).ok
-    with round_trips() as complete:
-        assert service.complete(ada, ticket, site=site()).ok
+    new, accept, complete = one_ticket(round_trips)
     for trips in (new, accept, complete):
         assert trips[0] == "BEGIN", trips
         assert "INSERT INTO event_log" in trips[-1] and trips[-1].endswith("; COMMIT"), trips
