@@ -79,10 +79,16 @@ def defer(connection: Connection, rows: list[Row],
 
 
 def _drop(connection: Connection) -> None:
-    connection.info.pop(_PENDING, None)
+    # An invalidated connection (the server went away) refuses even `info`, and raising
+    # here would replace the disconnect owners answer "unavailable" with PendingRollbackError.
+    # Its pending seals go with its DBAPI connection: the pool clears `info` on reconnect.
+    if not connection.invalidated:
+        connection.info.pop(_PENDING, None)
 
 
 def _commit(connection: Connection) -> None:
+    if connection.invalidated:
+        return  # nothing can commit on it: SQLAlchemy's own commit raises its error
     pending: list[_Deferred] = connection.info.pop(_PENDING, None) or []
     if not pending:
         return

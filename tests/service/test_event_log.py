@@ -103,6 +103,25 @@ def test_a_seal_that_fails_takes_its_change_with_it(log_app: Flask, fresh: LiveS
         assert sealed([TablePicked(3, site=site)])[0].seq == n  # the number was given back
 
 
+def test_a_connection_lost_in_a_transaction_is_the_databases_error(
+        log_app: Flask, fresh: LiveServer) -> None:
+    """PostgreSQL: a backend terminated under an open, sealed transaction. SQLAlchemy
+    invalidates the connection and rolls back; pgseal's rollback hook must leave the error
+    as the OperationalError owners answer "unavailable" to (stop 34's CI: it read the
+    invalidated connection's info and raised PendingRollbackError, so "internal error")."""
+    if db.engine.dialect.name != "postgresql":
+        return  # a SQLite file has no connection to lose: test_faults holds its lock instead
+    site = main_site(fresh)
+    with pytest.raises(sa.exc.OperationalError), transaction() as conn:
+        eventlog.seal(conn, [TablePicked(1, site=site)])
+        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with fresh.engine().connect() as admin:  # waits (5 s at most) until it is gone
+            assert admin.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"),
+                                 {"pid": pid}).scalar_one()
+        conn.execute(sa.text("SELECT 1"))
+    assert sealed([TablePicked(2, site=site)])[0].seq == 1  # the lost seal took no number
+
+
 REFUSE = "CREATE TRIGGER refuse BEFORE INSERT ON event_log BEGIN SELECT RAISE(ABORT, 'no'); END"
 TAKE_2 = "INSERT INTO event_log (site_id, seq, at, body) VALUES (:site, 2, :at, '[]')"
 
