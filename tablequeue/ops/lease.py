@@ -94,7 +94,7 @@ class Sender:
         self.stats = {"sent": 0, "failed": 0}
         self.stopping = threading.Event()
         self._held: Any | None = None  # the row claimed and not yet settled
-        self._idle = threading.Event()  # clear while a row is held
+        self._idle = threading.Event()  # clear while claiming or holding a row
         self._idle.set()
 
     def start(self) -> None:
@@ -114,14 +114,20 @@ class Sender:
                 self.stopping.wait(POLL_SECONDS)
 
     def send_due(self) -> bool:
-        """Send one due row; False when there was none."""
-        claim = self.claim()
-        if claim is None:
-            return False
-        self._held = claim.row
+        """Send one due row; False when there was none. Busy from the claim on: an exit
+        that begins while the claim's COMMIT is out must wait for it (finish), or the row
+        it takes would be abandoned for its whole lease. One taken as the exit began is
+        handed back unsent."""
         self._idle.clear()
         try:
-            self.send(claim)
+            claim = self.claim()
+            if claim is None:
+                return False
+            self._held = claim.row
+            if self.stopping.is_set():
+                self.release(claim.row)
+            else:
+                self.send(claim)
         finally:
             self._held = None
             self._idle.set()

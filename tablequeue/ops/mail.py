@@ -119,7 +119,7 @@ class Sender:
         # Set when the worker begins its exit: no new claim from then on.
         self.stopping = threading.Event()
         self._held: Any | None = None  # the row claimed and not yet sent nor put back
-        self._idle = threading.Event()  # clear while a row is held
+        self._idle = threading.Event()  # clear while claiming or holding a row
         self._idle.set()
 
     def start(self) -> None:
@@ -158,14 +158,18 @@ class Sender:
                 release(row)
 
     def send_due(self) -> bool:
-        """Send one due message; False when there was none."""
-        row = claim_one()
-        if row is None:
-            return False
-        self._held = row
+        """Send one due message; False when there was none. Busy from the claim on, and a
+        row taken as the exit began is put back unsent (as lease.Sender.send_due)."""
         self._idle.clear()
         try:
-            self._send(row)
+            row = claim_one()
+            if row is None:
+                return False
+            self._held = row
+            if self.stopping.is_set():
+                release(row)
+            else:
+                self._send(row)
         finally:
             self._held = None
             self._idle.set()

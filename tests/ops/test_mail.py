@@ -117,7 +117,7 @@ def test_a_send_cut_short_by_a_restart_is_put_back(mailbox: MailServer,
             assert time.monotonic() < deadline, _claim(fresh)
             time.sleep(0.1)
         fresh.stop()
-        assert _claim(fresh) == (1, False)
+        assert _claim(fresh) == (1, False), fresh.log()[-4000:]  # what the exit did
     finally:
         silent.close()
     mailbox.start()
