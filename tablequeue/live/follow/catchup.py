@@ -15,7 +15,8 @@ from flask import current_app
 from tablequeue.db import read_only
 from tablequeue.live import catchup
 from tablequeue.live.connection import Connection
-from tablequeue.live.follow.hub import hub_of, own_state
+from tablequeue.live.follow.hub import hub_of
+from tablequeue.live.follow.line import own_state
 from tablequeue.live.registry import registry_of
 from tablequeue.outcomes import PhoneState
 from tablequeue.service import eventlog, follow

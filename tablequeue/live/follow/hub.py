@@ -30,18 +30,23 @@ from tablequeue.db import read_only
 from tablequeue.extensions import Slot
 from tablequeue.live.connection import Connection
 from tablequeue.live.follow.following import Following
+from tablequeue.live.follow.line import (
+    Line,
+    following_of,
+    own_state,
+    phones_of,
+    prune,
+    rank_of,
+)
 from tablequeue.live.registry import Registry
-from tablequeue.models import TicketStatus
 from tablequeue.outcomes import (
     Event,
     LinesChanged,
     PhoneState,
     SiteId,
     TicketClaimed,
-    TicketEnded,
     TicketMarked,
     TicketRequeued,
-    TicketShown,
     TicketWithdrawn,
 )
 from tablequeue.service import follow
@@ -50,27 +55,6 @@ log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0  # position updates: at most one a second per phone
 BASIS_SECONDS = 60.0  # the estimate's inputs are re-read this often, not per event
-_RANK = {"waiting": 0, "serving": 1}  # anything else is final: 2
-
-
-def _rank(status: str) -> int:
-    return _RANK.get(status, 2)
-
-
-@dataclass
-class Line:
-    """One site's phones on this worker: its waiting line is what their positions are in."""
-
-    site: SiteId
-    # Weak: a phone that hangs up is dropped with its connection, whoever forgets it.
-    phones: dict[int, list[weakref.ref[Connection]]] = field(default_factory=dict)
-    last: int = 0  # the highest followed ticket (stale-high until the next flush prunes)
-    full: bool = False  # re-read every followed ticket (after a resync, or a failed flush)
-    basis: follow.Basis | None = None
-    names: dict[int, str] | None = None  # its lines' names, if it has several
-    basis_at: float = 0.0
-
-
 @dataclass
 class Hub:
     registry: Registry
@@ -107,7 +91,7 @@ class Hub:
         conn.follow = None
 
     def count(self) -> int:
-        return sum(len(_of(line, ticket_id)) for line in list(self._lines.values())
+        return sum(len(phones_of(line, ticket_id)) for line in list(self._lines.values())
                    for ticket_id in list(line.phones))
 
     def send(self, conn: Connection, state: PhoneState, *, force: bool = False,
@@ -119,7 +103,7 @@ class Hub:
         if following is None or following.ticket_id != state.id:
             return False
         return self._put(conn, following, message or protocol.visitor_state(state),
-                         _rank(state.status), force)
+                         rank_of(state.status), force)
 
     def _put(self, conn: Connection, following: Following, message: str, rank: int,
              force: bool) -> bool:
@@ -140,13 +124,13 @@ class Hub:
             if line is None:
                 continue
             if isinstance(event, TicketRequeued):
-                for _conn, following in _following(line, event.ticket.id):
+                for _conn, following in following_of(line, event.ticket.id):
                     following.rank = 0
                 self._mark(line.site)
                 continue
             state = own_state(event)
             if state is not None:
-                for conn, following in _following(line, state.id):
+                for conn, following in following_of(line, state.id):
                     following.told = self._events
                     self.send(conn, state)
             # Only a ticket ahead of some followed ticket moves anyone's position: one that
@@ -215,7 +199,7 @@ class Hub:
                     self._lines.pop(site, None)
 
     def _flush_line(self, line: Line, slices: turns.Slices) -> None:
-        _prune(line, slices)
+        prune(line, slices)
         if not line.phones:
             return
         full, line.full = line.full, False
@@ -244,55 +228,18 @@ class Hub:
                 slices.check()
         for row in others:
             state = follow.state_of(row)
-            self._flushed(line, row.id, protocol.visitor_state(state), _rank(state.status),
+            self._flushed(line, row.id, protocol.visitor_state(state), rank_of(state.status),
                           True, read_at)
             slices.check()
 
     def _flushed(self, line: Line, ticket_id: int, message: str, rank: int, force: bool,
                  read_at: int) -> None:
         """One ticket's phones get what a flush read, unless an event told them since."""
-        for conn in _of(line, ticket_id):
+        for conn in phones_of(line, ticket_id):
             following = conn.follow
             if (following is not None and following.ticket_id == ticket_id
                     and following.told <= read_at):
                 self._put(conn, following, message, rank, force)
-
-
-def _of(line: Line, ticket_id: int) -> list[Connection]:
-    refs = line.phones.get(ticket_id)
-    if not refs:
-        return []
-    return [conn for conn in (ref() for ref in refs) if conn is not None]
-
-
-def _following(line: Line, ticket_id: int) -> list[tuple[Connection, Following]]:
-    """The ticket's phones with what they follow (a phone listed here follows it: add
-    and remove keep the two together)."""
-    return [(conn, conn.follow) for conn in _of(line, ticket_id) if conn.follow is not None]
-
-
-def _prune(line: Line, slices: turns.Slices) -> None:
-    """Forget phones that hung up and tickets nobody follows any more."""
-    for ticket_id in list(line.phones):
-        refs = line.phones.get(ticket_id)
-        if refs is not None and any(ref() is None for ref in refs):
-            refs[:] = [ref for ref in refs if ref() is not None]
-        if not refs:
-            line.phones.pop(ticket_id, None)
-        slices.check()
-    line.last = max(line.phones, default=0)
-
-
-def own_state(event: Event) -> PhoneState | None:
-    """The new state of the ticket an event is about, when the event says it all."""
-    if isinstance(event, (TicketClaimed, TicketShown)):
-        return PhoneState(event.ticket.id, "serving", table=event.table)
-    if isinstance(event, TicketEnded):
-        return PhoneState(event.ticket.id, "served" if event.completed else "no-show")
-    if isinstance(event, TicketWithdrawn):
-        left = event.ticket.status == TicketStatus.LEFT
-        return PhoneState(event.ticket.id, "left" if left else "closed")
-    return None
 
 
 _HUB: Slot[Hub] = Slot("tablequeue.live.follow.hub")
