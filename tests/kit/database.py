@@ -1,12 +1,14 @@
 """The server's database seen from the tests: a PostgreSQL database of its own per server
-(with TEST_DATABASE_URL), rows read straight from it, waiting tickets written in bulk, and
-every table emptied between tests (LiveServer.reset)."""
+(with TEST_DATABASE_URL), rows read straight from it, waiting tickets written in bulk, a
+SQLite file's write lock held, and every table emptied between tests (LiveServer.reset)."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -35,6 +37,20 @@ def drop_postgres_database(url: str) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextmanager
+def sqlite_write_lock(server: LiveServer) -> Iterator[None]:
+    """Another process holds the SQLite file's write lock: each of the server's write
+    transactions waits for it (its busy timeout is 5 s), until the block ends."""
+    holder = sqlite3.connect(server.database_url.removeprefix("sqlite:///"),
+                             isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 def default_site_id(server: LiveServer, conn: sa.Connection) -> int:

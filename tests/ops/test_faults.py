@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 import websocket
 
 from tests.kit.client import Client
+from tests.kit.database import sqlite_write_lock
 from tests.kit.frames import close_frame_code
 from tests.kit.http_client import WebClient
 from tests.kit.live import LiveServer
@@ -30,15 +30,8 @@ UNAVAILABLE = "the queue is temporarily unavailable, try again"
 def database_down(server: LiveServer) -> Iterator[None]:
     """Make the database refuse the server's work, then give it back."""
     if server.database_url.startswith("sqlite"):
-        # Another process holds the write lock: every transaction of the server times out.
-        holder = sqlite3.connect(server.database_url.removeprefix("sqlite:///"),
-                                 isolation_level=None)
-        holder.execute("BEGIN EXCLUSIVE")
-        try:
+        with sqlite_write_lock(server):  # every transaction of the server times out
             yield
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
         return
     name = server.database_url.rsplit("/", 1)[1]
     admin = sa.create_engine(server.database_url.rsplit("/", 1)[0] + "/postgres",

@@ -7,7 +7,6 @@ cut short once it has begun.)"""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 from tablequeue.db import transaction
 from tablequeue.ops import mail
 from tests.kit.client import Client, new_ticket
+from tests.kit.database import sqlite_write_lock
 from tests.kit.live import LiveServer
 
 
@@ -26,14 +26,8 @@ def outbox_locked(server: LiveServer) -> Iterator[None]:
     """Another connection holds what a claim needs, so the claim waits until the block
     ends (SQLite: the write lock, within its 5 s busy timeout; PostgreSQL: the table)."""
     if server.database_url.startswith("sqlite"):
-        holder = sqlite3.connect(server.database_url.removeprefix("sqlite:///"),
-                                 isolation_level=None)
-        holder.execute("BEGIN EXCLUSIVE")
-        try:
+        with sqlite_write_lock(server):
             yield
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
         return
     engine = server.engine()
     with engine.begin() as conn:
