@@ -87,8 +87,7 @@ def _drop(connection: Connection) -> None:
 
 
 def _commit(connection: Connection) -> None:
-    if connection.invalidated:
-        return  # nothing can commit on it: SQLAlchemy's own commit raises its error
+    # (Never on an invalidated connection: SQLAlchemy's commit refuses before this event.)
     pending: list[_Deferred] = connection.info.pop(_PENDING, None) or []
     if not pending:
         return
